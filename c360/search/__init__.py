@@ -1,0 +1,4 @@
+"""Customer search: the search contract, backends, analyzers and the indexer.
+
+May import: ``c360.platform``.
+"""
