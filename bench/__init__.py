@@ -1,0 +1,1 @@
+"""Benchmarks: one script per question, seeded, printing ``name=value`` pairs."""

@@ -1,0 +1,272 @@
+"""The ``c360`` command line: sources, connectors, sync, runs, demo and serve.
+
+This module (with ``app.py``) is where the subpackages are assembled, so it may
+import all of them.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import Engine
+
+from c360.connectors.base import SourceConfigError
+from c360.connectors.registry import UnknownConnectorError, connectors, default_trust, get_connector
+from c360.connectors.runner import SyncReport, SyncRunner, build_connector
+from c360.platform.db import make_engine, migrate
+from c360.platform.ingest import IngestCounts
+from c360.platform.settings import get_settings
+from c360.platform.sources import (
+    SourceNotFoundError,
+    get_source,
+    list_sources,
+    recent_runs,
+    reset_state,
+    save_source,
+)
+
+app = typer.Typer(help="c360 — customer-360: connectors, golden profiles, GraphQL.", no_args_is_help=True)
+connectors_app = typer.Typer(help="Installed connector plugins.", no_args_is_help=True)
+sources_app = typer.Typer(help="Configured sources.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(connectors_app, name="connectors")
+app.add_typer(sources_app, name="sources")
+app.add_typer(db_app, name="db")
+
+console = Console()
+err_console = Console(stderr=True)
+
+USER_ERRORS = (SourceConfigError, SourceNotFoundError, UnknownConnectorError, ValueError)
+
+
+def open_engine() -> Engine:
+    """The configured database, migrated to the latest schema."""
+    engine = make_engine(get_settings().resolved_database_url())
+    migrate(engine)
+    return engine
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Bad input ends the command with a clear message and exit code 2, not a traceback."""
+    try:
+        yield
+    except USER_ERRORS as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database schema to the latest migration."""
+    engine = open_engine()
+    console.print(f"schema up to date on {engine.url.render_as_string(hide_password=True)}")
+
+
+@connectors_app.command("list")
+def connectors_list() -> None:
+    """List installed connectors (built-in and plugins)."""
+    table = Table("connector", "description", "module")
+    for name, cls in connectors().items():
+        table.add_row(name, cls.title, cls.__module__)
+    console.print(table)
+
+
+@connectors_app.command("spec")
+def connectors_spec(name: str) -> None:
+    """Print a connector's config JSON Schema."""
+    with user_errors():
+        cls = get_connector(name)
+    typer.echo(json.dumps(cls.spec(), indent=2, ensure_ascii=False))
+
+
+def _parse_config(config: str) -> dict[str, Any]:
+    text = Path(config[1:]).read_text(encoding="utf-8") if config.startswith("@") else config
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--config is not valid JSON: {exc}") from None
+    if not isinstance(parsed, dict):
+        raise ValueError("--config must be a JSON object")
+    return parsed
+
+
+@sources_app.command("add")
+def sources_add(
+    name: str,
+    connector: Annotated[str, typer.Option(help="connector name, see `c360 connectors list`")],
+    config: Annotated[str, typer.Option(help="JSON object, or @file.json")] = "{}",
+    trust: Annotated[int | None, typer.Option(min=0, max=100, help="0-100; higher wins")] = None,
+    refresh_interval: Annotated[int | None, typer.Option(help="seconds between syncs")] = None,
+) -> None:
+    """Add (or replace) a source. The config is validated against the connector's spec."""
+    with user_errors():
+        parsed = _parse_config(config)
+        build_connector(connector, parsed)
+        engine = open_engine()
+        source = save_source(
+            engine, name, connector, parsed,
+            trust=default_trust(connector) if trust is None else trust,
+            refresh_interval_s=refresh_interval,
+        )
+    console.print(f"source [bold]{source.name}[/bold] ({connector}, trust {source.trust}) saved")
+
+
+@sources_app.command("list")
+def sources_list() -> None:
+    """List configured sources."""
+    table = Table("source", "connector", "trust", "refresh (s)")
+    for s in list_sources(open_engine()):
+        table.add_row(s.name, s.connector, str(s.trust), str(s.refresh_interval_s or "-"))
+    console.print(table)
+
+
+@sources_app.command("check")
+def sources_check(name: str) -> None:
+    """Ask a source's connector whether it can read the source."""
+    with user_errors():
+        source = get_source(open_engine(), name)
+        result = build_connector(source.connector, source.config).check()
+    (console if result.succeeded else err_console).print(
+        f"{'ok' if result.succeeded else 'FAILED'}: {result.message}"
+    )
+    if not result.succeeded:
+        raise typer.Exit(1)
+
+
+def _report_table(reports: list[SyncReport]) -> Table:
+    table = Table("source", "stream", "read", "new", "updated", "unchanged", "quarantined")
+    for report in reports:
+        for stream, c in report.streams.items():
+            table.add_row(report.source, stream, *(str(v) for v in _cells(c)))
+    return table
+
+
+def _cells(c: IngestCounts) -> list[int]:
+    return [c.read, c.new, c.updated, c.unchanged, c.quarantined]
+
+
+def sync_sources(engine: Engine, names: list[str], *, full: bool = False) -> list[SyncReport]:
+    """Sync sources one after another, with a progress display on a terminal."""
+    reports = []
+    show = sys.stdout.isatty()
+    settings = get_settings()
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+        console=console, disable=not show, transient=True,
+    ) as progress:
+        for name in names:
+            task = progress.add_task(f"{name}: starting", total=None)
+
+            def update(stream: str, total: IngestCounts, task: Any = task, name: str = name) -> None:
+                progress.update(
+                    task,
+                    description=f"{name}/{stream}: read {total.read:,}  new {total.new:,}  "
+                    f"updated {total.updated:,}  unchanged {total.unchanged:,}  "
+                    f"quarantined {total.quarantined:,}",
+                )
+
+            if full:
+                reset_state(engine, name)
+            runner = SyncRunner(engine, batch_size=settings.batch_size, progress=update)
+            reports.append(runner.sync(name))
+            progress.remove_task(task)
+    return reports
+
+
+@app.command()
+def sync(
+    sources: Annotated[list[str] | None, typer.Argument(help="source names")] = None,
+    all_sources: Annotated[bool, typer.Option("--all", help="sync every source")] = False,
+    full: Annotated[bool, typer.Option(help="forget checkpoints and read everything")] = False,
+) -> None:
+    """Sync sources: read, validate, resolve, profile. Safe to interrupt and rerun."""
+    with user_errors():
+        engine = open_engine()
+        names = [s.name for s in list_sources(engine)] if all_sources else list(sources or [])
+        if not names:
+            raise ValueError("name at least one source, or pass --all")
+        reports = sync_sources(engine, names, full=full)
+    console.print(_report_table(reports))
+    for report in reports:
+        console.print(
+            f"{report.source}: {report.total.read:,} read in {report.seconds:.1f}s"
+            + (f", {report.retries} retries" if report.retries else "")
+        )
+
+
+@app.command()
+def runs(limit: Annotated[int, typer.Option(min=1, max=1000)] = 20) -> None:
+    """Recent sync runs: status, counts, duration, errors."""
+    table = Table("run", "source", "status", "started", "seconds", "counts", "error")
+    for run in recent_runs(open_engine(), limit):
+        seconds = (
+            f"{(run.finished_at - run.started_at).total_seconds():.1f}" if run.finished_at else "-"
+        )
+        counts = " ".join(f"{k}={v}" for k, v in run.counts.items())
+        table.add_row(
+            str(run.id), run.source_name, run.status, run.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+            seconds, counts, (run.error or "")[:80],
+        )
+    console.print(table)
+
+
+def serve_app(engine: Engine, host: str, port: int) -> None:
+    """Serve the ASGI app with uvicorn until interrupted."""
+    import uvicorn
+
+    from c360.platform.app import create_app
+
+    console.print(f"c360 serving on [bold]http://{host}:{port}/graphql[/bold]  (Ctrl+C to stop)")
+    uvicorn.run(create_app(engine), host=host, port=port, log_level="warning")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="port")] = None,
+) -> None:
+    """Serve an existing database over GraphQL."""
+    settings = get_settings()
+    serve_app(open_engine(), host or settings.host, port or settings.port)
+
+
+@app.command()
+def demo(
+    directory: Annotated[Path, typer.Option("--dir", help="where to write the demo files")] = Path(
+        "demo-data"
+    ),
+    people: Annotated[int, typer.Option(min=10, max=2_000_000)] = 10_000,
+    companies: Annotated[int, typer.Option(min=1, max=200_000)] = 1_000,
+    seed: Annotated[int, typer.Option(help="same seed, same data")] = 360,
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="serve when done")] = True,
+    evaluate: Annotated[bool, typer.Option(help="score resolution against the ground truth")] = False,
+) -> None:
+    """Generate a realistic demo data set, sync it from four sources, and serve it."""
+    from c360.platform.demo import run_demo
+
+    settings = get_settings()
+    with user_errors():
+        engine = open_engine()
+        run_demo(engine, console, directory, people=people, companies=companies, seed=seed,
+                 evaluate=evaluate)
+    if serve_after:
+        serve_app(engine, settings.host, settings.port)
+
+
+def main() -> None:
+    """Console entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

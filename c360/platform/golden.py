@@ -1,0 +1,173 @@
+"""Golden profiles: survivorship per attribute, keeping every alternative value
+with its lineage (which source record said it, how trusted, whether verified,
+when) and a ``conflicting`` flag when sources disagree."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
+
+from c360.platform import tables as t
+from c360.platform.models import utcnow
+
+NOT_GOLDEN = frozenset({"subject_external_id", "subject_stream"})
+"""Record attributes that are plumbing, not facts about the customer."""
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """One source record's say on a customer's attributes."""
+
+    record_id: int
+    source: str
+    stream: str
+    external_id: str
+    trust: int
+    verified_fields: frozenset[str]
+    observed_at: datetime | None
+    updated_at: datetime
+    attributes: dict[str, Any]
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _rank(ev: Evidence, attribute: str) -> tuple[bool, int, str, int]:
+    """Survivorship order: verified over unverified, then source trust, then recency."""
+    when = ev.observed_at or ev.updated_at
+    return (attribute in ev.verified_fields, ev.trust, _iso(when) or "", ev.record_id)
+
+
+def survive(evidence: Sequence[Evidence]) -> dict[str, dict[str, Any]]:
+    """The golden attributes of one customer from its records' evidence.
+
+    Returns ``{attribute: {value, verified, conflicting, lineage}}``; ``lineage``
+    lists every record's value, best first, with ``chosen`` marking the survivors.
+    """
+    by_attribute: dict[str, list[Evidence]] = defaultdict(list)
+    for ev in evidence:
+        for name, value in ev.attributes.items():
+            if name not in NOT_GOLDEN and value is not None and value != "":
+                by_attribute[name].append(ev)
+    golden: dict[str, dict[str, Any]] = {}
+    for name, evs in by_attribute.items():
+        ranked = sorted(evs, key=lambda e: _rank(e, name), reverse=True)
+        winner = ranked[0]
+        value = winner.attributes[name]
+        distinct = {_key(e.attributes[name]) for e in ranked}
+        lineage = [
+            {
+                "value": e.attributes[name],
+                "chosen": _key(e.attributes[name]) == _key(value),
+                "record_id": e.record_id,
+                "source": e.source,
+                "stream": e.stream,
+                "external_id": e.external_id,
+                "trust": e.trust,
+                "verified": name in e.verified_fields,
+                "observed_at": _iso(e.observed_at or e.updated_at),
+            }
+            for e in ranked
+        ]
+        golden[name] = {
+            "value": value if isinstance(value, str) else str(value),
+            "verified": name in winner.verified_fields,
+            "conflicting": len(distinct) > 1,
+            "lineage": lineage,
+        }
+    return golden
+
+
+def _key(value: Any) -> str:
+    return value.casefold() if isinstance(value, str) else str(value)
+
+
+def load_evidence(conn: Connection, customer_ids: Iterable[int]) -> dict[int, list[Evidence]]:
+    """Every accepted record linked to each customer, with its source's trust."""
+    ids = sorted(set(customer_ids))
+    result: dict[int, list[Evidence]] = {cid: [] for cid in ids}
+    sr, rl, src = t.source_record, t.record_link, t.source
+    for chunk_start in range(0, len(ids), 2000):
+        chunk = ids[chunk_start : chunk_start + 2000]
+        rows = conn.execute(
+            select(
+                rl.c.customer_id,
+                sr.c.id,
+                sr.c.source_name,
+                sr.c.stream,
+                sr.c.external_id,
+                sr.c.attributes,
+                sr.c.verified_fields,
+                sr.c.observed_at,
+                sr.c.updated_at,
+                src.c.trust,
+            )
+            .join(sr, sr.c.id == rl.c.record_id)
+            .join(src, src.c.name == sr.c.source_name)
+            .where(rl.c.customer_id.in_(chunk), sr.c.status == "accepted")
+        )
+        for row in rows:
+            result[row.customer_id].append(
+                Evidence(
+                    record_id=row.id,
+                    source=row.source_name,
+                    stream=row.stream,
+                    external_id=row.external_id,
+                    trust=row.trust,
+                    verified_fields=frozenset(row.verified_fields or ()),
+                    observed_at=row.observed_at,
+                    updated_at=row.updated_at,
+                    attributes=row.attributes or {},
+                )
+            )
+    return result
+
+
+def rebuild_golden(conn: Connection, customer_ids: Iterable[int]) -> None:
+    """Recompute the golden attributes and display names of these customers,
+    and queue them for the search index."""
+    ids = sorted(set(customer_ids))
+    if not ids:
+        return
+    evidence = load_evidence(conn, ids)
+    now = utcnow()
+    ga = t.golden_attribute
+    for chunk_start in range(0, len(ids), 2000):
+        chunk = ids[chunk_start : chunk_start + 2000]
+        conn.execute(delete(ga).where(ga.c.customer_id.in_(chunk)))
+    rows: list[dict[str, Any]] = []
+    names: list[dict[str, Any]] = []
+    for cid in ids:
+        golden = survive(evidence[cid])
+        for name, g in golden.items():
+            rows.append({"customer_id": cid, "name": name, "updated_at": now, **g})
+        display = golden.get("name", {}).get("value")
+        names.append({"b_id": cid, "display_name": display, "updated_at": now})
+    if rows:
+        conn.execute(insert(ga), rows)
+
+
+    conn.execute(
+        update(t.customer)
+        .where(t.customer.c.id == bindparam("b_id"))
+        .values(display_name=bindparam("display_name"), updated_at=bindparam("updated_at")),
+        names,
+    )
+    queue_for_index(conn, ids)
+
+
+def queue_for_index(conn: Connection, customer_ids: Iterable[int], op: str = "upsert") -> None:
+    """Write outbox rows (same transaction as the change) for the search indexer."""
+    now = utcnow()
+    rows = [
+        {"entity": "customer", "entity_id": str(cid), "op": op, "created_at": now}
+        for cid in sorted(set(customer_ids))
+    ]
+    if rows:
+        conn.execute(insert(t.outbox), rows)

@@ -1,0 +1,362 @@
+"""Ingest: turns a batch of :class:`IncomingRecord` into stored source records,
+links them to customers and rebuilds the golden profiles they touch — all inside
+the caller's transaction, so a batch and its checkpoint commit together.
+
+Each record is keyed by ``(source, stream, external_id)``. A record whose content
+hash is unchanged is ``unchanged`` and costs nothing more; a new or changed one is
+normalized and validated; any invalid field quarantines it with a reason per field
+(its raw payload is kept; nothing is dropped and nothing is silently fixed).
+``read = new + updated + unchanged + quarantined`` always holds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
+
+from c360.platform import tables as t
+from c360.platform.golden import queue_for_index, rebuild_golden
+from c360.platform.models import utcnow
+from c360.platform.normalize import normalize_datetime, normalize_record
+from c360.platform.records import IncomingRecord
+from c360.platform.resolution import (
+    DeterministicResolver,
+    ResolvableRecord,
+    Resolver,
+    identity_keys,
+)
+
+IN_CHUNK = 2000
+
+
+@dataclass(slots=True)
+class IngestCounts:
+    """What happened to the records read."""
+
+    read: int = 0
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+
+    def add(self, other: IngestCounts) -> None:
+        for name in ("read", "new", "updated", "unchanged", "quarantined"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+    def balanced(self) -> bool:
+        """Every record accounted for."""
+        return self.read == self.new + self.updated + self.unchanged + self.quarantined
+
+
+def content_hash(record: IncomingRecord) -> str:
+    """A stable fingerprint of everything the source said about the record."""
+    payload = json.dumps(
+        [record.kind, record.fields, record.raw, sorted(record.verified_fields),
+         record.observed_at, record.problems],
+        sort_keys=True,
+        ensure_ascii=False,
+        default=str,
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _observed_at(record: IncomingRecord) -> datetime | None:
+    if not record.observed_at:
+        return None
+    try:
+        return normalize_datetime(record.observed_at)
+    except ValueError:
+        return None
+
+
+class Ingestor:
+    """Ingests batches of one source's records."""
+
+    def __init__(self, source_name: str, resolver: Resolver | None = None) -> None:
+        self.source_name = source_name
+        self.resolver: Resolver = resolver or DeterministicResolver()
+
+    def ingest(self, conn: Connection, records: Sequence[IncomingRecord]) -> IngestCounts:
+        """Store, link and profile one batch inside the caller's transaction."""
+        counts = IngestCounts(read=len(records))
+        if not records:
+            return counts
+        existing = self._existing(conn, records)
+        now = utcnow()
+        inserts: list[dict[str, Any]] = []
+        insert_records: list[IncomingRecord] = []
+        updates: list[dict[str, Any]] = []
+        update_records: list[IncomingRecord] = []
+        seen_in_batch: dict[tuple[str, str], dict[str, Any]] = {}
+        for rec in records:
+            key = (rec.stream, rec.external_id)
+            digest = content_hash(rec)
+            pending = seen_in_batch.get(key)
+            prior = pending if pending is not None else existing.get(key)
+            if prior is not None and prior["content_hash"] == digest:
+                counts.unchanged += 1
+                continue
+            normalized = normalize_record(rec.kind, rec.fields)
+            errors = {**rec.problems, **normalized.errors}
+            row: dict[str, Any] = {
+                "kind": rec.kind,
+                "raw": rec.raw or dict(rec.fields),
+                "attributes": normalized.attributes,
+                "verified_fields": sorted(rec.verified_fields & normalized.attributes.keys()),
+                "content_hash": digest,
+                "status": "quarantined" if errors else "accepted",
+                "quarantine_reasons": errors,
+                "observed_at": _observed_at(rec),
+                "updated_at": now,
+            }
+            if errors:
+                counts.quarantined += 1
+            elif prior is None:
+                counts.new += 1
+            else:
+                counts.updated += 1
+            if pending is not None:
+                pending.update(row)  # a duplicate key in one batch: the later one wins
+                continue
+            if prior is None:
+                row.update(
+                    source_name=self.source_name,
+                    stream=rec.stream,
+                    external_id=rec.external_id,
+                    first_seen_at=now,
+                )
+                inserts.append(row)
+                insert_records.append(rec)
+            else:
+                row["b_id"] = prior["id"]
+                updates.append(row)
+                update_records.append(rec)
+            seen_in_batch[key] = row
+        if inserts:
+            result = conn.execute(
+                insert(t.source_record).returning(
+                    t.source_record.c.id, sort_by_parameter_order=True
+                ),
+                inserts,
+            )
+            for row, new_id in zip(inserts, result.scalars(), strict=True):
+                row["id"] = new_id
+        if updates:
+            conn.execute(
+                update(t.source_record)
+                .where(t.source_record.c.id == bindparam("b_id"))
+                .values({k: bindparam(k) for k in updates[0] if k != "b_id"}),
+                updates,
+            )
+            for row in updates:
+                row["id"] = row["b_id"]
+        changed = [*inserts, *updates]
+        self._link(conn, changed, existing_links=self._links_of(conn, [r["id"] for r in updates]))
+        return counts
+
+    def _existing(
+        self, conn: Connection, records: Sequence[IncomingRecord]
+    ) -> dict[tuple[str, str], dict[str, Any]]:
+        sr = t.source_record
+        by_stream: dict[str, set[str]] = {}
+        for rec in records:
+            by_stream.setdefault(rec.stream, set()).add(rec.external_id)
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        for stream, ids in by_stream.items():
+            id_list = sorted(ids)
+            for i in range(0, len(id_list), IN_CHUNK):
+                rows = conn.execute(
+                    select(sr.c.id, sr.c.external_id, sr.c.content_hash).where(
+                        sr.c.source_name == self.source_name,
+                        sr.c.stream == stream,
+                        sr.c.external_id.in_(id_list[i : i + IN_CHUNK]),
+                    )
+                )
+                for row in rows:
+                    found[(stream, row.external_id)] = {
+                        "id": row.id,
+                        "content_hash": row.content_hash,
+                    }
+        return found
+
+    @staticmethod
+    def _links_of(conn: Connection, record_ids: list[int]) -> dict[int, int]:
+        links: dict[int, int] = {}
+        for i in range(0, len(record_ids), IN_CHUNK):
+            for rid, cid in conn.execute(
+                select(t.record_link.c.record_id, t.record_link.c.customer_id).where(
+                    t.record_link.c.record_id.in_(record_ids[i : i + IN_CHUNK])
+                )
+            ):
+                links[rid] = cid
+        return links
+
+    def _link(
+        self, conn: Connection, rows: list[dict[str, Any]], existing_links: dict[int, int]
+    ) -> None:
+        """Resolve accepted people and organizations; attach events; unlink the
+        records that became quarantined; rebuild the golden profiles touched."""
+        touched: set[int] = set()
+        resolvable: list[ResolvableRecord] = []
+        events: list[dict[str, Any]] = []
+        unlink: list[int] = []
+        for row in rows:
+            if row["status"] != "accepted":
+                if row["id"] in existing_links:
+                    unlink.append(row["id"])
+                    touched.add(existing_links[row["id"]])
+                continue
+            if row["kind"] == "event":
+                events.append(row)
+            else:
+                resolvable.append(
+                    ResolvableRecord(
+                        record_id=row["id"],
+                        kind=row["kind"],
+                        source_name=self.source_name,
+                        attributes=row["attributes"],
+                        previous_customer_id=existing_links.get(row["id"]),
+                    )
+                )
+        for i in range(0, len(unlink), IN_CHUNK):
+            chunk = unlink[i : i + IN_CHUNK]
+            conn.execute(delete(t.identity_key).where(t.identity_key.c.record_id.in_(chunk)))
+            conn.execute(delete(t.record_link).where(t.record_link.c.record_id.in_(chunk)))
+            conn.execute(delete(t.event).where(t.event.c.record_id.in_(chunk)))
+        outcome = self.resolver.resolve(conn, resolvable)
+        touched |= outcome.touched_customers
+        touched |= upsert_events(conn, self.source_name, events)
+        rebuild_golden(conn, _active(conn, touched))
+
+
+def _active(conn: Connection, customer_ids: set[int]) -> set[int]:
+    """Follow merge redirects: the customers that still exist for these ids."""
+    if not customer_ids:
+        return set()
+    ids = sorted(customer_ids)
+    result: set[int] = set()
+    for i in range(0, len(ids), IN_CHUNK):
+        for cid, merged_into in conn.execute(
+            select(t.customer.c.id, t.customer.c.merged_into).where(
+                t.customer.c.id.in_(ids[i : i + IN_CHUNK])
+            )
+        ):
+            result.add(merged_into if merged_into is not None else cid)
+    return result
+
+
+def upsert_events(conn: Connection, source_name: str, rows: list[dict[str, Any]]) -> set[int]:
+    """Store accepted event records on the timeline of the customer they name;
+    returns the customers whose timeline changed. Events whose customer is not
+    known yet are stored unattached and picked up by :func:`attach_orphan_events`."""
+    if not rows:
+        return set()
+    subjects = _subject_customers(conn, source_name, [r["attributes"] for r in rows])
+    ids = [r["id"] for r in rows]
+    for i in range(0, len(ids), IN_CHUNK):
+        conn.execute(delete(t.event).where(t.event.c.record_id.in_(ids[i : i + IN_CHUNK])))
+    event_rows = []
+    for row, customer_id in zip(rows, subjects, strict=True):
+        event_rows.append(_event_row(source_name, row["id"], row["attributes"], customer_id))
+    conn.execute(insert(t.event), event_rows)
+    return {cid for cid in subjects if cid is not None}
+
+
+def _event_row(
+    source_name: str, record_id: int, attrs: dict[str, Any], customer_id: int | None
+) -> dict[str, Any]:
+    occurred = attrs.get("occurred_at")
+    return {
+        "record_id": record_id,
+        "customer_id": customer_id,
+        "source_name": source_name,
+        "event_type": attrs.get("event_type", "unknown"),
+        "occurred_at": datetime.fromisoformat(occurred) if occurred else None,
+        "amount": attrs.get("amount"),
+        "currency": attrs.get("currency"),
+        "channel": attrs.get("channel"),
+        "text": attrs.get("text"),
+    }
+
+
+def _subject_customers(
+    conn: Connection, source_name: str, attributes: list[dict[str, Any]]
+) -> list[int | None]:
+    """The customer each event belongs to: the record it names, else its e-mail or
+    phone+name identity key."""
+    sr, rl = t.source_record, t.record_link
+    wanted = {
+        (a.get("subject_stream") or "", str(a["subject_external_id"]))
+        for a in attributes
+        if a.get("subject_external_id")
+    }
+    by_ref: dict[tuple[str, str], int] = {}
+    refs = sorted(wanted)
+    for i in range(0, len(refs), IN_CHUNK):
+        chunk = refs[i : i + IN_CHUNK]
+        rows = conn.execute(
+            select(sr.c.stream, sr.c.external_id, rl.c.customer_id)
+            .join(rl, rl.c.record_id == sr.c.id)
+            .where(
+                sr.c.source_name == source_name,
+                sr.c.external_id.in_([ext for _, ext in chunk]),
+            )
+        )
+        for stream, ext, cid in rows:
+            by_ref[(stream, ext)] = cid
+            by_ref.setdefault(("", ext), cid)
+    key_wanted = {
+        k for a in attributes if not a.get("subject_external_id") for k in identity_keys("person", a)
+    }
+    by_key: dict[str, int] = {}
+    keys = sorted(key_wanted)
+    for i in range(0, len(keys), IN_CHUNK):
+        for key, cid in conn.execute(
+            select(t.identity_key.c.key, t.identity_key.c.customer_id).where(
+                t.identity_key.c.key.in_(keys[i : i + IN_CHUNK])
+            )
+        ):
+            by_key[key] = cid
+    result: list[int | None] = []
+    for a in attributes:
+        if a.get("subject_external_id"):
+            ref = (a.get("subject_stream") or "", str(a["subject_external_id"]))
+            result.append(by_ref.get(ref))
+        else:
+            found = [by_key[k] for k in identity_keys("person", a) if k in by_key]
+            result.append(found[0] if found else None)
+    return result
+
+
+def attach_orphan_events(conn: Connection, source_name: str) -> int:
+    """Attach this source's events that arrived before their customer; returns how many."""
+    ev, sr = t.event, t.source_record
+    orphans = conn.execute(
+        select(ev.c.id, sr.c.attributes)
+        .join(sr, sr.c.id == ev.c.record_id)
+        .where(ev.c.customer_id.is_(None), ev.c.source_name == source_name)
+    ).all()
+    if not orphans:
+        return 0
+    subjects = _subject_customers(conn, source_name, [row.attributes for row in orphans])
+    attach = [
+        {"b_id": row.id, "customer_id": cid}
+        for row, cid in zip(orphans, subjects, strict=True)
+        if cid is not None
+    ]
+    if attach:
+        conn.execute(
+            update(ev).where(ev.c.id == bindparam("b_id")).values(customer_id=bindparam("customer_id")),
+            attach,
+        )
+        queue_for_index(conn, {row["customer_id"] for row in attach})
+    return len(attach)

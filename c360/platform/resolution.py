@@ -1,0 +1,326 @@
+"""Identity resolution: which customer a source record belongs to.
+
+The :class:`Resolver` protocol is the seam; :class:`DeterministicResolver` links
+on strong identifiers only (valid resident id number, USCC, normalized e-mail,
+phone together with the same name reading, WeChat id). The probabilistic resolver
+of a later issue implements the same protocol.
+
+Invariants kept here: a merge keeps the older (smaller) customer id and leaves
+the absorbed one redirecting to it; two different valid id numbers never merge
+(cannot-link); every link stores its evidence.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from c360.platform import tables as t
+from c360.platform.golden import queue_for_index
+from c360.platform.models import utcnow
+
+IN_CHUNK = 2000
+
+
+@dataclass(slots=True)
+class ResolvableRecord:
+    """An accepted person or organization record waiting for its customer."""
+
+    record_id: int
+    kind: str
+    source_name: str
+    attributes: dict[str, Any]
+    previous_customer_id: int | None = None
+
+
+@dataclass(slots=True)
+class ResolutionOutcome:
+    """What a resolution pass changed."""
+
+    links: dict[int, int] = field(default_factory=dict)
+    """record id -> customer id"""
+    touched_customers: set[int] = field(default_factory=set)
+    """customers whose golden profile must be rebuilt"""
+    new_customers: int = 0
+    merges: list[tuple[int, int]] = field(default_factory=list)
+    """(survivor, absorbed) pairs"""
+
+
+class Resolver(Protocol):
+    """Links records to customers, creating and merging customers as needed."""
+
+    def resolve(self, conn: Connection, records: Sequence[ResolvableRecord]) -> ResolutionOutcome:
+        """Link every record (inside the caller's transaction) and report the changes."""
+        ...
+
+
+# Rules in the order of strength; the first that matches names the link.
+RULES: tuple[tuple[str, str], ...] = (
+    ("id_number", "ric"),
+    ("uscc", "uscc"),
+    ("email", "email"),
+    ("phone+name", "phone"),
+    ("wechat_id", "wechat"),
+    ("company_name", "orgname"),
+)
+_RULE_OF_PREFIX = {prefix: rule for rule, prefix in RULES}
+_RULE_RANK = {prefix: rank for rank, (_, prefix) in enumerate(RULES)}
+
+
+def identity_keys(kind: str, attributes: dict[str, Any]) -> list[str]:
+    """The strong identifiers of a record, as ``<kind>:<rule>:<value>`` keys."""
+    keys: list[str] = []
+    k = "p" if kind == "person" else "o"
+    if kind == "person":
+        if attributes.get("id_number"):
+            keys.append(f"p:ric:{attributes['id_number']}")
+        if attributes.get("email"):
+            keys.append(f"p:email:{attributes['email']}")
+        if attributes.get("phone") and attributes.get("name_pinyin"):
+            keys.append(f"p:phone:{attributes['phone']}|{attributes['name_pinyin']}")
+        if attributes.get("wechat_id"):
+            keys.append(f"p:wechat:{str(attributes['wechat_id']).casefold()}")
+    else:
+        if attributes.get("uscc"):
+            keys.append(f"o:uscc:{attributes['uscc']}")
+        if attributes.get("name"):
+            keys.append(f"o:orgname:{str(attributes['name']).casefold()}")
+        if attributes.get("email"):
+            keys.append(f"{k}:email:{attributes['email']}")
+    return keys
+
+
+def _prefix(key: str) -> str:
+    return key.split(":", 2)[1]
+
+
+class DeterministicResolver:
+    """Links on strong identifiers; merges customers a record bridges, unless
+    they carry different valid id numbers (or USCCs)."""
+
+    def resolve(self, conn: Connection, records: Sequence[ResolvableRecord]) -> ResolutionOutcome:
+        outcome = ResolutionOutcome()
+        if not records:
+            return outcome
+        record_ids = [r.record_id for r in records]
+        # Forget what these records said before (they are new or changed).
+        for i in range(0, len(record_ids), IN_CHUNK):
+            chunk = record_ids[i : i + IN_CHUNK]
+            conn.execute(delete(t.identity_key).where(t.identity_key.c.record_id.in_(chunk)))
+            conn.execute(delete(t.record_link).where(t.record_link.c.record_id.in_(chunk)))
+        keys_of = {r.record_id: identity_keys(r.kind, r.attributes) for r in records}
+        all_keys = sorted({k for ks in keys_of.values() for k in ks})
+        key_owner: dict[str, set[int]] = defaultdict(set)
+        for i in range(0, len(all_keys), IN_CHUNK):
+            chunk = all_keys[i : i + IN_CHUNK]
+            for key, cid in conn.execute(
+                select(t.identity_key.c.key, t.identity_key.c.customer_id)
+                .where(t.identity_key.c.key.in_(chunk))
+                .distinct()
+            ):
+                key_owner[key].add(cid)
+        hard_ids = _HardIdentifiers(conn)
+        links: list[dict[str, Any]] = []
+        new_keys: list[dict[str, Any]] = []
+        now = utcnow()
+        for rec in records:
+            keys = keys_of[rec.record_id]
+            # Candidates by rule strength.
+            matched: dict[int, str] = {}
+            for key in sorted(keys, key=lambda k: _RULE_RANK[_prefix(k)]):
+                for cid in key_owner.get(key, ()):
+                    matched.setdefault(cid, _prefix(key))
+            own_hard = {k for k in keys if _prefix(k) in ("ric", "uscc")}
+            compatible = [
+                cid for cid in matched if not hard_ids.conflicts(cid, own_hard)
+            ]
+            compatible.sort(key=lambda c: (_RULE_RANK[matched[c]], c))
+            if compatible:
+                # Merge every compatible candidate into the oldest one, as long as
+                # the candidates do not conflict with each other either.
+                survivor = min(compatible)
+                group = [survivor]
+                for cid in sorted(compatible):
+                    if cid == survivor:
+                        continue
+                    if not hard_ids.conflicts_between(survivor, cid):
+                        group.append(cid)
+                for absorbed in group[1:]:
+                    self._merge(conn, survivor, absorbed, key_owner, hard_ids)
+                    outcome.merges.append((survivor, absorbed))
+                    outcome.touched_customers.discard(absorbed)
+                customer_id = survivor
+                rule = matched[min(group, key=lambda c: _RULE_RANK[matched[c]])]
+                method = f"rule:{_RULE_OF_PREFIX[rule]}"
+                evidence: dict[str, Any] = {
+                    "rule": _RULE_OF_PREFIX[rule],
+                    "matched_customers": sorted(group),
+                    "keys": sorted({_prefix(k) for k in keys if key_owner.get(k)}),
+                }
+            else:
+                customer_id = self._new_customer(conn, rec, now)
+                outcome.new_customers += 1
+                method = "new"
+                evidence = {
+                    "rule": "no strong identifier matched",
+                    "blocked_by": sorted(
+                        {_RULE_OF_PREFIX[matched[c]] for c in matched}
+                    ),
+                }
+                if matched:
+                    evidence["cannot_link"] = sorted(matched)
+            for key in keys:
+                key_owner[key] = {customer_id}
+                new_keys.append({"key": key, "record_id": rec.record_id, "customer_id": customer_id})
+            hard_ids.add(customer_id, own_hard)
+            links.append(
+                {
+                    "record_id": rec.record_id,
+                    "customer_id": customer_id,
+                    "method": method,
+                    "score": 1.0,
+                    "evidence": evidence,
+                    "linked_at": now,
+                }
+            )
+            outcome.links[rec.record_id] = customer_id
+            outcome.touched_customers.add(customer_id)
+            if rec.previous_customer_id is not None:
+                outcome.touched_customers.add(rec.previous_customer_id)
+        # A merge later in the batch may have absorbed a customer linked earlier.
+        redirect = self._redirects(conn, {link["customer_id"] for link in links})
+        for link in links:
+            link["customer_id"] = redirect.get(link["customer_id"], link["customer_id"])
+            outcome.links[link["record_id"]] = link["customer_id"]
+        for key_row in new_keys:
+            key_row["customer_id"] = redirect.get(key_row["customer_id"], key_row["customer_id"])
+        outcome.touched_customers = {redirect.get(c, c) for c in outcome.touched_customers}
+        if links:
+            conn.execute(insert(t.record_link), links)
+        if new_keys:
+            conn.execute(insert(t.identity_key), new_keys)
+        return outcome
+
+    @staticmethod
+    def _new_customer(conn: Connection, rec: ResolvableRecord, now: Any) -> int:
+        name = rec.attributes.get("name")
+        result = conn.execute(
+            insert(t.customer)
+            .values(kind=rec.kind, display_name=name, created_at=now, updated_at=now)
+            .returning(t.customer.c.id)
+        )
+        return int(result.scalar_one())
+
+    @staticmethod
+    def _redirects(conn: Connection, customer_ids: set[int]) -> dict[int, int]:
+        if not customer_ids:
+            return {}
+        ids = sorted(customer_ids)
+        found: dict[int, int] = {}
+        for i in range(0, len(ids), IN_CHUNK):
+            for cid, target in conn.execute(
+                select(t.customer.c.id, t.customer.c.merged_into).where(
+                    t.customer.c.id.in_(ids[i : i + IN_CHUNK]),
+                    t.customer.c.merged_into.is_not(None),
+                )
+            ):
+                found[cid] = target
+        return found
+
+    def _merge(
+        self,
+        conn: Connection,
+        survivor: int,
+        absorbed: int,
+        key_owner: dict[str, set[int]],
+        hard_ids: _HardIdentifiers,
+    ) -> None:
+        merge_customers(conn, survivor, absorbed)
+        for owners in key_owner.values():
+            if absorbed in owners:
+                owners.discard(absorbed)
+                owners.add(survivor)
+        hard_ids.absorb(survivor, absorbed)
+
+
+class _HardIdentifiers:
+    """Per-batch cache of each customer's id numbers / USCCs (cannot-link evidence)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._known: dict[int, set[str]] = {}
+
+    def of(self, customer_id: int) -> set[str]:
+        if customer_id not in self._known:
+            ik = t.identity_key
+            rows = self._conn.execute(
+                select(ik.c.key).where(
+                    ik.c.customer_id == customer_id,
+                    ik.c.key.like("p:ric:%") | ik.c.key.like("o:uscc:%"),
+                )
+            )
+            self._known[customer_id] = {row.key for row in rows}
+        return self._known[customer_id]
+
+    def conflicts(self, customer_id: int, own: set[str]) -> bool:
+        """Does the customer carry a different id number / USCC than ``own``?"""
+        if not own:
+            return False
+        theirs = self.of(customer_id)
+        return bool(theirs) and not (theirs & own) and _same_kind(theirs, own)
+
+    def conflicts_between(self, a: int, b: int) -> bool:
+        ours, theirs = self.of(a), self.of(b)
+        return bool(ours) and bool(theirs) and not (ours & theirs) and _same_kind(ours, theirs)
+
+    def add(self, customer_id: int, keys: set[str]) -> None:
+        self.of(customer_id).update(keys)
+
+    def absorb(self, survivor: int, absorbed: int) -> None:
+        self.of(survivor).update(self.of(absorbed))
+        self._known.pop(absorbed, None)
+
+
+def _same_kind(a: set[str], b: set[str]) -> bool:
+    return {_prefix(k) for k in a} & {_prefix(k) for k in b} != set()
+
+
+def merge_customers(conn: Connection, survivor: int, absorbed: int) -> None:
+    """Fold ``absorbed`` into ``survivor``: links, keys and events move; the absorbed
+    id redirects to the survivor forever (chains are flattened)."""
+    if survivor == absorbed:
+        return
+    now = utcnow()
+    conn.execute(
+        update(t.record_link).where(t.record_link.c.customer_id == absorbed).values(customer_id=survivor)
+    )
+    conn.execute(
+        update(t.identity_key)
+        .where(t.identity_key.c.customer_id == absorbed)
+        .values(customer_id=survivor)
+    )
+    conn.execute(update(t.event).where(t.event.c.customer_id == absorbed).values(customer_id=survivor))
+    conn.execute(
+        update(t.customer).where(t.customer.c.merged_into == absorbed).values(merged_into=survivor)
+    )
+    conn.execute(
+        update(t.customer)
+        .where(t.customer.c.id == absorbed)
+        .values(merged_into=survivor, updated_at=now)
+    )
+    conn.execute(delete(t.golden_attribute).where(t.golden_attribute.c.customer_id == absorbed))
+    queue_for_index(conn, [absorbed], op="delete")
+
+
+__all__ = [
+    "DeterministicResolver",
+    "ResolutionOutcome",
+    "ResolvableRecord",
+    "Resolver",
+    "identity_keys",
+    "merge_customers",
+]
