@@ -50,7 +50,7 @@ def make_rows(n: int, seed: int) -> list[list[str]]:
                 f"{rng.choice(REGIONS)}{rng.randrange(1960, 2004)}"
                 f"{rng.randrange(1, 13):02d}{rng.randrange(1, 29):02d}{rng.randrange(1000):03d}"
             )
-            rid = body + ric.calc_check_digit(body)
+            rid = body + ric.calc_check_digit(body + "0")
             people.append((name, phone, email, rid))
         shown_phone = rng.choice(
             (phone, f"+86 {phone[:3]} {phone[3:7]} {phone[7:]}", f"{phone[:3]}-{phone[3:7]}-{phone[7:]}")

@@ -8,7 +8,7 @@ from stdnum.cn import ric, uscc
 def resident_id(region: str = "110101", birth: str = "19900307", seq: str = "123") -> str:
     """A valid 18-digit resident id number (the check digit computed by stdnum)."""
     body = f"{region}{birth}{seq}"
-    return body + ric.calc_check_digit(body)
+    return body + ric.calc_check_digit(body + "0")
 
 
 def bad_resident_id(**kwargs: str) -> str:

@@ -19,7 +19,7 @@ def utcnow() -> datetime:
 
 
 def _ts(**kwargs: Any) -> Any:
-    return Field(sa_type=DateTime(timezone=True), **kwargs)  # type: ignore[call-overload]
+    return Field(sa_type=DateTime(timezone=True), **kwargs)
 
 
 class Source(SQLModel, table=True):

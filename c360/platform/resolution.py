@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from c360.platform import tables as t
 from c360.platform.golden import queue_for_index
@@ -94,6 +94,19 @@ def identity_keys(kind: str, attributes: dict[str, Any]) -> list[str]:
     return keys
 
 
+def _linked_counts(conn: Connection, customer_ids: set[int]) -> dict[int, int]:
+    """How many records each customer still has linked."""
+    if not customer_ids:
+        return {}
+    rl = t.record_link
+    rows = conn.execute(
+        select(rl.c.customer_id, func.count())
+        .where(rl.c.customer_id.in_(sorted(customer_ids)))
+        .group_by(rl.c.customer_id)
+    )
+    return {cid: n for cid, n in rows}
+
+
 def _prefix(key: str) -> str:
     return key.split(":", 2)[1]
 
@@ -124,6 +137,9 @@ class DeterministicResolver:
             ):
                 key_owner[key].add(cid)
         hard_ids = _HardIdentifiers(conn)
+        still_linked = _linked_counts(
+            conn, {r.previous_customer_id for r in records if r.previous_customer_id is not None}
+        )
         links: list[dict[str, Any]] = []
         new_keys: list[dict[str, Any]] = []
         now = utcnow()
@@ -162,8 +178,14 @@ class DeterministicResolver:
                     "keys": sorted({_prefix(k) for k in keys if key_owner.get(k)}),
                 }
             else:
-                customer_id = self._new_customer(conn, rec, now)
-                outcome.new_customers += 1
+                previous = rec.previous_customer_id
+                if previous is not None and still_linked.get(previous, 0) == 0:
+                    # The record was its customer's only one: it keeps that id.
+                    customer_id = previous
+                    still_linked[previous] = 1
+                else:
+                    customer_id = self._new_customer(conn, rec, now)
+                    outcome.new_customers += 1
                 method = "new"
                 evidence = {
                     "rule": "no strong identifier matched",
@@ -199,6 +221,14 @@ class DeterministicResolver:
         for key_row in new_keys:
             key_row["customer_id"] = redirect.get(key_row["customer_id"], key_row["customer_id"])
         outcome.touched_customers = {redirect.get(c, c) for c in outcome.touched_customers}
+        # A customer left without records by this pass redirects to where they went.
+        for rec in records:
+            prev = rec.previous_customer_id
+            if prev is not None and still_linked.get(prev, 0) == 0:
+                target = outcome.links[rec.record_id]
+                if target != prev:
+                    merge_customers(conn, target, prev)
+                    still_linked[prev] = -1
         if links:
             conn.execute(insert(t.record_link), links)
         if new_keys:

@@ -1,0 +1,218 @@
+"""The sync runner through the real ``c360`` command and the offline connector:
+checkpoint after commit, resume after ``kill -9``, retries, run records, and the
+CLI's answers to bad input. Runs on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+from sqlalchemy import Engine, func, select
+
+from c360.connectors.base import CheckResult, Connector, Stream, TransientSourceError
+from c360.connectors.hookspecs import hookimpl
+from c360.connectors.registry import plugin_manager
+from c360.connectors.runner import SyncRunner, load_state
+from c360.platform import tables as t
+from c360.platform.records import Checkpoint, IncomingRecord
+from c360.platform.sources import save_source
+from tests.helpers import resident_id
+
+C360 = [sys.executable, "-m", "c360.platform.cli"]
+
+
+def write_members(path: Path, n: int) -> None:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["会员卡号", "姓名", "手机", "身份证号", "城市"])
+        for i in range(n):
+            writer.writerow([f"M{i:06d}", f"张{'伟芳娜敏静'[i % 5]}{i}", f"138{i:08d}",
+                             resident_id(seq=f"{i % 1000:03d}", birth=f"19{60 + i % 40}0101"), "北京"])
+
+
+def run_cli(args: list[str], env: dict[str, str], **kw: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*C360, *args], env=env, capture_output=True, text=True, timeout=300, **kw)
+
+
+@pytest.fixture
+def cli_env(db_url: str, tmp_path: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({"C360_DATABASE_URL": db_url, "C360_DATA_DIR": str(tmp_path / "data"),
+                "C360_BATCH_SIZE": "200"})
+    return env
+
+
+def count_records(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(t.source_record)).scalar_one())
+
+
+def test_kill_9_mid_sync_then_rerun_loses_nothing_and_duplicates_nothing(
+    engine: Engine, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    rows = 12_000
+    members = tmp_path / "members.csv"
+    write_members(members, rows)
+    config = {"files": [{"path": str(members), "stream": "members", "id_column": "会员卡号"}],
+              "checkpoint_every": 100}
+    added = run_cli(["sources", "add", "members", "--connector", "offline",
+                     "--config", json.dumps(config, ensure_ascii=False)], cli_env)
+    assert added.returncode == 0, added.stderr
+    proc = subprocess.Popen([*C360, "sync", "members"], env=cli_env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                pytest.fail(f"sync finished before it could be killed: {proc.stderr.read()!r}")
+            state = load_state(engine, "members", "members")
+            if state.get("row", 0) >= 1000:
+                break
+            time.sleep(0.02)
+        else:
+            pytest.fail("no checkpoint committed within 120 s")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    state = load_state(engine, "members", "members")
+    committed = count_records(engine)
+    assert 0 < committed < rows, "the kill must land mid-sync"
+    # Checkpoint after commit: every row the saved state covers is in the database.
+    assert state["row"] <= committed
+    sr = t.source_record
+    with engine.connect() as conn:
+        covered = conn.execute(
+            select(func.count()).select_from(sr).where(sr.c.external_id <= f"M{state['row'] - 1:06d}")
+        ).scalar_one()
+    assert covered >= state["row"] - 1  # rows are numbered from the header line
+    rerun = run_cli(["sync", "members"], cli_env)
+    assert rerun.returncode == 0, rerun.stderr
+    assert count_records(engine) == rows
+    with engine.connect() as conn:
+        distinct = conn.execute(select(func.count(sr.c.external_id.distinct()))).scalar_one()
+        customers = conn.execute(select(func.count()).select_from(t.customer)).scalar_one()
+        run = conn.execute(
+            select(t.sync_run).order_by(t.sync_run.c.id.desc()).limit(1)
+        ).mappings().one()
+    assert distinct == rows
+    assert customers <= rows
+    assert run["status"] == "succeeded"
+    counts = run["counts"]
+    assert counts["read"] == counts["new"] + counts["updated"] + counts["unchanged"] + counts["quarantined"]
+    assert counts["new"] == rows - committed
+
+
+def test_rerun_of_an_unchanged_file_reports_everything_unchanged(
+    engine: Engine, tmp_path: Path
+) -> None:
+    members = tmp_path / "members.csv"
+    write_members(members, 300)
+    save_source(engine, "members", "offline",
+                {"files": [{"path": str(members), "stream": "members", "id_column": "会员卡号"}]})
+    first = SyncRunner(engine, batch_size=100).sync("members")
+    assert (first.total.read, first.total.new) == (300, 300)
+    second = SyncRunner(engine, batch_size=100).sync("members")
+    assert (second.total.read, second.total.unchanged, second.total.new) == (300, 300, 0)
+
+
+class FlakyConfig(BaseModel):
+    fail_times: int = 1
+    records: int = 50
+
+
+class FlakyConnector(Connector[FlakyConfig]):
+    """A source whose reads fail transiently the first ``fail_times`` times after 20 records."""
+
+    name = "test-flaky"
+    title = "test-only flaky source"
+    config_model = FlakyConfig
+    failures = 0
+
+    def check(self) -> CheckResult:
+        return CheckResult.ok()
+
+    def streams(self) -> list[Stream]:
+        return [Stream("people", "person")]
+
+    def read(self, stream: str, state: dict[str, Any]) -> Iterator[Any]:
+        start = state.get("next", 0)
+        for i in range(start, self.config.records):
+            if i == 20 and FlakyConnector.failures < self.config.fail_times:
+                FlakyConnector.failures += 1
+                raise TransientSourceError("HTTP 503 from upstream")
+            yield IncomingRecord("people", f"r{i}", "person", {"name": f"李{i}", "email": f"li{i}@example.com"})
+            if i % 10 == 9:
+                yield Checkpoint("people", {"next": i + 1})
+
+
+class FlakyPlugin:
+    @hookimpl
+    def c360_register_connectors(self) -> list[type[Connector[Any]]]:
+        return [FlakyConnector]
+
+
+@pytest.fixture
+def flaky_plugin() -> Iterator[None]:
+    plugin = FlakyPlugin()
+    plugin_manager().register(plugin)
+    FlakyConnector.failures = 0
+    yield
+    plugin_manager().unregister(plugin)
+
+
+def test_transient_errors_are_retried_from_the_last_commit(engine: Engine, flaky_plugin: None) -> None:
+    save_source(engine, "flaky", "test-flaky", {"fail_times": 2})
+    report = SyncRunner(engine, batch_size=10, backoff_initial_s=0.01, backoff_max_s=0.02).sync("flaky")
+    assert report.retries == 2
+    assert count_records(engine) == 50
+    assert report.total.balanced()
+    assert report.total.new == 50
+
+
+def test_persistent_transient_errors_fail_the_run_with_the_reason(engine: Engine, flaky_plugin: None) -> None:
+    save_source(engine, "flaky", "test-flaky", {"fail_times": 99})
+    with pytest.raises(TransientSourceError, match="503"):
+        SyncRunner(engine, batch_size=10, max_attempts=3, backoff_initial_s=0.01,
+                   backoff_max_s=0.02).sync("flaky")
+    with engine.connect() as conn:
+        run = conn.execute(select(t.sync_run)).mappings().one()
+    assert run["status"] == "failed"
+    assert "503" in run["error"]
+    assert count_records(engine) == 20  # what was committed before the failure stays
+
+
+def test_cli_rejects_bad_config_naming_the_field(cli_env: dict[str, str]) -> None:
+    result = run_cli(["sources", "add", "x", "--connector", "offline",
+                      "--config", '{"files": [{"path": "a.csv", "kind": "robot"}]}'], cli_env)
+    assert result.returncode == 2
+    assert "files.0.kind" in result.stderr
+    truncated = run_cli(["sources", "add", "x", "--connector", "offline", "--config", '{"files": ['],
+                        cli_env)
+    assert truncated.returncode == 2 and "not valid JSON" in truncated.stderr
+
+
+def test_cli_names_unknown_sources_and_connectors(cli_env: dict[str, str]) -> None:
+    result = run_cli(["sync", "nope"], cli_env)
+    assert result.returncode == 2 and "no source named 'nope'" in result.stderr
+    result = run_cli(["sources", "add", "x", "--connector", "fax-machine"], cli_env)
+    assert result.returncode == 2 and "'fax-machine' is not installed" in result.stderr
+    result = run_cli(["sources", "add", "Bad Name!", "--connector", "offline",
+                      "--config", '{"files": [{"path": "a.csv"}]}'], cli_env)
+    assert result.returncode == 2 and "source name" in result.stderr
+
+
+def test_connectors_list_shows_the_builtin_offline_connector(cli_env: dict[str, str]) -> None:
+    result = run_cli(["connectors", "list"], cli_env)
+    assert result.returncode == 0 and "offline" in result.stdout
