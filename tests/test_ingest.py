@@ -264,3 +264,25 @@ def test_a_record_that_turns_invalid_leaves_its_customer(sources: Engine) -> Non
     assert counts.quarantined == 1
     assert "city" not in golden(engine, cid)
     assert golden(engine, cid)["email"]["value"] == "zw@example.com"
+
+
+def test_a_nameless_record_links_on_a_phone_only_one_customer_has(sources: Engine) -> None:
+    engine = sources
+    ingest(engine, "web", [person("w1", name="张伟", phone="13800138000"),
+                           person("w2", name="王芳", phone="13900139000"),
+                           person("w3", name="李娜", phone="13900139000")])
+    ingest(engine, "pos", [person("p1", phone="138-0013-8000", city="北京"),
+                           person("p2", phone="13900139000", city="上海")])
+    assert customer_of(engine, "pos", "p1") == customer_of(engine, "web", "w1")
+    # a phone two people share says nothing about a nameless record
+    shared = {customer_of(engine, "web", "w2"), customer_of(engine, "web", "w3")}
+    assert customer_of(engine, "pos", "p2") not in shared
+
+
+def test_same_name_and_birth_date_link_but_homonyms_do_not(sources: Engine) -> None:
+    engine = sources
+    ingest(engine, "web", [person("w1", name="程建军", birth_date="1991-03-25", city="深圳"),
+                           person("w2", name="程建军", birth_date="1985-01-02", city="深圳")])
+    ingest(engine, "pos", [person("p1", name="程建军", id_number=resident_id(birth="19910325"))])
+    assert customer_of(engine, "pos", "p1") == customer_of(engine, "web", "w1")
+    assert customer_of(engine, "web", "w2") != customer_of(engine, "web", "w1")

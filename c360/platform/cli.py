@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -252,8 +253,6 @@ def demo(
     evaluate: Annotated[bool, typer.Option(help="score resolution against the ground truth")] = False,
 ) -> None:
     """Generate a realistic demo data set, sync it from four sources, and serve it."""
-    from c360.platform.demo import run_demo
-
     settings = get_settings()
     with user_errors():
         engine = open_engine()
@@ -261,6 +260,42 @@ def demo(
                  evaluate=evaluate)
     if serve_after:
         serve_app(engine, settings.host, settings.port)
+
+
+def run_demo(
+    engine: Engine, out: Console, directory: Path, *, people: int, companies: int, seed: int,
+    evaluate: bool,
+) -> None:
+    """Generate the demo exports, register them as sources, sync them and summarise."""
+    from c360.platform.demo_data import generate_demo_data, load_truth
+    from c360.platform.evaluation import score_links
+    from c360.platform.summary import database_summary
+
+    started = time.perf_counter()
+    dataset = generate_demo_data(directory, people=people, companies=companies, seed=seed)
+    out.print(
+        f"generated {people:,} people and {companies:,} companies into {dataset.directory}/ "
+        f"in {time.perf_counter() - started:.1f}s"
+    )
+    for src in dataset.sources:
+        save_source(engine, src.name, src.connector, src.config, trust=src.trust)
+    reports = sync_sources(engine, [src.name for src in dataset.sources])
+    out.print(_report_table(reports))
+    summary = database_summary(engine)
+    table = Table("customer graph", "count", title=None)
+    for label, value in summary.items():
+        table.add_row(label, f"{value:,}")
+    out.print(table)
+    if evaluate:
+        truth = load_truth(dataset.truth_path)
+        for label, accepted_only in (("all records", False), ("accepted records", True)):
+            score = score_links(engine, truth, accepted_only=accepted_only)
+            out.print(
+                f"resolution vs ground truth ({label}): precision={score.precision:.4f} "
+                f"recall={score.recall:.4f} f1={score.f1:.4f} records={score.records} "
+                f"true_pairs={score.true_pairs} predicted_pairs={score.predicted_pairs}"
+            )
+    out.print(f"demo synced in {time.perf_counter() - started:.1f}s")
 
 
 def main() -> None:

@@ -65,6 +65,8 @@ RULES: tuple[tuple[str, str], ...] = (
     ("email", "email"),
     ("phone+name", "phone"),
     ("wechat_id", "wechat"),
+    ("name+birth_date", "namedob"),
+    ("phone (record has no name)", "phoneany"),
     ("company_name", "orgname"),
 )
 _RULE_OF_PREFIX = {prefix: rule for rule, prefix in RULES}
@@ -84,6 +86,12 @@ def identity_keys(kind: str, attributes: dict[str, Any]) -> list[str]:
             keys.append(f"p:phone:{attributes['phone']}|{attributes['name_pinyin']}")
         if attributes.get("wechat_id"):
             keys.append(f"p:wechat:{str(attributes['wechat_id']).casefold()}")
+        if attributes.get("name") and attributes.get("birth_date"):
+            keys.append(f"p:namedob:{attributes['name']}|{attributes['birth_date']}")
+        if attributes.get("phone"):
+            # Stored for every record; matched only by records that carry no name,
+            # and only when one customer owns the phone (see DeterministicResolver).
+            keys.append(f"p:phoneany:{attributes['phone']}")
     else:
         if attributes.get("uscc"):
             keys.append(f"o:uscc:{attributes['uscc']}")
@@ -147,8 +155,12 @@ class DeterministicResolver:
             keys = keys_of[rec.record_id]
             # Candidates by rule strength.
             matched: dict[int, str] = {}
+            nameless = not rec.attributes.get("name")
             for key in sorted(keys, key=lambda k: _RULE_RANK[_prefix(k)]):
-                for cid in key_owner.get(key, ()):
+                owners = key_owner.get(key, set())
+                if _prefix(key) == "phoneany" and (not nameless or len(owners) != 1):
+                    continue
+                for cid in owners:
                     matched.setdefault(cid, _prefix(key))
             own_hard = {k for k in keys if _prefix(k) in ("ric", "uscc")}
             compatible = [
@@ -196,7 +208,7 @@ class DeterministicResolver:
                 if matched:
                     evidence["cannot_link"] = sorted(matched)
             for key in keys:
-                key_owner[key] = {customer_id}
+                key_owner[key].add(customer_id)
                 new_keys.append({"key": key, "record_id": rec.record_id, "customer_id": customer_id})
             hard_ids.add(customer_id, own_hard)
             links.append(
