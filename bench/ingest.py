@@ -28,7 +28,7 @@ from c360.connectors.runner import SyncRunner
 from c360.platform.db import make_engine, migrate
 from c360.platform.sources import save_source
 
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉兰萍红鹏辉建国宇浩然子轩欣怡梓涵"
 REGIONS = ["110101", "310104", "440305", "330106", "510107", "420106", "320102", "610113"]
 DOMAINS = ["qq.com", "163.com", "126.com", "gmail.com", "sina.com"]
@@ -43,7 +43,9 @@ def make_rows(n: int, seed: int) -> list[list[str]]:
         if people and rng.random() < 0.2:
             name, phone, email, rid = rng.choice(people)
         else:
-            name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
+            name = rng.choice(SURNAMES) + "".join(
+                rng.choice(GIVEN) for _ in range(rng.choice((1, 2)))
+            )
             phone = rng.choice(PREFIXES) + f"{rng.randrange(10**8):08d}"
             email = f"u{i}{rng.randrange(1000)}@{rng.choice(DOMAINS)}"
             body = (
@@ -53,10 +55,22 @@ def make_rows(n: int, seed: int) -> list[list[str]]:
             rid = body + ric.calc_check_digit(body + "0")
             people.append((name, phone, email, rid))
         shown_phone = rng.choice(
-            (phone, f"+86 {phone[:3]} {phone[3:7]} {phone[7:]}", f"{phone[:3]}-{phone[3:7]}-{phone[7:]}")
+            (
+                phone,
+                f"+86 {phone[:3]} {phone[3:7]} {phone[7:]}",
+                f"{phone[:3]}-{phone[3:7]}-{phone[7:]}",
+            )
         )
-        rows.append([f"M{i:07d}", name, shown_phone, email if rng.random() < 0.85 else "", rid,
-                     rng.choice(["北京", "上海", "深圳", "杭州", "成都"])])
+        rows.append(
+            [
+                f"M{i:07d}",
+                name,
+                shown_phone,
+                email if rng.random() < 0.85 else "",
+                rid,
+                rng.choice(["北京", "上海", "深圳", "杭州", "成都"]),
+            ]
+        )
     return rows
 
 
@@ -71,8 +85,12 @@ def run_once(rows: list[list[str]], workdir: Path, batch_size: int) -> float:
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     engine = make_engine(f"sqlite:///{db}")
     migrate(engine)
-    save_source(engine, "members", "offline",
-                {"files": [{"path": str(csv_path), "stream": "members", "id_column": "会员卡号"}]})
+    save_source(
+        engine,
+        "members",
+        "offline",
+        {"files": [{"path": str(csv_path), "stream": "members", "id_column": "会员卡号"}]},
+    )
     started = time.perf_counter()
     report = SyncRunner(engine, batch_size=batch_size).sync("members")
     elapsed = time.perf_counter() - started
@@ -98,8 +116,11 @@ def main() -> None:
         for i in range(args.repeat):
             seconds = run_once(rows, Path(tmp), args.batch_size)
             timings.append(seconds)
-            print(f"run={i + 1} rows={args.rows} seconds={seconds:.2f} rows_per_s={args.rows / seconds:.0f}",
-                  file=sys.stderr)
+            print(
+                f"run={i + 1} rows={args.rows} seconds={seconds:.2f} "
+                f"rows_per_s={args.rows / seconds:.0f}",
+                file=sys.stderr,
+            )
     median = statistics.median(timings)
     print(f"rows={args.rows} runs={args.repeat} median_seconds={median:.2f}")
     print(f"rows_per_s={args.rows / median:.0f}")

@@ -18,7 +18,9 @@ from tests.helpers import bad_resident_id, credit_code, resident_id
 
 
 def person(ext: str, stream: str = "people", **fields: Any) -> IncomingRecord:
-    return IncomingRecord(stream=stream, external_id=ext, kind="person", fields=fields, raw=dict(fields))
+    return IncomingRecord(
+        stream=stream, external_id=ext, kind="person", fields=fields, raw=dict(fields)
+    )
 
 
 def ingest(engine: Engine, source: str, records: list[IncomingRecord]) -> IngestCounts:
@@ -84,7 +86,9 @@ def test_changed_record_updates_in_place(sources: Engine) -> None:
     assert golden(engine, cid)["city"]["value"] == "北京"
 
 
-def test_invalid_fields_quarantine_the_record_with_reasons_and_keep_the_rest(sources: Engine) -> None:
+def test_invalid_fields_quarantine_the_record_with_reasons_and_keep_the_rest(
+    sources: Engine,
+) -> None:
     engine = sources
     counts = ingest(
         engine,
@@ -110,8 +114,12 @@ def test_invalid_fields_quarantine_the_record_with_reasons_and_keep_the_rest(sou
 
 def test_connector_reported_problems_quarantine(sources: Engine) -> None:
     record = IncomingRecord(
-        stream="people", external_id="line-7", kind="person", fields={},
-        raw={"_line": '{"uid": "S9'}, problems={"record": "malformed JSON at line 7"},
+        stream="people",
+        external_id="line-7",
+        kind="person",
+        fields={},
+        raw={"_line": '{"uid": "S9'},
+        problems={"record": "malformed JSON at line 7"},
     )
     counts = ingest(sources, "web", [record])
     assert counts.quarantined == 1
@@ -153,34 +161,49 @@ def test_phone_links_only_with_a_compatible_name(sources: Engine) -> None:
 
 def test_different_valid_id_numbers_never_merge(sources: Engine) -> None:
     engine = sources
-    ingest(engine, "web", [person("w1", name="张伟", email="shared@example.com",
-                                  id_number=resident_id(seq="111"))])
-    ingest(engine, "pos", [person("p1", name="张伟", email="shared@example.com",
-                                  id_number=resident_id(seq="222"))])
+    ingest(
+        engine,
+        "web",
+        [person("w1", name="张伟", email="shared@example.com", id_number=resident_id(seq="111"))],
+    )
+    ingest(
+        engine,
+        "pos",
+        [person("p1", name="张伟", email="shared@example.com", id_number=resident_id(seq="222"))],
+    )
     assert customer_of(engine, "web", "w1") != customer_of(engine, "pos", "p1")
     sr, rl = t.source_record, t.record_link
     with engine.connect() as conn:
         evidence = conn.execute(
-            select(rl.c.evidence).join(sr, sr.c.id == rl.c.record_id).where(sr.c.external_id == "p1")
+            select(rl.c.evidence)
+            .join(sr, sr.c.id == rl.c.record_id)
+            .where(sr.c.external_id == "p1")
         ).scalar_one()
     assert evidence["cannot_link"] == [customer_of(engine, "web", "w1")]
 
 
-def test_a_bridging_record_merges_into_the_older_customer_which_keeps_its_id(sources: Engine) -> None:
+def test_a_bridging_record_merges_into_the_older_customer_which_keeps_its_id(
+    sources: Engine,
+) -> None:
     engine = sources
     ingest(engine, "web", [person("w1", name="张伟", email="zw@example.com")])
     ingest(engine, "web", [person("w2", name="张伟", phone="13800138000")])
     older, younger = customer_of(engine, "web", "w1"), customer_of(engine, "web", "w2")
     assert older < younger
     ingest(engine, "pos", [person("p1", name="张伟", email="zw@example.com", phone="13800138000")])
-    assert {customer_of(engine, "web", "w1"), customer_of(engine, "web", "w2"),
-            customer_of(engine, "pos", "p1")} == {older}
+    assert {
+        customer_of(engine, "web", "w1"),
+        customer_of(engine, "web", "w2"),
+        customer_of(engine, "pos", "p1"),
+    } == {older}
     cu = t.customer
     with engine.connect() as conn:
         merged_into = conn.execute(select(cu.c.merged_into).where(cu.c.id == younger)).scalar_one()
-        outbox_ops = conn.execute(
-            select(t.outbox.c.op).where(t.outbox.c.entity_id == str(younger))
-        ).scalars().all()
+        outbox_ops = (
+            conn.execute(select(t.outbox.c.op).where(t.outbox.c.entity_id == str(younger)))
+            .scalars()
+            .all()
+        )
     assert merged_into == older
     assert "delete" in outbox_ops
     profile = golden(engine, older)
@@ -194,10 +217,16 @@ def test_survivorship_prefers_verified_then_trust_then_recency_and_keeps_lineage
 ) -> None:
     engine = sources
     rid = resident_id()
-    ingest(engine, "web", [person("w1", name="张伟", id_number=rid, city="上海", address="上海市徐汇区1号")])
+    ingest(
+        engine,
+        "web",
+        [person("w1", name="张伟", id_number=rid, city="上海", address="上海市徐汇区1号")],
+    )
     ingest(engine, "pos", [person("p1", name="张伟", id_number=rid, city="北京")])
     verified = IncomingRecord(
-        stream="people", external_id="w2", kind="person",
+        stream="people",
+        external_id="w2",
+        kind="person",
         fields={"name": "张伟", "id_number": rid, "address": "北京市东城区2号"},
         verified_fields=frozenset({"address"}),
     )
@@ -212,7 +241,8 @@ def test_survivorship_prefers_verified_then_trust_then_recency_and_keeps_lineage
     assert profile["address"]["verified"] is True
     lineage = profile["city"]["lineage"]
     assert [(e["source"], e["value"], e["chosen"]) for e in lineage] == [
-        ("pos", "北京", True), ("web", "上海", False)
+        ("pos", "北京", True),
+        ("web", "上海", False),
     ]
     assert all(e["record_id"] and e["external_id"] for e in lineage)
     assert profile["name"]["conflicting"] is False
@@ -222,10 +252,18 @@ def test_survivorship_prefers_verified_then_trust_then_recency_and_keeps_lineage
 def test_organizations_link_on_credit_code_and_not_with_people(sources: Engine) -> None:
     engine = sources
     code = credit_code()
-    org = IncomingRecord(stream="orgs", external_id="o1", kind="organization",
-                         fields={"name": "北京华信科技有限公司", "uscc": code, "phone": "13800138000"})
-    org2 = IncomingRecord(stream="orgs", external_id="o2", kind="organization",
-                          fields={"name": "华信科技", "uscc": code.lower()})
+    org = IncomingRecord(
+        stream="orgs",
+        external_id="o1",
+        kind="organization",
+        fields={"name": "北京华信科技有限公司", "uscc": code, "phone": "13800138000"},
+    )
+    org2 = IncomingRecord(
+        stream="orgs",
+        external_id="o2",
+        kind="organization",
+        fields={"name": "华信科技", "uscc": code.lower()},
+    )
     ingest(engine, "web", [org])
     ingest(engine, "pos", [org2, person("p1", name="张伟", phone="13800138000")])
     assert customer_of(engine, "web", "o1", "orgs") == customer_of(engine, "pos", "o2", "orgs")
@@ -237,9 +275,16 @@ def test_events_join_the_timeline_even_when_they_arrive_first(sources: Engine) -
 
     engine = sources
     order = IncomingRecord(
-        stream="people_events", external_id="1:event", kind="event",
-        fields={"event_type": "order", "amount": "¥1,280.50", "occurred_at": "2024/3/5 14:22",
-                "subject_external_id": "1", "subject_stream": "people"},
+        stream="people_events",
+        external_id="1:event",
+        kind="event",
+        fields={
+            "event_type": "order",
+            "amount": "¥1,280.50",
+            "occurred_at": "2024/3/5 14:22",
+            "subject_external_id": "1",
+            "subject_stream": "people",
+        },
     )
     ingest(engine, "pos", [order])
     ev = t.event
@@ -257,8 +302,14 @@ def test_events_join_the_timeline_even_when_they_arrive_first(sources: Engine) -
 
 def test_a_record_that_turns_invalid_leaves_its_customer(sources: Engine) -> None:
     engine = sources
-    ingest(engine, "web", [person("1", name="张伟", email="zw@example.com"),
-                           person("2", name="张伟", email="zw@example.com", city="杭州")])
+    ingest(
+        engine,
+        "web",
+        [
+            person("1", name="张伟", email="zw@example.com"),
+            person("2", name="张伟", email="zw@example.com", city="杭州"),
+        ],
+    )
     cid = customer_of(engine, "web", "1")
     counts = ingest(engine, "web", [person("2", name="张伟", email="not an email", city="杭州")])
     assert counts.quarantined == 1
@@ -268,11 +319,23 @@ def test_a_record_that_turns_invalid_leaves_its_customer(sources: Engine) -> Non
 
 def test_a_nameless_record_links_on_a_phone_only_one_customer_has(sources: Engine) -> None:
     engine = sources
-    ingest(engine, "web", [person("w1", name="张伟", phone="13800138000"),
-                           person("w2", name="王芳", phone="13900139000"),
-                           person("w3", name="李娜", phone="13900139000")])
-    ingest(engine, "pos", [person("p1", phone="138-0013-8000", city="北京"),
-                           person("p2", phone="13900139000", city="上海")])
+    ingest(
+        engine,
+        "web",
+        [
+            person("w1", name="张伟", phone="13800138000"),
+            person("w2", name="王芳", phone="13900139000"),
+            person("w3", name="李娜", phone="13900139000"),
+        ],
+    )
+    ingest(
+        engine,
+        "pos",
+        [
+            person("p1", phone="138-0013-8000", city="北京"),
+            person("p2", phone="13900139000", city="上海"),
+        ],
+    )
     assert customer_of(engine, "pos", "p1") == customer_of(engine, "web", "w1")
     # a phone two people share says nothing about a nameless record
     shared = {customer_of(engine, "web", "w2"), customer_of(engine, "web", "w3")}
@@ -281,8 +344,14 @@ def test_a_nameless_record_links_on_a_phone_only_one_customer_has(sources: Engin
 
 def test_same_name_and_birth_date_link_but_homonyms_do_not(sources: Engine) -> None:
     engine = sources
-    ingest(engine, "web", [person("w1", name="程建军", birth_date="1991-03-25", city="深圳"),
-                           person("w2", name="程建军", birth_date="1985-01-02", city="深圳")])
+    ingest(
+        engine,
+        "web",
+        [
+            person("w1", name="程建军", birth_date="1991-03-25", city="深圳"),
+            person("w2", name="程建军", birth_date="1985-01-02", city="深圳"),
+        ],
+    )
     ingest(engine, "pos", [person("p1", name="程建军", id_number=resident_id(birth="19910325"))])
     assert customer_of(engine, "pos", "p1") == customer_of(engine, "web", "w1")
     assert customer_of(engine, "web", "w2") != customer_of(engine, "web", "w1")

@@ -36,19 +36,33 @@ def write_members(path: Path, n: int) -> None:
         writer = csv.writer(fh)
         writer.writerow(["会员卡号", "姓名", "手机", "身份证号", "城市"])
         for i in range(n):
-            writer.writerow([f"M{i:06d}", f"张{'伟芳娜敏静'[i % 5]}{i}", f"138{i:08d}",
-                             resident_id(seq=f"{i % 1000:03d}", birth=f"19{60 + i % 40}0101"), "北京"])
+            writer.writerow(
+                [
+                    f"M{i:06d}",
+                    f"张{'伟芳娜敏静'[i % 5]}{i}",
+                    f"138{i:08d}",
+                    resident_id(seq=f"{i % 1000:03d}", birth=f"19{60 + i % 40}0101"),
+                    "北京",
+                ]
+            )
 
 
 def run_cli(args: list[str], env: dict[str, str], **kw: Any) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*C360, *args], env=env, capture_output=True, text=True, timeout=300, **kw)
+    return subprocess.run(
+        [*C360, *args], env=env, capture_output=True, text=True, timeout=300, **kw
+    )
 
 
 @pytest.fixture
 def cli_env(db_url: str, tmp_path: Path) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({"C360_DATABASE_URL": db_url, "C360_DATA_DIR": str(tmp_path / "data"),
-                "C360_BATCH_SIZE": "200"})
+    env.update(
+        {
+            "C360_DATABASE_URL": db_url,
+            "C360_DATA_DIR": str(tmp_path / "data"),
+            "C360_BATCH_SIZE": "200",
+        }
+    )
     return env
 
 
@@ -63,13 +77,26 @@ def test_kill_9_mid_sync_then_rerun_loses_nothing_and_duplicates_nothing(
     rows = 12_000
     members = tmp_path / "members.csv"
     write_members(members, rows)
-    config = {"files": [{"path": str(members), "stream": "members", "id_column": "会员卡号"}],
-              "checkpoint_every": 100}
-    added = run_cli(["sources", "add", "members", "--connector", "offline",
-                     "--config", json.dumps(config, ensure_ascii=False)], cli_env)
+    config = {
+        "files": [{"path": str(members), "stream": "members", "id_column": "会员卡号"}],
+        "checkpoint_every": 100,
+    }
+    added = run_cli(
+        [
+            "sources",
+            "add",
+            "members",
+            "--connector",
+            "offline",
+            "--config",
+            json.dumps(config, ensure_ascii=False),
+        ],
+        cli_env,
+    )
     assert added.returncode == 0, added.stderr
-    proc = subprocess.Popen([*C360, "sync", "members"], env=cli_env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [*C360, "sync", "members"], env=cli_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     deadline = time.monotonic() + 120
     try:
         while time.monotonic() < deadline:
@@ -90,27 +117,35 @@ def test_kill_9_mid_sync_then_rerun_loses_nothing_and_duplicates_nothing(
     committed = count_records(engine)
     assert 0 < committed < rows, "the kill must land mid-sync"
     # Checkpoint after commit: every row the saved state covers is in the database.
-    assert state["row"] <= committed
+    # Row numbers are the file's own (the header is row 1), so M000000 is row 2.
+    covered_rows = state["row"] - 1
+    assert covered_rows <= committed
     sr = t.source_record
+    last_covered = f"M{covered_rows - 1:06d}"
     with engine.connect() as conn:
         covered = conn.execute(
-            select(func.count()).select_from(sr).where(sr.c.external_id <= f"M{state['row'] - 1:06d}")
+            select(func.count()).select_from(sr).where(sr.c.external_id <= last_covered)
         ).scalar_one()
-    assert covered >= state["row"] - 1  # rows are numbered from the header line
+    assert covered == covered_rows
     rerun = run_cli(["sync", "members"], cli_env)
     assert rerun.returncode == 0, rerun.stderr
     assert count_records(engine) == rows
     with engine.connect() as conn:
         distinct = conn.execute(select(func.count(sr.c.external_id.distinct()))).scalar_one()
         customers = conn.execute(select(func.count()).select_from(t.customer)).scalar_one()
-        run = conn.execute(
-            select(t.sync_run).order_by(t.sync_run.c.id.desc()).limit(1)
-        ).mappings().one()
+        run = (
+            conn.execute(select(t.sync_run).order_by(t.sync_run.c.id.desc()).limit(1))
+            .mappings()
+            .one()
+        )
     assert distinct == rows
     assert customers <= rows
     assert run["status"] == "succeeded"
     counts = run["counts"]
-    assert counts["read"] == counts["new"] + counts["updated"] + counts["unchanged"] + counts["quarantined"]
+    assert (
+        counts["read"]
+        == counts["new"] + counts["updated"] + counts["unchanged"] + counts["quarantined"]
+    )
     assert counts["new"] == rows - committed
 
 
@@ -119,8 +154,12 @@ def test_rerun_of_an_unchanged_file_reports_everything_unchanged(
 ) -> None:
     members = tmp_path / "members.csv"
     write_members(members, 300)
-    save_source(engine, "members", "offline",
-                {"files": [{"path": str(members), "stream": "members", "id_column": "会员卡号"}]})
+    save_source(
+        engine,
+        "members",
+        "offline",
+        {"files": [{"path": str(members), "stream": "members", "id_column": "会员卡号"}]},
+    )
     first = SyncRunner(engine, batch_size=100).sync("members")
     assert (first.total.read, first.total.new) == (300, 300)
     second = SyncRunner(engine, batch_size=100).sync("members")
@@ -152,7 +191,9 @@ class FlakyConnector(Connector[FlakyConfig]):
             if i == 20 and FlakyConnector.failures < self.config.fail_times:
                 FlakyConnector.failures += 1
                 raise TransientSourceError("HTTP 503 from upstream")
-            yield IncomingRecord("people", f"r{i}", "person", {"name": f"李{i}", "email": f"li{i}@example.com"})
+            yield IncomingRecord(
+                "people", f"r{i}", "person", {"name": f"李{i}", "email": f"li{i}@example.com"}
+            )
             if i % 10 == 9:
                 yield Checkpoint("people", {"next": i + 1})
 
@@ -172,20 +213,27 @@ def flaky_plugin() -> Iterator[None]:
     plugin_manager().unregister(plugin)
 
 
-def test_transient_errors_are_retried_from_the_last_commit(engine: Engine, flaky_plugin: None) -> None:
+def test_transient_errors_are_retried_from_the_last_commit(
+    engine: Engine, flaky_plugin: None
+) -> None:
     save_source(engine, "flaky", "test-flaky", {"fail_times": 2})
-    report = SyncRunner(engine, batch_size=10, backoff_initial_s=0.01, backoff_max_s=0.02).sync("flaky")
+    report = SyncRunner(engine, batch_size=10, backoff_initial_s=0.01, backoff_max_s=0.02).sync(
+        "flaky"
+    )
     assert report.retries == 2
     assert count_records(engine) == 50
     assert report.total.balanced()
     assert report.total.new == 50
 
 
-def test_persistent_transient_errors_fail_the_run_with_the_reason(engine: Engine, flaky_plugin: None) -> None:
+def test_persistent_transient_errors_fail_the_run_with_the_reason(
+    engine: Engine, flaky_plugin: None
+) -> None:
     save_source(engine, "flaky", "test-flaky", {"fail_times": 99})
     with pytest.raises(TransientSourceError, match="503"):
-        SyncRunner(engine, batch_size=10, max_attempts=3, backoff_initial_s=0.01,
-                   backoff_max_s=0.02).sync("flaky")
+        SyncRunner(
+            engine, batch_size=10, max_attempts=3, backoff_initial_s=0.01, backoff_max_s=0.02
+        ).sync("flaky")
     with engine.connect() as conn:
         run = conn.execute(select(t.sync_run)).mappings().one()
     assert run["status"] == "failed"
@@ -194,12 +242,23 @@ def test_persistent_transient_errors_fail_the_run_with_the_reason(engine: Engine
 
 
 def test_cli_rejects_bad_config_naming_the_field(cli_env: dict[str, str]) -> None:
-    result = run_cli(["sources", "add", "x", "--connector", "offline",
-                      "--config", '{"files": [{"path": "a.csv", "kind": "robot"}]}'], cli_env)
+    result = run_cli(
+        [
+            "sources",
+            "add",
+            "x",
+            "--connector",
+            "offline",
+            "--config",
+            '{"files": [{"path": "a.csv", "kind": "robot"}]}',
+        ],
+        cli_env,
+    )
     assert result.returncode == 2
     assert "files.0.kind" in result.stderr
-    truncated = run_cli(["sources", "add", "x", "--connector", "offline", "--config", '{"files": ['],
-                        cli_env)
+    truncated = run_cli(
+        ["sources", "add", "x", "--connector", "offline", "--config", '{"files": ['], cli_env
+    )
     assert truncated.returncode == 2 and "not valid JSON" in truncated.stderr
 
 
@@ -208,8 +267,18 @@ def test_cli_names_unknown_sources_and_connectors(cli_env: dict[str, str]) -> No
     assert result.returncode == 2 and "no source named 'nope'" in result.stderr
     result = run_cli(["sources", "add", "x", "--connector", "fax-machine"], cli_env)
     assert result.returncode == 2 and "'fax-machine' is not installed" in result.stderr
-    result = run_cli(["sources", "add", "Bad Name!", "--connector", "offline",
-                      "--config", '{"files": [{"path": "a.csv"}]}'], cli_env)
+    result = run_cli(
+        [
+            "sources",
+            "add",
+            "Bad Name!",
+            "--connector",
+            "offline",
+            "--config",
+            '{"files": [{"path": "a.csv"}]}',
+        ],
+        cli_env,
+    )
     assert result.returncode == 2 and "source name" in result.stderr
 
 

@@ -20,8 +20,19 @@ def test_migrations_match_models(engine: Engine) -> None:
 
 def test_every_table_exists(engine: Engine) -> None:
     names = set(inspect(engine).get_table_names())
-    for table in ("source", "source_record", "customer", "record_link", "golden_attribute",
-                  "event", "outbox", "audit_log", "identity_key", "connector_state", "sync_run"):
+    for table in (
+        "source",
+        "source_record",
+        "customer",
+        "record_link",
+        "golden_attribute",
+        "event",
+        "outbox",
+        "audit_log",
+        "identity_key",
+        "connector_state",
+        "sync_run",
+    ):
         assert table in names
 
 

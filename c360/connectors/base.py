@@ -74,7 +74,7 @@ class Connector(Generic[ConfigT]):
     def from_config(cls, raw: dict[str, Any]) -> Connector[Any]:
         """Validate ``raw`` against :attr:`config_model` (raising pydantic's
         ``ValidationError``, which names each bad field) and build the connector."""
-        return cls(cls.config_model.model_validate(raw))
+        return cls(cls.config_model.model_validate(raw))  # type: ignore[arg-type]
 
     @classmethod
     def spec(cls) -> dict[str, Any]:

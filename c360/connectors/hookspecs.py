@@ -42,7 +42,7 @@ and in its ``pyproject.toml``::
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -54,7 +54,7 @@ hookimpl = pluggy.HookimplMarker("c360")
 
 
 @hookspec
-def c360_register_connectors() -> list[type[Connector]]:  # type: ignore[type-arg]
+def c360_register_connectors() -> list[type[Connector[Any]]]:  # type: ignore[empty-body]
     """Called once when c360 loads its plugins; return the connector classes this
     plugin provides.
 

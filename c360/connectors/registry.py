@@ -23,9 +23,9 @@ def plugin_manager() -> pluggy.PluginManager:
     return pm
 
 
-def connectors() -> dict[str, type[Connector]]:  # type: ignore[type-arg]
+def connectors() -> dict[str, type[Connector]]:
     """Every installed connector class by name."""
-    found: dict[str, type[Connector]] = {}  # type: ignore[type-arg]
+    found: dict[str, type[Connector]] = {}
     for batch in plugin_manager().hook.c360_register_connectors():
         for cls in batch or []:
             if cls.name in found and found[cls.name] is not cls:
@@ -34,7 +34,7 @@ def connectors() -> dict[str, type[Connector]]:  # type: ignore[type-arg]
     return dict(sorted(found.items()))
 
 
-def get_connector(name: str) -> type[Connector]:  # type: ignore[type-arg]
+def get_connector(name: str) -> type[Connector]:
     """The connector class called ``name``."""
     available = connectors()
     try:

@@ -63,7 +63,9 @@ def build_connector(connector_name: str, config: dict[str, Any]) -> Connector[An
             f"{'.'.join(str(p) for p in err['loc']) or 'config'}: {err['msg']}"
             for err in exc.errors()
         )
-        raise SourceConfigError(f"invalid config for connector {connector_name!r}: {problems}") from None
+        raise SourceConfigError(
+            f"invalid config for connector {connector_name!r}: {problems}"
+        ) from None
 
 
 def _save_state_stmt(engine: Engine, source: str, stream: str, state: dict[str, Any]) -> Any:
@@ -116,7 +118,8 @@ class SyncRunner:
         unknown = [s for s in wanted if s not in offered]
         if unknown:
             raise SourceConfigError(
-                f"source {source_name!r} has no stream {unknown[0]!r}; streams: {', '.join(offered)}"
+                f"source {source_name!r} has no stream {unknown[0]!r}; "
+                f"streams: {', '.join(offered)}"
             )
         started = time.perf_counter()
         run_id = self._start_run(source_name)
@@ -178,7 +181,9 @@ class SyncRunner:
                     )
                 pending_state = message.state
                 if len(buffer) >= self.batch_size:
-                    self._commit(ingestor, source_name, stream, buffer, pending_state, counts, report)
+                    self._commit(
+                        ingestor, source_name, stream, buffer, pending_state, counts, report
+                    )
                     buffer, pending_state = [], None
                 continue
             buffer.append(message)

@@ -35,7 +35,9 @@ from c360.platform.sources import (
     save_source,
 )
 
-app = typer.Typer(help="c360 — customer-360: connectors, golden profiles, GraphQL.", no_args_is_help=True)
+app = typer.Typer(
+    help="c360 — customer-360: connectors, golden profiles, GraphQL.", no_args_is_help=True
+)
 connectors_app = typer.Typer(help="Installed connector plugins.", no_args_is_help=True)
 sources_app = typer.Typer(help="Configured sources.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -115,7 +117,10 @@ def sources_add(
         build_connector(connector, parsed)
         engine = open_engine()
         source = save_source(
-            engine, name, connector, parsed,
+            engine,
+            name,
+            connector,
+            parsed,
             trust=default_trust(connector) if trust is None else trust,
             refresh_interval_s=refresh_interval,
         )
@@ -162,13 +167,19 @@ def sync_sources(engine: Engine, names: list[str], *, full: bool = False) -> lis
     show = sys.stdout.isatty()
     settings = get_settings()
     with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-        console=console, disable=not show, transient=True,
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not show,
+        transient=True,
     ) as progress:
         for name in names:
             task = progress.add_task(f"{name}: starting", total=None)
 
-            def update(stream: str, total: IngestCounts, task: Any = task, name: str = name) -> None:
+            def update(
+                stream: str, total: IngestCounts, task: Any = task, name: str = name
+            ) -> None:
                 progress.update(
                     task,
                     description=f"{name}/{stream}: read {total.read:,}  new {total.new:,}  "
@@ -215,8 +226,13 @@ def runs(limit: Annotated[int, typer.Option(min=1, max=1000)] = 20) -> None:
         )
         counts = " ".join(f"{k}={v}" for k, v in run.counts.items())
         table.add_row(
-            str(run.id), run.source_name, run.status, run.started_at.strftime("%Y-%m-%d %H:%M:%S"),
-            seconds, counts, (run.error or "")[:80],
+            str(run.id),
+            run.source_name,
+            run.status,
+            run.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+            seconds,
+            counts,
+            (run.error or "")[:80],
         )
     console.print(table)
 
@@ -250,20 +266,35 @@ def demo(
     companies: Annotated[int, typer.Option(min=1, max=200_000)] = 1_000,
     seed: Annotated[int, typer.Option(help="same seed, same data")] = 360,
     serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="serve when done")] = True,
-    evaluate: Annotated[bool, typer.Option(help="score resolution against the ground truth")] = False,
+    evaluate: Annotated[
+        bool, typer.Option(help="score resolution against the ground truth")
+    ] = False,
 ) -> None:
     """Generate a realistic demo data set, sync it from four sources, and serve it."""
     settings = get_settings()
     with user_errors():
         engine = open_engine()
-        run_demo(engine, console, directory, people=people, companies=companies, seed=seed,
-                 evaluate=evaluate)
+        run_demo(
+            engine,
+            console,
+            directory,
+            people=people,
+            companies=companies,
+            seed=seed,
+            evaluate=evaluate,
+        )
     if serve_after:
         serve_app(engine, settings.host, settings.port)
 
 
 def run_demo(
-    engine: Engine, out: Console, directory: Path, *, people: int, companies: int, seed: int,
+    engine: Engine,
+    out: Console,
+    directory: Path,
+    *,
+    people: int,
+    companies: int,
+    seed: int,
     evaluate: bool,
 ) -> None:
     """Generate the demo exports, register them as sources, sync them and summarise."""

@@ -52,7 +52,9 @@ def score_links(
     predicted: dict[tuple[str, str, str], int] = {}
     with engine.connect() as conn:
         rows = conn.execute(
-            select(sr.c.source_name, sr.c.stream, sr.c.external_id, rl.c.customer_id, cu.c.merged_into)
+            select(
+                sr.c.source_name, sr.c.stream, sr.c.external_id, rl.c.customer_id, cu.c.merged_into
+            )
             .join(rl, rl.c.record_id == sr.c.id)
             .join(cu, cu.c.id == rl.c.customer_id)
         )

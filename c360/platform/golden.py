@@ -152,7 +152,6 @@ def rebuild_golden(conn: Connection, customer_ids: Iterable[int]) -> None:
     if rows:
         conn.execute(insert(ga), rows)
 
-
     conn.execute(
         update(t.customer)
         .where(t.customer.c.id == bindparam("b_id"))

@@ -60,8 +60,14 @@ class IngestCounts:
 def content_hash(record: IncomingRecord) -> str:
     """A stable fingerprint of everything the source said about the record."""
     payload = json.dumps(
-        [record.kind, record.fields, record.raw, sorted(record.verified_fields),
-         record.observed_at, record.problems],
+        [
+            record.kind,
+            record.fields,
+            record.raw,
+            sorted(record.verified_fields),
+            record.observed_at,
+            record.problems,
+        ],
         sort_keys=True,
         ensure_ascii=False,
         default=str,
@@ -106,7 +112,7 @@ class Ingestor:
                 counts.unchanged += 1
                 continue
             normalized = normalize_record(rec.kind, rec.fields)
-            errors = {**rec.problems, **normalized.errors}
+            errors = {**normalized.errors, **rec.problems}  # the connector's reason wins
             row: dict[str, Any] = {
                 "kind": rec.kind,
                 "raw": rec.raw or dict(rec.fields),
@@ -315,7 +321,10 @@ def _subject_customers(
             by_ref[(stream, ext)] = cid
             by_ref.setdefault(("", ext), cid)
     key_wanted = {
-        k for a in attributes if not a.get("subject_external_id") for k in identity_keys("person", a)
+        k
+        for a in attributes
+        if not a.get("subject_external_id")
+        for k in identity_keys("person", a)
     }
     by_key: dict[str, int] = {}
     keys = sorted(key_wanted)
@@ -355,7 +364,9 @@ def attach_orphan_events(conn: Connection, source_name: str) -> int:
     ]
     if attach:
         conn.execute(
-            update(ev).where(ev.c.id == bindparam("b_id")).values(customer_id=bindparam("customer_id")),
+            update(ev)
+            .where(ev.c.id == bindparam("b_id"))
+            .values(customer_id=bindparam("customer_id")),
             attach,
         )
         queue_for_index(conn, {row["customer_id"] for row in attach})

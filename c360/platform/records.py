@@ -68,7 +68,15 @@ EVENT_ATTRIBUTES: tuple[str, ...] = (
 source, the event belongs to; failing that, ``phone`` / ``email`` identify the
 customer through the identity keys."""
 
-EVENT_TYPES: tuple[str, ...] = ("signup", "order", "message", "feedback", "visit", "comment", "like")
+EVENT_TYPES: tuple[str, ...] = (
+    "signup",
+    "order",
+    "message",
+    "feedback",
+    "visit",
+    "comment",
+    "like",
+)
 
 ATTRIBUTES_BY_KIND: dict[str, tuple[str, ...]] = {
     "person": PERSON_ATTRIBUTES,

@@ -137,10 +137,10 @@ class DeterministicResolver:
         all_keys = sorted({k for ks in keys_of.values() for k in ks})
         key_owner: dict[str, set[int]] = defaultdict(set)
         for i in range(0, len(all_keys), IN_CHUNK):
-            chunk = all_keys[i : i + IN_CHUNK]
+            key_chunk = all_keys[i : i + IN_CHUNK]
             for key, cid in conn.execute(
                 select(t.identity_key.c.key, t.identity_key.c.customer_id)
-                .where(t.identity_key.c.key.in_(chunk))
+                .where(t.identity_key.c.key.in_(key_chunk))
                 .distinct()
             ):
                 key_owner[key].add(cid)
@@ -163,9 +163,7 @@ class DeterministicResolver:
                 for cid in owners:
                     matched.setdefault(cid, _prefix(key))
             own_hard = {k for k in keys if _prefix(k) in ("ric", "uscc")}
-            compatible = [
-                cid for cid in matched if not hard_ids.conflicts(cid, own_hard)
-            ]
+            compatible = [cid for cid in matched if not hard_ids.conflicts(cid, own_hard)]
             compatible.sort(key=lambda c: (_RULE_RANK[matched[c]], c))
             if compatible:
                 # Merge every compatible candidate into the oldest one, as long as
@@ -201,15 +199,15 @@ class DeterministicResolver:
                 method = "new"
                 evidence = {
                     "rule": "no strong identifier matched",
-                    "blocked_by": sorted(
-                        {_RULE_OF_PREFIX[matched[c]] for c in matched}
-                    ),
+                    "blocked_by": sorted({_RULE_OF_PREFIX[matched[c]] for c in matched}),
                 }
                 if matched:
                     evidence["cannot_link"] = sorted(matched)
             for key in keys:
                 key_owner[key].add(customer_id)
-                new_keys.append({"key": key, "record_id": rec.record_id, "customer_id": customer_id})
+                new_keys.append(
+                    {"key": key, "record_id": rec.record_id, "customer_id": customer_id}
+                )
             hard_ids.add(customer_id, own_hard)
             links.append(
                 {
@@ -338,14 +336,18 @@ def merge_customers(conn: Connection, survivor: int, absorbed: int) -> None:
         return
     now = utcnow()
     conn.execute(
-        update(t.record_link).where(t.record_link.c.customer_id == absorbed).values(customer_id=survivor)
+        update(t.record_link)
+        .where(t.record_link.c.customer_id == absorbed)
+        .values(customer_id=survivor)
     )
     conn.execute(
         update(t.identity_key)
         .where(t.identity_key.c.customer_id == absorbed)
         .values(customer_id=survivor)
     )
-    conn.execute(update(t.event).where(t.event.c.customer_id == absorbed).values(customer_id=survivor))
+    conn.execute(
+        update(t.event).where(t.event.c.customer_id == absorbed).values(customer_id=survivor)
+    )
     conn.execute(
         update(t.customer).where(t.customer.c.merged_into == absorbed).values(merged_into=survivor)
     )

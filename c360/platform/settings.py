@@ -17,8 +17,12 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="C360_", extra="ignore")
 
-    data_dir: Path = Field(default=Path("c360-data"), description="Directory for the database and index")
-    database_url: str | None = Field(default=None, description="SQLAlchemy URL; SQLite file if unset")
+    data_dir: Path = Field(
+        default=Path("c360-data"), description="Directory for the database and index"
+    )
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; SQLite file if unset"
+    )
     host: str = "127.0.0.1"
     port: int = 8360
     batch_size: int = Field(default=1000, ge=1, le=100_000)

@@ -11,13 +11,17 @@ def database_summary(engine: Engine) -> dict[str, int]:
     """Records by status, customers by kind, merges, events, pending outbox rows."""
     sr, cu, ev = t.source_record, t.customer, t.event
     with engine.connect() as conn:
-        by_status = dict(
+        by_status: dict[str, int] = dict(
             conn.execute(select(sr.c.status, func.count()).group_by(sr.c.status)).tuples().all()
         )
-        by_kind = dict(
+        by_kind: dict[str, int] = dict(
             conn.execute(
-                select(cu.c.kind, func.count()).where(cu.c.merged_into.is_(None)).group_by(cu.c.kind)
-            ).tuples().all()
+                select(cu.c.kind, func.count())
+                .where(cu.c.merged_into.is_(None))
+                .group_by(cu.c.kind)
+            )
+            .tuples()
+            .all()
         )
         merged = conn.execute(
             select(func.count()).select_from(cu).where(cu.c.merged_into.is_not(None))
