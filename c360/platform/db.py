@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, event
@@ -27,8 +28,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor.close()
 
 
+def dump_json(value: Any) -> str:
+    """JSON for the database's JSON columns (orjson: fast, UTF-8 kept as is)."""
+    return orjson.dumps(value, default=str).decode("utf-8")
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url``; SQLite files get WAL, foreign keys and a busy timeout."""
+    kwargs.setdefault("json_serializer", dump_json)
+    kwargs.setdefault("json_deserializer", orjson.loads)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":

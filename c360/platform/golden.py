@@ -10,13 +10,26 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, select, update
 
 from c360.platform import tables as t
+from c360.platform.bulk import bulk_insert
 from c360.platform.models import utcnow
 
-NOT_GOLDEN = frozenset({"subject_external_id", "subject_stream"})
-"""Record attributes that are plumbing, not facts about the customer."""
+NOT_GOLDEN = frozenset(
+    {
+        "subject_external_id",
+        "subject_stream",
+        "name_pinyin",
+        "name_initials",
+        "name_core",
+        "company_core",
+        "id_region",
+    }
+)
+"""Record attributes that are plumbing or match keys derived from another
+attribute (the reading of a name, the core of a company name), not facts of
+their own; they stay on the source record for resolution and search."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,48 +51,56 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _rank(ev: Evidence, attribute: str) -> tuple[bool, int, str, int]:
-    """Survivorship order: verified over unverified, then source trust, then recency."""
-    when = ev.observed_at or ev.updated_at
-    return (attribute in ev.verified_fields, ev.trust, _iso(when) or "", ev.record_id)
-
-
 def survive(evidence: Sequence[Evidence]) -> dict[str, dict[str, Any]]:
     """The golden attributes of one customer from its records' evidence.
 
-    Returns ``{attribute: {value, verified, conflicting, lineage}}``; ``lineage``
-    lists every record's value, best first, with ``chosen`` marking the survivors.
+    Survivorship order: verified over unverified, then source trust, then
+    recency (``observed_at``, else when c360 last saw the record), then the later
+    record. Returns ``{attribute: {value, verified, conflicting, lineage}}``;
+    ``lineage`` lists every record's value, best first, with ``chosen`` marking
+    the values equal to the survivor.
     """
-    by_attribute: dict[str, list[Evidence]] = defaultdict(list)
+    # Per record, once: its rank apart from verification, and its lineage fields.
+    ranked_evidence = []
     for ev in evidence:
+        when = _iso(ev.observed_at or ev.updated_at)
+        ranked_evidence.append(
+            (
+                ev,
+                (ev.trust, when or "", ev.record_id),
+                {
+                    "record_id": ev.record_id,
+                    "source": ev.source,
+                    "stream": ev.stream,
+                    "external_id": ev.external_id,
+                    "trust": ev.trust,
+                    "observed_at": when,
+                },
+            )
+        )
+    by_attribute: dict[str, list[tuple[tuple[bool, int, str, int], Any, dict[str, Any], bool]]]
+    by_attribute = defaultdict(list)
+    for ev, base, info in ranked_evidence:
         for name, value in ev.attributes.items():
-            if name not in NOT_GOLDEN and value is not None and value != "":
-                by_attribute[name].append(ev)
+            if name in NOT_GOLDEN or value is None or value == "":
+                continue
+            verified = name in ev.verified_fields
+            by_attribute[name].append(((verified, *base), value, info, verified))
     golden: dict[str, dict[str, Any]] = {}
-    for name, evs in by_attribute.items():
-        ranked = sorted(evs, key=lambda e: _rank(e, name), reverse=True)
-        winner = ranked[0]
-        value = winner.attributes[name]
-        distinct = {_key(e.attributes[name]) for e in ranked}
-        lineage = [
-            {
-                "value": e.attributes[name],
-                "chosen": _key(e.attributes[name]) == _key(value),
-                "record_id": e.record_id,
-                "source": e.source,
-                "stream": e.stream,
-                "external_id": e.external_id,
-                "trust": e.trust,
-                "verified": name in e.verified_fields,
-                "observed_at": _iso(e.observed_at or e.updated_at),
-            }
-            for e in ranked
-        ]
+    for name, entries in by_attribute.items():
+        if len(entries) > 1:
+            entries.sort(key=lambda e: e[0], reverse=True)
+        _, value, _, verified = entries[0]
+        chosen_key = _key(value)
+        keys = [_key(e[1]) for e in entries]
         golden[name] = {
             "value": value if isinstance(value, str) else str(value),
-            "verified": name in winner.verified_fields,
-            "conflicting": len(distinct) > 1,
-            "lineage": lineage,
+            "verified": verified,
+            "conflicting": any(k != chosen_key for k in keys),
+            "lineage": [
+                {"value": e[1], "chosen": k == chosen_key, "verified": e[3], **e[2]}
+                for e, k in zip(entries, keys, strict=True)
+            ],
         }
     return golden
 
@@ -149,8 +170,7 @@ def rebuild_golden(conn: Connection, customer_ids: Iterable[int]) -> None:
             rows.append({"customer_id": cid, "name": name, "updated_at": now, **g})
         display = golden.get("name", {}).get("value")
         names.append({"b_id": cid, "display_name": display, "updated_at": now})
-    if rows:
-        conn.execute(insert(ga), rows)
+    bulk_insert(conn, ga, rows)
 
     conn.execute(
         update(t.customer)
@@ -168,5 +188,4 @@ def queue_for_index(conn: Connection, customer_ids: Iterable[int], op: str = "up
         {"entity": "customer", "entity_id": str(cid), "op": op, "created_at": now}
         for cid in sorted(set(customer_ids))
     ]
-    if rows:
-        conn.execute(insert(t.outbox), rows)
+    bulk_insert(conn, t.outbox, rows)

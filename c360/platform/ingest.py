@@ -12,15 +12,16 @@ normalized and validated; any invalid field quarantines it with a reason per fie
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from c360.platform import tables as t
+from c360.platform.bulk import bulk_insert
 from c360.platform.golden import queue_for_index, rebuild_golden
 from c360.platform.models import utcnow
 from c360.platform.normalize import normalize_datetime, normalize_record
@@ -59,7 +60,7 @@ class IngestCounts:
 
 def content_hash(record: IncomingRecord) -> str:
     """A stable fingerprint of everything the source said about the record."""
-    payload = json.dumps(
+    payload = orjson.dumps(
         [
             record.kind,
             record.fields,
@@ -68,11 +69,10 @@ def content_hash(record: IncomingRecord) -> str:
             record.observed_at,
             record.problems,
         ],
-        sort_keys=True,
-        ensure_ascii=False,
+        option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS,
         default=str,
     )
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    return hashlib.sha256(payload).hexdigest()
 
 
 def _observed_at(record: IncomingRecord) -> datetime | None:
@@ -148,14 +148,10 @@ class Ingestor:
                 update_records.append(rec)
             seen_in_batch[key] = row
         if inserts:
-            result = conn.execute(
-                insert(t.source_record).returning(
-                    t.source_record.c.id, sort_by_parameter_order=True
-                ),
-                inserts,
-            )
-            for row, new_id in zip(inserts, result.scalars(), strict=True):
-                row["id"] = new_id
+            bulk_insert(conn, t.source_record, inserts)
+            stored = self._existing(conn, insert_records)
+            for row, rec in zip(inserts, insert_records, strict=True):
+                row["id"] = stored[(rec.stream, rec.external_id)]["id"]
         if updates:
             conn.execute(
                 update(t.source_record)

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from c360.platform import tables as t
+from c360.platform.bulk import bulk_insert
 from c360.platform.golden import queue_for_index
 from c360.platform.models import utcnow
 
@@ -145,6 +146,8 @@ class DeterministicResolver:
             ):
                 key_owner[key].add(cid)
         hard_ids = _HardIdentifiers(conn)
+        hard_ids.prefetch({cid for owners in key_owner.values() for cid in owners})
+        pending = _PendingCustomers()
         still_linked = _linked_counts(
             conn, {r.previous_customer_id for r in records if r.previous_customer_id is not None}
         )
@@ -168,16 +171,20 @@ class DeterministicResolver:
             if compatible:
                 # Merge every compatible candidate into the oldest one, as long as
                 # the candidates do not conflict with each other either.
-                survivor = min(compatible)
+                survivor = min(compatible, key=_age)
                 group = [survivor]
-                for cid in sorted(compatible):
+                for cid in sorted(compatible, key=_age):
                     if cid == survivor:
                         continue
                     if not hard_ids.conflicts_between(survivor, cid):
                         group.append(cid)
                 for absorbed in group[1:]:
-                    self._merge(conn, survivor, absorbed, key_owner, hard_ids)
-                    outcome.merges.append((survivor, absorbed))
+                    if absorbed < 0:  # created in this batch: nothing stored yet
+                        pending.absorb(survivor, absorbed)
+                    else:
+                        merge_customers(conn, survivor, absorbed)
+                        outcome.merges.append((survivor, absorbed))
+                    _rehome_keys(key_owner, hard_ids, survivor, absorbed)
                     outcome.touched_customers.discard(absorbed)
                 customer_id = survivor
                 rule = matched[min(group, key=lambda c: _RULE_RANK[matched[c]])]
@@ -194,8 +201,8 @@ class DeterministicResolver:
                     customer_id = previous
                     still_linked[previous] = 1
                 else:
-                    customer_id = self._new_customer(conn, rec, now)
-                    outcome.new_customers += 1
+                    customer_id = pending.create(rec)
+                    hard_ids.known_empty(customer_id)
                 method = "new"
                 evidence = {
                     "rule": "no strong identifier matched",
@@ -223,14 +230,31 @@ class DeterministicResolver:
             outcome.touched_customers.add(customer_id)
             if rec.previous_customer_id is not None:
                 outcome.touched_customers.add(rec.previous_customer_id)
-        # A merge later in the batch may have absorbed a customer linked earlier.
-        redirect = self._redirects(conn, {link["customer_id"] for link in links})
+        # Store the customers this batch created, in one statement, then replace the
+        # placeholders; a merge later in the batch may have absorbed a customer
+        # linked earlier, so follow redirects too.
+        real = pending.insert(conn, now)
+        outcome.new_customers = len(real)
+        redirect = self._redirects(
+            conn,
+            {
+                c
+                for c in (
+                    pending.final(cid, real) for cid in {link["customer_id"] for link in links}
+                )
+            },
+        )
+
+        def final(cid: int) -> int:
+            cid = pending.final(cid, real)
+            return redirect.get(cid, cid)
+
         for link in links:
-            link["customer_id"] = redirect.get(link["customer_id"], link["customer_id"])
+            link["customer_id"] = final(link["customer_id"])
             outcome.links[link["record_id"]] = link["customer_id"]
         for key_row in new_keys:
-            key_row["customer_id"] = redirect.get(key_row["customer_id"], key_row["customer_id"])
-        outcome.touched_customers = {redirect.get(c, c) for c in outcome.touched_customers}
+            key_row["customer_id"] = final(key_row["customer_id"])
+        outcome.touched_customers = {final(c) for c in outcome.touched_customers}
         # A customer left without records by this pass redirects to where they went.
         for rec in records:
             prev = rec.previous_customer_id
@@ -239,21 +263,9 @@ class DeterministicResolver:
                 if target != prev:
                     merge_customers(conn, target, prev)
                     still_linked[prev] = -1
-        if links:
-            conn.execute(insert(t.record_link), links)
-        if new_keys:
-            conn.execute(insert(t.identity_key), new_keys)
+        bulk_insert(conn, t.record_link, links)
+        bulk_insert(conn, t.identity_key, new_keys)
         return outcome
-
-    @staticmethod
-    def _new_customer(conn: Connection, rec: ResolvableRecord, now: Any) -> int:
-        name = rec.attributes.get("name")
-        result = conn.execute(
-            insert(t.customer)
-            .values(kind=rec.kind, display_name=name, created_at=now, updated_at=now)
-            .returning(t.customer.c.id)
-        )
-        return int(result.scalar_one())
 
     @staticmethod
     def _redirects(conn: Connection, customer_ids: set[int]) -> dict[int, int]:
@@ -271,20 +283,63 @@ class DeterministicResolver:
                 found[cid] = target
         return found
 
-    def _merge(
-        self,
-        conn: Connection,
-        survivor: int,
-        absorbed: int,
-        key_owner: dict[str, set[int]],
-        hard_ids: _HardIdentifiers,
-    ) -> None:
-        merge_customers(conn, survivor, absorbed)
-        for owners in key_owner.values():
-            if absorbed in owners:
-                owners.discard(absorbed)
-                owners.add(survivor)
-        hard_ids.absorb(survivor, absorbed)
+
+def _age(customer_id: int) -> tuple[int, int]:
+    """Sort key, oldest first: stored customers (positive ids) before those created
+    in this batch (negative placeholders, in creation order)."""
+    return (0, customer_id) if customer_id > 0 else (1, -customer_id)
+
+
+def _rehome_keys(
+    key_owner: dict[str, set[int]], hard_ids: _HardIdentifiers, survivor: int, absorbed: int
+) -> None:
+    for owners in key_owner.values():
+        if absorbed in owners:
+            owners.discard(absorbed)
+            owners.add(survivor)
+    hard_ids.absorb(survivor, absorbed)
+
+
+class _PendingCustomers:
+    """Customers created during one batch, under negative placeholder ids until
+    they are inserted together."""
+
+    def __init__(self) -> None:
+        self._created: list[tuple[int, str, str | None]] = []
+        self._absorbed_into: dict[int, int] = {}
+
+    def create(self, rec: ResolvableRecord) -> int:
+        placeholder = -(len(self._created) + 1)
+        self._created.append((placeholder, rec.kind, rec.attributes.get("name")))
+        return placeholder
+
+    def absorb(self, survivor: int, absorbed: int) -> None:
+        self._absorbed_into[absorbed] = survivor
+
+    def _canonical(self, cid: int) -> int:
+        while cid in self._absorbed_into:
+            cid = self._absorbed_into[cid]
+        return cid
+
+    def insert(self, conn: Connection, now: Any) -> dict[int, int]:
+        """Insert the surviving placeholders; returns placeholder -> real id."""
+        survivors = [c for c in self._created if c[0] not in self._absorbed_into]
+        if not survivors:
+            return {}
+        rows = [
+            {"kind": kind, "display_name": name, "created_at": now, "updated_at": now}
+            for _, kind, name in survivors
+        ]
+        result = conn.execute(
+            insert(t.customer).returning(t.customer.c.id, sort_by_parameter_order=True), rows
+        )
+        return {p: int(i) for (p, _, _), i in zip(survivors, result.scalars(), strict=True)}
+
+    def final(self, cid: int, real: dict[int, int]) -> int:
+        """The stored id for ``cid`` (a real id, or a placeholder now inserted)."""
+        if cid > 0:
+            return cid
+        return real[self._canonical(cid)] if self._canonical(cid) < 0 else self._canonical(cid)
 
 
 class _HardIdentifiers:
@@ -305,6 +360,26 @@ class _HardIdentifiers:
             )
             self._known[customer_id] = {row.key for row in rows}
         return self._known[customer_id]
+
+    def prefetch(self, customer_ids: set[int]) -> None:
+        """Load the id numbers / USCCs of many customers in one query each chunk."""
+        ids = sorted(c for c in customer_ids if c > 0 and c not in self._known)
+        ik = t.identity_key
+        for cid in ids:
+            self._known[cid] = set()
+        for i in range(0, len(ids), IN_CHUNK):
+            rows = self._conn.execute(
+                select(ik.c.customer_id, ik.c.key).where(
+                    ik.c.customer_id.in_(ids[i : i + IN_CHUNK]),
+                    ik.c.key.like("p:ric:%") | ik.c.key.like("o:uscc:%"),
+                )
+            )
+            for cid, key in rows:
+                self._known[cid].add(key)
+
+    def known_empty(self, customer_id: int) -> None:
+        """A customer created in this batch: nothing stored yet."""
+        self._known[customer_id] = set()
 
     def conflicts(self, customer_id: int, own: set[str]) -> bool:
         """Does the customer carry a different id number / USCC than ``own``?"""
