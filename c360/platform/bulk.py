@@ -9,9 +9,9 @@ multi-row insert."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from functools import lru_cache
 from operator import itemgetter
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Connection, DateTime, Table, insert
