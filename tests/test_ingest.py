@@ -355,3 +355,24 @@ def test_same_name_and_birth_date_link_but_homonyms_do_not(sources: Engine) -> N
     ingest(engine, "pos", [person("p1", name="程建军", id_number=resident_id(birth="19910325"))])
     assert customer_of(engine, "pos", "p1") == customer_of(engine, "web", "w1")
     assert customer_of(engine, "web", "w2") != customer_of(engine, "web", "w1")
+
+
+def test_a_stated_birth_date_the_id_number_contradicts_is_kept_with_a_warning(
+    sources: Engine,
+) -> None:
+    engine = sources
+    counts = ingest(
+        engine,
+        "web",
+        [
+            person(
+                "1", name="张伟", id_number=resident_id(birth="19900307"), birth_date="1991-01-01"
+            )
+        ],
+    )
+    assert counts.new == 1
+    sr = t.source_record
+    with engine.connect() as conn:
+        row = conn.execute(select(sr.c.attributes, sr.c.warnings)).one()
+    assert row.attributes["birth_date"] == "1991-01-01"
+    assert "1990-03-07" in row.warnings["birth_date"]

@@ -911,3 +911,11 @@ def test_canonical_field_with_nested_value_is_an_error() -> None:
     result = normalize_record("person", {"name": "张伟", "city": {"name": "北京"}})
     assert result.errors == {"city": "expected text, got dict"}
     assert "city" not in result.attributes
+
+
+def test_registered_capital_as_business_registers_write_it() -> None:
+    record = normalize_record(
+        "organization", {"name": "北京中瑞服饰有限公司", "registered_capital": "300万元人民币"}
+    )
+    assert record.errors == {}
+    assert record.attributes["registered_capital"] == 3_000_000

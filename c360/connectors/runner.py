@@ -133,7 +133,9 @@ class SyncRunner:
                     retry=retry_if_exception_type(TransientSourceError),
                     stop=stop_after_attempt(self.max_attempts),
                     wait=wait_exponential_jitter(
-                        initial=self.backoff_initial_s, max=self.backoff_max_s
+                        multiplier=self.backoff_initial_s,
+                        max=self.backoff_max_s,
+                        jitter=self.backoff_initial_s,
                     ),
                     before_sleep=lambda rs: log.warning(
                         "transient error on %s/%s, retrying: %s",

@@ -45,8 +45,9 @@ app.add_typer(connectors_app, name="connectors")
 app.add_typer(sources_app, name="sources")
 app.add_typer(db_app, name="db")
 
-console = Console()
-err_console = Console(stderr=True)
+# Piped output (CI logs, `| tee`) gets a wide console so tables are not cut.
+console = Console(width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 USER_ERRORS = (SourceConfigError, SourceNotFoundError, UnknownConnectorError, ValueError)
 

@@ -121,6 +121,7 @@ class Ingestor:
                 "content_hash": digest,
                 "status": "quarantined" if errors else "accepted",
                 "quarantine_reasons": errors,
+                "warnings": normalized.warnings,
                 "observed_at": _observed_at(rec),
                 "updated_at": now,
             }

@@ -67,6 +67,11 @@ class SourceRecord(SQLModel, table=True):
     content_hash: str = Field(max_length=64)
     status: str = Field(max_length=16, description="accepted | quarantined")
     quarantine_reasons: dict[str, str] = Field(default_factory=dict, sa_type=JSON)
+    warnings: dict[str, str] = Field(
+        default_factory=dict,
+        sa_type=JSON,
+        description="accepted but doubtful, e.g. a stated birth date the id number contradicts",
+    )
     observed_at: datetime | None = _ts(default=None)
     first_seen_at: datetime = _ts(default_factory=utcnow)
     updated_at: datetime = _ts(default_factory=utcnow)

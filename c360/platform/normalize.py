@@ -870,7 +870,7 @@ _AMOUNT_RE = re.compile(
     r"(?P<sign>[-+−])?\s*"
     r"(?:¥|\$|€|rmb|cny|usd|hkd|eur|us\$|hk\$|人民币)?\s*(?P<sign2>[-+−])?\s*"
     r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)\s*"
-    r"(?P<mult>万|亿)?\s*(?:元|块|rmb|cny|usd|hkd|eur|人民币|美元|港元|港币|欧元)?",
+    r"(?P<mult>万|亿)?\s*(?:元人民币|元|块|rmb|cny|usd|hkd|eur|人民币|美元|港元|港币|欧元)?",
     re.I,
 )
 _MULTIPLIERS = {"万": Decimal(10_000), "亿": Decimal(100_000_000)}
