@@ -25,6 +25,7 @@ from c360.platform.models import (
     Customer,
     Event,
     GoldenAttribute,
+    GoldenProfile,
     RecordLink,
     Source,
     SourceRecord,
@@ -207,17 +208,22 @@ def seed(engine: Engine) -> World:
             "birth_date": ("1990-03-07", False, False, [(crm, "crm", "1990-03-07", True, 80)]),
             "gender": ("male", False, False, [(crm, "crm", "male", True, 80)]),
         }
-        for name, (value, verified, conflicting, lineage) in golden.items():
-            session.add(
-                GoldenAttribute(
-                    customer_id=zhang,
-                    name=name,
-                    value=value,
-                    verified=verified,
-                    conflicting=conflicting,
-                    lineage=[_lineage(*item) for item in lineage],
-                )
+        session.add(
+            GoldenProfile.from_attributes(
+                zhang,
+                [
+                    GoldenAttribute(
+                        customer_id=zhang,
+                        name=name,
+                        value=value,
+                        verified=verified,
+                        conflicting=conflicting,
+                        lineage=[_lineage(*item) for item in lineage],
+                    )
+                    for name, (value, verified, conflicting, lineage) in golden.items()
+                ],
             )
+        )
         # Timeline: three dated orders and one undated message.
         for n, (kind, when) in enumerate(
             [
@@ -246,8 +252,15 @@ def seed(engine: Engine) -> World:
         absorbed_twice = _customer(session, "person", NAME, merged_into=absorbed)
 
         company = _customer(session, "organization", "北京示例科技有限公司")
-        session.add(GoldenAttribute(customer_id=company, name="uscc", value=USCC, verified=True))
-        session.add(GoldenAttribute(customer_id=company, name="name", value="北京示例科技有限公司"))
+        session.add(
+            GoldenProfile.from_attributes(
+                company,
+                [
+                    GoldenAttribute(customer_id=company, name="uscc", value=USCC, verified=True),
+                    GoldenAttribute(customer_id=company, name="name", value="北京示例科技有限公司"),
+                ],
+            )
+        )
         wei = _customer(session, "person", "Wei Zhang")
 
         loop_a = _customer(session, "person", "loop")
@@ -574,15 +587,23 @@ def seed_many(engine: Engine, n: int) -> None:
             customer_id = _customer(session, "person", f"客户{i}")
             record_id = _record(session, "bulk", f"p-{i}", "person", phone=f"+86138{i:08d}")
             session.add(RecordLink(record_id=record_id, customer_id=customer_id, method="new"))
-            for name, value in (("phone", f"+86138{i:08d}"), ("email", f"c{i}@example.com")):
-                session.add(
-                    GoldenAttribute(
-                        customer_id=customer_id,
-                        name=name,
-                        value=value,
-                        lineage=[_lineage(record_id, "bulk", value, True, 60)],
-                    )
+            session.add(
+                GoldenProfile.from_attributes(
+                    customer_id,
+                    [
+                        GoldenAttribute(
+                            customer_id=customer_id,
+                            name=name,
+                            value=value,
+                            lineage=[_lineage(record_id, "bulk", value, True, 60)],
+                        )
+                        for name, value in (
+                            ("phone", f"+86138{i:08d}"),
+                            ("email", f"c{i}@example.com"),
+                        )
+                    ],
                 )
+            )
             for j in range(2):
                 event_record = _record(session, "bulk", f"e-{i}-{j}", "event")
                 session.add(

@@ -41,10 +41,12 @@ def customer_of(engine: Engine, source: str, ext: str, stream: str = "people") -
 
 
 def golden(engine: Engine, customer_id: int) -> dict[str, dict[str, Any]]:
-    ga = t.golden_attribute
+    gp = t.golden_profile
     with engine.connect() as conn:
-        rows = conn.execute(select(ga).where(ga.c.customer_id == customer_id)).mappings().all()
-    return {row["name"]: dict(row) for row in rows}
+        attributes = conn.execute(
+            select(gp.c.attributes).where(gp.c.customer_id == customer_id)
+        ).scalar_one_or_none()
+    return dict(attributes or {})
 
 
 def count(engine: Engine, table: Any) -> int:

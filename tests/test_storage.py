@@ -25,7 +25,7 @@ def test_every_table_exists(engine: Engine) -> None:
         "source_record",
         "customer",
         "record_link",
-        "golden_attribute",
+        "golden_profile",
         "event",
         "outbox",
         "audit_log",

@@ -151,27 +151,32 @@ def load_evidence(conn: Connection, customer_ids: Iterable[int]) -> dict[int, li
 
 
 def rebuild_golden(conn: Connection, customer_ids: Iterable[int]) -> None:
-    """Recompute the golden attributes and display names of these customers,
-    and queue them for the search index."""
+    """Recompute the golden profiles and display names of these customers, and
+    queue them for the search index."""
     ids = sorted(set(customer_ids))
     if not ids:
         return
     evidence = load_evidence(conn, ids)
     now = utcnow()
-    ga = t.golden_attribute
+    gp = t.golden_profile
     for chunk_start in range(0, len(ids), 2000):
         chunk = ids[chunk_start : chunk_start + 2000]
-        conn.execute(delete(ga).where(ga.c.customer_id.in_(chunk)))
+        conn.execute(delete(gp).where(gp.c.customer_id.in_(chunk)))
     rows: list[dict[str, Any]] = []
     names: list[dict[str, Any]] = []
     for cid in ids:
         golden = survive(evidence[cid])
-        for name, g in golden.items():
-            rows.append({"customer_id": cid, "name": name, "updated_at": now, **g})
+        rows.append(
+            {
+                "customer_id": cid,
+                "attributes": golden,
+                "conflicting": any(g["conflicting"] for g in golden.values()),
+                "updated_at": now,
+            }
+        )
         display = golden.get("name", {}).get("value")
         names.append({"b_id": cid, "display_name": display, "updated_at": now})
-    bulk_insert(conn, ga, rows)
-
+    bulk_insert(conn, gp, rows)
     conn.execute(
         update(t.customer)
         .where(t.customer.c.id == bindparam("b_id"))

@@ -6,6 +6,8 @@ Every schema change goes through an Alembic migration in
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -117,19 +119,64 @@ class IdentityKey(SQLModel, table=True):
     customer_id: int = Field(foreign_key="customer.id", index=True)
 
 
-class GoldenAttribute(SQLModel, table=True):
+@dataclass(slots=True)
+class GoldenAttribute:
     """The surviving value of one attribute of a customer, with every alternative
-    value and the source records it came from (``lineage``)."""
+    value and the source records it came from (``lineage``). Stored inside the
+    customer's :class:`GoldenProfile`."""
 
-    __tablename__ = "golden_attribute"
-
-    customer_id: int = Field(primary_key=True, foreign_key="customer.id")
-    name: str = Field(primary_key=True, max_length=64)
-    value: str | None = Field(default=None, sa_type=Text)
+    customer_id: int
+    name: str
+    value: str | None = None
     verified: bool = False
     conflicting: bool = False
-    lineage: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    lineage: list[dict[str, Any]] = dc_field(default_factory=list)
+
+
+class GoldenProfile(SQLModel, table=True):
+    """A customer's golden attributes, one row per customer: ``attributes`` maps
+    each attribute name to ``{value, verified, conflicting, lineage}``.
+
+    One row (not one per attribute) because a profile is always rebuilt and read
+    whole, and row count is what ingest pays for."""
+
+    __tablename__ = "golden_profile"
+
+    customer_id: int = Field(primary_key=True, foreign_key="customer.id")
+    attributes: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    conflicting: bool = Field(default=False, index=True, description="any attribute conflicting")
     updated_at: datetime = _ts(default_factory=utcnow)
+
+    def golden_attributes(self) -> list[GoldenAttribute]:
+        """The attributes, by name."""
+        return [
+            GoldenAttribute(
+                customer_id=self.customer_id,
+                name=name,
+                value=item.get("value"),
+                verified=bool(item.get("verified")),
+                conflicting=bool(item.get("conflicting")),
+                lineage=list(item.get("lineage") or ()),
+            )
+            for name, item in sorted(self.attributes.items())
+        ]
+
+    @classmethod
+    def from_attributes(cls, customer_id: int, attributes: list[GoldenAttribute]) -> GoldenProfile:
+        """A profile holding these attributes."""
+        return cls(
+            customer_id=customer_id,
+            attributes={
+                a.name: {
+                    "value": a.value,
+                    "verified": a.verified,
+                    "conflicting": a.conflicting,
+                    "lineage": a.lineage,
+                }
+                for a in attributes
+            },
+            conflicting=any(a.conflicting for a in attributes),
+        )
 
 
 class Event(SQLModel, table=True):

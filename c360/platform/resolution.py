@@ -431,7 +431,7 @@ def merge_customers(conn: Connection, survivor: int, absorbed: int) -> None:
         .where(t.customer.c.id == absorbed)
         .values(merged_into=survivor, updated_at=now)
     )
-    conn.execute(delete(t.golden_attribute).where(t.golden_attribute.c.customer_id == absorbed))
+    conn.execute(delete(t.golden_profile).where(t.golden_profile.c.customer_id == absorbed))
     queue_for_index(conn, [absorbed], op="delete")
 
 

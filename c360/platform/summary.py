@@ -31,9 +31,9 @@ def database_summary(engine: Engine) -> dict[str, int]:
             select(func.count()).select_from(ev).where(ev.c.customer_id.is_not(None))
         ).scalar_one()
         conflicting = conn.execute(
-            select(func.count(t.golden_attribute.c.customer_id.distinct())).where(
-                t.golden_attribute.c.conflicting.is_(True)
-            )
+            select(func.count())
+            .select_from(t.golden_profile)
+            .where(t.golden_profile.c.conflicting.is_(True))
         ).scalar_one()
     return {
         "source records accepted": by_status.get("accepted", 0),

@@ -155,12 +155,12 @@ def fetch_golden_attributes(
     by_customer: dict[int, list[models.GoldenAttribute]] = defaultdict(list)
     with Session(engine) as session:
         found = session.exec(
-            select_model(models.GoldenAttribute)
-            .where(col(models.GoldenAttribute.customer_id).in_(sorted(set(customer_ids))))
-            .order_by(col(models.GoldenAttribute.customer_id), col(models.GoldenAttribute.name))
+            select_model(models.GoldenProfile).where(
+                col(models.GoldenProfile.customer_id).in_(sorted(set(customer_ids)))
+            )
         ).all()
-    for attribute in found:
-        by_customer[attribute.customer_id].append(attribute)
+    for profile in found:
+        by_customer[profile.customer_id] = profile.golden_attributes()
     return [by_customer[cid] for cid in customer_ids]
 
 

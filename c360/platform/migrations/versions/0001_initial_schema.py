@@ -86,20 +86,21 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("source_name", "stream"),
     )
     op.create_table(
-        "golden_attribute",
+        "golden_profile",
         sa.Column("customer_id", sa.Integer(), nullable=False),
-        sa.Column("name", sa.String(length=64), nullable=False),
-        sa.Column("value", sa.Text(), nullable=True),
-        sa.Column("verified", sa.Boolean(), nullable=False),
+        sa.Column("attributes", sa.JSON(), nullable=False),
         sa.Column("conflicting", sa.Boolean(), nullable=False),
-        sa.Column("lineage", sa.JSON(), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["customer_id"],
             ["customer.id"],
         ),
-        sa.PrimaryKeyConstraint("customer_id", "name"),
+        sa.PrimaryKeyConstraint("customer_id"),
     )
+    with op.batch_alter_table("golden_profile", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_golden_profile_conflicting"), ["conflicting"], unique=False
+        )
     op.create_table(
         "source_record",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -246,7 +247,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_source_record_status")
 
     op.drop_table("source_record")
-    op.drop_table("golden_attribute")
+    op.drop_table("golden_profile")
     op.drop_table("connector_state")
     op.drop_table("source")
     op.drop_table("outbox")
