@@ -378,3 +378,157 @@ def test_a_stated_birth_date_the_id_number_contradicts_is_kept_with_a_warning(
         row = conn.execute(select(sr.c.attributes, sr.c.warnings)).one()
     assert row.attributes["birth_date"] == "1991-01-01"
     assert "1990-03-07" in row.warnings["birth_date"]
+
+
+def event(ext: str, **fields: Any) -> IncomingRecord:
+    return IncomingRecord(stream="people_events", external_id=ext, kind="event", fields=fields)
+
+
+def active_customers_owning(engine: Engine, key_prefix: str) -> dict[str, set[int]]:
+    ik, cu = t.identity_key, t.customer
+    owners: dict[str, set[int]] = {}
+    with engine.connect() as conn:
+        for key, cid in conn.execute(
+            select(ik.c.key, ik.c.customer_id)
+            .join(cu, cu.c.id == ik.c.customer_id)
+            .where(ik.c.key.like(f"{key_prefix}%"), cu.c.merged_into.is_(None))
+        ):
+            owners.setdefault(key, set()).add(cid)
+    return owners
+
+
+def test_a_bridging_record_never_glues_two_different_id_numbers_together(sources: Engine) -> None:
+    engine = sources
+    x, y = resident_id(seq="111"), resident_id(seq="222")
+    ingest(engine, "web", [person("s", name="赵敏", email="zm@example.com")])
+    ingest(engine, "web", [person("a", name="赵敏", phone="13800138000", id_number=x)])
+    ingest(engine, "web", [person("b", name="赵敏", wechat_id="wx_zm", id_number=y)])
+    ingest(
+        engine,
+        "pos",
+        [
+            person(
+                "bridge",
+                name="赵敏",
+                email="zm@example.com",
+                phone="13800138000",
+                wechat_id="wx_zm",
+            )
+        ],
+    )
+    owner_x = active_customers_owning(engine, f"p:ric:{x}")
+    owner_y = active_customers_owning(engine, f"p:ric:{y}")
+    assert owner_x and owner_y
+    assert owner_x[f"p:ric:{x}"].isdisjoint(owner_y[f"p:ric:{y}"])
+
+
+def test_an_event_that_turns_invalid_leaves_the_timeline(sources: Engine) -> None:
+    engine = sources
+    ingest(engine, "pos", [person("1", name="张伟", phone="13800138000")])
+    ingest(
+        engine,
+        "pos",
+        [
+            event(
+                "1:event",
+                event_type="order",
+                amount="10",
+                subject_external_id="1",
+                subject_stream="people",
+            )
+        ],
+    )
+    counts = ingest(
+        engine,
+        "pos",
+        [
+            event(
+                "1:event",
+                event_type="order",
+                amount="ten yuan",
+                subject_external_id="1",
+                subject_stream="people",
+            )
+        ],
+    )
+    assert counts.quarantined == 1
+    assert count(engine, t.event) == 0
+
+
+def test_a_record_that_now_describes_someone_else_does_not_take_the_old_id(sources: Engine) -> None:
+    engine = sources
+    ingest(
+        engine, "web", [person("row-2", name="张伟", phone="13800138000", email="zw@example.com")]
+    )
+    zhang = customer_of(engine, "web", "row-2")
+    # A re-export shifted the rows: row-2 is now someone else entirely.
+    ingest(
+        engine,
+        "web",
+        [
+            person("row-2", name="王五", phone="13700137000", email="ww@example.com"),
+            person("row-3", name="张伟", phone="13800138000", email="zw@example.com"),
+        ],
+    )
+    assert customer_of(engine, "web", "row-2") != zhang
+    assert customer_of(engine, "web", "row-3") == zhang
+
+
+def test_a_corrected_quarantined_record_returns_to_its_customer(sources: Engine) -> None:
+    engine = sources
+    ingest(engine, "web", [person("1", name="张伟", email="zw@example.com")])
+    cid = customer_of(engine, "web", "1")
+    ingest(engine, "web", [person("1", name="张伟", email="zw@@example")])
+    ingest(engine, "web", [person("1", name="张伟", email="zw2@example.com")])
+    assert customer_of(engine, "web", "1") == cid
+    assert golden(engine, cid)["email"]["value"] == "zw2@example.com"
+
+
+def test_an_event_on_a_shared_phone_is_attached_to_nobody(sources: Engine) -> None:
+    engine = sources
+    ingest(
+        engine,
+        "web",
+        [
+            person("a", name="张伟", phone="13800138000"),
+            person("b", name="李娜", phone="13800138000"),
+        ],
+    )
+    ingest(
+        engine,
+        "web",
+        [
+            event("e1", event_type="order", amount="5", phone="13800138000"),
+            event("e2", event_type="order", amount="6", phone="13800138000", name="李娜"),
+        ],
+    )
+    ev, sr = t.event, t.source_record
+    with engine.connect() as conn:
+        attached = dict(
+            conn.execute(
+                select(sr.c.external_id, ev.c.customer_id).join(sr, sr.c.id == ev.c.record_id)
+            ).all()
+        )
+    assert attached["e1"] is None
+    assert attached["e2"] == customer_of(engine, "web", "b")
+
+
+def test_a_person_record_that_becomes_an_event_leaves_its_customer(sources: Engine) -> None:
+    engine = sources
+    ingest(engine, "web", [person("x", name="张伟", email="zw@example.com")])
+    ingest(
+        engine,
+        "web",
+        [
+            IncomingRecord(
+                stream="people",
+                external_id="x",
+                kind="event",
+                fields={"event_type": "visit", "email": "zw@example.com"},
+            )
+        ],
+    )
+    with engine.connect() as conn:
+        links = conn.execute(select(func.count()).select_from(t.record_link)).scalar_one()
+        keys = conn.execute(select(func.count()).select_from(t.identity_key)).scalar_one()
+    assert (links, keys) == (0, 0)

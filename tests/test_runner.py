@@ -141,6 +141,11 @@ def test_kill_9_mid_sync_then_rerun_loses_nothing_and_duplicates_nothing(
     assert distinct == rows
     assert customers <= rows
     assert run["status"] == "succeeded"
+    with engine.connect() as conn:
+        statuses = (
+            conn.execute(select(t.sync_run.c.status).order_by(t.sync_run.c.id)).scalars().all()
+        )
+    assert statuses == ["interrupted", "succeeded"]  # the killed run does not stay "running"
     counts = run["counts"]
     assert (
         counts["read"]
@@ -285,3 +290,109 @@ def test_cli_names_unknown_sources_and_connectors(cli_env: dict[str, str]) -> No
 def test_connectors_list_shows_the_builtin_offline_connector(cli_env: dict[str, str]) -> None:
     result = run_cli(["connectors", "list"], cli_env)
     assert result.returncode == 0 and "offline" in result.stdout
+
+
+def _add_members_source(env: dict[str, str], name: str, path: Path) -> None:
+    config = {"files": [{"path": str(path), "stream": "members", "id_column": "会员卡号"}]}
+    added = run_cli(
+        [
+            "sources",
+            "add",
+            name,
+            "--connector",
+            "offline",
+            "--config",
+            json.dumps(config, ensure_ascii=False),
+        ],
+        env,
+    )
+    assert added.returncode == 0, added.stderr
+
+
+def test_concurrent_syncs_of_overlapping_sources_create_each_person_once(
+    engine: Engine, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    people = 3000
+    for name in ("a", "b"):
+        write_members(tmp_path / f"{name}.csv", people)
+        _add_members_source(cli_env, name, tmp_path / f"{name}.csv")
+    procs = [
+        subprocess.Popen(
+            [*C360, "sync", name],
+            env=cli_env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in ("a", "b")
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+    cu = t.customer
+    with engine.connect() as conn:
+        active = conn.execute(
+            select(func.count()).select_from(cu).where(cu.c.merged_into.is_(None))
+        ).scalar_one()
+    with (tmp_path / "a.csv").open(encoding="utf-8") as fh:
+        distinct_people = len({row["身份证号"] for row in csv.DictReader(fh)})
+    assert active == distinct_people  # each person once, whichever source came first
+
+
+def test_a_second_sync_of_the_same_source_is_refused_while_one_runs(
+    engine: Engine, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    write_members(tmp_path / "big.csv", 20_000)
+    _add_members_source(cli_env, "big", tmp_path / "big.csv")
+    first = subprocess.Popen(
+        [*C360, "sync", "big"],
+        env=cli_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not load_state(engine, "big", "members") and time.monotonic() < deadline:
+            time.sleep(0.05)  # the first sync holds the lock once it has committed
+        while time.monotonic() < deadline:
+            second = run_cli(["sync", "big"], cli_env)
+            if second.returncode == 2 and "being synced by another process" in second.stderr:
+                break
+            assert first.poll() is None, "the first sync ended before a second could collide"
+            time.sleep(0.2)
+        else:
+            pytest.fail("a concurrent sync of the same source was not refused")
+    finally:
+        first.wait(timeout=300)
+    assert first.returncode == 0
+
+
+def test_cli_names_bad_settings_and_unreachable_databases(tmp_path: Path) -> None:
+    env = dict(os.environ, C360_DATA_DIR=str(tmp_path), C360_BATCH_SIZE="0")
+    result = run_cli(["runs"], env)
+    assert result.returncode == 2 and "C360_BATCH_SIZE" in result.stderr
+    assert "Traceback" not in result.stderr
+    env = dict(os.environ, C360_DATABASE_URL="postgresql+psycopg://nobody@127.0.0.1:1/nowhere")
+    result = run_cli(["runs"], env)
+    assert result.returncode == 2 and "cannot open the database" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_cli_reports_a_missing_config_file(cli_env: dict[str, str]) -> None:
+    result = run_cli(
+        ["sources", "add", "x", "--connector", "offline", "--config", "@/no/such.json"], cli_env
+    )
+    assert result.returncode == 2 and "No such file" in result.stderr
+
+
+def test_sync_all_keeps_going_past_a_broken_source(
+    engine: Engine, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    write_members(tmp_path / "ok.csv", 50)
+    _add_members_source(cli_env, "a-broken", tmp_path / "missing.csv")
+    _add_members_source(cli_env, "b-ok", tmp_path / "ok.csv")
+    result = run_cli(["sync", "--all"], cli_env)
+    assert result.returncode == 2
+    assert "a-broken" in result.stderr
+    assert count_records(engine) == 50

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 from tenacity import (
+    RetryCallState,
     RetryError,
     Retrying,
     retry_if_exception_type,
@@ -31,6 +32,7 @@ from c360.connectors.base import Connector, SourceConfigError, TransientSourceEr
 from c360.connectors.registry import get_connector
 from c360.platform import tables as t
 from c360.platform.ingest import IngestCounts, Ingestor, attach_orphan_events
+from c360.platform.locks import source_lock, write_transaction
 from c360.platform.models import utcnow
 from c360.platform.records import Checkpoint, IncomingRecord
 from c360.platform.sources import get_source
@@ -110,8 +112,25 @@ class SyncRunner:
         self.progress = progress
 
     def sync(self, source_name: str, streams: list[str] | None = None) -> SyncReport:
-        """Sync every stream (or the named ones) of a source; returns the counts."""
+        """Sync every stream (or the named ones) of a source; returns the counts.
+        Raises :class:`~c360.platform.locks.SourceBusyError` if another process is
+        syncing the same source."""
         source = get_source(self.engine, source_name)
+        with source_lock(self.engine, source_name):
+            self._close_abandoned_runs(source_name)
+            return self._sync_locked(source, streams)
+
+    def _close_abandoned_runs(self, source_name: str) -> None:
+        """Runs still marked running while we hold the source lock were killed."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                t.sync_run.update()
+                .where(t.sync_run.c.source_name == source_name, t.sync_run.c.status == "running")
+                .values(status="interrupted", error="the process ended before the run finished")
+            )
+
+    def _sync_locked(self, source: Any, streams: list[str] | None) -> SyncReport:
+        source_name = source.name
         connector = build_connector(source.connector, source.config)
         offered = {s.name: s for s in connector.streams()}
         wanted = streams or list(offered)
@@ -137,12 +156,7 @@ class SyncRunner:
                         max=self.backoff_max_s,
                         jitter=self.backoff_initial_s,
                     ),
-                    before_sleep=lambda rs: log.warning(
-                        "transient error on %s/%s, retrying: %s",
-                        source_name,
-                        rs.args[0] if rs.args else "",
-                        rs.outcome.exception() if rs.outcome else "",
-                    ),
+                    before_sleep=_log_retry(source_name, stream),
                     reraise=True,
                 )
                 for attempt in retrying:
@@ -150,7 +164,7 @@ class SyncRunner:
                         if attempt.retry_state.attempt_number > 1:
                             report.retries += 1
                         self._sync_stream(connector, ingestor, source_name, stream, counts, report)
-            with self.engine.begin() as conn:
+            with write_transaction(self.engine) as conn:
                 attach_orphan_events(conn, source_name)
         except RetryError as exc:  # pragma: no cover - reraise=True makes this rare
             self._finish_run(run_id, report, "failed", str(exc))
@@ -206,7 +220,7 @@ class SyncRunner:
         counts: IngestCounts,
         report: SyncReport,
     ) -> None:
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             batch = ingestor.ingest(conn, buffer)
             if state is not None:
                 conn.execute(_save_state_stmt(self.engine, source_name, stream, state))
@@ -236,6 +250,14 @@ class SyncRunner:
                     error=error[:4000] if error else None,
                 )
             )
+
+
+def _log_retry(source_name: str, stream: str) -> Callable[[RetryCallState], None]:
+    def log_it(state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        log.warning("transient error on %s/%s, retrying: %s", source_name, stream, error)
+
+    return log_it
 
 
 def _messages(connector: Connector[Any], stream: str, state: dict[str, Any]) -> Iterator[Any]:

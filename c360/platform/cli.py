@@ -15,16 +15,19 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
-from c360.connectors.base import SourceConfigError
+from c360.connectors.base import SourceConfigError, TransientSourceError
 from c360.connectors.registry import UnknownConnectorError, connectors, default_trust, get_connector
 from c360.connectors.runner import SyncReport, SyncRunner, build_connector
 from c360.platform.db import make_engine, migrate
 from c360.platform.ingest import IngestCounts
+from c360.platform.locks import SourceBusyError
 from c360.platform.settings import get_settings
 from c360.platform.sources import (
     SourceNotFoundError,
@@ -49,13 +52,30 @@ app.add_typer(db_app, name="db")
 console = Console(width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
-USER_ERRORS = (SourceConfigError, SourceNotFoundError, UnknownConnectorError, ValueError)
+USER_ERRORS = (
+    SourceConfigError,
+    SourceNotFoundError,
+    UnknownConnectorError,
+    SourceBusyError,
+    TransientSourceError,
+    ValueError,
+)
 
 
 def open_engine() -> Engine:
-    """The configured database, migrated to the latest schema."""
-    engine = make_engine(get_settings().resolved_database_url())
-    migrate(engine)
+    """The configured database, migrated to the latest schema. An unreachable
+    database ends the command with the reason, not a traceback."""
+    url = get_settings().resolved_database_url()
+    engine = make_engine(url)
+    try:
+        migrate(engine)
+    except OperationalError as exc:
+        shown = engine.url.render_as_string(hide_password=True)
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        err_console.print(
+            f"[red]error:[/red] cannot open the database {shown}: {reason}", highlight=False
+        )
+        raise typer.Exit(2) from None
     return engine
 
 
@@ -94,7 +114,15 @@ def connectors_spec(name: str) -> None:
 
 
 def _parse_config(config: str) -> dict[str, Any]:
-    text = Path(config[1:]).read_text(encoding="utf-8") if config.startswith("@") else config
+    if config.startswith("@"):
+        try:
+            text = Path(config[1:]).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ValueError(f"--config file {config[1:]!r}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise ValueError(f"--config file {config[1:]!r} is not UTF-8 text") from None
+    else:
+        text = config
     try:
         parsed = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -162,9 +190,14 @@ def _cells(c: IngestCounts) -> list[int]:
     return [c.read, c.new, c.updated, c.unchanged, c.quarantined]
 
 
-def sync_sources(engine: Engine, names: list[str], *, full: bool = False) -> list[SyncReport]:
-    """Sync sources one after another, with a progress display on a terminal."""
+def sync_sources(
+    engine: Engine, names: list[str], *, full: bool = False, keep_going: bool = False
+) -> list[SyncReport]:
+    """Sync sources one after another, with a progress display on a terminal.
+    With ``keep_going``, a source that fails is reported and the rest still sync;
+    the first failure is raised at the end."""
     reports = []
+    failures: list[Exception] = []
     show = sys.stdout.isatty()
     settings = get_settings()
     with Progress(
@@ -191,8 +224,18 @@ def sync_sources(engine: Engine, names: list[str], *, full: bool = False) -> lis
             if full:
                 reset_state(engine, name)
             runner = SyncRunner(engine, batch_size=settings.batch_size, progress=update)
-            reports.append(runner.sync(name))
-            progress.remove_task(task)
+            try:
+                reports.append(runner.sync(name))
+            except USER_ERRORS as exc:
+                if not keep_going:
+                    raise
+                failures.append(exc)
+                err_console.print(f"[red]error:[/red] {name}: {exc}", highlight=False)
+            finally:
+                progress.remove_task(task)
+    if failures:
+        console.print(_report_table(reports))
+        raise failures[0]
     return reports
 
 
@@ -208,7 +251,7 @@ def sync(
         names = [s.name for s in list_sources(engine)] if all_sources else list(sources or [])
         if not names:
             raise ValueError("name at least one source, or pass --all")
-        reports = sync_sources(engine, names, full=full)
+        reports = sync_sources(engine, names, full=full, keep_going=len(names) > 1)
     console.print(_report_table(reports))
     for report in reports:
         console.print(
@@ -331,7 +374,14 @@ def run_demo(
 
 
 def main() -> None:
-    """Console entry point."""
+    """Console entry point. Bad ``C360_*`` settings end with the variable named."""
+    try:
+        get_settings()
+    except ValidationError as exc:
+        for err in exc.errors():
+            name = "C360_" + "_".join(str(p) for p in err["loc"]).upper()
+            err_console.print(f"[red]error:[/red] {name}: {err['msg']}", highlight=False)
+        raise SystemExit(2) from None
     app()
 
 

@@ -36,6 +36,8 @@ def dump_json(value: Any) -> str:
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url``; SQLite files get WAL, foreign keys and a busy timeout."""
     kwargs.setdefault("json_serializer", dump_json)
+    # Statement parameters carry personal data: keep them out of error messages.
+    kwargs.setdefault("hide_parameters", True)
     kwargs.setdefault("json_deserializer", orjson.loads)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]

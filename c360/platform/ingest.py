@@ -211,15 +211,20 @@ class Ingestor:
         touched: set[int] = set()
         resolvable: list[ResolvableRecord] = []
         events: list[dict[str, Any]] = []
-        unlink: list[int] = []
+        silenced: list[int] = []  # records whose keys and events must go
         for row in rows:
             if row["status"] != "accepted":
+                # Quarantined: it stays linked to its customer (so a correction
+                # lands on the same id) but no longer speaks for it.
+                silenced.append(row["id"])
                 if row["id"] in existing_links:
-                    unlink.append(row["id"])
                     touched.add(existing_links[row["id"]])
                 continue
             if row["kind"] == "event":
                 events.append(row)
+                if row["id"] in existing_links:  # it used to be a person/organization
+                    silenced.append(row["id"])
+                    touched.add(existing_links[row["id"]])
             else:
                 resolvable.append(
                     ResolvableRecord(
@@ -230,11 +235,14 @@ class Ingestor:
                         previous_customer_id=existing_links.get(row["id"]),
                     )
                 )
-        for i in range(0, len(unlink), IN_CHUNK):
-            chunk = unlink[i : i + IN_CHUNK]
+        for i in range(0, len(silenced), IN_CHUNK):
+            chunk = silenced[i : i + IN_CHUNK]
             conn.execute(delete(t.identity_key).where(t.identity_key.c.record_id.in_(chunk)))
-            conn.execute(delete(t.record_link).where(t.record_link.c.record_id.in_(chunk)))
-            conn.execute(delete(t.event).where(t.event.c.record_id.in_(chunk)))
+            touched |= _delete_events(conn, chunk)
+        event_ids = {row["id"] for row in events}
+        gone_links = [rid for rid in silenced if rid in event_ids]
+        if gone_links:
+            conn.execute(delete(t.record_link).where(t.record_link.c.record_id.in_(gone_links)))
         outcome = self.resolver.resolve(conn, resolvable)
         touched |= outcome.touched_customers
         touched |= upsert_events(conn, self.source_name, events)
@@ -265,13 +273,27 @@ def upsert_events(conn: Connection, source_name: str, rows: list[dict[str, Any]]
         return set()
     subjects = _subject_customers(conn, source_name, [r["attributes"] for r in rows])
     ids = [r["id"] for r in rows]
+    previous: set[int] = set()
     for i in range(0, len(ids), IN_CHUNK):
-        conn.execute(delete(t.event).where(t.event.c.record_id.in_(ids[i : i + IN_CHUNK])))
+        previous |= _delete_events(conn, ids[i : i + IN_CHUNK])
     event_rows = []
     for row, customer_id in zip(rows, subjects, strict=True):
         event_rows.append(_event_row(source_name, row["id"], row["attributes"], customer_id))
     conn.execute(insert(t.event), event_rows)
-    return {cid for cid in subjects if cid is not None}
+    return previous | {cid for cid in subjects if cid is not None}
+
+
+def _delete_events(conn: Connection, record_ids: list[int]) -> set[int]:
+    """Delete the events of these records; returns the customers whose timeline changed."""
+    ev = t.event
+    owners = conn.execute(
+        select(ev.c.customer_id)
+        .where(ev.c.record_id.in_(record_ids), ev.c.customer_id.is_not(None))
+        .distinct()
+    ).scalars()
+    changed = set(owners)
+    conn.execute(delete(ev).where(ev.c.record_id.in_(record_ids)))
+    return changed
 
 
 def _event_row(
@@ -323,7 +345,7 @@ def _subject_customers(
         if not a.get("subject_external_id")
         for k in identity_keys("person", a)
     }
-    by_key: dict[str, int] = {}
+    owners: dict[str, set[int]] = {}
     keys = sorted(key_wanted)
     for i in range(0, len(keys), IN_CHUNK):
         for key, cid in conn.execute(
@@ -331,15 +353,22 @@ def _subject_customers(
                 t.identity_key.c.key.in_(keys[i : i + IN_CHUNK])
             )
         ):
-            by_key[key] = cid
+            owners.setdefault(key, set()).add(cid)
+    # A key two customers share (a family phone) names neither; a bare phone
+    # only speaks for an event that names nobody.
+    by_key = {key: next(iter(cids)) for key, cids in owners.items() if len(cids) == 1}
     result: list[int | None] = []
     for a in attributes:
         if a.get("subject_external_id"):
             ref = (a.get("subject_stream") or "", str(a["subject_external_id"]))
             result.append(by_ref.get(ref))
         else:
-            found = [by_key[k] for k in identity_keys("person", a) if k in by_key]
-            result.append(found[0] if found else None)
+            usable = [
+                k
+                for k in identity_keys("person", a)
+                if k in by_key and not (k.startswith("p:phoneany:") and a.get("name"))
+            ]
+            result.append(by_key[usable[0]] if usable else None)
     return result
 
 

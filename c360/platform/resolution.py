@@ -129,11 +129,14 @@ class DeterministicResolver:
         if not records:
             return outcome
         record_ids = [r.record_id for r in records]
-        # Forget what these records said before (they are new or changed).
+        previous_keys: dict[int, set[str]] = defaultdict(set)
         for i in range(0, len(record_ids), IN_CHUNK):
-            chunk = record_ids[i : i + IN_CHUNK]
-            conn.execute(delete(t.identity_key).where(t.identity_key.c.record_id.in_(chunk)))
-            conn.execute(delete(t.record_link).where(t.record_link.c.record_id.in_(chunk)))
+            for rid, key in conn.execute(
+                select(t.identity_key.c.record_id, t.identity_key.c.key).where(
+                    t.identity_key.c.record_id.in_(record_ids[i : i + IN_CHUNK])
+                )
+            ):
+                previous_keys[rid].add(key)
         keys_of = {r.record_id: identity_keys(r.kind, r.attributes) for r in records}
         all_keys = sorted({k for ks in keys_of.values() for k in ks})
         key_owner: dict[str, set[int]] = defaultdict(set)
@@ -145,6 +148,13 @@ class DeterministicResolver:
                 .distinct()
             ):
                 key_owner[key].add(cid)
+        # Now forget what these records said before (they are new or changed). The
+        # owners above were read first, so a key that moves to another record in
+        # this batch (a re-export shifting rows) still finds its customer.
+        for i in range(0, len(record_ids), IN_CHUNK):
+            chunk = record_ids[i : i + IN_CHUNK]
+            conn.execute(delete(t.identity_key).where(t.identity_key.c.record_id.in_(chunk)))
+            conn.execute(delete(t.record_link).where(t.record_link.c.record_id.in_(chunk)))
         hard_ids = _HardIdentifiers(conn)
         hard_ids.prefetch({cid for owners in key_owner.values() for cid in owners})
         pending = _PendingCustomers()
@@ -173,11 +183,15 @@ class DeterministicResolver:
                 # the candidates do not conflict with each other either.
                 survivor = min(compatible, key=_age)
                 group = [survivor]
+                # The group's id numbers grow as members join, so no two members
+                # with different id numbers can both join (cannot-link holds).
+                group_hard = set(hard_ids.of(survivor)) | own_hard
                 for cid in sorted(compatible, key=_age):
                     if cid == survivor:
                         continue
-                    if not hard_ids.conflicts_between(survivor, cid):
+                    if not _hard_conflict(group_hard, hard_ids.of(cid)):
                         group.append(cid)
+                        group_hard |= hard_ids.of(cid)
                 for absorbed in group[1:]:
                     if absorbed < 0:  # created in this batch: nothing stored yet
                         pending.absorb(survivor, absorbed)
@@ -196,8 +210,11 @@ class DeterministicResolver:
                 }
             else:
                 previous = rec.previous_customer_id
-                if previous is not None and still_linked.get(previous, 0) == 0:
-                    # The record was its customer's only one: it keeps that id.
+                before = previous_keys.get(rec.record_id, set())
+                same_subject = not before or bool(before & set(keys))
+                if previous is not None and still_linked.get(previous, 0) == 0 and same_subject:
+                    # The record was its customer's only one and still describes the
+                    # same subject (or was quarantined, so said nothing): it keeps the id.
                     customer_id = previous
                     still_linked[previous] = 1
                 else:
@@ -255,12 +272,15 @@ class DeterministicResolver:
         for key_row in new_keys:
             key_row["customer_id"] = final(key_row["customer_id"])
         outcome.touched_customers = {final(c) for c in outcome.touched_customers}
-        # A customer left without records by this pass redirects to where they went.
+        # A customer left without records by this pass redirects to where its
+        # record went when that customer is younger (the older id survives);
+        # otherwise it stays, empty, and still resolves.
         for rec in records:
             prev = rec.previous_customer_id
             if prev is not None and still_linked.get(prev, 0) == 0:
                 target = outcome.links[rec.record_id]
-                if target != prev:
+                same = previous_keys.get(rec.record_id, set()) & set(keys_of[rec.record_id])
+                if target != prev and same and _age(prev) > _age(target):
                     merge_customers(conn, target, prev)
                     still_linked[prev] = -1
         bulk_insert(conn, t.record_link, links)
@@ -385,12 +405,7 @@ class _HardIdentifiers:
         """Does the customer carry a different id number / USCC than ``own``?"""
         if not own:
             return False
-        theirs = self.of(customer_id)
-        return bool(theirs) and not (theirs & own) and _same_kind(theirs, own)
-
-    def conflicts_between(self, a: int, b: int) -> bool:
-        ours, theirs = self.of(a), self.of(b)
-        return bool(ours) and bool(theirs) and not (ours & theirs) and _same_kind(ours, theirs)
+        return _hard_conflict(own, self.of(customer_id))
 
     def add(self, customer_id: int, keys: set[str]) -> None:
         self.of(customer_id).update(keys)
@@ -398,6 +413,11 @@ class _HardIdentifiers:
     def absorb(self, survivor: int, absorbed: int) -> None:
         self.of(survivor).update(self.of(absorbed))
         self._known.pop(absorbed, None)
+
+
+def _hard_conflict(ours: set[str], theirs: set[str]) -> bool:
+    """Different id numbers (or USCCs) of the same kind, none in common."""
+    return bool(ours) and bool(theirs) and not (ours & theirs) and _same_kind(ours, theirs)
 
 
 def _same_kind(a: set[str], b: set[str]) -> bool:

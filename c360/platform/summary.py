@@ -12,16 +12,14 @@ def database_summary(engine: Engine) -> dict[str, int]:
     sr, cu, ev = t.source_record, t.customer, t.event
     with engine.connect() as conn:
         by_status: dict[str, int] = dict(
-            conn.execute(select(sr.c.status, func.count()).group_by(sr.c.status)).tuples().all()
+            conn.execute(select(sr.c.status, func.count()).group_by(sr.c.status)).all()
         )
         by_kind: dict[str, int] = dict(
             conn.execute(
                 select(cu.c.kind, func.count())
                 .where(cu.c.merged_into.is_(None))
                 .group_by(cu.c.kind)
-            )
-            .tuples()
-            .all()
+            ).all()
         )
         merged = conn.execute(
             select(func.count()).select_from(cu).where(cu.c.merged_into.is_not(None))

@@ -6,6 +6,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import c360.platform.models  # noqa: F401  (registers the tables)
+from c360.platform import annotations, audit, auth_models  # noqa: F401  (auth, audit, tags)
 
 target_metadata = SQLModel.metadata
 
