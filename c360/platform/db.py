@@ -59,8 +59,8 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
-def migrate(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` (default: the latest)."""
+def migrate(engine: Engine, revision: str = "heads") -> None:
+    """Bring the schema to ``revision`` (default: every branch's latest)."""
     command.upgrade(alembic_config(engine), revision)
 
 
