@@ -1,15 +1,23 @@
 """The GraphQL API over real HTTP: uvicorn serving ``create_app`` on a free port,
-queried with httpx, over rows inserted in SQLite and in PostgreSQL."""
+queried with httpx and real tokens, over rows inserted in SQLite and in PostgreSQL.
+
+This module also holds the server and token helpers the other API tests import
+(``serve``, ``Server``, ``Api``, ``seed``…)."""
 
 from __future__ import annotations
 
+import atexit
+import functools
 import json
+import shutil
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,8 +25,12 @@ import pytest
 import uvicorn
 from sqlalchemy import Engine, event, text
 from sqlmodel import Session
+from starlette.applications import Starlette
 from strawberry.relay import GlobalID
 
+from c360.auth.config import AuthSettings
+from c360.auth.keys import load_or_create_signing_key
+from c360.auth.tokens import OidcProvider, TokenIssuer
 from c360.platform.app import create_app
 from c360.platform.db import make_engine
 from c360.platform.models import (
@@ -30,18 +42,32 @@ from c360.platform.models import (
     Source,
     SourceRecord,
 )
+from c360.schema import Limits
 
 # --- the server ------------------------------------------------------------------
+
+PURPOSE = "integration test"
 
 
 @dataclass
 class Api:
+    """A client of the API with one set of headers (a token, a purpose)."""
+
     url: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def raw(
+        self, query: str, variables: dict[str, Any] | None = None, **headers: str
+    ) -> httpx.Response:
+        return httpx.post(
+            f"{self.url}/graphql",
+            json={"query": query, "variables": variables or {}},
+            headers={**self.headers, **headers},
+            timeout=30,
+        )
 
     def post(self, query: str, variables: dict[str, Any] | None = None) -> httpx.Response:
-        response = httpx.post(
-            f"{self.url}/graphql", json={"query": query, "variables": variables or {}}, timeout=30
-        )
+        response = self.raw(query, variables)
         assert response.status_code == 200, response.text
         return response
 
@@ -57,12 +83,56 @@ class Api:
         return body["errors"]
 
 
-def serve(engine: Engine) -> Iterator[Api]:
+@dataclass
+class Server:
+    """A running app: its URL, and the issuer of its own tokens."""
+
+    url: str
+    app: Starlette
+    thread: threading.Thread | None = None
+    """The thread running the server's event loop."""
+
+    @property
+    def issuer(self) -> TokenIssuer:
+        return self.app.state.auth.issuer
+
+    def token(self, *roles: str, subject: str | None = None, **facts: Any) -> str:
+        """A token signed with the app's key, for ``roles``."""
+        return self.issuer.issue(
+            subject=subject or f"test-{'-'.join(roles) or 'nobody'}", roles=roles, **facts
+        )
+
+    def api(self, *roles: str, purpose: str | None = None, **facts: Any) -> Api:
+        """A client holding a token for ``roles`` (and ``X-Purpose: purpose``)."""
+        headers = {"Authorization": f"Bearer {self.token(*roles, **facts)}"}
+        if purpose is not None:
+            headers["X-Purpose"] = purpose
+        return Api(self.url, headers)
+
+    @property
+    def anonymous(self) -> Api:
+        return Api(self.url)
+
+
+def free_socket() -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def serve(
+    engine: Engine,
+    settings: AuthSettings,
+    *,
+    limits: Limits | None = None,
+    oidc_provider: OidcProvider | None = None,
+) -> Iterator[Server]:
+    """``create_app`` under uvicorn on a free loopback port, until the caller is done."""
+    sock = free_socket()
     port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(engine), log_level="warning", lifespan="off")
+    app = create_app(engine, auth=settings, limits=limits, oidc_provider=oidc_provider)
+    config = uvicorn.Config(app, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -71,16 +141,43 @@ def serve(engine: Engine) -> Iterator[Api]:
         assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.01)
     try:
-        yield Api(f"http://127.0.0.1:{port}")
+        yield Server(f"http://127.0.0.1:{port}", app, thread)
     finally:
         server.should_exit = True
         thread.join(timeout=15)
         sock.close()
 
 
+@functools.cache
+def shared_signing_key() -> Path:
+    """One signing key per test process (generating RSA keys is slow)."""
+    directory = Path(tempfile.mkdtemp(prefix="c360-test-key-"))
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    path = directory / "token-signing-key.json"
+    load_or_create_signing_key(path)
+    return path
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> AuthSettings:
+    """Auth settings for a test: the shared key, no rate limit unless asked."""
+    values: dict[str, Any] = {
+        "data_dir": tmp_path,
+        "signing_key_path": shared_signing_key(),
+        "rate_limit_per_minute": 0,
+        **overrides,
+    }
+    return AuthSettings(**values)
+
+
 @pytest.fixture
-def api(engine: Engine) -> Iterator[Api]:
-    yield from serve(engine)
+def server(engine: Engine, tmp_path: Path) -> Iterator[Server]:
+    yield from serve(engine, make_settings(tmp_path))
+
+
+@pytest.fixture
+def api(server: Server) -> Api:
+    """An administrator declaring a purpose: reads everything in clear."""
+    return server.api("admin", purpose=PURPOSE)
 
 
 # --- the data --------------------------------------------------------------------
@@ -207,6 +304,7 @@ def seed(engine: Engine) -> World:
             "address": (ADDRESS, False, False, [(shop, "shop", ADDRESS, True, 50)]),
             "birth_date": ("1990-03-07", False, False, [(crm, "crm", "1990-03-07", True, 80)]),
             "gender": ("male", False, False, [(crm, "crm", "male", True, 80)]),
+            "city": ("北京市", False, False, [(shop, "shop", "北京市", True, 50)]),
         }
         session.add(
             GoldenProfile.from_attributes(
@@ -262,6 +360,11 @@ def seed(engine: Engine) -> World:
             )
         )
         wei = _customer(session, "person", "Wei Zhang")
+        session.add(
+            GoldenProfile.from_attributes(
+                wei, [GoldenAttribute(customer_id=wei, name="city", value="上海市")]
+            )
+        )
 
         loop_a = _customer(session, "person", "loop")
         loop_b = _customer(session, "person", "loop", merged_into=loop_a)
@@ -317,11 +420,11 @@ def test_healthz_reports_the_database(api: Api) -> None:
     assert response.json() == {"status": "ok", "database": "ok"}
 
 
-def test_healthz_reports_an_unreachable_database() -> None:
+def test_healthz_reports_an_unreachable_database(tmp_path: Path) -> None:
     engine = make_engine(
         "postgresql+psycopg://nobody@127.0.0.1:1/none", connect_args={"connect_timeout": 2}
     )
-    for served in serve(engine):
+    for served in serve(engine, make_settings(tmp_path)):
         response = httpx.get(f"{served.url}/healthz", timeout=30)
         assert response.status_code == 503
         body = response.json()
@@ -331,9 +434,12 @@ def test_healthz_reports_an_unreachable_database() -> None:
 
 
 def test_graphiql_is_served(api: Api) -> None:
+    # The page holds no data, so it needs no token; the queries it sends do.
     response = httpx.get(f"{api.url}/graphql", headers={"accept": "text/html"})
     assert response.status_code == 200
     assert "graphiql" in response.text.lower()
+    anonymous = httpx.get(f"{api.url}/graphql", params={"query": "{ customers { totalCount } }"})
+    assert anonymous.status_code == 401
 
 
 # --- one customer ----------------------------------------------------------------
@@ -404,10 +510,26 @@ def test_bad_id_is_bad_user_input_naming_id(api: Api, world: World, bad_id: str)
 # --- personal data ---------------------------------------------------------------
 
 
-def test_personal_data_is_masked_everywhere(api: Api, world: World) -> None:
-    response = api.post(CUSTOMER_QUERY, {"id": str(world.zhang)})
-    body = response.json()
+def test_personal_data_is_clear_to_an_administrator_with_a_purpose(api: Api, world: World) -> None:
+    body = api.post(CUSTOMER_QUERY, {"id": str(world.zhang)}).json()
     assert "errors" not in body
+    customer = body["data"]["customer"]
+    assert customer["displayName"] == NAME
+    attributes = {a["name"]: a for a in customer["attributes"]}
+    assert attributes["phone"]["value"] == PHONE
+    assert attributes["id_number"]["value"] == ID_NUMBER
+    assert [v["value"] for v in attributes["phone"]["lineage"]] == [PHONE, OTHER_PHONE]
+    evidence = {r["source"]: r["evidence"] for r in customer["sourceRecords"]}
+    assert evidence["shop"] == {
+        "rule": "phone",
+        "fields": {"phone": {"left": PHONE, "weight": 4.5}},
+    }
+
+
+def test_personal_data_is_masked_for_marketing(server: Server, world: World) -> None:
+    marketing = server.api("marketing")
+    response = marketing.post(CUSTOMER_QUERY, {"id": str(world.zhang)})
+    body = response.json()
     decoded = json.dumps(body, ensure_ascii=False)
     for clear in CLEAR_VALUES:
         assert clear not in response.text, clear
@@ -418,7 +540,7 @@ def test_personal_data_is_masked_everywhere(api: Api, world: World) -> None:
     attributes = {a["name"]: a for a in customer["attributes"]}
     assert attributes["phone"]["value"] == "+86138****8000"
     assert attributes["email"]["value"] == "z***@example.com"
-    assert attributes["id_number"]["value"] == "1101**********663X"
+    assert "id_number" not in attributes  # marketing never reads it, not even its name
     assert attributes["name"]["value"] == "张**"
     assert attributes["address"]["value"] == "北京市朝阳区****"
     assert attributes["birth_date"]["value"] == "1990-**-**"
@@ -433,15 +555,22 @@ def test_personal_data_is_masked_everywhere(api: Api, world: World) -> None:
         "rule": "phone",
         "fields": {"phone": {"left": "+86138****8000", "weight": 4.5}},
     }
+    refused = {e["extensions"]["field"] for e in body["errors"]}
+    # "other": the query asks for attribute(name: "no_such"), a pass-through
+    # attribute marketing never reads, so it is refused whether or not it exists.
+    assert refused == {"external_id", "event_text", "other"}
+    assert all(e["extensions"]["code"] == "FORBIDDEN" for e in body["errors"])
     # Raw payloads are not part of the schema at all.
-    errors = api.errors("{ customers { edges { node { sourceRecords { raw } } } } }")
+    errors = marketing.errors("{ customers { edges { node { sourceRecords { raw } } } } }")
     assert "raw" in errors[0]["message"]
 
 
-def test_latin_names_and_organizations(api: Api, world: World) -> None:
+def test_latin_names_and_organizations(api: Api, server: Server, world: World) -> None:
     query = "query($id: ID!) { customer(id: $id) { kind displayName attributes { name value } } }"
     wei = api.query(query, {"id": str(world.wei)})["customer"]
-    assert wei["displayName"] == "W** Z****"
+    assert wei["displayName"] == "Wei Zhang"
+    masked = server.api("marketing").query(query, {"id": str(world.wei)})["customer"]
+    assert masked["displayName"] == "W** Z****"
     company = api.query(query, {"id": str(world.company)})["customer"]
     assert company["kind"] == "ORGANIZATION"
     assert company["displayName"] == "北京示例科技有限公司"
@@ -456,7 +585,7 @@ def test_latin_names_and_organizations(api: Api, world: World) -> None:
 
 def test_conflicting_attribute_with_lineage_from_two_sources(api: Api, world: World) -> None:
     customer = api.query(CUSTOMER_QUERY, {"id": str(world.zhang)})["customer"]
-    assert customer["phone"] == {"value": "+86138****8000", "conflicting": True}
+    assert customer["phone"] == {"value": PHONE, "conflicting": True}
     assert customer["missing"] is None
     phone = next(a for a in customer["attributes"] if a["name"] == "phone")
     assert phone["verified"] is True
@@ -647,5 +776,6 @@ def test_query_count_does_not_grow_with_page_size(api: Api, engine: Engine) -> N
     small = run(5)
     large = run(50)
     assert len(small) == len(large), (small, large)
-    # page, total count, attributes, source records, timeline, merged ids
-    assert len(large) <= 6, large
+    # page, total count, attributes, source records, timeline, merged ids, and the
+    # audit of the clear reads: lock the chain head, insert the entries, move the head
+    assert len(large) <= 9, large

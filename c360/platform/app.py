@@ -1,11 +1,22 @@
-"""The ASGI application: ``/healthz`` and ``/graphql`` (with GraphiQL), over one
-database engine.
+"""The ASGI application over one database engine:
 
-This module assembles the other subpackages (it may import ``c360.schema``); the
-rest of ``c360.platform`` imports none of them.
+* ``/healthz`` — open;
+* ``/graphql`` — the API (GraphiQL for a browser); every query needs a bearer
+  token (:mod:`c360.auth.gate`), and what the request read in clear or was
+  refused is written to the audit log before its response leaves;
+* ``POST /oauth/token`` — c360's own tokens, client-credentials grant;
+* ``/.well-known/jwks.json`` and ``/.well-known/oauth-authorization-server`` —
+  the keys that verify those tokens, and where to get them.
+
+This module assembles the other subpackages (it may import ``c360.schema`` and
+``c360.auth``); the rest of ``c360.platform`` imports none of them.
 """
 
 from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Engine, text
 from starlette.applications import Starlette
@@ -13,28 +24,164 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 
-from c360.schema import RequestContext, schema
+from c360.auth.config import AuthSettings
+from c360.auth.gate import Admission, Gate
+from c360.auth.keys import SigningKeys
+from c360.auth.oauth import TokenServer, authorization_server_metadata, token_endpoint
+from c360.auth.principal import Principal
+from c360.auth.ratelimit import RateLimiter
+from c360.auth.tokens import OidcProvider, TokenIssuer, TokenVerifier
+from c360.platform.audit import AuditWriter
+from c360.schema import Limits, RequestContext, Schema, build_schema
+
+log = logging.getLogger(__name__)
+
+NOBODY = Principal(subject="", roles=frozenset())
+
+MAX_BODY_BYTES = 1_000_000
+"""Largest GraphQL request body accepted (queries are small; variables too)."""
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def _limited(receive: Receive, limit: int) -> Receive:
+    """``receive`` that raises :class:`BodyTooLarge` past ``limit`` body bytes."""
+    seen = 0
+
+    async def wrapped() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise BodyTooLarge
+        return message
+
+    return wrapped
+
+
+@dataclass
+class Auth:
+    """The token machinery of one app: settings, keys, issuer and verifier."""
+
+    settings: AuthSettings
+    keys: SigningKeys
+    issuer: TokenIssuer
+    verifier: TokenVerifier
+    limiter: RateLimiter
+
+    @classmethod
+    def from_settings(cls, settings: AuthSettings, provider: OidcProvider | None = None) -> Auth:
+        keys = SigningKeys(settings.key_path())
+        return cls(
+            settings=settings,
+            keys=keys,
+            issuer=TokenIssuer(
+                keys,
+                issuer=settings.token_issuer,
+                audience=settings.token_audience,
+                ttl=settings.token_ttl,
+            ),
+            verifier=TokenVerifier(settings, keys, provider),
+            limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
+        )
 
 
 class GraphQLApp(GraphQL[RequestContext, None]):
-    """Strawberry's ASGI app, giving each request a :class:`RequestContext`.
+    """Strawberry's ASGI app behind the gate: each request is admitted by its
+    token, gets a :class:`RequestContext` for its principal, and has its access
+    written to the audit log before the response is sent."""
 
-    This is where the auth issue turns the request's bearer token into the
-    reader the context carries."""
-
-    def __init__(self, engine: Engine) -> None:
-        super().__init__(schema, graphql_ide="graphiql")
+    def __init__(self, engine: Engine, schema: Schema, gate: Gate) -> None:
+        super().__init__(schema, graphql_ide="graphiql", allow_queries_via_get=True)
         self.engine = engine
+        self.gate = gate
+        self.audit = AuditWriter(engine)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # no subscriptions: nothing is served over websockets
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1008})
+            return
+        request = Request(scope, receive)
+        if self._is_ide_page(request):  # the IDE page holds no data; its queries need tokens
+            await super().__call__(scope, receive, send)
+            return
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > MAX_BODY_BYTES:
+            await self._too_large(scope, receive, send)
+            return
+        admission = await self.gate.admit(request)
+        if isinstance(admission, Response):
+            await admission(scope, receive, send)
+            return
+        scope.setdefault("state", {})["admission"] = admission
+        try:
+            await super().__call__(scope, _limited(receive, MAX_BODY_BYTES), send)
+        except BodyTooLarge:
+            await self._too_large(scope, receive, send)
+
+    @staticmethod
+    def _is_ide_page(request: Request) -> bool:
+        return (
+            request.method == "GET"
+            and "query" not in request.query_params
+            and "text/html" in request.headers.get("accept", "")
+        )
+
+    @staticmethod
+    async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
+        response = JSONResponse(
+            {"errors": [{"message": f"request body larger than {MAX_BODY_BYTES} bytes"}]},
+            status_code=413,
+        )
+        await response(scope, receive, send)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> RequestContext:
-        return RequestContext(
-            engine=self.engine, request=request if isinstance(request, Request) else None
+        # Only the IDE page gets here unadmitted, and it executes nothing.
+        admission: Admission = getattr(request.state, "admission", None) or Admission(NOBODY, None)
+        context = RequestContext(
+            engine=self.engine,
+            principal=admission.principal,
+            request=request if isinstance(request, Request) else None,
+            purpose=admission.purpose,
         )
+        request.state.context = context
+        return context
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        """The response, once what it serves is on the audit log; if the log
+        cannot be written, nothing is served."""
+        context: RequestContext | None = getattr(request.state, "context", None)
+        if context is not None:
+            entries = context.access.entries(context.principal, {"request": context.request_id})
+            try:
+                await self.audit.append(entries)
+            except Exception:
+                log.exception("audit log write failed (request %s)", context.request_id)
+                return {
+                    "data": None,
+                    "errors": [
+                        {
+                            "message": "The audit log could not be written, so nothing is "
+                            "served; try again",
+                            "extensions": {"code": "AUDIT_UNAVAILABLE"},
+                        }
+                    ],
+                }
+        return await super().process_result(request, result)
 
 
 def _ping(engine: Engine) -> None:
@@ -42,8 +189,22 @@ def _ping(engine: Engine) -> None:
         conn.execute(text("select 1"))
 
 
-def create_app(engine: Engine) -> Starlette:
-    """The application serving ``engine``'s database (the caller owns the engine)."""
+def create_app(
+    engine: Engine,
+    *,
+    auth: AuthSettings | None = None,
+    limits: Limits | None = None,
+    oidc_provider: OidcProvider | None = None,
+) -> Starlette:
+    """The application serving ``engine``'s database (the caller owns the engine).
+
+    ``auth`` defaults to the ``C360_*`` environment (:class:`AuthSettings`);
+    ``limits`` to the schema's defaults."""
+    settings = auth or AuthSettings()
+    tokens = Auth.from_settings(settings, oidc_provider)
+    if settings.self_issued_tokens:
+        tokens.keys.key  # noqa: B018  (generated now, not on the first request's event loop)
+    gate = Gate(tokens.verifier, tokens.limiter)
 
     async def healthz(request: Request) -> JSONResponse:
         try:
@@ -53,11 +214,35 @@ def create_app(engine: Engine) -> Starlette:
             return JSONResponse({"status": "error", "database": reason}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok"})
 
-    app = Starlette(
-        routes=[
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/graphql", GraphQLApp(engine)),
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/graphql", GraphQLApp(engine, build_schema(limits), gate)),
+    ]
+    if settings.self_issued_tokens:
+        server = TokenServer(
+            engine,
+            tokens.keys,
+            issuer=settings.token_issuer,
+            audience=settings.token_audience,
+            ttl=settings.token_ttl,
+        )
+
+        async def jwks(request: Request) -> JSONResponse:
+            keys = await run_in_threadpool(lambda: tokens.keys.public_jwks())
+            return JSONResponse(keys, headers={"Cache-Control": "public, max-age=300"})
+
+        async def metadata(request: Request) -> JSONResponse:
+            document: dict[str, Any] = authorization_server_metadata(
+                settings.token_issuer, str(request.base_url)
+            )
+            return JSONResponse(document)
+
+        routes += [
+            Route("/oauth/token", token_endpoint(server, tokens.limiter), methods=["POST"]),
+            Route("/.well-known/jwks.json", jwks, methods=["GET"]),
+            Route("/.well-known/oauth-authorization-server", metadata, methods=["GET"]),
         ]
-    )
+    app = Starlette(routes=routes)
     app.state.engine = engine
+    app.state.auth = tokens
     return app

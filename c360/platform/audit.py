@@ -16,6 +16,7 @@ SQLite, across threads and processes alike) so the chain stays one line.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
@@ -184,6 +185,52 @@ def append_now(engine: Engine, entries: Iterable[AuditEntry]) -> list[str]:
         return append(conn, items)
 
 
+class AuditWriter:
+    """Appends for many concurrent requests of one event loop, a round at a time:
+    whatever arrived while a round was being written goes in the next round, in
+    one transaction (group commit), written in a worker thread. Each caller
+    returns once its entries are committed, or raises if their round failed."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._waiting: list[tuple[list[AuditEntry], asyncio.Future[None]]] = []
+        self._writing = False
+
+    async def append(self, entries: Iterable[AuditEntry]) -> None:
+        items = list(entries)
+        if not items:
+            return
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((items, done))
+        if not self._writing:
+            self._writing = True
+            asyncio.get_running_loop().create_task(self._write_rounds())
+        await done
+
+    async def _write_rounds(self) -> None:
+        try:
+            while self._waiting:
+                round_, self._waiting = self._waiting, []
+                try:
+                    await asyncio.to_thread(
+                        append_now, self.engine, [e for items, _ in round_ for e in items]
+                    )
+                except Exception as exc:  # every caller of the round learns it failed
+                    for _, done in round_:
+                        if not done.done():
+                            done.set_exception(AuditUnavailable(str(exc)))
+                else:
+                    for _, done in round_:
+                        if not done.done():
+                            done.set_result(None)
+        finally:
+            self._writing = False
+
+
+class AuditUnavailable(RuntimeError):
+    """The audit log could not be written."""
+
+
 @dataclass
 class ChainReport:
     """What :func:`verify` found."""
@@ -269,6 +316,8 @@ __all__ = [
     "GENESIS",
     "AuditEntry",
     "AuditHead",
+    "AuditUnavailable",
+    "AuditWriter",
     "ChainReport",
     "append",
     "append_now",

@@ -20,12 +20,12 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
 
 from c360.connectors.base import SourceConfigError, TransientSourceError
 from c360.connectors.registry import UnknownConnectorError, connectors, default_trust, get_connector
 from c360.connectors.runner import SyncReport, SyncRunner, build_connector
-from c360.platform.db import make_engine, migrate
+from c360.platform.cli_support import console, err_console, open_engine
+from c360.platform.cli_support import user_errors as _user_errors
 from c360.platform.ingest import IngestCounts
 from c360.platform.locks import SourceBusyError
 from c360.platform.settings import get_settings
@@ -49,9 +49,6 @@ app.add_typer(sources_app, name="sources")
 app.add_typer(db_app, name="db")
 
 # Piped output (CI logs, `| tee`) gets a wide console so tables are not cut.
-console = Console(width=None if sys.stdout.isatty() else 160)
-err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
-
 USER_ERRORS = (
     SourceConfigError,
     SourceNotFoundError,
@@ -62,31 +59,11 @@ USER_ERRORS = (
 )
 
 
-def open_engine() -> Engine:
-    """The configured database, migrated to the latest schema. An unreachable
-    database ends the command with the reason, not a traceback."""
-    url = get_settings().resolved_database_url()
-    engine = make_engine(url)
-    try:
-        migrate(engine)
-    except OperationalError as exc:
-        shown = engine.url.render_as_string(hide_password=True)
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-        err_console.print(
-            f"[red]error:[/red] cannot open the database {shown}: {reason}", highlight=False
-        )
-        raise typer.Exit(2) from None
-    return engine
-
-
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Bad input ends the command with a clear message and exit code 2, not a traceback."""
-    try:
+    """Bad input ends the command with a clear message and exit code 2."""
+    with _user_errors(*USER_ERRORS):
         yield
-    except USER_ERRORS as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(2) from None
 
 
 @db_app.command("upgrade")
@@ -244,8 +221,17 @@ def sync(
     sources: Annotated[list[str] | None, typer.Argument(help="source names")] = None,
     all_sources: Annotated[bool, typer.Option("--all", help="sync every source")] = False,
     full: Annotated[bool, typer.Option(help="forget checkpoints and read everything")] = False,
+    due: Annotated[
+        bool, typer.Option("--due", help="sync the sources whose refresh interval has passed")
+    ] = False,
 ) -> None:
-    """Sync sources: read, validate, resolve, profile. Safe to interrupt and rerun."""
+    """Sync sources: read, validate, resolve, profile. Safe to interrupt and rerun.
+    ``--due`` is what cron runs: only sources whose refresh interval has passed."""
+    if due:
+        from c360.connectors.cli import sync_due
+
+        sync_due()
+        return
     with user_errors():
         engine = open_engine()
         names = [s.name for s in list_sources(engine)] if all_sources else list(sources or [])
@@ -285,10 +271,15 @@ def serve_app(engine: Engine, host: str, port: int) -> None:
     """Serve the ASGI app with uvicorn until interrupted."""
     import uvicorn
 
+    from c360.connectors.scheduler import BackgroundScheduler
     from c360.platform.app import create_app
 
     console.print(f"c360 serving on [bold]http://{host}:{port}/graphql[/bold]  (Ctrl+C to stop)")
-    uvicorn.run(create_app(engine), host=host, port=port, log_level="warning")
+    scheduler = BackgroundScheduler(engine).start()  # runs due syncs while serving
+    try:
+        uvicorn.run(create_app(engine), host=host, port=port, log_level="warning")
+    finally:
+        scheduler.stop()
 
 
 @app.command()
@@ -355,7 +346,28 @@ def run_demo(
     for src in dataset.sources:
         save_source(engine, src.name, src.connector, src.config, trust=src.trust)
     reports = sync_sources(engine, [src.name for src in dataset.sources])
+    # The same world over HTTP: a web shop API, a social platform and a credit
+    # bureau, played by local stand-ins for the length of the sync.
+    from c360.connectors.standins import start_standins
+
+    with start_standins(seed=seed, people=people, companies=companies) as standins:
+        remote = standins.sources()
+        for src in remote:
+            save_source(engine, src.name, src.connector, src.config, trust=src.trust)
+        reports += sync_sources(engine, [src.name for src in remote])
     out.print(_report_table(reports))
+    from c360.search.indexer import Indexer
+    from c360.search.settings import open_backend
+
+    backend = open_backend()
+    try:
+        indexed = Indexer(engine, backend).drain()
+    finally:
+        backend.close()
+    out.print(
+        f"search index: {indexed.upserts:,} customers indexed, {indexed.deletes:,} removed "
+        f"in {indexed.seconds:.1f}s"
+    )
     summary = database_summary(engine)
     table = Table("customer graph", "count", title=None)
     for label, value in summary.items():
@@ -371,6 +383,23 @@ def run_demo(
                 f"true_pairs={score.true_pairs} predicted_pairs={score.predicted_pairs}"
             )
     out.print(f"demo synced in {time.perf_counter() - started:.1f}s")
+
+
+def _mount_feature_commands() -> None:
+    """Commands contributed by the connectors, search, auth and resolution modules."""
+    from c360.auth.cli import register as register_auth_commands
+    from c360.connectors.cli import register as register_connector_commands
+    from c360.search import cli as search_cli
+
+    register_connector_commands(app)
+    register_auth_commands(app)
+    app.command("reindex")(search_cli.reindex_command)
+    app.command("indexer")(search_cli.indexer_command)
+    app.command("search")(search_cli.search_command)
+    app.command("search-status")(search_cli.status_command)
+
+
+_mount_feature_commands()
 
 
 def main() -> None:

@@ -23,15 +23,11 @@ from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from c360.platform import tables as t
 from c360.platform.bulk import bulk_insert
 from c360.platform.golden import queue_for_index, rebuild_golden
+from c360.platform.matching.resolver import ProbabilisticResolver, forget_records
 from c360.platform.models import utcnow
 from c360.platform.normalize import normalize_datetime, normalize_record
 from c360.platform.records import IncomingRecord
-from c360.platform.resolution import (
-    DeterministicResolver,
-    ResolvableRecord,
-    Resolver,
-    identity_keys,
-)
+from c360.platform.resolution import ResolvableRecord, Resolver, identity_keys
 
 IN_CHUNK = 2000
 
@@ -89,7 +85,7 @@ class Ingestor:
 
     def __init__(self, source_name: str, resolver: Resolver | None = None) -> None:
         self.source_name = source_name
-        self.resolver: Resolver = resolver or DeterministicResolver()
+        self.resolver: Resolver = resolver or ProbabilisticResolver()
 
     def ingest(self, conn: Connection, records: Sequence[IncomingRecord]) -> IngestCounts:
         """Store, link and profile one batch inside the caller's transaction."""
@@ -239,6 +235,8 @@ class Ingestor:
             chunk = silenced[i : i + IN_CHUNK]
             conn.execute(delete(t.identity_key).where(t.identity_key.c.record_id.in_(chunk)))
             touched |= _delete_events(conn, chunk)
+        if silenced:
+            forget_records(conn, silenced)
         event_ids = {row["id"] for row in events}
         gone_links = [rid for rid in silenced if rid in event_ids]
         if gone_links:

@@ -13,14 +13,15 @@
 from __future__ import annotations
 
 import fcntl
-import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, text
 
-RESOLUTION_LOCK_KEY = 360_001
+# Advisory locks are server-wide: the key names the database and schema too, so
+# two c360 deployments (or test schemas) on one server never block each other.
+_PG_KEY = "hashtext(current_database() || '.' || current_schema() || '.' || :name)"
 
 
 class SourceBusyError(RuntimeError):
@@ -34,17 +35,13 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         if conn.dialect.name == "sqlite":
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
-            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": RESOLUTION_LOCK_KEY})
+            conn.execute(text(f"SELECT pg_advisory_xact_lock({_PG_KEY})"), {"name": "c360-ingest"})
         try:
             yield conn
         except BaseException:
             conn.rollback()
             raise
         conn.commit()
-
-
-def _lock_key(name: str) -> int:
-    return zlib.crc32(f"c360-sync:{name}".encode())
 
 
 @contextmanager
@@ -68,13 +65,13 @@ def source_lock(engine: Engine, source_name: str) -> Iterator[None]:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
         return
+    name = {"name": f"c360-sync:{source_name}"}
     with engine.connect() as conn:
-        key = _lock_key(source_name)
-        if not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar():
+        if not conn.execute(text(f"SELECT pg_try_advisory_lock({_PG_KEY})"), name).scalar():
             raise busy
         conn.commit()
         try:
             yield
         finally:
-            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+            conn.execute(text(f"SELECT pg_advisory_unlock({_PG_KEY})"), name)
             conn.commit()

@@ -13,7 +13,7 @@ the absorbed one redirecting to it; two different valid id numbers never merge
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -25,6 +25,27 @@ from c360.platform.golden import queue_for_index
 from c360.platform.models import utcnow
 
 IN_CHUNK = 2000
+
+
+def fetch_in(conn: Connection, sql: str, column: str, values: Sequence[Any]) -> list[Any]:
+    """Rows of ``sql`` whose ``{cond}`` is "``column`` in ``values``", chunked and
+    sent straight to the driver: batch look-ups are plain and hot, and compiling
+    thousands of bound parameters through SQLAlchemy costs more than the query."""
+    if not values:
+        return []
+    rows: list[Any] = []
+    if conn.dialect.name == "sqlite":
+        for i in range(0, len(values), 900):
+            chunk = tuple(values[i : i + 900])
+            cond = f"{column} IN ({','.join('?' * len(chunk))})"
+            rows.extend(conn.exec_driver_sql(sql.replace("{cond}", cond), chunk).fetchall())
+        return rows
+    for i in range(0, len(values), 10_000):
+        part = list(values[i : i + 10_000])
+        rows.extend(
+            conn.exec_driver_sql(sql.replace("{cond}", f"{column} = ANY(%s)"), (part,)).fetchall()
+        )
+    return rows
 
 
 @dataclass(slots=True)
@@ -49,6 +70,16 @@ class ResolutionOutcome:
     new_customers: int = 0
     merges: list[tuple[int, int]] = field(default_factory=list)
     """(survivor, absorbed) pairs"""
+
+
+@dataclass(slots=True)
+class Candidate:
+    """A customer a record may join, found by something other than the rules."""
+
+    probability: float
+    evidence: dict[str, Any] = field(default_factory=dict)
+    manual: bool = False
+    """A steward's must-link: joins whatever the scores say."""
 
 
 class Resolver(Protocol):
@@ -130,24 +161,17 @@ class DeterministicResolver:
             return outcome
         record_ids = [r.record_id for r in records]
         previous_keys: dict[int, set[str]] = defaultdict(set)
-        for i in range(0, len(record_ids), IN_CHUNK):
-            for rid, key in conn.execute(
-                select(t.identity_key.c.record_id, t.identity_key.c.key).where(
-                    t.identity_key.c.record_id.in_(record_ids[i : i + IN_CHUNK])
-                )
-            ):
-                previous_keys[rid].add(key)
+        for rid, key in fetch_in(
+            conn, "SELECT record_id, key FROM identity_key WHERE {cond}", "record_id", record_ids
+        ):
+            previous_keys[rid].add(key)
         keys_of = {r.record_id: identity_keys(r.kind, r.attributes) for r in records}
         all_keys = sorted({k for ks in keys_of.values() for k in ks})
         key_owner: dict[str, set[int]] = defaultdict(set)
-        for i in range(0, len(all_keys), IN_CHUNK):
-            key_chunk = all_keys[i : i + IN_CHUNK]
-            for key, cid in conn.execute(
-                select(t.identity_key.c.key, t.identity_key.c.customer_id)
-                .where(t.identity_key.c.key.in_(key_chunk))
-                .distinct()
-            ):
-                key_owner[key].add(cid)
+        for key, cid in fetch_in(
+            conn, "SELECT DISTINCT key, customer_id FROM identity_key WHERE {cond}", "key", all_keys
+        ):
+            key_owner[key].add(cid)
         # Now forget what these records said before (they are new or changed). The
         # owners above were read first, so a key that moves to another record in
         # this batch (a re-export shifting rows) still finds its customer.
@@ -155,8 +179,11 @@ class DeterministicResolver:
             chunk = record_ids[i : i + IN_CHUNK]
             conn.execute(delete(t.identity_key).where(t.identity_key.c.record_id.in_(chunk)))
             conn.execute(delete(t.record_link).where(t.record_link.c.record_id.in_(chunk)))
+        self._prepare(conn, records)
         hard_ids = _HardIdentifiers(conn)
-        hard_ids.prefetch({cid for owners in key_owner.values() for cid in owners})
+        hard_ids.prefetch(
+            {cid for owners in key_owner.values() for cid in owners} | self._known_customers()
+        )
         pending = _PendingCustomers()
         still_linked = _linked_counts(
             conn, {r.previous_customer_id for r in records if r.previous_customer_id is not None}
@@ -176,38 +203,65 @@ class DeterministicResolver:
                 for cid in owners:
                     matched.setdefault(cid, _prefix(key))
             own_hard = {k for k in keys if _prefix(k) in ("ric", "uscc")}
-            compatible = [cid for cid in matched if not hard_ids.conflicts(cid, own_hard)]
-            compatible.sort(key=lambda c: (_RULE_RANK[matched[c]], c))
+            scored = self._candidates(rec, set(matched))
+            refused = self._refused(rec)
+            pool = set(matched) | set(scored)
+            compatible = [
+                cid for cid in pool if cid not in refused and not hard_ids.conflicts(cid, own_hard)
+            ]
+
+            compatible.sort(key=lambda c: _strength(c, matched, scored))
             if compatible:
-                # Merge every compatible candidate into the oldest one, as long as
-                # the candidates do not conflict with each other either.
-                survivor = min(compatible, key=_age)
-                group = [survivor]
+                # Merge the compatible candidates, strongest first, into the oldest
+                # of them, as long as no two of them conflict either.
+                group = [compatible[0]]
                 # The group's id numbers grow as members join, so no two members
                 # with different id numbers can both join (cannot-link holds).
-                group_hard = set(hard_ids.of(survivor)) | own_hard
-                for cid in sorted(compatible, key=_age):
-                    if cid == survivor:
+                group_hard = set(hard_ids.of(compatible[0])) | own_hard
+                for cid in compatible[1:]:
+                    automatic = cid not in matched and not scored[cid].manual
+                    if _hard_conflict(group_hard, hard_ids.of(cid)):
                         continue
-                    if not _hard_conflict(group_hard, hard_ids.of(cid)):
-                        group.append(cid)
-                        group_hard |= hard_ids.of(cid)
-                for absorbed in group[1:]:
+                    if not self._may_merge(group, cid, automatic=automatic):
+                        continue
+                    group.append(cid)
+                    group_hard |= hard_ids.of(cid)
+                survivor = min(group, key=_age)
+                for absorbed in sorted(group, key=_age):
+                    if absorbed == survivor:
+                        continue
                     if absorbed < 0:  # created in this batch: nothing stored yet
                         pending.absorb(survivor, absorbed)
                     else:
                         merge_customers(conn, survivor, absorbed)
                         outcome.merges.append((survivor, absorbed))
                     _rehome_keys(key_owner, hard_ids, survivor, absorbed)
+                    self._merged(survivor, absorbed)
                     outcome.touched_customers.discard(absorbed)
                 customer_id = survivor
-                rule = matched[min(group, key=lambda c: _RULE_RANK[matched[c]])]
-                method = f"rule:{_RULE_OF_PREFIX[rule]}"
-                evidence: dict[str, Any] = {
-                    "rule": _RULE_OF_PREFIX[rule],
-                    "matched_customers": sorted(group),
-                    "keys": sorted({_prefix(k) for k in keys if key_owner.get(k)}),
-                }
+                hard_members = [c for c in group if c in matched]
+                evidence: dict[str, Any]
+                if any(c in scored and scored[c].manual for c in group):
+                    method = "manual:must_link"
+                    score = 1.0
+                    evidence = {"rule": "manual merge (must-link)"}
+                elif hard_members:
+                    rule = matched[min(hard_members, key=lambda c: _RULE_RANK[matched[c]])]
+                    method = f"rule:{_RULE_OF_PREFIX[rule]}"
+                    score = 1.0
+                    evidence = {"rule": _RULE_OF_PREFIX[rule]}
+                else:
+                    method, score, evidence = self._describe(rec, group, scored)
+                evidence.update(
+                    matched_customers=sorted(group),
+                    keys=sorted({_prefix(k) for k in keys if key_owner.get(k)}),
+                )
+                if any(c in scored and not scored[c].manual for c in group):
+                    evidence["probabilistic"] = {
+                        str(c): round(scored[c].probability, 6)
+                        for c in sorted(group)
+                        if c in scored and not scored[c].manual
+                    }
             else:
                 previous = rec.previous_customer_id
                 before = previous_keys.get(rec.record_id, set())
@@ -221,12 +275,14 @@ class DeterministicResolver:
                     customer_id = pending.create(rec)
                     hard_ids.known_empty(customer_id)
                 method = "new"
+                score = 1.0
                 evidence = {
                     "rule": "no strong identifier matched",
                     "blocked_by": sorted({_RULE_OF_PREFIX[matched[c]] for c in matched}),
                 }
-                if matched:
-                    evidence["cannot_link"] = sorted(matched)
+                if pool:
+                    evidence["cannot_link"] = sorted(pool)
+            self._linked(rec, customer_id)
             for key in keys:
                 key_owner[key].add(customer_id)
                 new_keys.append(
@@ -238,7 +294,7 @@ class DeterministicResolver:
                     "record_id": rec.record_id,
                     "customer_id": customer_id,
                     "method": method,
-                    "score": 1.0,
+                    "score": score,
                     "evidence": evidence,
                     "linked_at": now,
                 }
@@ -269,6 +325,14 @@ class DeterministicResolver:
         for link in links:
             link["customer_id"] = final(link["customer_id"])
             outcome.links[link["record_id"]] = link["customer_id"]
+            ev = link["evidence"]
+            for name in ("matched_customers", "cannot_link"):
+                if name in ev:
+                    ev[name] = sorted({final(c) for c in ev[name]})
+            if "probabilistic" in ev:
+                ev["probabilistic"] = {
+                    str(final(int(c))): p for c, p in ev["probabilistic"].items()
+                }
         for key_row in new_keys:
             key_row["customer_id"] = final(key_row["customer_id"])
         outcome.touched_customers = {final(c) for c in outcome.touched_customers}
@@ -285,7 +349,50 @@ class DeterministicResolver:
                     still_linked[prev] = -1
         bulk_insert(conn, t.record_link, links)
         bulk_insert(conn, t.identity_key, new_keys)
+        self._finish(conn, final, outcome)
         return outcome
+
+    # Extension points: the probabilistic resolver (``c360.platform.matching``)
+    # adds scored candidates, human constraints and its own bookkeeping here; the
+    # deterministic resolver needs none of them.
+
+    def _prepare(self, conn: Connection, records: Sequence[ResolvableRecord]) -> None:
+        """Batch look-ups before the records are linked one by one."""
+
+    def _known_customers(self) -> set[int]:
+        """Customers :meth:`_candidates` may name (their id numbers are prefetched)."""
+        return set()
+
+    def _candidates(self, rec: ResolvableRecord, matched: set[int]) -> dict[int, Candidate]:
+        """Customers (beyond ``matched``, found by the strong-identifier rules) the
+        record may join."""
+        return {}
+
+    def _refused(self, rec: ResolvableRecord) -> set[int]:
+        """Customers the record must not join (a steward split it from them)."""
+        return set()
+
+    def _may_merge(self, group: list[int], customer_id: int, *, automatic: bool) -> bool:
+        """Whether ``customer_id`` may join the customers in ``group``."""
+        return True
+
+    def _describe(
+        self, rec: ResolvableRecord, group: list[int], scored: dict[int, Candidate]
+    ) -> tuple[str, float, dict[str, Any]]:
+        """Method, score and evidence of a link made by :meth:`_candidates` alone."""
+        best = max((scored[c] for c in group if c in scored), key=lambda c: c.probability)
+        return "probabilistic", best.probability, dict(best.evidence)
+
+    def _linked(self, rec: ResolvableRecord, customer_id: int) -> None:
+        """The record now belongs to ``customer_id`` (maybe a placeholder)."""
+
+    def _merged(self, survivor: int, absorbed: int) -> None:
+        """``absorbed`` (maybe a placeholder) was folded into ``survivor``."""
+
+    def _finish(
+        self, conn: Connection, final: Callable[[int], int], outcome: ResolutionOutcome
+    ) -> None:
+        """After the links are stored; ``final`` maps placeholders to stored ids."""
 
     @staticmethod
     def _redirects(conn: Connection, customer_ids: set[int]) -> dict[int, int]:
@@ -302,6 +409,18 @@ class DeterministicResolver:
             ):
                 found[cid] = target
         return found
+
+
+def _strength(
+    cid: int, matched: dict[int, str], scored: dict[int, Candidate]
+) -> tuple[int, float, tuple[int, int]]:
+    """Sort key, strongest candidate first: a steward's must-link, then the rules
+    in their order, then the match probability; older customers first on ties."""
+    if cid in scored and scored[cid].manual:
+        return (-1, 0.0, _age(cid))
+    if cid in matched:
+        return (_RULE_RANK[matched[cid]], 0.0, _age(cid))
+    return (len(RULES), -scored[cid].probability, _age(cid))
 
 
 def _age(customer_id: int) -> tuple[int, int]:
@@ -384,18 +503,17 @@ class _HardIdentifiers:
     def prefetch(self, customer_ids: set[int]) -> None:
         """Load the id numbers / USCCs of many customers in one query each chunk."""
         ids = sorted(c for c in customer_ids if c > 0 and c not in self._known)
-        ik = t.identity_key
         for cid in ids:
             self._known[cid] = set()
-        for i in range(0, len(ids), IN_CHUNK):
-            rows = self._conn.execute(
-                select(ik.c.customer_id, ik.c.key).where(
-                    ik.c.customer_id.in_(ids[i : i + IN_CHUNK]),
-                    ik.c.key.like("p:ric:%") | ik.c.key.like("o:uscc:%"),
-                )
-            )
-            for cid, key in rows:
-                self._known[cid].add(key)
+        pct = "%" if self._conn.dialect.name == "sqlite" else "%%"  # psycopg escapes %
+        for cid, key in fetch_in(
+            self._conn,
+            "SELECT customer_id, key FROM identity_key WHERE {cond} "
+            f"AND (key LIKE 'p:ric:{pct}' OR key LIKE 'o:uscc:{pct}')",
+            "customer_id",
+            ids,
+        ):
+            self._known[cid].add(key)
 
     def known_empty(self, customer_id: int) -> None:
         """A customer created in this batch: nothing stored yet."""
@@ -456,10 +574,12 @@ def merge_customers(conn: Connection, survivor: int, absorbed: int) -> None:
 
 
 __all__ = [
+    "Candidate",
     "DeterministicResolver",
     "ResolutionOutcome",
     "ResolvableRecord",
     "Resolver",
+    "fetch_in",
     "identity_keys",
     "merge_customers",
 ]

@@ -1,18 +1,99 @@
-"""What every resolver of one GraphQL request shares: the database and the
-request's dataloaders.
-
-The auth issue adds the reader here (the principal a bearer token stands for);
-:func:`c360.schema.presentation.present_value` is where it will be consulted.
+"""What every resolver of one GraphQL request shares: the database, the caller
+(the principal its token stands for) and its declared purpose, the request's
+dataloaders, and the record of what personal data the request served or
+refused (written to the audit log before the response leaves).
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 from starlette.requests import Request
 
+from c360.auth.policy import Decision, RowScope, decide, row_scope
+from c360.auth.principal import Principal
+from c360.platform.audit import AuditEntry
 from c360.schema.loaders import Loaders
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """Whose data a value is, and under which declared purpose it is read."""
+
+    customer_id: int | None
+    kind: str = "person"
+    purpose: str | None = None
+
+
+@dataclass
+class AccessRecord:
+    """What one request read in clear and what it was refused, by customer and
+    purpose; becomes audit entries (field names only, never values)."""
+
+    reads: dict[tuple[int | None, str | None], set[str]] = field(default_factory=dict)
+    refusals: dict[tuple[int | None, str | None], dict[str, str]] = field(default_factory=dict)
+    searches: dict[str | None, set[str]] = field(default_factory=dict)
+
+    def read(self, subject: Subject, field_name: str) -> None:
+        self.reads.setdefault((subject.customer_id, subject.purpose), set()).add(field_name)
+
+    def searched(self, purpose: str | None, field_name: str) -> None:
+        """A search by a personal field (which customers have this phone?)."""
+        self.searches.setdefault(purpose, set()).add(field_name)
+
+    def refused(self, subject: Subject, what: str, reason: str) -> None:
+        self.refusals.setdefault((subject.customer_id, subject.purpose), {})[what] = reason
+
+    def entries(self, principal: Principal, detail: dict[str, str]) -> list[AuditEntry]:
+        """The audit entries for this request: one per customer and purpose for
+        clear reads, one per customer and purpose for refusals."""
+        out: list[AuditEntry] = []
+        for purpose, fields in sorted(self.searches.items(), key=lambda item: item[0] or ""):
+            out.append(
+                AuditEntry(
+                    principal=principal.subject,
+                    client=principal.client_id,
+                    action="search",
+                    purpose=purpose,
+                    fields=sorted(fields),
+                    detail={**detail, "roles": ",".join(sorted(principal.roles))},
+                )
+            )
+        for (customer_id, purpose), fields in sorted(
+            self.reads.items(), key=lambda item: (item[0][0] or 0, item[0][1] or "")
+        ):
+            out.append(
+                AuditEntry(
+                    principal=principal.subject,
+                    client=principal.client_id,
+                    action="read",
+                    purpose=purpose,
+                    customer_id=customer_id,
+                    fields=sorted(fields),
+                    detail={**detail, "roles": ",".join(sorted(principal.roles))},
+                )
+            )
+        for (customer_id, purpose), reasons in sorted(
+            self.refusals.items(), key=lambda item: (item[0][0] or 0, item[0][1] or "")
+        ):
+            out.append(
+                AuditEntry(
+                    principal=principal.subject,
+                    client=principal.client_id,
+                    action="refuse",
+                    purpose=purpose,
+                    customer_id=customer_id,
+                    fields=sorted(reasons),
+                    detail={
+                        **detail,
+                        "roles": ",".join(sorted(principal.roles)),
+                        "reason": "; ".join(sorted(set(reasons.values())))[:1000],
+                    },
+                )
+            )
+        return out
 
 
 @dataclass
@@ -20,8 +101,40 @@ class RequestContext:
     """The context of one GraphQL request (``info.context`` in resolvers)."""
 
     engine: Engine
+    principal: Principal
     request: Request | None = None
+    purpose: str | None = None
+    """The purpose declared in the ``X-Purpose`` header (a ``purpose`` argument
+    overrides it for the customers read through that field)."""
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     loaders: Loaders = field(init=False)
+    access: AccessRecord = field(init=False, default_factory=AccessRecord)
+    _decisions: dict[tuple[str, str, str | None], Decision] = field(
+        init=False, default_factory=dict
+    )
+    _row_scope: RowScope | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
+        self.loaders = Loaders(self.engine)
+
+    def decide(self, attribute: str, subject: Subject) -> Decision:
+        """The policy's decision for ``attribute`` of ``subject`` (cached for the
+        request: the same question is asked once per value)."""
+        key = (attribute, subject.kind, subject.purpose)
+        decision = self._decisions.get(key)
+        if decision is None:
+            decision = decide(
+                self.principal, attribute, subject_kind=subject.kind, purpose=subject.purpose
+            )
+            self._decisions[key] = decision
+        return decision
+
+    @property
+    def row_scope(self) -> RowScope:
+        if self._row_scope is None:
+            self._row_scope = row_scope(self.principal)
+        return self._row_scope
+
+    def refresh_loaders(self) -> None:
+        """Forget what this request loaded (after a mutation changed it)."""
         self.loaders = Loaders(self.engine)

@@ -23,3 +23,29 @@ def check_page_size(value: int, argument: str = "first", maximum: int = 100) -> 
     if not 1 <= value <= maximum:
         raise BadUserInput(argument, f"must be between 1 and {maximum}, got {value}")
     return value
+
+
+class Forbidden(GraphQLError):
+    """The caller may not have this: ``extensions`` carry ``code: FORBIDDEN`` and
+    the ``field`` (a policy field name or a mutation) refused. The message says
+    why and never holds a value."""
+
+    def __init__(self, what: str, reason: str) -> None:
+        super().__init__(f"Forbidden: {reason}", extensions={"code": "FORBIDDEN", "field": what})
+        self.what = what
+        self.reason = reason
+
+
+CLIENT_ERRORS: tuple[type[GraphQLError], ...] = (BadUserInput, Forbidden)
+"""Errors the client caused: answered as they are, not logged as server errors."""
+
+
+def check_text(value: str, argument: str, *, maximum: int, minimum: int = 1) -> str:
+    """``value`` stripped, if it is ``minimum``..``maximum`` characters without
+    control characters; else :class:`BadUserInput` naming ``argument``."""
+    text = value.strip()
+    if not minimum <= len(text) <= maximum:
+        raise BadUserInput(argument, f"must be {minimum}-{maximum} characters, got {len(text)}")
+    if any(ord(ch) < 32 and ch not in "\n\t" for ch in text) or "\x7f" in text:
+        raise BadUserInput(argument, "must not contain control characters")
+    return text

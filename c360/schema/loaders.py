@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast, overload
 
-from sqlalchemy import Engine, Table, func, select
+from sqlalchemy import ColumnElement, Engine, Table, and_, exists, func, or_, select
 from sqlmodel import Session, col
 from sqlmodel import select as select_model
 from strawberry.dataloader import DataLoader
 
-from c360.platform import models
+from c360.platform import models, stewardship
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,10 @@ CUSTOMER = _table(models.Customer)
 SOURCE_RECORD = _table(models.SourceRecord)
 RECORD_LINK = _table(models.RecordLink)
 EVENT = _table(models.Event)
+GOLDEN = _table(models.GoldenProfile)
+IDENTITY_KEY = _table(models.IdentityKey)
+TAG = _table(stewardship.CustomerTag)
+NOTE = _table(stewardship.CustomerNote)
 
 
 @overload
@@ -89,29 +93,118 @@ class TimelineEntry:
     source: str
 
 
+@dataclass(frozen=True, slots=True)
+class NoteEntry:
+    """A note on a customer (or on a customer merged into it)."""
+
+    note_id: int
+    customer_id: int
+    text: str
+    author: str
+    created_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Relation:
+    """Another customer related to one: they share an identifier that did not
+    make them one customer (a family phone, an id number that cannot link), or
+    a person works at an organization."""
+
+    customer_id: int
+    kind: str
+    """``shares_identifier`` | ``works_at``"""
+    attribute: str
+    """The attribute they share (``phone``, ``email``…), or ``company``."""
+    value: str
+    """The shared value (stored; presented through the policy)."""
+
+
 # --- the queries, each run in a worker thread -------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class CustomerSelection:
+    """Which active customers a page lists: every condition must hold.
+
+    ``identity_keys`` are groups of identity keys (``p:phoneany:+86…``); a
+    customer matches a group when it owns any key of it. ``regions`` are the
+    spellings of a region the customer's golden ``province`` or ``city`` must
+    have (the caller's row scope), ``province`` / ``city`` exact values."""
+
+    kind: str | None = None
+    identity_keys: tuple[tuple[str, ...], ...] = ()
+    tag: str | None = None
+    province: str | None = None
+    city: str | None = None
+    regions: tuple[str, ...] = ()
+    conflicting: bool | None = None
+
+
+def _golden_value(name: str) -> ColumnElement[str]:
+    return GOLDEN.c.attributes[(name, "value")].as_string()
+
+
+def _owns_tag(tag: str) -> ColumnElement[bool]:
+    """The customer (or a customer merged into it) carries ``tag``."""
+    absorbed = CUSTOMER.alias("tagged")
+    return or_(
+        exists().where(TAG.c.customer_id == CUSTOMER.c.id, TAG.c.tag == tag),
+        exists().where(
+            absorbed.c.merged_into == CUSTOMER.c.id,
+            TAG.c.customer_id == absorbed.c.id,
+            TAG.c.tag == tag,
+        ),
+    )
+
+
+def _conditions(selection: CustomerSelection) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [CUSTOMER.c.merged_into.is_(None)]
+    if selection.kind is not None:
+        conditions.append(CUSTOMER.c.kind == selection.kind)
+    for keys in selection.identity_keys:
+        conditions.append(
+            exists().where(
+                IDENTITY_KEY.c.customer_id == CUSTOMER.c.id, IDENTITY_KEY.c.key.in_(keys)
+            )
+        )
+    if selection.tag is not None:
+        conditions.append(_owns_tag(selection.tag))
+    golden: list[ColumnElement[bool]] = []
+    if selection.province is not None:
+        golden.append(_golden_value("province") == selection.province)
+    if selection.city is not None:
+        golden.append(_golden_value("city") == selection.city)
+    if selection.regions:
+        golden.append(
+            or_(
+                _golden_value("province").in_(selection.regions),
+                _golden_value("city").in_(selection.regions),
+            )
+        )
+    if selection.conflicting is not None:
+        golden.append(GOLDEN.c.conflicting.is_(selection.conflicting))
+    if golden:
+        conditions.append(exists().where(GOLDEN.c.customer_id == CUSTOMER.c.id, *golden))
+    return conditions
+
+
 def fetch_active_customers(
-    engine: Engine, *, after_id: int | None, limit: int, kind: str | None
+    engine: Engine, *, after_id: int | None, limit: int, selection: CustomerSelection
 ) -> list[models.Customer]:
-    """Up to ``limit`` active (never merged away) customers with ids above
-    ``after_id``, by id: keyset pagination, so deep pages cost what the first does."""
+    """Up to ``limit`` active (never merged away) customers of ``selection`` with
+    ids above ``after_id``, by id: keyset pagination, so deep pages cost what the
+    first does."""
     customer_id = col(models.Customer.id)
-    statement = select_model(models.Customer).where(col(models.Customer.merged_into).is_(None))
-    if kind is not None:
-        statement = statement.where(col(models.Customer.kind) == kind)
+    statement = select_model(models.Customer).where(and_(*_conditions(selection)))
     if after_id is not None:
         statement = statement.where(customer_id > after_id)
     with Session(engine) as session:
         return list(session.exec(statement.order_by(customer_id).limit(limit)).all())
 
 
-def count_active_customers(engine: Engine, kind: str | None) -> int:
-    """How many active customers there are (of ``kind``, if given)."""
-    statement = select(func.count()).select_from(CUSTOMER).where(CUSTOMER.c.merged_into.is_(None))
-    if kind is not None:
-        statement = statement.where(CUSTOMER.c.kind == kind)
+def count_active_customers(engine: Engine, selection: CustomerSelection) -> int:
+    """How many active customers ``selection`` holds."""
+    statement = select(func.count()).select_from(CUSTOMER).where(and_(*_conditions(selection)))
     with Session(engine) as session:
         return int(session.connection().execute(statement).scalar_one())
 
@@ -274,6 +367,126 @@ def fetch_merged_ids(engine: Engine, customer_ids: Sequence[int]) -> list[list[i
     return [by_customer[cid] for cid in customer_ids]
 
 
+def _owner() -> ColumnElement[int]:
+    """The customer a row of a merged-away customer now belongs to."""
+    return func.coalesce(CUSTOMER.c.merged_into, CUSTOMER.c.id)
+
+
+def fetch_tags(engine: Engine, customer_ids: Sequence[int]) -> list[list[str]]:
+    """Each customer's tags, its own and those of customers merged into it."""
+    owner = _owner().label("owner")
+    ids = sorted(set(customer_ids))
+    statement = (
+        select(owner, TAG.c.tag)
+        .join(CUSTOMER, CUSTOMER.c.id == TAG.c.customer_id)
+        .where(or_(CUSTOMER.c.id.in_(ids), CUSTOMER.c.merged_into.in_(ids)))
+        .distinct()
+    )
+    by_customer: dict[int, set[str]] = defaultdict(set)
+    with Session(engine) as session:
+        for row in session.connection().execute(statement):
+            by_customer[row.owner].add(row.tag)
+    return [sorted(by_customer[cid]) for cid in customer_ids]
+
+
+def fetch_notes(engine: Engine, keys: Sequence[tuple[int, int]]) -> list[list[NoteEntry]]:
+    """For each ``(customer id, n)``, the newest ``n`` notes on the customer and
+    on customers merged into it."""
+    owner = _owner().label("owner")
+    ids = sorted({cid for cid, _ in keys})
+    statement = (
+        select(owner, NOTE.c.id, NOTE.c.text, NOTE.c.author, NOTE.c.created_at)
+        .join(CUSTOMER, CUSTOMER.c.id == NOTE.c.customer_id)
+        .where(or_(CUSTOMER.c.id.in_(ids), CUSTOMER.c.merged_into.in_(ids)))
+        .order_by(NOTE.c.id.desc())
+    )
+    by_customer: dict[int, list[NoteEntry]] = defaultdict(list)
+    with Session(engine) as session:
+        for row in session.connection().execute(statement):
+            by_customer[row.owner].append(
+                NoteEntry(
+                    note_id=row.id,
+                    customer_id=row.owner,
+                    text=row.text,
+                    author=row.author,
+                    created_at=as_utc(row.created_at),
+                )
+            )
+    return [by_customer[cid][:n] for cid, n in keys]
+
+
+_SHARED_PREFIXES = {
+    "p:phoneany:": "phone",
+    "p:email:": "email",
+    "o:email:": "email",
+    "p:ric:": "id_number",
+    "o:uscc:": "uscc",
+    "p:wechat:": "wechat_id",
+}
+"""Identity keys whose sharing relates two customers, and the attribute each is."""
+
+MAX_RELATED = 100
+"""Most related customers kept per customer (a phone shared by thousands is a
+switchboard, not a relation)."""
+
+
+def fetch_related(engine: Engine, customer_ids: Sequence[int]) -> list[list[Relation]]:
+    """Each customer's related customers: two queries whatever the number of
+    customers (shared identity keys; organizations named as a person's company)."""
+    ids = sorted(set(customer_ids))
+    mine, theirs = IDENTITY_KEY.alias("mine"), IDENTITY_KEY.alias("theirs")
+    shared = (
+        select(mine.c.customer_id, theirs.c.customer_id.label("other"), mine.c.key)
+        .join(theirs, and_(theirs.c.key == mine.c.key, theirs.c.customer_id != mine.c.customer_id))
+        .where(
+            mine.c.customer_id.in_(ids),
+            or_(*(mine.c.key.startswith(prefix) for prefix in _SHARED_PREFIXES)),
+        )
+        .distinct()
+    )
+    found: dict[int, dict[tuple[int, str, str], Relation]] = defaultdict(dict)
+    with Session(engine) as session:
+        conn = session.connection()
+        for row in conn.execute(shared):
+            prefix = next(p for p in _SHARED_PREFIXES if row.key.startswith(p))
+            attribute = _SHARED_PREFIXES[prefix]
+            found[row.customer_id][(row.other, "shares_identifier", attribute)] = Relation(
+                customer_id=row.other,
+                kind="shares_identifier",
+                attribute=attribute,
+                value=row.key[len(prefix) :],
+            )
+        companies = (
+            select(GOLDEN.c.customer_id, _golden_value("company").label("company"))
+            .join(CUSTOMER, CUSTOMER.c.id == GOLDEN.c.customer_id)
+            .where(GOLDEN.c.customer_id.in_(ids), CUSTOMER.c.kind == "person")
+        )
+        wanted: dict[str, set[int]] = defaultdict(set)
+        for employee in conn.execute(companies):
+            if employee.company:
+                key = f"o:orgname:{str(employee.company).casefold()}"
+                wanted[key].add(employee.customer_id)
+        if wanted:
+            for employer in conn.execute(
+                select(IDENTITY_KEY.c.key, IDENTITY_KEY.c.customer_id)
+                .where(IDENTITY_KEY.c.key.in_(sorted(wanted)))
+                .distinct()
+            ):
+                for person in wanted[employer.key]:
+                    found[person][(employer.customer_id, "works_at", "company")] = Relation(
+                        customer_id=employer.customer_id,
+                        kind="works_at",
+                        attribute="company",
+                        value=employer.key.removeprefix("o:orgname:"),
+                    )
+    return [
+        sorted(found[cid].values(), key=lambda r: (r.kind, r.attribute, r.customer_id))[
+            :MAX_RELATED
+        ]
+        for cid in customer_ids
+    ]
+
+
 # --- the loaders -------------------------------------------------------------------
 
 
@@ -308,3 +521,9 @@ class Loaders:
         self.merged_ids: DataLoader[int, list[int]] = DataLoader(
             _threaded(engine, fetch_merged_ids)
         )
+        self.tags: DataLoader[int, list[str]] = DataLoader(_threaded(engine, fetch_tags))
+        self.notes: DataLoader[tuple[int, int], list[NoteEntry]] = DataLoader(
+            _threaded(engine, fetch_notes)
+        )
+        """``(customer id, how many)`` → the newest notes."""
+        self.related: DataLoader[int, list[Relation]] = DataLoader(_threaded(engine, fetch_related))

@@ -1,17 +1,34 @@
 """The root ``Query``: a customer by id, any node by global id, and the pages of
-active customers."""
+active customers, filtered within the caller's rows."""
 
 from __future__ import annotations
 
 import asyncio
 import re
+from dataclasses import replace
 
 import strawberry
 from strawberry import relay
 
-from c360.schema.errors import BadUserInput, check_page_size
-from c360.schema.loaders import fetch_active_customers
-from c360.schema.types import Customer, CustomerConnection, CustomerKind, Info
+from c360.auth.policy import region_variants, search_refusal
+from c360.platform.normalize import (
+    NormalizationError,
+    normalize_email,
+    normalize_phone,
+    normalize_resident_id,
+    normalize_uscc,
+)
+from c360.schema.context import Subject
+from c360.schema.errors import BadUserInput, Forbidden, check_page_size, check_text
+from c360.schema.loaders import CustomerSelection, fetch_active_customers
+from c360.schema.types import (
+    Customer,
+    CustomerConnection,
+    CustomerKind,
+    Info,
+    outside_scope,
+    visible_rows,
+)
 
 CURSOR_PREFIX = "customers"
 """What a ``customers`` cursor says before its last id (base64 of ``customers:42``)."""
@@ -66,35 +83,142 @@ def decode_cursor(cursor: str, argument: str = "after") -> int:
     return int(last_id)
 
 
-async def customer_by_id(info: Info, customer_id: int) -> Customer | None:
-    """The customer ``customer_id`` resolves to (following merges), if any."""
+def check_purpose(purpose: str | None, info: Info) -> str | None:
+    """The purpose a field reads under: its ``purpose`` argument, else the
+    request's ``X-Purpose`` header, else none."""
+    if purpose is None:
+        return info.context.purpose
+    return check_text(purpose, "purpose", maximum=256)
+
+
+async def customer_by_id(info: Info, customer_id: int, purpose: str | None) -> Customer | None:
+    """The customer ``customer_id`` resolves to (following merges), if any; one
+    outside the caller's rows is refused."""
     if customer_id > MAX_ID:
         return None
     row = await info.context.loaders.customer.load(customer_id)
-    return Customer.from_row(row) if row is not None else None
+    if row is None:
+        return None
+    [visible] = await visible_rows(info, [row])
+    if not visible:
+        assert row.id is not None
+        raise outside_scope(info, row.id)
+    return Customer.from_row(row, purpose)
+
+
+@strawberry.input(
+    description="Conditions a customer must all meet. Filtering by a field your role "
+    "does not read in clear is refused (FORBIDDEN), so a filter never reveals what a "
+    "mask hides."
+)
+class CustomerFilter:
+    kind: CustomerKind | None = None
+    phone: str | None = strawberry.field(default=None, description="A person's phone, any format")
+    email: str | None = None
+    id_number: str | None = strawberry.field(default=None, description="Resident id number")
+    uscc: str | None = strawberry.field(default=None, description="Unified social credit code")
+    tag: str | None = None
+    province: str | None = None
+    city: str | None = None
+    conflicting: bool | None = strawberry.field(
+        default=None, description="Customers whose sources disagree on some attribute"
+    )
+
+
+def _identity(attribute: str, value: str) -> tuple[str, ...]:
+    """The identity keys that hold ``value`` of ``attribute``, normalized as
+    ingest normalizes it; :class:`BadUserInput` naming ``filter.<field>`` if it
+    cannot be."""
+    argument = f"filter.{FILTER_ARGUMENTS[attribute]}"
+    try:
+        if attribute == "phone":
+            return (f"p:phoneany:{normalize_phone(value)}",)
+        if attribute == "email":
+            email = normalize_email(value)
+            return (f"p:email:{email}", f"o:email:{email}")
+        if attribute == "id_number":
+            return (f"p:ric:{normalize_resident_id(value).number}",)
+        return (f"o:uscc:{normalize_uscc(value)}",)
+    except NormalizationError as exc:
+        raise BadUserInput(argument, exc.reason) from None
+
+
+FILTER_ARGUMENTS = {
+    "phone": "phone",
+    "email": "email",
+    "id_number": "idNumber",
+    "uscc": "uscc",
+}
+
+
+def selection_for(
+    info: Info, where: CustomerFilter | None, purpose: str | None
+) -> CustomerSelection:
+    """The selection a filter stands for, within the caller's rows; filtering by
+    a field the caller does not read in clear is refused."""
+    scope = info.context.row_scope
+    regions = region_variants(scope.region) if scope.region else ()
+    if where is None:
+        return CustomerSelection(regions=regions)
+    searched = [
+        (attribute, value)
+        for attribute, value in (
+            ("phone", where.phone),
+            ("email", where.email),
+            ("id_number", where.id_number),
+            ("uscc", where.uscc),
+        )
+        if value is not None
+    ]
+    for attribute, _ in searched:
+        kind = "organization" if attribute == "uscc" else "person"
+        refusal = search_refusal(
+            info.context.principal, [attribute], subject_kind=kind, purpose=purpose
+        )
+        if refusal is not None:
+            argument = f"filter.{FILTER_ARGUMENTS[attribute]}"
+            info.context.access.refused(Subject(None, purpose=purpose), argument, refusal.reason)
+            raise Forbidden(argument, refusal.reason)
+        info.context.access.searched(purpose, f"filter.{FILTER_ARGUMENTS[attribute]}")
+    keys = tuple(_identity(attribute, value) for attribute, value in searched)
+    tag = check_text(where.tag, "filter.tag", maximum=64) if where.tag is not None else None
+    return CustomerSelection(
+        kind=where.kind.value if where.kind is not None else None,
+        identity_keys=keys,
+        tag=tag,
+        province=where.province,
+        city=where.city,
+        regions=regions,
+        conflicting=where.conflicting,
+    )
 
 
 @strawberry.type
 class Query:
     @strawberry.field(
         description="A customer by global id or numeric customer id. The id of a "
-        "customer merged into another resolves to the survivor; an unknown id is null."
+        "customer merged into another resolves to the survivor; an unknown id is null. "
+        "`purpose` declares why you read it (overrides the X-Purpose header)."
     )
-    async def customer(self, info: Info, id: strawberry.ID) -> Customer | None:
-        return await customer_by_id(info, parse_customer_id(id, "id"))
+    async def customer(
+        self, info: Info, id: strawberry.ID, purpose: str | None = None
+    ) -> Customer | None:
+        reason = check_purpose(purpose, info)
+        return await customer_by_id(info, parse_customer_id(id, "id"), reason)
 
     @strawberry.field(description="Any object by its global id (Relay).")
     async def node(self, info: Info, id: strawberry.ID) -> relay.Node | None:
         global_id = parse_global_id(id, "id")
         if global_id.type_name == "Customer":
-            return await customer_by_id(info, parse_customer_id(id, "id"))
+            return await customer_by_id(info, parse_customer_id(id, "id"), info.context.purpose)
         raise BadUserInput(
             "id", f"{id!r} is the id of a {global_id.type_name}, which this API does not serve"
         )
 
     @strawberry.field(
         description="Active customers (not merged into another) by customer id, "
-        "`first` (1-100) at a time after the cursor `after`."
+        "`first` (1-100) at a time after the cursor `after`, meeting `filter`, within "
+        "the rows your role sees. `purpose` declares why you read them."
     )
     async def customers(
         self,
@@ -102,18 +226,25 @@ class Query:
         first: int = 20,
         after: str | None = None,
         kind: CustomerKind | None = None,
+        filter: CustomerFilter | None = None,
+        purpose: str | None = None,
     ) -> CustomerConnection:
         check_page_size(first, "first")
+        reason = check_purpose(purpose, info)
         after_id = decode_cursor(after, "after") if after is not None else None
-        kind_value = kind.value if kind is not None else None
+        selection = selection_for(info, filter, reason)
+        if kind is not None:
+            if selection.kind is not None and selection.kind != kind.value:
+                raise BadUserInput("kind", "contradicts filter.kind")
+            selection = replace(selection, kind=kind.value)
         rows = await asyncio.to_thread(
             fetch_active_customers,
             info.context.engine,
             after_id=after_id,
             limit=first + 1,
-            kind=kind_value,
+            selection=selection,
         )
-        page = [Customer.from_row(row) for row in rows[:first]]
+        page = [Customer.from_row(row, reason) for row in rows[:first]]
         edges = [relay.Edge(cursor=encode_cursor(c.customer_id), node=c) for c in page]
         return CustomerConnection(
             edges=edges,
@@ -123,5 +254,5 @@ class Query:
                 start_cursor=edges[0].cursor if edges else None,
                 end_cursor=edges[-1].cursor if edges else None,
             ),
-            kind_filter=kind_value,
+            selection=selection,
         )

@@ -1,8 +1,10 @@
 """The GraphQL object types: a customer with its golden attributes and their
-lineage, its source records and its timeline.
+lineage, its source records with the match explanation, its timeline, related
+customers, tags and notes.
 
 Types hold stored values in private fields and present every personal one through
-:func:`c360.schema.presentation.present_value` when a client reads it.
+:func:`c360.schema.presentation.present_value` when a client reads it, for the
+:class:`~c360.schema.context.Subject` (customer, kind, purpose) it belongs to.
 """
 
 from __future__ import annotations
@@ -17,10 +19,19 @@ import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
+from c360.auth.policy import Outcome
 from c360.platform import models
-from c360.schema.context import RequestContext
-from c360.schema.errors import check_page_size
-from c360.schema.loaders import LinkedRecord, TimelineEntry, as_utc, count_active_customers
+from c360.schema.context import RequestContext, Subject
+from c360.schema.errors import Forbidden, check_page_size
+from c360.schema.loaders import (
+    CustomerSelection,
+    LinkedRecord,
+    NoteEntry,
+    Relation,
+    TimelineEntry,
+    as_utc,
+    count_active_customers,
+)
 from c360.schema.presentation import present_evidence, present_value
 
 Info = strawberry.Info[RequestContext, None]
@@ -53,7 +64,7 @@ def _int_or_none(value: Any) -> int | None:
 @strawberry.type(description="One value a source record gave for an attribute.")
 class AttributeValue:
     attribute: strawberry.Private[str]
-    subject_kind: strawberry.Private[str]
+    subject: strawberry.Private[Subject]
     stored_value: strawberry.Private[Any]
     stored_external_id: strawberry.Private[str | None]
     chosen: bool = strawberry.field(description="Whether this is the surviving value.")
@@ -64,23 +75,19 @@ class AttributeValue:
     observed_at: datetime | None
     record_id: int | None = strawberry.field(description="The source record it came from.")
 
-    @strawberry.field(description="The value (masked unless the reader may see it in clear).")
+    @strawberry.field(description="The value: clear, masked or refused, as your role allows.")
     def value(self, info: Info) -> str | None:
-        return present_value(
-            self.attribute, self.stored_value, info.context, subject_kind=self.subject_kind
-        )
+        return present_value(self.attribute, self.stored_value, info.context, self.subject)
 
     @strawberry.field(description="The record's id in its source.")
     def external_id(self, info: Info) -> str | None:
-        return present_value(
-            "external_id", self.stored_external_id, info.context, subject_kind=self.subject_kind
-        )
+        return present_value("external_id", self.stored_external_id, info.context, self.subject)
 
     @classmethod
-    def from_lineage(cls, attribute: str, subject_kind: str, item: dict[str, Any]) -> Self:
+    def from_lineage(cls, attribute: str, subject: Subject, item: dict[str, Any]) -> Self:
         return cls(
             attribute=attribute,
-            subject_kind=subject_kind,
+            subject=subject,
             stored_value=item.get("value"),
             stored_external_id=item.get("external_id"),
             chosen=bool(item.get("chosen")),
@@ -99,40 +106,102 @@ class AttributeValue:
 )
 class GoldenAttribute:
     name: str
-    subject_kind: strawberry.Private[str]
+    subject: strawberry.Private[Subject]
     stored_value: strawberry.Private[str | None]
+    stored_lineage: strawberry.Private[list[dict[str, Any]]]
     verified: bool
     conflicting: bool = strawberry.field(description="Whether sources disagree on the value.")
-    lineage: list[AttributeValue] = strawberry.field(
-        description="Every source record's value, best first."
-    )
 
-    @strawberry.field(description="The value (masked unless the reader may see it in clear).")
+    @strawberry.field(description="The value: clear, masked or refused, as your role allows.")
     def value(self, info: Info) -> str | None:
-        return present_value(
-            self.name, self.stored_value, info.context, subject_kind=self.subject_kind
-        )
+        return present_value(self.name, self.stored_value, info.context, self.subject)
+
+    @strawberry.field(description="Every source record's value, best first.")
+    def lineage(self) -> list[AttributeValue]:
+        return [
+            AttributeValue.from_lineage(self.name, self.subject, item)
+            for item in self.stored_lineage
+            if isinstance(item, dict)
+        ]
 
     @classmethod
-    def from_row(cls, row: models.GoldenAttribute, subject_kind: str) -> Self:
+    def from_row(cls, row: models.GoldenAttribute, subject: Subject) -> Self:
         return cls(
             name=row.name,
-            subject_kind=subject_kind,
+            subject=subject,
             stored_value=row.value,
+            stored_lineage=list(row.lineage or ()),
             verified=row.verified,
             conflicting=row.conflicting,
-            lineage=[
-                AttributeValue.from_lineage(row.name, subject_kind, item)
-                for item in row.lineage or ()
-                if isinstance(item, dict)
-            ],
         )
+
+
+_KEY_WORDS = {
+    "ric": "id number",
+    "uscc": "unified social credit code",
+    "email": "e-mail",
+    "phone": "phone and name",
+    "phoneany": "phone (alone)",
+    "wechat": "WeChat id",
+    "namedob": "name and birth date",
+    "orgname": "company name",
+}
+
+
+def explain_link(method: str, evidence: dict[str, Any]) -> str:
+    """Why a record belongs to its customer, in words, naming rules, identifier
+    kinds, customer ids and weights, never a value."""
+    if method.startswith("manual"):
+        moved = evidence.get("split_from")
+        return "moved here by a data steward (manual split)" + (
+            f" from customer {moved}" if isinstance(moved, int) else ""
+        )
+    if method == "new":
+        text = "started this customer: no strong identifier matched an existing customer"
+        cannot = [c for c in evidence.get("cannot_link") or () if isinstance(c, int)]
+        if cannot:
+            text += (
+                "; customers "
+                + ", ".join(map(str, cannot))
+                + " matched but carry a different id number"
+            )
+        return text
+    rule = str(evidence.get("rule") or method.removeprefix("rule:"))
+    comparisons = evidence.get("comparisons")
+    if isinstance(comparisons, list):
+        probability = evidence.get("probability")
+        text = "linked by the match model"
+        if isinstance(probability, int | float):
+            text += f" (probability {probability:.2f})"
+        parts = [
+            f"{item.get('comparison')} {item.get('level')} {item['weight']:+.2f}"
+            for item in comparisons
+            if isinstance(item, dict) and isinstance(item.get("weight"), int | float)
+        ]
+        return text + (": " + ", ".join(parts) if parts else "")
+    text = f"linked by rule {rule}"
+    keys = [_KEY_WORDS.get(str(k), str(k)) for k in evidence.get("keys") or ()]
+    if keys:
+        text += ": same " + ", ".join(dict.fromkeys(keys))
+    matched = [c for c in evidence.get("matched_customers") or () if isinstance(c, int)]
+    if len(matched) > 1:
+        text += "; customers " + ", ".join(map(str, matched)) + " were merged by this record"
+    fields = evidence.get("fields")
+    if isinstance(fields, dict):
+        weights = [
+            f"{name} {item['weight']:+.2f}"
+            for name, item in sorted(fields.items())
+            if isinstance(item, dict) and isinstance(item.get("weight"), int | float)
+        ]
+        if weights:
+            text += "; field weights " + ", ".join(weights)
+    return text
 
 
 @strawberry.type(name="SourceRecord", description="A source record linked to a customer.")
 class SourceRecordType:
     record: strawberry.Private[LinkedRecord]
-    subject_kind: strawberry.Private[str]
+    subject: strawberry.Private[Subject]
 
     @strawberry.field
     def record_id(self) -> int:
@@ -148,9 +217,7 @@ class SourceRecordType:
 
     @strawberry.field(description="The record's id in its source.")
     def external_id(self, info: Info) -> str | None:
-        return present_value(
-            "external_id", self.record.external_id, info.context, subject_kind=self.subject_kind
-        )
+        return present_value("external_id", self.record.external_id, info.context, self.subject)
 
     @strawberry.field(description="accepted | quarantined")
     def status(self) -> str:
@@ -172,15 +239,22 @@ class SourceRecordType:
     def linked_at(self) -> datetime | None:
         return self.record.linked_at
 
-    @strawberry.field(description="Why the record was linked: the rule or per-field weights.")
+    @strawberry.field(
+        description="Why the record was linked: the rule or per-field weights, with "
+        "values presented as your role allows (refused ones left out)."
+    )
     def evidence(self, info: Info) -> JSON:
-        return present_evidence(self.record.evidence, info.context, subject_kind=self.subject_kind)
+        return present_evidence(self.record.evidence, info.context, self.subject)
+
+    @strawberry.field(description="Why the record belongs to this customer, in words.")
+    def explanation(self) -> str:
+        return explain_link(self.record.link_method, self.record.evidence)
 
 
 @strawberry.type(description="An interaction on a customer's timeline.")
 class TimelineEvent:
     entry: strawberry.Private[TimelineEntry]
-    subject_kind: strawberry.Private[str]
+    subject: strawberry.Private[Subject]
 
     @strawberry.field(description="order, message, feedback, visit…")
     def event_type(self) -> str:
@@ -202,13 +276,91 @@ class TimelineEvent:
     def channel(self) -> str | None:
         return self.entry.channel
 
-    @strawberry.field
+    @strawberry.field(description="What the customer wrote or said (policy field event_text).")
     def text(self, info: Info) -> str | None:
-        return present_value("text", self.entry.text, info.context, subject_kind=self.subject_kind)
+        return present_value("event_text", self.entry.text, info.context, self.subject)
 
     @strawberry.field(description="The source the event came from.")
     def source(self) -> str:
         return self.entry.source
+
+
+@strawberry.type(description="A note a member of staff wrote about the customer.")
+class Note:
+    entry: strawberry.Private[NoteEntry]
+    subject: strawberry.Private[Subject]
+
+    @strawberry.field
+    def note_id(self) -> int:
+        return self.entry.note_id
+
+    @strawberry.field(description="The note (policy field note).")
+    def text(self, info: Info) -> str | None:
+        return present_value("note", self.entry.text, info.context, self.subject)
+
+    @strawberry.field(description="Who wrote it (the token subject).")
+    def author(self) -> str:
+        return self.entry.author
+
+    @strawberry.field
+    def created_at(self) -> datetime | None:
+        return self.entry.created_at
+
+
+@strawberry.enum(description="How two customers are related.")
+class RelationKind(Enum):
+    SHARES_IDENTIFIER = "shares_identifier"
+    WORKS_AT = "works_at"
+
+
+@strawberry.type(description="Another customer related to this one (an edge of the graph).")
+class RelatedCustomer:
+    relation: strawberry.Private[Relation]
+    subject: strawberry.Private[Subject]
+    node: Customer = strawberry.field(description="The related customer.")
+
+    @strawberry.field
+    def kind(self) -> RelationKind:
+        return RelationKind(self.relation.kind)
+
+    @strawberry.field(description="The attribute they share: phone, email, id_number, company…")
+    def via(self) -> str:
+        return self.relation.attribute
+
+    @strawberry.field(
+        description="The shared value: clear, masked or refused, as your role allows."
+    )
+    def value(self, info: Info) -> str | None:
+        return present_value(
+            self.relation.attribute, self.relation.value, info.context, self.subject
+        )
+
+
+async def visible_rows(info: Info, rows: list[models.Customer | None]) -> list[bool]:
+    """For each customer row, whether the caller's row scope admits it (its
+    golden province or city is the caller's region); one batched load."""
+    scope = info.context.row_scope
+    if scope.unrestricted:
+        return [row is not None for row in rows]
+    ids = [row.id for row in rows if row is not None and row.id is not None]
+    golden = dict(
+        zip(ids, await info.context.loaders.golden_attributes.load_many(ids), strict=True)
+    )
+    out = []
+    for row in rows:
+        if row is None or row.id is None:
+            out.append(False)
+            continue
+        values = {a.name: a.value for a in golden[row.id]}
+        out.append(scope.admits(values.get("province"), values.get("city")))
+    return out
+
+
+def outside_scope(info: Info, customer_id: int) -> Forbidden:
+    """The refusal of a customer outside the caller's rows (recorded for audit)."""
+    reason = f"customer {customer_id} is outside your region ({info.context.row_scope.region})"
+    info.context.access.refused(Subject(customer_id), "row", reason)
+    return Forbidden("row", reason)
 
 
 @strawberry.type(description="A person or organization in the unified customer graph.")
@@ -220,9 +372,10 @@ class Customer(relay.Node):
     created_at: datetime
     updated_at: datetime
     stored_display_name: strawberry.Private[str | None]
+    purpose: strawberry.Private[str | None]
 
     @classmethod
-    def from_row(cls, row: models.Customer) -> Self:
+    def from_row(cls, row: models.Customer, purpose: str | None = None) -> Self:
         assert row.id is not None
         return cls(
             customer_id=row.id,
@@ -230,6 +383,7 @@ class Customer(relay.Node):
             created_at=as_utc(row.created_at),
             updated_at=as_utc(row.updated_at),
             stored_display_name=row.display_name,
+            purpose=purpose,
         )
 
     @classmethod
@@ -240,59 +394,114 @@ class Customer(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
-        """Customers by the numeric part of their global ids, following merges."""
+        """Customers by the numeric part of their global ids, following merges;
+        customers outside the caller's rows are refused."""
         ids = [int(i) if i.isascii() and i.isdigit() else -1 for i in node_ids]
         rows = await info.context.loaders.customer.load_many(ids)
-        nodes = [cls.from_row(row) if row is not None else None for row in rows]
+        visible = await visible_rows(info, rows)
+        nodes: list[Self | None] = []
+        for row, ok in zip(rows, visible, strict=True):
+            if row is not None and not ok:
+                assert row.id is not None
+                raise outside_scope(info, row.id)
+            nodes.append(cls.from_row(row, info.context.purpose) if row is not None else None)
         if required and any(node is None for node in nodes):
             raise ValueError("some customers do not exist")
         return nodes
 
     @property
-    def _kind(self) -> str:
-        return self.kind.value
+    def subject(self) -> Subject:
+        return Subject(self.customer_id, self.kind.value, self.purpose)
 
-    @strawberry.field(description="The customer's name (masked for a person).")
+    @strawberry.field(description="The customer's name (a person's as your role allows).")
     def display_name(self, info: Info) -> str | None:
-        return present_value(
-            "name", self.stored_display_name, info.context, subject_kind=self._kind
-        )
+        return present_value("name", self.stored_display_name, info.context, self.subject)
 
-    @strawberry.field(description="Every golden attribute, by name.")
+    @strawberry.field(
+        description="The golden attributes you may read, by name. Attributes your role "
+        "never reads are left out (not even their names or flags are served); those it "
+        "reads only for a declared purpose are listed, refused until you declare one."
+    )
     async def attributes(self, info: Info) -> list[GoldenAttribute]:
         rows = await info.context.loaders.golden_attributes.load(self.customer_id)
-        return [GoldenAttribute.from_row(row, self._kind) for row in rows]
+        subject = self.subject
+        listed = []
+        for row in rows:
+            decision = info.context.decide(row.name, subject)
+            if decision.outcome is Outcome.REFUSED and not decision.needs_purpose:
+                continue
+            listed.append(GoldenAttribute.from_row(row, subject))
+        return listed
 
-    @strawberry.field(description="One golden attribute by name (phone, email, id_number…).")
+    @strawberry.field(
+        description="One golden attribute by name (phone, email, id_number…); null if the "
+        "customer has none. One your role may not read is refused whether or not it exists."
+    )
     async def attribute(self, info: Info, name: str) -> GoldenAttribute | None:
+        subject = self.subject
+        decision = info.context.decide(name, subject)
+        if decision.outcome is Outcome.REFUSED:
+            info.context.access.refused(subject, decision.field, decision.reason)
+            raise Forbidden(decision.field, decision.reason)
         rows = await info.context.loaders.golden_attributes.load(self.customer_id)
         for row in rows:
             if row.name == name:
-                return GoldenAttribute.from_row(row, self._kind)
+                return GoldenAttribute.from_row(row, subject)
         return None
 
     @strawberry.field(description="The source records linked to this customer.")
     async def source_records(self, info: Info) -> list[SourceRecordType]:
         records = await info.context.loaders.linked_records.load(self.customer_id)
-        return [SourceRecordType(record=r, subject_kind=self._kind) for r in records]
+        return [SourceRecordType(record=r, subject=self.subject) for r in records]
 
-    @strawberry.field(description="The newest events first.")
+    @strawberry.field(description="The newest events first, `first` (1-100) of them.")
     async def timeline(self, info: Info, first: int = 20) -> list[TimelineEvent]:
         check_page_size(first, "first")
         entries = await info.context.loaders.timeline.load((self.customer_id, first))
-        return [TimelineEvent(entry=e, subject_kind=self._kind) for e in entries]
+        return [TimelineEvent(entry=e, subject=self.subject) for e in entries]
 
     @strawberry.field(description="Ids of customers merged into this one (they redirect here).")
     async def merged_ids(self, info: Info) -> list[int]:
         return await info.context.loaders.merged_ids.load(self.customer_id)
 
+    @strawberry.field(description="The customer's tags (and those of customers merged into it).")
+    async def tags(self, info: Info) -> list[str]:
+        present_value("tags", None, info.context, self.subject)  # refuses if the policy does
+        return await info.context.loaders.tags.load(self.customer_id)
+
+    @strawberry.field(description="The newest notes first, `first` (1-100) of them.")
+    async def notes(self, info: Info, first: int = 20) -> list[Note]:
+        check_page_size(first, "first")
+        entries = await info.context.loaders.notes.load((self.customer_id, first))
+        return [Note(entry=e, subject=self.subject) for e in entries]
+
+    @strawberry.field(
+        description="Related customers (edges of the customer graph), `first` (1-100) of "
+        "them; customers outside your rows are left out."
+    )
+    async def related(self, info: Info, first: int = 20) -> list[RelatedCustomer]:
+        check_page_size(first, "first")
+        relations = (await info.context.loaders.related.load(self.customer_id))[:first]
+        rows = await info.context.loaders.customer.load_many([r.customer_id for r in relations])
+        visible = await visible_rows(info, rows)
+        out = []
+        for relation, row, ok in zip(relations, rows, visible, strict=True):
+            if row is None or not ok or row.id == self.customer_id:
+                continue
+            out.append(
+                RelatedCustomer(
+                    relation=relation,
+                    subject=self.subject,
+                    node=Customer.from_row(row, self.purpose),
+                )
+            )
+        return out
+
 
 @strawberry.type(description="A page of customers.")
 class CustomerConnection(relay.Connection[Customer]):
-    kind_filter: strawberry.Private[str | None]
+    selection: strawberry.Private[CustomerSelection]
 
-    @strawberry.field(description="How many active customers match, across all pages.")
+    @strawberry.field(description="How many customers match, across all pages.")
     async def total_count(self, info: Info) -> int:
-        return await asyncio.to_thread(
-            count_active_customers, info.context.engine, self.kind_filter
-        )
+        return await asyncio.to_thread(count_active_customers, info.context.engine, self.selection)

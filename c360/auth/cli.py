@@ -1,0 +1,233 @@
+"""Commands for tokens, OAuth clients and the audit log, as a typer app the main
+``c360`` command mounts with :func:`register`::
+
+    c360 clients create NAME --role ROLE [--scope S]… [--region R]
+    c360 clients list
+    c360 clients revoke NAME
+    c360 token --role agent [--branch R] [--ttl 8h] [--subject S]
+    c360 audit verify
+
+``python -m c360.auth.cli`` runs the same commands on their own.
+"""
+
+from __future__ import annotations
+
+import getpass
+import re
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Engine
+
+from c360.auth.config import AuthSettings
+from c360.auth.keys import SigningKeys
+from c360.auth.policy import policy_matrix
+from c360.auth.principal import ROLES, SCOPES
+from c360.auth.tokens import TokenIssuer
+from c360.platform.audit import AuditEntry, append_now, verify
+from c360.platform.clients import ClientError, create_client, list_clients, revoke_client
+from c360.platform.db import make_engine, migrate
+from c360.platform.settings import get_settings
+
+clients_app = typer.Typer(help="OAuth clients: applications that get tokens.", no_args_is_help=True)
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+policy_app = typer.Typer(help="The role policy table.", no_args_is_help=True)
+
+console = Console(width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+
+_DURATION = re.compile(r"(\d+)\s*([smhd]?)")
+_UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _engine() -> Engine:
+    engine = make_engine(get_settings().resolved_database_url())
+    migrate(engine)
+    return engine
+
+
+def _fail(message: str) -> typer.Exit:
+    err_console.print(f"[red]error:[/red] {message}", highlight=False)
+    return typer.Exit(2)
+
+
+def _role(value: str) -> str:
+    if value not in ROLES:
+        raise typer.BadParameter(f"unknown role {value!r}; one of {', '.join(ROLES)}")
+    return value
+
+
+def _scopes(values: list[str] | None) -> list[str]:
+    scopes = values or list(SCOPES)
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown:
+        raise typer.BadParameter(f"unknown scope {unknown[0]!r}; one of {', '.join(SCOPES)}")
+    return scopes
+
+
+def parse_duration(value: str) -> int:
+    """Seconds in ``90``, ``90s``, ``30m``, ``8h`` or ``1d``."""
+    match = _DURATION.fullmatch(value.strip().lower())
+    if not match:
+        raise typer.BadParameter(f"{value!r} is not a duration such as 3600, 30m, 8h or 1d")
+    return int(match.group(1)) * _UNIT[match.group(2)]
+
+
+@clients_app.command("create")
+def clients_create(
+    name: Annotated[str, typer.Argument(help="the client id: 2-64 of a-z 0-9 . _ -")],
+    role: Annotated[str, typer.Option(help=f"one of {', '.join(ROLES)}", callback=_role)],
+    scope: Annotated[
+        list[str] | None, typer.Option(help=f"limit to these scopes ({', '.join(SCOPES)})")
+    ] = None,
+    region: Annotated[
+        str | None, typer.Option("--region", "--branch", help="limit an agent to a region")
+    ] = None,
+) -> None:
+    """Register an application. Its secret is shown once, here; only a hash is kept."""
+    engine = _engine()
+    try:
+        info, secret = create_client(engine, name, role=role, scopes=_scopes(scope), region=region)
+    except ClientError as exc:
+        raise _fail(str(exc)) from None
+    append_now(
+        engine,
+        [
+            AuditEntry(
+                principal=f"cli:{getpass.getuser()}",
+                action="client.create",
+                detail={"client": info.client_id, "role": info.role},
+            )
+        ],
+    )
+    console.print(f"client [bold]{info.client_id}[/bold] (role {info.role}) created")
+    console.print(f"client_id:     {info.client_id}", highlight=False)
+    console.print(f"client_secret: {secret}", highlight=False)
+    console.print(
+        "The secret is shown only now; store it safely. Get a token with:\n"
+        f"  curl -s -u '{info.client_id}:<secret>' -d grant_type=client_credentials "
+        "http://127.0.0.1:8360/oauth/token",
+        highlight=False,
+    )
+
+
+@clients_app.command("list")
+def clients_list() -> None:
+    """Every client, active and revoked (never a secret)."""
+    table = Table("client", "role", "scopes", "region", "created", "revoked")
+    for info in list_clients(_engine()):
+        table.add_row(
+            info.client_id,
+            info.role,
+            " ".join(info.scopes),
+            info.region or "-",
+            info.created_at.strftime("%Y-%m-%d %H:%M"),
+            info.revoked_at.strftime("%Y-%m-%d %H:%M") if info.revoked_at else "-",
+        )
+    console.print(table)
+
+
+@clients_app.command("revoke")
+def clients_revoke(name: str) -> None:
+    """Stop a client from getting new tokens (issued ones live until they expire)."""
+    engine = _engine()
+    try:
+        info = revoke_client(engine, name)
+    except ClientError as exc:
+        raise _fail(str(exc)) from None
+    append_now(
+        engine,
+        [
+            AuditEntry(
+                principal=f"cli:{getpass.getuser()}",
+                action="client.revoke",
+                detail={"client": info.client_id},
+            )
+        ],
+    )
+    console.print(f"client [bold]{info.client_id}[/bold] revoked")
+
+
+def token(
+    role: Annotated[str, typer.Option(help=f"one of {', '.join(ROLES)}", callback=_role)],
+    branch: Annotated[
+        str | None, typer.Option("--branch", "--region", help="limit the rows to this region")
+    ] = None,
+    ttl: Annotated[str, typer.Option(help="lifetime: 3600, 30m, 8h, 1d")] = "8h",
+    subject: Annotated[
+        str | None, typer.Option(help="the sub claim (default: dev:<your user name>)")
+    ] = None,
+    scope: Annotated[list[str] | None, typer.Option(help="limit to these scopes")] = None,
+) -> None:
+    """Print a token for development: signed with this data directory's key, for
+    the role given. Use it as 'Authorization: Bearer <token>'."""
+    settings = AuthSettings()
+    seconds = parse_duration(ttl)
+    if not 60 <= seconds <= 7 * 86400:
+        raise typer.BadParameter("must be between 1 minute and 7 days", param_hint="--ttl")
+    sub = subject or f"dev:{getpass.getuser()}"
+    issuer = TokenIssuer(
+        SigningKeys(settings.key_path()),
+        issuer=settings.token_issuer,
+        audience=settings.token_audience,
+        ttl=seconds,
+    )
+    scopes = _scopes(scope)
+    append_now(
+        _engine(),
+        [
+            AuditEntry(
+                principal=f"cli:{getpass.getuser()}",
+                action="token.issue",
+                detail={"subject": sub, "role": role, "region": branch, "ttl": seconds},
+            )
+        ],
+    )
+    typer.echo(issuer.issue(subject=sub, roles=[role], scopes=scopes, region=branch, ttl=seconds))
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Walk the hash chain: exit 1 and name the rows if any was edited or deleted."""
+    report = verify(_engine())
+    if report.intact:
+        console.print(
+            f"audit log intact: {report.entries:,} entries, last hash {report.last_hash}",
+            highlight=False,
+        )
+        return
+    err_console.print(
+        f"[red]audit log damaged[/red]: {len(report.problems)} problem(s) in "
+        f"{report.entries:,} entries",
+        highlight=False,
+    )
+    for problem in report.problems:
+        err_console.print(f"  {problem}", highlight=False)
+    raise typer.Exit(1)
+
+
+@policy_app.command("show")
+def policy_show() -> None:
+    """Print the policy table: per field, what each role gets."""
+    table = Table("field", *ROLES)
+    for field, cells in policy_matrix().items():
+        table.add_row(field, *(cells[role] for role in ROLES))
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    """Mount these commands on ``app`` (the ``c360`` command)."""
+    app.add_typer(clients_app, name="clients")
+    app.add_typer(audit_app, name="audit")
+    app.add_typer(policy_app, name="policy")
+    app.command("token")(token)
+
+
+app = typer.Typer(help="c360 tokens, clients and audit log.", no_args_is_help=True)
+register(app)
+
+if __name__ == "__main__":
+    app()

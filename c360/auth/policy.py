@@ -1,0 +1,351 @@
+"""THE policy table: per role, which fields it reads in clear, masked or not at
+all, which rows it sees, which mutations it runs, and where it must declare a
+purpose. Everything that serves customer data asks here (the GraphQL schema,
+and search through :func:`may_search` / :func:`row_scope`); nothing else checks
+roles.
+
+Reading the table::
+
+    C  clear                       M  masked (refused when the field has no mask)
+    P  clear, purpose required     H  hidden: refused (null + FORBIDDEN)
+
+A field is a canonical attribute name (``phone``, ``id_number``…) or one of the
+non-attribute fields below (``external_id``, ``event_text``, ``note``, ``tags``).
+An organization's ``name`` is public registration data (``organization_name``);
+attributes listed in :data:`PUBLIC_ATTRIBUTES` are clear to every role; any
+other attribute (a source's pass-through column) follows the ``other`` row.
+
+A principal with several roles gets, per field, the best any of its roles gets;
+its rows are unrestricted if any role's are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import Enum
+
+from c360.auth.masking import MASKS
+from c360.auth.principal import READ_SCOPE, ROLES, WRITE_SCOPE, Principal
+
+
+class Access(Enum):
+    """What a role may do with a field."""
+
+    CLEAR = "clear"
+    CLEAR_WITH_PURPOSE = "clear, purpose required"
+    MASKED = "masked"
+    HIDDEN = "hidden"
+
+
+class Rows(Enum):
+    """Which customers a role sees."""
+
+    ALL = "all"
+    REGION = "region"
+    """Only customers of the token's ``region`` claim (their golden ``province``
+    or ``city``), when the token carries one; every customer when it does not."""
+
+
+C = Access.CLEAR
+P = Access.CLEAR_WITH_PURPOSE
+M = Access.MASKED
+H = Access.HIDDEN
+
+# fmt: off
+FIELDS: dict[str, tuple[Access, Access, Access, Access, Access]] = {
+    #                          agent  marketing  risk  compliance  admin
+    "name":                    (C,    M,         C,    P,          C),
+    "phone":                   (C,    M,         M,    P,          C),
+    "email":                   (C,    M,         M,    P,          C),
+    "id_number":               (M,    H,         P,    P,          P),
+    "birth_date":              (M,    M,         C,    P,          C),
+    "address":                 (C,    M,         M,    P,          C),
+    "wechat_id":               (C,    M,         H,    P,          C),
+    "legal_representative":    (C,    M,         C,    P,          C),
+    "credit_grade":            (H,    H,         C,    P,          C),
+    "credit_score":            (H,    H,         C,    P,          C),
+    "credit_limit":            (H,    H,         C,    P,          C),
+    "risk_level":              (H,    H,         C,    P,          C),
+    "external_id":             (C,    H,         C,    C,          C),
+    "event_text":              (C,    H,         H,    P,          C),
+    "note":                    (C,    H,         C,    P,          C),
+    "tags":                    (C,    C,         C,    C,          C),
+    "organization_name":       (C,    C,         C,    C,          C),
+    "public":                  (C,    C,         C,    C,          C),
+    "other":                   (C,    H,         C,    C,          C),
+}
+# fmt: on
+"""The field policy, one column per role in :data:`ROLES` order."""
+
+
+@dataclass(frozen=True, slots=True)
+class RolePolicy:
+    """What one role may do besides reading fields."""
+
+    rows: Rows
+    mutations: frozenset[str]
+
+
+MUTATIONS: tuple[str, ...] = ("tag", "untag", "note", "merge", "split")
+"""Every mutation the policy knows: tagging, notes, and manual merge / split."""
+
+ROLE_POLICIES: dict[str, RolePolicy] = {
+    "agent": RolePolicy(rows=Rows.REGION, mutations=frozenset({"tag", "untag", "note"})),
+    "marketing": RolePolicy(rows=Rows.ALL, mutations=frozenset({"tag", "untag"})),
+    "risk": RolePolicy(rows=Rows.ALL, mutations=frozenset({"note"})),
+    "compliance": RolePolicy(rows=Rows.ALL, mutations=frozenset()),
+    "admin": RolePolicy(rows=Rows.ALL, mutations=frozenset(MUTATIONS)),
+}
+
+PERSONAL_FIELDS = frozenset(FIELDS) - {"tags", "organization_name", "public", "other"}
+"""Fields whose clear reads are personal data and go on the audit log."""
+
+PUBLIC_ATTRIBUTES = frozenset(
+    {
+        "uscc",
+        "gender",
+        "city",
+        "province",
+        "company",
+        "job_title",
+        "member_no",
+        "registered_capital",
+        "industry",
+        "website",
+    }
+)
+"""Attributes every role reads in clear (public registration data, or coarse)."""
+
+ORGANIZATION_PUBLIC = frozenset({"name"})
+"""Attributes public for an organization though personal for a person."""
+
+FIELD_MASKS = {name: name for name in MASKS}
+"""Fields that have a mask, by the attribute whose mask they use."""
+
+
+def _check_table() -> None:
+    assert set(ROLE_POLICIES) == set(ROLES), "every role needs a RolePolicy"
+    for policy in ROLE_POLICIES.values():
+        assert policy.mutations <= set(MUTATIONS)
+
+
+_check_table()
+
+
+class Outcome(Enum):
+    """How one value is served."""
+
+    CLEAR = "clear"
+    MASKED = "masked"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The policy's answer for one field: serve it clear, masked, or refuse it
+    (``reason`` says why, naming the field and never a value)."""
+
+    outcome: Outcome
+    field: str
+    reason: str = ""
+    needs_purpose: bool = False
+    """Refused only because no purpose was declared (declaring one would do)."""
+
+    @property
+    def personal(self) -> bool:
+        return self.field in PERSONAL_FIELDS
+
+
+def policy_field(attribute: str, subject_kind: str = "person") -> str:
+    """The row of the table that governs ``attribute`` of a subject of
+    ``subject_kind`` (``person`` / ``organization``)."""
+    if subject_kind == "organization" and attribute in ORGANIZATION_PUBLIC:
+        return "organization_name"
+    if attribute in FIELDS:
+        return attribute
+    if attribute in PUBLIC_ATTRIBUTES:
+        return "public"
+    return "other"
+
+
+def field_access(role: str, field: str) -> Access:
+    """The cell of the table for ``role`` and ``field`` (a row name)."""
+    row = FIELDS.get(field, FIELDS["other"])
+    return row[ROLES.index(role)]
+
+
+def _roles(principal: Principal) -> list[str]:
+    return [role for role in ROLES if role in principal.roles]
+
+
+_RANK = {Outcome.CLEAR: 2, Outcome.MASKED: 1, Outcome.REFUSED: 0}
+
+
+def decide(
+    principal: Principal,
+    attribute: str,
+    *,
+    subject_kind: str = "person",
+    purpose: str | None = None,
+) -> Decision:
+    """How ``attribute`` of a subject of ``subject_kind`` is served to
+    ``principal`` under ``purpose`` (``None``: none declared)."""
+    field = policy_field(attribute, subject_kind)
+    if not principal.has_scope(READ_SCOPE):
+        return Decision(
+            Outcome.REFUSED, field, f'the token\'s scopes do not include "{READ_SCOPE}"'
+        )
+    best: Decision | None = None
+    for role in _roles(principal):
+        decision = _decide_for_role(role, field, attribute, purpose)
+        if best is None or _RANK[decision.outcome] > _RANK[best.outcome]:
+            best = decision
+    if best is None:
+        return Decision(Outcome.REFUSED, field, "the token carries no c360 role")
+    return best
+
+
+def _decide_for_role(role: str, field: str, attribute: str, purpose: str | None) -> Decision:
+    access = field_access(role, field)
+    label = attribute if field in ("public", "other", "organization_name") else field
+    if access is Access.CLEAR:
+        return Decision(Outcome.CLEAR, field)
+    if access is Access.CLEAR_WITH_PURPOSE:
+        if purpose:
+            return Decision(Outcome.CLEAR, field)
+        return Decision(
+            Outcome.REFUSED,
+            field,
+            f'role {role} reads "{label}" only for a declared purpose: pass the "purpose" '
+            "argument or the X-Purpose header",
+            needs_purpose=True,
+        )
+    if access is Access.MASKED and attribute in FIELD_MASKS:
+        return Decision(Outcome.MASKED, field)
+    return Decision(Outcome.REFUSED, field, f'role {role} may not read "{label}"')
+
+
+def may_search(
+    principal: Principal,
+    attribute: str,
+    *,
+    subject_kind: str = "person",
+    purpose: str | None = None,
+) -> bool:
+    """Whether ``principal`` may search or filter by ``attribute``: only by what
+    it reads in clear, so a search never tells a reader what a mask hides."""
+    decision = decide(principal, attribute, subject_kind=subject_kind, purpose=purpose)
+    return decision.outcome is Outcome.CLEAR
+
+
+def search_refusal(
+    principal: Principal,
+    attributes: Iterable[str],
+    *,
+    subject_kind: str = "person",
+    purpose: str | None = None,
+) -> Decision | None:
+    """The first refusal among searching by ``attributes``, or ``None``."""
+    for attribute in attributes:
+        decision = decide(principal, attribute, subject_kind=subject_kind, purpose=purpose)
+        if decision.outcome is not Outcome.CLEAR:
+            reason = decision.reason or f'"{attribute}" is served to you masked'
+            return Decision(Outcome.REFUSED, decision.field, f"cannot search by it: {reason}")
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class RowScope:
+    """Which customers a principal sees: all (``region is None``), or those whose
+    golden ``province`` or ``city`` is the region."""
+
+    region: str | None = None
+
+    @property
+    def unrestricted(self) -> bool:
+        return self.region is None
+
+    def admits(self, province: str | None, city: str | None) -> bool:
+        """Whether a customer with this ``province`` and ``city`` is visible."""
+        if self.region is None:
+            return True
+        variants = region_variants(self.region)
+        return province in variants or city in variants
+
+
+def row_scope(principal: Principal) -> RowScope:
+    """The rows ``principal`` sees: unrestricted if any of its roles is; else
+    limited to its ``region`` claim when it has one."""
+    policies = [ROLE_POLICIES[role] for role in _roles(principal)]
+    if not policies or any(p.rows is Rows.ALL for p in policies) or not principal.region:
+        return RowScope()
+    return RowScope(principal.region)
+
+
+_REGION_SUFFIXES = ("省", "市", "自治区", "特别行政区")
+
+
+def region_variants(region: str) -> tuple[str, ...]:
+    """The spellings a region claim matches: ``北京`` matches ``北京``, ``北京市``
+    (and ``北京省``…); ``广东省`` matches ``广东`` too."""
+    base = region.strip()
+    for suffix in _REGION_SUFFIXES:
+        if base.endswith(suffix) and len(base) > len(suffix):
+            base = base[: -len(suffix)]
+            break
+    return (base, *(base + suffix for suffix in _REGION_SUFFIXES))
+
+
+def may_query(principal: Principal) -> str | None:
+    """``None`` if ``principal`` may read at all, else the reason it may not."""
+    if not _roles(principal):
+        return "the token carries no c360 role"
+    if not principal.has_scope(READ_SCOPE):
+        return f'the token\'s scopes do not include "{READ_SCOPE}"'
+    return None
+
+
+def may_run(principal: Principal, mutation: str) -> str | None:
+    """``None`` if ``principal`` may run ``mutation``, else the reason it may not."""
+    roles = _roles(principal)
+    if not roles:
+        return "the token carries no c360 role"
+    if not principal.has_scope(WRITE_SCOPE):
+        return f'the token\'s scopes do not include "{WRITE_SCOPE}"'
+    if not any(mutation in ROLE_POLICIES[role].mutations for role in roles):
+        return f"role {', '.join(roles)} may not {mutation}"
+    return None
+
+
+def policy_matrix() -> dict[str, dict[str, str]]:
+    """The table as plain data, ``{field: {role: access}}`` (docs, tests, tools)."""
+    return {
+        field: {role: cells[i].value for i, role in enumerate(ROLES)}
+        for field, cells in FIELDS.items()
+    }
+
+
+__all__ = [
+    "FIELDS",
+    "MUTATIONS",
+    "PERSONAL_FIELDS",
+    "PUBLIC_ATTRIBUTES",
+    "ROLE_POLICIES",
+    "Access",
+    "Decision",
+    "Outcome",
+    "RolePolicy",
+    "RowScope",
+    "Rows",
+    "decide",
+    "field_access",
+    "may_query",
+    "may_run",
+    "may_search",
+    "policy_field",
+    "policy_matrix",
+    "region_variants",
+    "row_scope",
+    "search_refusal",
+]

@@ -1,0 +1,418 @@
+"""Bearer tokens: c360 issues its own (signed with :mod:`c360.auth.keys`) and
+accepts those of one OpenID Connect provider, verifying both the same way.
+
+Verification (:class:`TokenVerifier`), in order, each failure a
+:class:`InvalidToken` whose message says which check failed:
+
+1. the token is a compact JWS of reasonable size;
+2. its ``alg`` is on the allow-list (:data:`c360.auth.config.ALGORITHMS`:
+   asymmetric only, so ``none`` and HS/RS confusion are refused before any key
+   is touched);
+3. its ``iss`` names a trusted issuer: c360 itself, or ``C360_OIDC_ISSUER``
+   (no other issuer is ever contacted);
+4. its ``kid`` names a key of that issuer; an unknown kid makes c360 reload its
+   key file or refresh the provider's JWKS once (rate-limited), then fail;
+5. the signature verifies with that key (``joserfc``);
+6. ``iss``, ``aud``, ``exp`` and ``sub`` are present and right, ``nbf`` and
+   ``iat`` are not in the future (a small leeway for clock skew).
+
+The claims then become a :class:`~c360.auth.principal.Principal`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from joserfc import jws, jwt
+from joserfc.errors import (
+    BadSignatureError,
+    ClaimError,
+    ExpiredTokenError,
+    InvalidKeyIdError,
+    JoseError,
+    MissingClaimError,
+)
+from joserfc.jwk import Key, KeySet
+
+from c360.auth.config import ALGORITHMS, AuthSettings
+from c360.auth.keys import ALGORITHM, SigningKeys
+from c360.auth.principal import ROLES, Principal
+
+log = logging.getLogger(__name__)
+
+MAX_TOKEN_LENGTH = 16_384
+
+
+class InvalidToken(Exception):
+    """A token that is not accepted: answered 401 with this message."""
+
+    status_code = 401
+    error = "invalid_token"
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description)
+        self.description = description
+
+
+class IdentityProviderUnavailable(InvalidToken):
+    """The OIDC provider could not be asked for its keys: answered 503."""
+
+    status_code = 503
+    error = "temporarily_unavailable"
+
+
+# --- issuing --------------------------------------------------------------------------
+
+
+class TokenIssuer:
+    """Signs c360's own access tokens (``typ: at+jwt``, RFC 9068 claims plus
+    ``roles`` and ``region``)."""
+
+    def __init__(self, keys: SigningKeys, *, issuer: str, audience: str, ttl: int) -> None:
+        self.keys = keys
+        self.issuer = issuer
+        self.audience = audience
+        self.ttl = ttl
+
+    def claims(
+        self,
+        *,
+        subject: str,
+        roles: Iterable[str],
+        scopes: Iterable[str] = (),
+        region: str | None = None,
+        client_id: str | None = None,
+        ttl: int | None = None,
+        jti: str | None = None,
+    ) -> dict[str, Any]:
+        """The claims of a token for these facts."""
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": subject,
+            "iat": now,
+            "nbf": now,
+            "exp": now + (ttl or self.ttl),
+            "roles": sorted(set(roles)),
+            "scope": " ".join(sorted(set(scopes))),
+        }
+        if jti:
+            claims["jti"] = jti
+        if region:
+            claims["region"] = region
+        if client_id:
+            claims["client_id"] = client_id
+        return claims
+
+    def sign(self, claims: Mapping[str, Any]) -> str:
+        """``claims`` as a signed JWT."""
+        key = self.keys.key
+        header = {"alg": ALGORITHM, "typ": "at+jwt", "kid": key.kid}
+        return jwt.encode(header, dict(claims), key, algorithms=[ALGORITHM])
+
+    def issue(self, **facts: Any) -> str:
+        """A signed token for ``facts`` (the keyword arguments of :meth:`claims`)."""
+        return self.sign(self.claims(**facts))
+
+
+# --- the provider's keys --------------------------------------------------------------
+
+
+def _is_loopback(host: str | None) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return host is not None and ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_issuer_url(url: str) -> str:
+    """``url`` if it can name an OIDC issuer: https, or http on a loopback
+    address (a provider on the same machine, as in tests)."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" or (parts.scheme == "http" and _is_loopback(parts.hostname)):
+        return url
+    raise ValueError(f"C360_OIDC_ISSUER must be an https URL (or http on loopback), got {url!r}")
+
+
+class OidcProvider:
+    """An OpenID Connect provider's signing keys, found through its discovery
+    document and cached; refreshed when they are older than ``cache_seconds``,
+    and on a token with an unknown key id, at most once per ``refresh_interval``."""
+
+    def __init__(
+        self,
+        issuer: str,
+        *,
+        cache_seconds: float = 600,
+        refresh_interval: float = 10,
+        timeout: float = 5,
+    ) -> None:
+        self.issuer = check_issuer_url(issuer)
+        self.cache_seconds = cache_seconds
+        self.refresh_interval = refresh_interval
+        self.timeout = timeout
+        self._keys: KeySet | None = None
+        self._fetched_at = 0.0
+        self._lock = asyncio.Lock()
+        self.fetches = 0
+        """How many times the JWKS was fetched (for operators and tests)."""
+
+    async def _fetch_json(self, client: httpx.AsyncClient, url: str, what: str) -> dict[str, Any]:
+        try:
+            response = await client.get(url, headers={"accept": "application/json"})
+            response.raise_for_status()
+            document = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            raise IdentityProviderUnavailable(
+                f"the identity provider's {what} could not be read ({reason})"
+            ) from None
+        if not isinstance(document, dict):
+            raise IdentityProviderUnavailable(f"the identity provider's {what} is not an object")
+        return document
+
+    async def _refresh(self) -> None:
+        async with httpx.AsyncClient(timeout=self.timeout, follow_redirects=False) as client:
+            discovery = await self._fetch_json(
+                client,
+                self.issuer.rstrip("/") + "/.well-known/openid-configuration",
+                "discovery document",
+            )
+            if discovery.get("issuer") != self.issuer:
+                raise IdentityProviderUnavailable(
+                    "the identity provider's discovery document names issuer "
+                    f"{discovery.get('issuer')!r}, not {self.issuer!r}"
+                )
+            jwks_uri = discovery.get("jwks_uri")
+            if not isinstance(jwks_uri, str):
+                raise IdentityProviderUnavailable("the discovery document has no jwks_uri")
+            document = await self._fetch_json(client, jwks_uri, "key set")
+        self.fetches += 1
+        keys: list[Key] = []
+        for data in document.get("keys") or ():
+            if not isinstance(data, dict) or data.get("use", "sig") != "sig":
+                continue
+            try:
+                keys.append(KeySet.import_key_set({"keys": [data]}).keys[0])
+            except (JoseError, ValueError, TypeError, KeyError):
+                log.warning("ignoring a key of %s that cannot be read", self.issuer)
+        self._keys = KeySet(keys)
+        self._fetched_at = time.monotonic()
+
+    async def key(self, kid: str | None) -> Key:
+        """The provider's key ``kid`` (the only key, if ``kid`` is None and it has one)."""
+        async with self._lock:
+            stale = time.monotonic() - self._fetched_at > self.cache_seconds
+            if self._keys is None or stale:
+                await self._refresh()
+            found = self._find(kid)
+            if found is None and time.monotonic() - self._fetched_at >= self.refresh_interval:
+                await self._refresh()
+                found = self._find(kid)
+        if found is None:
+            raise InvalidToken(f"no signing key of the identity provider has key id {kid!r}")
+        return found
+
+    def _find(self, kid: str | None) -> Key | None:
+        if self._keys is None:
+            return None
+        try:
+            return self._keys.get_by_kid(kid)
+        except (InvalidKeyIdError, ValueError):
+            return None
+
+
+# --- verifying ------------------------------------------------------------------------
+
+
+def _claim_at(claims: Mapping[str, Any], path: str) -> Any:
+    """The claim at a dotted ``path`` (``realm_access.roles``)."""
+    value: Any = claims
+    for part in path.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return value.split()
+    if isinstance(value, list | tuple):
+        return [v for v in value if isinstance(v, str)]
+    return []
+
+
+def _when(value: Any) -> str:
+    try:
+        return datetime.fromtimestamp(float(value), UTC).isoformat(timespec="seconds")
+    except (TypeError, ValueError, OverflowError):
+        return repr(value)
+
+
+class TokenVerifier:
+    """Turns a bearer token into a :class:`Principal`, or refuses it."""
+
+    def __init__(
+        self,
+        settings: AuthSettings,
+        keys: SigningKeys | None,
+        provider: OidcProvider | None = None,
+    ) -> None:
+        self.settings = settings
+        self.keys = keys if settings.self_issued_tokens else None
+        self.provider = provider
+        if provider is None and settings.oidc_issuer:
+            self.provider = OidcProvider(
+                settings.oidc_issuer,
+                cache_seconds=settings.jwks_cache_seconds,
+                refresh_interval=settings.jwks_refresh_interval,
+            )
+
+    async def verify(self, token: str) -> Principal:
+        """The principal ``token`` stands for; :class:`InvalidToken` otherwise."""
+        if len(token) > MAX_TOKEN_LENGTH:
+            raise InvalidToken(f"the token is longer than {MAX_TOKEN_LENGTH} characters")
+        header, unverified = self._unverified(token)
+        alg = header.get("alg")
+        if alg not in ALGORITHMS:
+            raise InvalidToken(
+                f"the token's algorithm {alg!r} is not accepted (accepted: {', '.join(ALGORITHMS)})"
+            )
+        issuer = unverified.get("iss")
+        kid = header.get("kid")
+        if kid is not None and not isinstance(kid, str):
+            raise InvalidToken("the token's key id (kid) is not a string")
+        if self.keys is not None and issuer == self.settings.token_issuer:
+            key = await self._own_key(kid)
+            audience = self.settings.token_audience
+            roles_claim = "roles"
+        elif self.provider is not None and issuer == self.provider.issuer:
+            key = await self.provider.key(kid)
+            audience = self.settings.accepted_oidc_audience
+            roles_claim = self.settings.oidc_roles_claim
+        else:
+            raise InvalidToken(f"the token's issuer {issuer!r} is not trusted")
+        claims = self._verified_claims(token, key, str(alg), str(issuer), audience)
+        return self._principal(claims, roles_claim)
+
+    @staticmethod
+    def _unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Header and claims *before* verification, only to pick the key."""
+        if token.count(".") != 2:
+            raise InvalidToken("the token is not a JWT (expected header.payload.signature)")
+        try:
+            compact = jws.extract_compact(token.encode("ascii"))
+            claims = json.loads(compact.payload)
+        except (JoseError, ValueError, UnicodeError):
+            raise InvalidToken("the token is not a well-formed JWT") from None
+        header = dict(compact.headers())
+        if not isinstance(claims, dict):
+            raise InvalidToken("the token's payload is not a JSON object")
+        return header, claims
+
+    async def _own_key(self, kid: str | None) -> Key:
+        assert self.keys is not None
+        key = self.keys.key
+        if kid is None or kid == key.kid:
+            return key
+        key = await asyncio.to_thread(self.keys.reload)  # the file may have been rotated
+        if kid == key.kid:
+            return key
+        raise InvalidToken(f"no signing key of c360 has key id {kid!r}")
+
+    def _verified_claims(
+        self, token: str, key: Key, alg: str, issuer: str, audience: str
+    ) -> dict[str, Any]:
+        try:
+            decoded = jwt.decode(token, key, algorithms=[alg])
+        except BadSignatureError:
+            raise InvalidToken("the token's signature does not verify") from None
+        except JoseError as exc:
+            raise InvalidToken(
+                f"the token cannot be verified with its issuer's key ({exc.error})"
+            ) from None
+        claims = dict(decoded.claims)
+        registry = jwt.JWTClaimsRegistry(
+            leeway=self.settings.clock_leeway,
+            iss={"essential": True, "value": issuer},
+            aud={"essential": True, "value": audience},
+            exp={"essential": True},
+            sub={"essential": True},
+        )
+        try:
+            registry.validate(claims)
+        except ExpiredTokenError:
+            raise InvalidToken(f"the token expired at {_when(claims.get('exp'))}") from None
+        except MissingClaimError as exc:
+            raise InvalidToken(f"the token lacks the claim(s) {exc.claim}") from None
+        except ClaimError as exc:
+            raise InvalidToken(self._claim_message(exc.claim, claims, audience)) from None
+        return claims
+
+    @staticmethod
+    def _claim_message(claim: str, claims: Mapping[str, Any], audience: str) -> str:
+        if claim == "aud":
+            return (
+                f"the token is not meant for this API: its audience is {claims.get('aud')!r}, "
+                f"this API is {audience!r}"
+            )
+        if claim == "nbf":
+            return f"the token is not valid before {_when(claims.get('nbf'))}"
+        if claim == "iat":
+            return f"the token says it was issued in the future ({_when(claims.get('iat'))})"
+        if claim == "iss":
+            return f"the token's issuer {claims.get('iss')!r} is not trusted"
+        return f"the token's {claim!r} claim is invalid"
+
+    def _principal(self, claims: Mapping[str, Any], roles_claim: str) -> Principal:
+        roles = frozenset(r for r in _strings(_claim_at(claims, roles_claim)) if r in ROLES)
+        scopes = frozenset(_strings(claims.get("scope")) + _strings(claims.get("scp")))
+        region = _claim_at(claims, self.settings.region_claim)
+        client_id = claims.get("client_id") or claims.get("azp")
+        jti = claims.get("jti")
+        return Principal(
+            subject=str(claims["sub"]),
+            roles=roles,
+            scopes=scopes,
+            region=region.strip() or None if isinstance(region, str) else None,
+            client_id=str(client_id) if client_id else None,
+            issuer=str(claims["iss"]),
+            token_id=str(jti) if jti else None,
+        )
+
+
+def bearer_token(authorization: str | None) -> str:
+    """The token of an ``Authorization: Bearer …`` header, or :class:`InvalidToken`."""
+    if not authorization:
+        raise InvalidToken(
+            "no bearer token: send the header 'Authorization: Bearer <token>' "
+            "(get a token from POST /oauth/token)"
+        )
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise InvalidToken("the Authorization header must be 'Bearer <token>'")
+    return token.strip()
+
+
+__all__ = [
+    "IdentityProviderUnavailable",
+    "InvalidToken",
+    "OidcProvider",
+    "TokenIssuer",
+    "TokenVerifier",
+    "bearer_token",
+    "check_issuer_url",
+]

@@ -1,0 +1,59 @@
+"""Configuration of a ``credit`` source: the bureau's API, prices, budget, cache."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, field_validator
+
+from c360.connectors.http import AuthConfig, HttpOptions, NoAuth
+from c360.platform.normalize import NormalizationError, normalize_uscc
+
+
+class CreditConfig(BaseModel):
+    """Config of a ``credit`` source: a third-party credit bureau queried per subject."""
+
+    base_url: str = Field(description="the bureau's API, e.g. https://api.bureau.example")
+    auth: AuthConfig = Field(default_factory=NoAuth)
+    http: HttpOptions = Field(default_factory=HttpOptions)
+    provider: str = Field(default="credit-bureau", max_length=128, description="provenance label")
+    person_path: str = "/v1/persons/report"
+    organization_path: str = "/v1/enterprises/report"
+    account_path: str = "/v1/account"
+    ttl_s: int = Field(
+        default=30 * 86_400, ge=60, description="how long a result is served from the cache"
+    )
+    not_found_ttl_s: int = Field(default=7 * 86_400, ge=60)
+    person_cost: float = Field(default=5.0, ge=0, description="price of a person lookup")
+    organization_cost: float = Field(default=2.0, ge=0)
+    daily_budget: float = Field(
+        default=500.0, ge=0, description="most that lookups may cost per day (China time)"
+    )
+    lookups_per_s: float = Field(default=5.0, gt=0, description="rate limit on bureau calls")
+    purposes: list[str] = Field(
+        default_factory=lambda: [
+            "credit_assessment",
+            "loan_application",
+            "risk_review",
+            "business_monitoring",
+        ],
+        description="purposes lookups may be made for",
+    )
+    watchlist: list[str] = Field(
+        default_factory=list,
+        description="unified social credit codes whose business registration a sync keeps "
+        "fresh (organizations only: a person is never looked up in bulk)",
+    )
+    watch_purpose: str = "business_monitoring"
+    max_lookups_per_run: int = Field(
+        default=200, ge=0, description="most lookups one sync of the watchlist makes"
+    )
+
+    @field_validator("watchlist")
+    @classmethod
+    def _valid_codes(cls, value: list[str]) -> list[str]:
+        codes = []
+        for i, code in enumerate(value):
+            try:
+                codes.append(normalize_uscc(code))
+            except NormalizationError as exc:
+                raise ValueError(f"[{i}] {code!r}: {exc.reason}") from None
+        return codes

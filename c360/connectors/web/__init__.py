@@ -1,0 +1,41 @@
+"""The built-in ``web`` connector: JSON-over-HTTP APIs of web shops and sites —
+sign-ups, orders, customer-service chats — pulled page by page and pushed to by
+signed webhooks.
+
+Modules, one concern each:
+
+``config``     the source config (pydantic): API, auth, streams, webhook
+``pull``       one stream out of a paged listing: mapping, ``updated_at`` cursor, state
+``connector``  the :class:`WebConnector`: streams, check, read
+``webhook``    ``POST /hooks/{source}``: signature and replay checks, the durable
+               inbox, and draining it into the ingest pipeline
+
+HTTP itself (auth, retries, pagination) is :mod:`c360.connectors.http`.
+
+Registered through the ``c360`` entry point ``web = "c360.connectors.web"``.
+
+May import: ``c360.connectors`` (base, http, models, offline.headers) and ``c360.platform``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from c360.connectors.hookspecs import hookimpl
+from c360.connectors.web.config import WebConfig, WebhookConfig
+from c360.connectors.web.connector import WebConnector
+from c360.connectors.web.pull import StreamSpec
+
+__all__ = ["StreamSpec", "WebConfig", "WebConnector", "WebhookConfig"]
+
+
+@hookimpl
+def c360_register_connectors() -> list[type[Any]]:
+    """The ``web`` connector."""
+    return [WebConnector]
+
+
+@hookimpl
+def c360_source_trust(connector_name: str) -> int | None:
+    """Self-typed web sign-ups: a little above the middle."""
+    return 60 if connector_name == "web" else None

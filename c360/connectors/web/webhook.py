@@ -1,0 +1,396 @@
+"""The push side of the ``web`` connector: ``POST /hooks/{source}``.
+
+A delivery is accepted only if
+
+1. the source exists, is a ``web`` source and has a ``webhook`` config (else 404);
+2. its body is at most ``max_body_bytes`` (else 413);
+3. its timestamp header is within ``tolerance_s`` of now (else 401: a replay of
+   an old delivery, or a clock that is off);
+4. its signature header holds ``sha256=<hex>`` of HMAC-SHA256(secret,
+   ``<timestamp>.<body>``) — several comma-separated signatures are allowed, for
+   rotating secrets (else 401).
+
+An accepted delivery is committed to ``webhook_inbox`` *before* the answer
+(202); its delivery id (header, else the body's ``id``, else the body's digest)
+is unique per source, so a delivery sent again is answered 200 ``duplicate`` and
+stored once. Nothing is parsed beyond that on the request path: the answer is
+fast, and a process that dies right after the 2xx loses nothing — the inbox is
+drained into the ingest pipeline (:func:`drain_inbox`) right after the answer, by
+the scheduler's background task, and by ``c360 sync-due``.
+
+Draining turns each delivery into a record of the stream its type is routed to,
+with that stream's mapping (so a pushed order and the same order pulled later
+are one record), ingests a batch and marks it done in one transaction, and
+records a run (``c360 runs``). A delivery whose body is not JSON, or whose type
+has no route, is quarantined with the reason; nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import hmac
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
+
+from c360.connectors.base import SourceConfigError
+from c360.connectors.http import BODY_KEEP, get_path, resolve_secret
+from c360.connectors.models import WebhookInbox
+from c360.connectors.web.config import WebConfig, WebhookConfig
+from c360.connectors.web.pull import RecordMapper
+from c360.platform import tables as t
+from c360.platform.ingest import IngestCounts, Ingestor, attach_orphan_events
+from c360.platform.locks import write_transaction
+from c360.platform.models import utcnow
+from c360.platform.records import IncomingRecord
+from c360.platform.sources import SourceNotFoundError, get_source
+from c360.platform.tables import table_of
+
+log = logging.getLogger(__name__)
+
+INBOX = table_of(WebhookInbox)
+UNROUTED_STREAM = "_webhook"
+"""Where deliveries that cannot become a record of a configured stream are quarantined."""
+CONFIG_TTL_S = 5.0
+
+
+class WebhookRefused(Exception):
+    """A delivery that is not accepted: ``status`` and ``reason`` go back to the sender."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def sign(secret: str, timestamp: int | str, body: bytes) -> str:
+    """The signature header value for ``body`` sent at ``timestamp`` (Unix seconds)."""
+    mac = hmac.new(secret.encode("utf-8"), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def verify(
+    config: WebhookConfig, headers: Any, body: bytes, now: float | None = None
+) -> tuple[str, datetime]:
+    """Check a delivery's timestamp and signature; returns ``(delivery id, signed at)``
+    or raises :class:`WebhookRefused` naming what is wrong."""
+    if len(body) > config.max_body_bytes:
+        raise WebhookRefused(413, f"body over {config.max_body_bytes} bytes")
+    stamp = headers.get(config.timestamp_header)
+    if not stamp:
+        raise WebhookRefused(401, f"missing {config.timestamp_header} header")
+    try:
+        signed_at = float(stamp)
+    except ValueError:
+        raise WebhookRefused(
+            401, f"{config.timestamp_header} is not Unix seconds: {stamp[:40]!r}"
+        ) from None
+    now = time.time() if now is None else now
+    if abs(now - signed_at) > config.tolerance_s:
+        raise WebhookRefused(
+            401,
+            f"{config.timestamp_header} is {now - signed_at:+.0f}s from now, outside the "
+            f"{config.tolerance_s}s window: a replayed delivery, or a clock that is off",
+        )
+    given = headers.get(config.signature_header)
+    if not given:
+        raise WebhookRefused(401, f"missing {config.signature_header} header")
+    try:
+        secret = resolve_secret(config.secret, "webhook.secret")
+    except SourceConfigError as exc:
+        raise WebhookRefused(503, str(exc)) from None
+    expected = sign(secret, stamp, body)
+    candidates = [part.strip() for part in given.split(",")]
+    if not any(hmac.compare_digest(expected, c) for c in candidates):
+        raise WebhookRefused(401, f"{config.signature_header} does not match the body")
+    delivery = headers.get(config.delivery_header)
+    if not delivery:
+        try:
+            found = get_path(json.loads(body), config.id_path)
+        except ValueError:
+            found = None
+        delivery = str(found) if isinstance(found, str | int) and found != "" else None
+    if not delivery:
+        delivery = "sha256:" + hashlib.sha256(body).hexdigest()
+    return delivery[:256], datetime.fromtimestamp(signed_at, UTC)
+
+
+def store_delivery(
+    engine: Engine, source_name: str, delivery_id: str, signed_at: datetime, body: bytes
+) -> int | None:
+    """Commit one delivery to the inbox; ``None`` if this delivery id is already there."""
+    try:
+        with engine.begin() as conn:
+            result = conn.execute(
+                insert(INBOX)
+                .values(
+                    source_name=source_name,
+                    delivery_id=delivery_id,
+                    received_at=utcnow(),
+                    signed_at=signed_at,
+                    body=body,
+                    status="pending",
+                )
+                .returning(INBOX.c.id)
+            )
+            return int(result.scalar_one())
+    except IntegrityError:
+        return None
+
+
+# --------------------------------------------------------------------------- the route
+
+
+@dataclass
+class _Config:
+    expires: float
+    webhook: WebhookConfig | None
+    problem: str | None
+
+
+class _Drainer:
+    """Drains a source's inbox in the background, one drain per source at a time;
+    deliveries that arrive during a drain are picked up by a further loop."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._locks: dict[str, threading.Lock] = {}
+        self._dirty: dict[str, bool] = {}
+        self._guard = threading.Lock()
+
+    def kick(self, source_name: str) -> None:
+        with self._guard:
+            lock = self._locks.setdefault(source_name, threading.Lock())
+            self._dirty[source_name] = True
+        while True:
+            if not lock.acquire(blocking=False):
+                return  # the drain running now will see the flag
+            try:
+                while self._dirty.get(source_name):
+                    self._dirty[source_name] = False
+                    try:
+                        drain_inbox(self.engine, source_name)
+                    except Exception:  # left pending: the scheduler drains it later
+                        log.exception("draining the webhook inbox of %s failed", source_name)
+                        return
+            finally:
+                lock.release()
+            if not self._dirty.get(source_name):
+                return
+
+
+def webhook_routes(engine: Engine, *, drain: bool = True) -> list[BaseRoute]:
+    """The webhook receiver, ``POST /hooks/{source}``, as Starlette routes to mount.
+    With ``drain`` (the default) each accepted delivery starts a background drain
+    of its source's inbox after the answer is sent."""
+    configs: dict[str, _Config] = {}
+    drainer = _Drainer(engine)
+
+    def load(source_name: str) -> _Config:
+        now = time.monotonic()
+        cached = configs.get(source_name)
+        if cached is not None and cached.expires > now:
+            return cached
+        try:
+            source = get_source(engine, source_name)
+        except SourceNotFoundError:
+            entry = _Config(now + CONFIG_TTL_S, None, f"no source named {source_name!r}")
+        else:
+            if source.connector != "web":
+                entry = _Config(now + CONFIG_TTL_S, None, f"source {source_name!r} is not web")
+            else:
+                try:
+                    webhook = WebConfig.model_validate(source.config).webhook
+                except ValidationError:
+                    webhook = None
+                problem = None if webhook else f"source {source_name!r} has no webhook config"
+                entry = _Config(now + CONFIG_TTL_S, webhook, problem)
+        configs[source_name] = entry
+        return entry
+
+    async def receive(request: Request) -> JSONResponse:
+        source_name = request.path_params["source"]
+        config = await run_in_threadpool(load, source_name)
+        if config.webhook is None:
+            return JSONResponse({"error": config.problem}, status_code=404)
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > config.webhook.max_body_bytes:
+            return JSONResponse(
+                {"error": f"body over {config.webhook.max_body_bytes} bytes"}, status_code=413
+            )
+        body = await request.body()
+        try:
+            delivery, signed_at = verify(config.webhook, request.headers, body)
+        except WebhookRefused as refused:
+            log.warning("webhook for %s refused: %s", source_name, refused.reason)
+            return JSONResponse({"error": refused.reason}, status_code=refused.status)
+        inbox_id = await run_in_threadpool(
+            store_delivery, engine, source_name, delivery, signed_at, body
+        )
+        if inbox_id is None:
+            return JSONResponse({"status": "duplicate", "delivery": delivery}, status_code=200)
+        task = BackgroundTask(drainer.kick, source_name) if drain else None
+        return JSONResponse(
+            {"status": "accepted", "delivery": delivery, "inbox_id": inbox_id},
+            status_code=202,
+            background=task,
+        )
+
+    return [Route("/hooks/{source}", receive, methods=["POST"], name="webhook")]
+
+
+# --------------------------------------------------------------------------- draining
+
+
+@dataclass(slots=True)
+class DrainReport:
+    """What one drain of one source's inbox did."""
+
+    source: str
+    deliveries: int = 0
+    counts: IngestCounts = field(default_factory=IngestCounts)
+    run_id: int | None = None
+    seconds: float = 0.0
+
+
+class DeliveryMapper:
+    """Deliveries of one source -> records, with the source's stream mappings."""
+
+    def __init__(self, config: WebConfig) -> None:
+        assert config.webhook is not None
+        self.webhook = config.webhook
+        self.mappers = {spec.name: RecordMapper(spec) for spec in config.streams}
+
+    def route(self, kind: Any) -> str | None:
+        if not isinstance(kind, str):
+            return None
+        for pattern, stream in self.webhook.routes.items():
+            if fnmatch.fnmatchcase(kind, pattern):
+                return stream
+        return None
+
+    def record(self, delivery_id: str, body: bytes) -> IncomingRecord:
+        external = f"delivery:{delivery_id}"
+        try:
+            document = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            return _unrouted(
+                external,
+                {"_body": body[:BODY_KEEP].decode("utf-8", "replace")},
+                f"delivery {delivery_id}: malformed JSON: {exc}",
+            )
+        kind = get_path(document, self.webhook.type_path)
+        stream = self.route(kind)
+        if stream is None:
+            raw = document if isinstance(document, dict) else {"_body": document}
+            return _unrouted(external, raw, f"delivery {delivery_id}: no route for type {kind!r}")
+        data = get_path(document, self.webhook.data_path)
+        return self.mappers[stream].record(data)
+
+
+def _unrouted(external_id: str, raw: dict[str, Any], reason: str) -> IncomingRecord:
+    return IncomingRecord(
+        stream=UNROUTED_STREAM,
+        external_id=external_id[:256],
+        kind="event",
+        fields={},
+        raw=raw,
+        problems={"record": reason},
+    )
+
+
+def pending_deliveries(engine: Engine) -> dict[str, int]:
+    """Sources with deliveries not yet drained, and how many."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(INBOX.c.source_name, func.count())
+            .where(INBOX.c.status == "pending")
+            .group_by(INBOX.c.source_name)
+        ).all()
+    return {name: int(n) for name, n in rows}
+
+
+def drain_inbox(
+    engine: Engine,
+    source_name: str,
+    *,
+    batch_size: int = 200,
+    progress: Callable[[DrainReport], None] | None = None,
+) -> DrainReport:
+    """Ingest a source's pending deliveries, ``batch_size`` per transaction (the
+    batch is marked done in the same transaction, so a crash re-drains it whole
+    and ingest's idempotence makes that harmless). Records a run if any were
+    drained."""
+    started_at, started = utcnow(), time.perf_counter()
+    report = DrainReport(source=source_name)
+    source = get_source(engine, source_name)
+    try:
+        config = WebConfig.model_validate(source.config)
+    except ValidationError as exc:
+        raise SourceConfigError(f"source {source_name!r}: invalid web config: {exc}") from None
+    if config.webhook is None:
+        return report
+    mapper = DeliveryMapper(config)
+    ingestor = Ingestor(source_name)
+    done_ids: list[int] = []
+    while True:
+        with write_transaction(engine) as conn:
+            rows = conn.execute(
+                select(INBOX.c.id, INBOX.c.delivery_id, INBOX.c.body)
+                .where(INBOX.c.status == "pending", INBOX.c.source_name == source_name)
+                .order_by(INBOX.c.id)
+                .limit(batch_size)
+            ).all()
+            if not rows:
+                break
+            records = [mapper.record(row.delivery_id, bytes(row.body)) for row in rows]
+            counts = ingestor.ingest(conn, records)
+            ids = [row.id for row in rows]
+            conn.execute(
+                update(INBOX)
+                .where(INBOX.c.id.in_(ids))
+                .values(status="done", processed_at=utcnow())
+            )
+        done_ids.extend(ids)
+        report.deliveries += len(rows)
+        report.counts.add(counts)
+        if progress is not None:
+            progress(report)
+    if not report.deliveries:
+        return report
+    with write_transaction(engine) as conn:
+        attach_orphan_events(conn, source_name)
+        report.seconds = time.perf_counter() - started
+        run_id = conn.execute(
+            t.sync_run.insert()
+            .values(
+                source_name=source_name,
+                started_at=started_at,
+                finished_at=utcnow(),
+                status="succeeded",
+                counts={**report.counts.as_dict(), "deliveries": report.deliveries},
+                error=None,
+            )
+            .returning(t.sync_run.c.id)
+        ).scalar_one()
+        for i in range(0, len(done_ids), 2000):
+            conn.execute(
+                update(INBOX).where(INBOX.c.id.in_(done_ids[i : i + 2000])).values(run_id=run_id)
+            )
+    report.run_id = int(run_id)
+    return report

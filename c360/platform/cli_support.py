@@ -1,0 +1,50 @@
+"""What every ``c360`` command shares: the consoles, opening the database with a
+clear error, and turning bad input into a one-line message with exit code 2.
+Feature modules (connectors, search, auth, resolution) build their commands on
+this so they answer errors the same way."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+from rich.console import Console
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+
+from c360.platform.db import make_engine, migrate
+from c360.platform.settings import get_settings
+
+# Piped output (CI logs, `| tee`) gets a wide console so tables are not cut.
+console = Console(width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+
+
+def open_engine() -> Engine:
+    """The configured database, migrated to the latest schema. An unreachable
+    database ends the command with the reason, not a traceback."""
+    engine = make_engine(get_settings().resolved_database_url())
+    try:
+        migrate(engine)
+    except OperationalError as exc:
+        shown = engine.url.render_as_string(hide_password=True)
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        err_console.print(
+            f"[red]error:[/red] cannot open the database {shown}: {reason}", highlight=False
+        )
+        raise typer.Exit(2) from None
+    return engine
+
+
+@contextmanager
+def user_errors(*errors: type[BaseException]) -> Iterator[None]:
+    """Bad input (``ValueError`` and ``LookupError`` always, plus ``errors``) ends the
+    command with a clear message and exit code 2."""
+    caught: tuple[type[BaseException], ...] = (ValueError, LookupError, *errors)
+    try:
+        yield
+    except caught as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None

@@ -1,0 +1,228 @@
+"""The relationship graph: edges between customers, derived from their records.
+
+* ``works_at`` — a person record names a company whose core name is an
+  organization's (``华信科技`` at ``北京华信科技有限公司``);
+* ``legal_representative_of`` — an organization names its legal representative
+  and a person of that name works there or shares its phone (or is the only
+  person of that name);
+* ``shares_phone`` / ``shares_email`` / ``shares_address`` / ``shares_device`` —
+  two customers' records carry the same identifier, as long as few customers
+  share it (more is a *shared identifier*, flagged instead);
+* ``referred_by`` — a person record names who referred them (a phone or e-mail
+  of exactly one customer).
+
+An edge joins two source records (its provenance) and is stored with the basis
+it rests on; the customers at either end are whoever those records belong to
+now, so edges follow merges and splits. Edges of a record are re-derived each
+time it is resolved, in the same batch queries.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, or_
+
+from c360.platform.bulk import bulk_insert
+from c360.platform.matching.blocking import value_key
+from c360.platform.matching.features import Features
+from c360.platform.matching.tables import edge
+from c360.platform.models import utcnow
+from c360.platform.normalize import NormalizationError, normalize_email, normalize_phone
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from c360.platform.matching.resolver import _Batch
+
+SHARED_EDGE = {
+    "phone": "shares_phone",
+    "email": "shares_email",
+    "address": "shares_address",
+    "device_id": "shares_device",
+}
+_OTHER_KIND = {"person": "organization", "organization": "person"}
+
+
+def value_keys(kind: str, features: Features) -> dict[int, tuple[str, str]]:
+    """Keys a record is *found* by when another record looks for relations."""
+    found: dict[int, tuple[str, str]] = {}
+    names = (
+        ("company", "name_pinyin", "phone", "email")
+        if kind == "person"
+        else ("org_name", "legal_representative_pinyin", "phone", "email")
+    )
+    for feature in names:
+        value = features.get(feature)
+        if value:
+            found[value_key(kind, feature, value)] = (feature, value)
+    return found
+
+
+def _referrer_keys(value: str) -> list[int]:
+    keys = []
+    for feature, normalize in (("phone", normalize_phone), ("email", normalize_email)):
+        try:
+            keys.append(value_key("person", feature, normalize(value)))
+        except NormalizationError:
+            continue
+    return keys
+
+
+def wanted(kind: str, features: Features, shared: list[str]) -> dict[int, str]:
+    """Keys to look up for a record's relations: key -> purpose."""
+    wanted: dict[int, str] = {}
+    if kind == "person":
+        if features.get("company"):
+            wanted[value_key("organization", "org_name", features["company"])] = "works_at"
+        if features.get("name_pinyin"):
+            wanted[
+                value_key("organization", "legal_representative_pinyin", features["name_pinyin"])
+            ] = "represents"
+        referrer = features.get("referred_by") or features.get("referrer")
+        if referrer:
+            for key in _referrer_keys(referrer):
+                wanted[key] = "referred_by"
+    else:
+        if features.get("org_name"):
+            wanted[value_key("person", "company", features["org_name"])] = "employee"
+        if features.get("legal_representative_pinyin"):
+            reading = features["legal_representative_pinyin"]
+            wanted[value_key("person", "name_pinyin", reading)] = "representative"
+    for feature in shared:
+        value = features.get(feature)
+        if value:
+            for other in (kind, _OTHER_KIND[kind]):
+                wanted[value_key(other, feature, value)] = f"shares:{feature}"
+    return wanted
+
+
+def lookup_keys(batch: _Batch, cap: int) -> set[int]:
+    """The relation keys of the batch whose stored records are worth reading."""
+    keys: set[int] = set()
+    for rk in batch.keys.values():
+        for key in rk.wanted:
+            if 0 < batch.counts.get(key, 0) <= cap:
+                keys.add(key)
+    return keys
+
+
+def wanted_keys(batch: _Batch) -> set[int]:
+    """Every relation key of the batch (their counts are read with the rest)."""
+    return {k for rk in batch.keys.values() for k in rk.wanted}
+
+
+def update_edges(conn: Connection, batch: _Batch) -> None:
+    """Re-derive the edges of the records the batch linked."""
+    linked = batch.linked
+    if not linked:
+        return
+    for i in range(0, len(linked), 2000):
+        chunk = linked[i : i + 2000]
+        conn.execute(
+            delete(edge).where(or_(edge.c.record_id.in_(chunk), edge.c.other_record_id.in_(chunk)))
+        )
+    settings = batch.model.settings
+    limit = settings.shared_identifier_customers
+    cap = settings.max_candidates_per_key
+    in_batch: dict[int, list[int]] = defaultdict(list)
+    for rid in linked:
+        for key in batch.keys[rid].values:
+            in_batch[key].append(rid)
+    found: dict[tuple[int, int, str], dict[str, Any]] = {}
+
+    def add(kind: str, a: int, b: int, detail: dict[str, Any]) -> None:
+        if a == b:
+            return
+        found.setdefault((a, b, kind), detail)
+
+    for rid in linked:
+        rk = batch.keys[rid]
+        own = batch.customer_of.get(rid)
+        for key, purpose in rk.wanted.items():
+            if batch.counts.get(key, 0) > cap:
+                continue
+            partners = [
+                p
+                for p in {*batch.stored_rows.get(key, ()), *in_batch.get(key, ())}
+                if p != rid and p in batch.features
+            ]
+            if not partners:
+                continue
+            if purpose == "works_at":
+                for p in partners:
+                    add(
+                        "works_at",
+                        rid,
+                        p,
+                        {"basis": "company name", "company": rk.features["company"]},
+                    )
+            elif purpose == "employee":
+                for p in partners:
+                    add(
+                        "works_at",
+                        p,
+                        rid,
+                        {"basis": "company name", "company": rk.features["org_name"]},
+                    )
+            elif purpose == "represents":
+                name_key = value_key("person", "name_pinyin", rk.features["name_pinyin"])
+                alone = batch.counts.get(name_key, 0) <= 1
+                for p in partners:
+                    _representatives(batch, p, [rid], add, alone_ok=alone)
+            elif purpose == "representative":
+                _representatives(batch, rid, partners, add)
+            elif purpose == "referred_by":
+                customers = {batch.customer_of.get(p) for p in partners} - {own}
+                if len(customers) == 1:
+                    add("referred_by", rid, min(partners), {"basis": "referrer's identifier"})
+            else:
+                feature = purpose.split(":", 1)[1]
+                customers = {batch.customer_of.get(p) for p in partners} | {own}
+                if len(customers) > limit:
+                    continue
+                for p in partners:
+                    if batch.customer_of.get(p) != own:
+                        a, b = min(rid, p), max(rid, p)
+                        add(SHARED_EDGE.get(feature, f"shares_{feature}"), a, b, {"basis": feature})
+    now = utcnow()
+    bulk_insert(
+        conn,
+        edge,
+        [
+            {
+                "kind": kind,
+                "record_id": a,
+                "other_record_id": b,
+                "detail": detail,
+                "created_at": now,
+            }
+            for (a, b, kind), detail in sorted(found.items())
+        ],
+    )
+
+
+def _representatives(
+    batch: _Batch, org: int, people: list[int], add: Any, *, alone_ok: bool = True
+) -> None:
+    """Edges from the people named as ``org``'s legal representative: those tied to
+    it by more than the name, else the only person of that name."""
+    org_features = batch.features[org][1]
+    strong = []
+    for p in people:
+        features = batch.features[p][1]
+        if features.get("company") and features["company"] == org_features.get("org_name"):
+            strong.append((p, "works there"))
+        elif features.get("phone") and features["phone"] == org_features.get("phone"):
+            strong.append((p, "same phone"))
+    if strong:
+        for p, basis in strong:
+            add("legal_representative_of", p, org, {"basis": f"name and {basis}"})
+        return
+    customers = {batch.customer_of.get(p) for p in people}
+    if alone_ok and len(customers) == 1 and people:
+        add("legal_representative_of", min(people), org, {"basis": "only person of that name"})
+
+
+__all__ = ["SHARED_EDGE", "lookup_keys", "update_edges", "value_keys", "wanted", "wanted_keys"]

@@ -1,0 +1,206 @@
+"""Training from the database, and the batch rebuild (``c360 resolve --rebuild``).
+
+A rebuild re-resolves every accepted person and organization record from
+scratch — with the model in force, or one retrained on the data first — through
+the same resolver ingest uses, oldest record first, in one transaction under the
+ingest write lock. What it keeps:
+
+* **ids**: each record offers its old customer id; the first record of an old
+  cluster to need a new customer takes the old id back, so a cluster that still
+  exists keeps its id; clusters that now join merge into the oldest id (the other
+  redirects); a record that left its old cluster gets a new id;
+* **human constraints**: must-link / cannot-link records are honoured as in ingest;
+* **every id ever handed out still resolves**: nothing is deleted; an old id left
+  without records stays, empty, or redirects to where its records went.
+
+Derived data — identity and blocking keys, key counts, flags and graph edges —
+is rebuilt with the links; timelines are re-attached; golden profiles recomputed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, Engine, delete, select, update
+
+from c360.platform import tables as t
+from c360.platform.golden import rebuild_golden
+from c360.platform.locks import write_transaction
+from c360.platform.matching.features import Features, record_features
+from c360.platform.matching.model import MatchModel
+from c360.platform.matching.resolver import MATCH_KINDS, ProbabilisticResolver
+from c360.platform.matching.settings import MatchSettings
+from c360.platform.matching.store import load_model, save_model
+from c360.platform.matching.tables import edge, flag, match_key, match_key_count
+from c360.platform.matching.training import train_model
+from c360.platform.resolution import ResolvableRecord
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(slots=True)
+class RebuildReport:
+    """What a rebuild did."""
+
+    records: int = 0
+    customers_before: int = 0
+    customers_after: int = 0
+    kept_ids: int = 0
+    new_customers: int = 0
+    merges: int = 0
+    model_version: int | None = None
+    seconds: float = 0.0
+    train_seconds: float = 0.0
+    training: dict[str, object] = field(default_factory=dict)
+
+
+def training_records(conn: Connection) -> dict[str, list[Features]]:
+    """Features of every accepted person and organization record, per kind."""
+    sr = t.source_record
+    found: dict[str, list[Features]] = {kind: [] for kind in MATCH_KINDS}
+    rows = conn.execute(
+        select(sr.c.kind, sr.c.attributes)
+        .where(sr.c.status == "accepted", sr.c.kind.in_(MATCH_KINDS))
+        .order_by(sr.c.id)
+    )
+    for kind, attributes in rows:
+        found[kind].append(record_features(kind, attributes or {}))
+    return found
+
+
+def train(
+    engine: Engine,
+    settings: MatchSettings | None = None,
+    *,
+    seed: int = 0,
+    created_by: str = "c360 resolve --train",
+) -> MatchModel:
+    """Learn a new model version from the records in the database (no labels) and
+    put it in force. ``settings`` default to those of the model in force."""
+    with engine.connect() as conn:
+        current = load_model(conn)
+        records = training_records(conn)
+    chosen = settings or current.settings
+    start = current if settings is None else None
+    model = train_model(chosen, records, seed=seed, start=start)
+    with write_transaction(engine) as conn:
+        save_model(conn, model, created_by=created_by)
+    return model
+
+
+def _active_customers(conn: Connection) -> int:
+    cu = t.customer
+    return len(
+        conn.execute(
+            select(cu.c.id).where(cu.c.merged_into.is_(None), cu.c.kind.in_(MATCH_KINDS))
+        ).all()
+    )
+
+
+def rebuild(
+    engine: Engine,
+    *,
+    retrain: bool = True,
+    settings: MatchSettings | None = None,
+    batch_size: int = 2000,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> RebuildReport:
+    """Re-resolve every person and organization record (see the module docstring)."""
+    started = time.perf_counter()
+    report = RebuildReport()
+    if retrain:
+        model = train(engine, settings, seed=seed, created_by="c360 resolve --rebuild")
+        report.training = model.training
+        report.train_seconds = time.perf_counter() - started
+    sr, rl = t.source_record, t.record_link
+    with write_transaction(engine) as conn:
+        resolver = ProbabilisticResolver(cache_features=True)
+        report.model_version = resolver.model(conn).version
+        report.customers_before = _active_customers(conn)
+        old: dict[int, int] = dict(conn.execute(select(rl.c.record_id, rl.c.customer_id)).all())
+        records = conn.execute(
+            select(sr.c.id, sr.c.kind, sr.c.source_name, sr.c.attributes)
+            .where(sr.c.status == "accepted", sr.c.kind.in_(MATCH_KINDS))
+            .order_by(sr.c.id)
+        ).all()
+        report.records = len(records)
+        for table in (t.identity_key, match_key, match_key_count, edge, flag):
+            conn.execute(delete(table))
+        conn.execute(delete(rl))
+        touched: set[int] = set(old.values())
+        for i in range(0, len(records), batch_size):
+            batch = [
+                ResolvableRecord(
+                    record_id=row.id,
+                    kind=row.kind,
+                    source_name=row.source_name,
+                    attributes=row.attributes or {},
+                    previous_customer_id=old.get(row.id),
+                )
+                for row in records[i : i + batch_size]
+            ]
+            outcome = resolver.resolve(conn, batch)
+            touched |= outcome.touched_customers
+            report.new_customers += outcome.new_customers
+            report.merges += len(outcome.merges)
+            if progress is not None:
+                progress(min(i + batch_size, len(records)), len(records))
+        # timelines: re-attach every event by its subject
+        active = _follow(conn, touched)
+        conn.execute(update(t.event).values(customer_id=None))
+        from c360.platform.ingest import attach_orphan_events
+
+        for (source,) in conn.execute(select(t.event.c.source_name).distinct()).all():
+            attach_orphan_events(conn, source)
+        rebuild_golden(conn, active)
+        new_links = dict(conn.execute(select(rl.c.record_id, rl.c.customer_id)).all())
+        report.kept_ids = len({cid for rid, cid in new_links.items() if old.get(rid) == cid})
+        _redirect_emptied(conn, old, new_links)
+        report.customers_after = _active_customers(conn)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _redirect_emptied(conn: Connection, old: dict[int, int], new: dict[int, int]) -> None:
+    """An old id left without records redirects to the customer that now holds most
+    of its records, when that customer is older (the older id always survives);
+    otherwise it stays, empty, and still resolves."""
+    from collections import Counter
+
+    from c360.platform.resolution import merge_customers
+
+    holding = set(new.values())
+    went: dict[int, Counter[int]] = {}
+    for rid, before in old.items():
+        if before not in holding and rid in new:
+            went.setdefault(before, Counter())[new[rid]] += 1
+    if not went:
+        return
+    cu = t.customer
+    merged = dict(
+        conn.execute(select(cu.c.id, cu.c.merged_into).where(cu.c.id.in_(sorted(went)))).all()
+    )
+    for before, targets in sorted(went.items()):
+        if merged.get(before) is not None:
+            continue
+        target = targets.most_common(1)[0][0]
+        if target < before:
+            merge_customers(conn, target, before)
+
+
+def _follow(conn: Connection, customer_ids: set[int]) -> set[int]:
+    ids = sorted(customer_ids)
+    found: set[int] = set()
+    cu = t.customer
+    for i in range(0, len(ids), 2000):
+        for cid, merged_into in conn.execute(
+            select(cu.c.id, cu.c.merged_into).where(cu.c.id.in_(ids[i : i + 2000]))
+        ):
+            found.add(merged_into or cid)
+    return found
+
+
+__all__ = ["RebuildReport", "rebuild", "train", "training_records"]

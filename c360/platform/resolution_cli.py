@@ -1,0 +1,212 @@
+"""Identity-resolution commands: ``resolve``, ``explain``, ``merge``, ``split``.
+
+A typer app of its own; ``cli.py`` mounts it (``app.add_typer(resolution_app)``
+puts the commands at the top level: ``c360 resolve --rebuild``,
+``c360 explain 42``...).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Engine
+
+from c360.platform.locks import write_transaction
+from c360.platform.matching.constraints import CurationError, manual_merge, manual_split
+from c360.platform.matching.explain import UnknownCustomerError, explain_customer, related_customers
+from c360.platform.matching.settings import MatchSettings
+
+resolution_app = typer.Typer(help="Identity resolution: train, rebuild, explain, merge, split.")
+console = Console(width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+
+
+def _engine() -> Engine:
+    from c360.platform.cli import open_engine  # the one place that opens and migrates
+
+    return open_engine()
+
+
+def _fail(message: str) -> typer.Exit:
+    err_console.print(f"[red]error:[/red] {message}", highlight=False)
+    return typer.Exit(2)
+
+
+def _settings(path: Path | None) -> MatchSettings | None:
+    if path is None:
+        return None
+    try:
+        return MatchSettings.model_validate_json(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise _fail(f"--settings {path}: {exc.strerror}") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise _fail(f"--settings {path}: {where}: {first['msg']}") from None
+
+
+@resolution_app.command()
+def resolve(
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="re-resolve every record (keeps ids and constraints)")
+    ] = False,
+    train: Annotated[
+        bool, typer.Option("--train/--no-train", help="learn a new model version first")
+    ] = True,
+    settings: Annotated[
+        Path | None, typer.Option(help="match settings JSON (default: those in force)")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="random seed for training")] = 0,
+    show: Annotated[bool, typer.Option("--show", help="print the model in force and stop")] = False,
+) -> None:
+    """Train the match model on the data (no labels), and with --rebuild re-resolve
+    everything with it. Without --rebuild, new links use the new model from now on."""
+    from c360.platform.matching import rebuild as batch
+    from c360.platform.matching.store import load_model
+
+    engine = _engine()
+    chosen = _settings(settings)
+    if show:
+        with engine.connect() as conn:
+            _print_model(load_model(conn).describe(), load_model(conn).version)
+        return
+    if rebuild:
+        report = batch.rebuild(engine, retrain=train, settings=chosen, seed=seed)
+        console.print(
+            f"rebuilt {report.records:,} records with model v{report.model_version} in "
+            f"{report.seconds:.1f}s: customers {report.customers_before:,} -> "
+            f"{report.customers_after:,}, ids kept {report.kept_ids:,}, "
+            f"new {report.new_customers:,}, merges {report.merges:,}"
+        )
+        return
+    if not train:
+        raise _fail("nothing to do: pass --rebuild, or train (the default)")
+    model = batch.train(engine, chosen, seed=seed)
+    console.print(
+        f"trained model v{model.version} ({model.settings.name}) on "
+        + ", ".join(f"{n:,} {k} records" for k, n in sorted(model.population_by_kind.items()))
+        + "; run `c360 resolve --rebuild --no-train` to re-resolve existing records with it"
+    )
+    _print_model(model.describe(), model.version)
+
+
+def _print_model(rows: list[dict[str, object]], version: int | None) -> None:
+    table = Table("comparison", "level", "m", "u", "weight (bits)", title=f"model v{version}")
+    for row in rows:
+        table.add_row(
+            str(row["comparison"]),
+            str(row["level"]) + (" (tf)" if row["term_frequency"] else ""),
+            f"{row['m']:.4g}",
+            f"{row['u']:.4g}",
+            f"{row['weight']:+.2f}",
+        )
+    console.print(table)
+
+
+@resolution_app.command()
+def explain(
+    customer_id: int,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Why a customer's records are one customer, and how it relates to others."""
+    engine = _engine()
+    try:
+        explanation = explain_customer(engine, customer_id)
+        edges = related_customers(engine, customer_id)
+    except UnknownCustomerError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        from dataclasses import asdict
+
+        typer.echo(
+            json.dumps(
+                {"explanation": asdict(explanation), "related": [asdict(e) for e in edges]},
+                ensure_ascii=False,
+                indent=2,
+                default=str,
+            )
+        )
+        return
+    head = f"customer {explanation.customer_id}"
+    if explanation.requested_id != explanation.customer_id:
+        head += f" (asked for {explanation.requested_id}, merged into it)"
+    if explanation.merged_ids:
+        head += f"; absorbed {', '.join(map(str, explanation.merged_ids))}"
+    console.print(head, highlight=False)
+    for link in explanation.links:
+        where = f"{link.source}/{link.stream}/{link.external_id} (record {link.record_id})"
+        console.print(
+            f"  {where}: {link.method}"
+            + (f" p={link.probability:.4f}" if link.method == "probabilistic" else "")
+            + (f" ← record {link.matched_record_id}" if link.matched_record_id else ""),
+            highlight=False,
+        )
+        if link.comparisons:
+            console.print(f"      prior {link.prior_weight:+.2f} bits", highlight=False)
+            for c in link.comparisons:
+                tf = f" (tf {c.tf_adjustment:+.2f})" if c.tf_adjustment else ""
+                console.print(
+                    f"      {c.comparison:<22} {c.level:<40} {c.weight:+7.2f}{tf}  "
+                    f"{c.values[0]!s} | {c.values[1]!s}",
+                    highlight=False,
+                )
+            console.print(
+                f"      = {link.match_weight:+.2f} bits, probability {link.probability:.4f}",
+                highlight=False,
+            )
+    for constraint in explanation.constraints:
+        console.print(
+            f"  constraint {constraint['kind']}: records {constraint['record_id']} and "
+            f"{constraint['other_record_id']} by {constraint['decided_by']}",
+            highlight=False,
+        )
+    for item in explanation.flags:
+        console.print(f"  flag {item['kind']}: {item['detail']}", highlight=False)
+    for e in edges:
+        console.print(
+            f"  {e.kind} ({e.direction}) customer {e.other_customer_id}: {e.detail}",
+            highlight=False,
+        )
+
+
+@resolution_app.command()
+def merge(
+    first: int,
+    second: int,
+    by: Annotated[str, typer.Option(help="who decides (for the audit log)")],
+    reason: Annotated[str | None, typer.Option(help="why")] = None,
+) -> None:
+    """Merge two customers for good: the older id survives; later runs keep them one."""
+    engine = _engine()
+    try:
+        with write_transaction(engine) as conn:
+            survivor = manual_merge(conn, first, second, decided_by=by, reason=reason)
+    except CurationError as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"merged {first} and {second} into customer {survivor}")
+
+
+@resolution_app.command()
+def split(
+    record_id: int,
+    by: Annotated[str, typer.Option(help="who decides (for the audit log)")],
+    reason: Annotated[str | None, typer.Option(help="why")] = None,
+) -> None:
+    """Move a source record out of its customer; later runs never put it back."""
+    engine = _engine()
+    try:
+        with write_transaction(engine) as conn:
+            previous, created = manual_split(conn, record_id, decided_by=by, reason=reason)
+    except CurationError as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"record {record_id} left customer {previous} for new customer {created}")
+
+
+__all__ = ["resolution_app"]

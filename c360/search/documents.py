@@ -1,0 +1,423 @@
+"""The customer search document: every way staff may type a customer, built from
+the database in bulk.
+
+One document per active customer (merged-away customers have none). It holds, as
+lowercase lists, *every* value the customer's records gave (not only the golden
+one: a customer known under two phones is found by either) and every reading of
+them that staff type:
+
+- names, with every pinyin reading (the surname read as a surname — 单 ``shan``,
+  曾 ``zeng`` — by :func:`c360.platform.normalize.normalize_name`, plus every other
+  reading of the first character: staff who say ``dan wei`` find 单伟) and initials;
+  for organizations the name without legal-form suffixes (its *core*) too;
+- phones as national numbers (``13800138000``) and their suffixes of 4+ digits;
+- e-mail addresses and their local parts;
+- id numbers (sensitive: only searchable by callers allowed to read them) and
+  their last 4 and 6 characters;
+- an organization's own name, its core and the core's pinyin; a person's
+  employer the same way, in fields of its own (an employee must not outrank the
+  company itself);
+- province and city, sources, and the insight dimensions (tags, tier, risk level,
+  lifecycle stage) once those exist.
+
+:func:`load_documents` reads a batch of customers with a fixed number of queries,
+whatever the batch size. :func:`build_document` is the pure part, used by the
+benchmark too.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import phonenumbers
+from pypinyin import Style, lazy_pinyin, pinyin
+from sqlalchemy import Connection, select
+
+from c360.platform import tables as t
+from c360.platform.normalize import (
+    NormalizationError,
+    normalize_company_name,
+    normalize_name,
+)
+
+__all__ = [
+    "ENRICHERS",
+    "SEARCHABLE_SOURCES",
+    "CustomerDocument",
+    "build_document",
+    "load_documents",
+    "upserts_and_deletes",
+]
+
+log = logging.getLogger("c360.search.documents")
+
+PHONE_SUFFIX_LENGTHS = range(4, 9)
+"""Phone tails staff type: the last 4 to 8 digits (longer ones search by their
+last 8; a whole number is matched exactly)."""
+ID_SUFFIX_LENGTHS = (4, 6)
+"""Id number tails staff type: the last 4 or 6 characters."""
+
+SEARCHABLE_SOURCES: tuple[str, ...] = (
+    "names",
+    "name_readings",
+    "name_initials",
+    "phones",
+    "emails",
+    "email_locals",
+    "id_numbers",
+    "usccs",
+    "member_nos",
+    "wechat_ids",
+    "companies",
+    "company_cores",
+    "company_readings",
+    "employers",
+    "employer_cores",
+    "employer_readings",
+    "regions",
+)
+"""The document's searchable value lists, by the names query plans use."""
+
+
+@dataclass(slots=True)
+class CustomerDocument:
+    """What the search index knows about one customer (values lowercase)."""
+
+    customer_id: int
+    kind: str
+    updated_at: datetime | None = None
+    names: list[str] = field(default_factory=list)
+    name_readings: list[str] = field(default_factory=list)
+    name_initials: list[str] = field(default_factory=list)
+    phones: list[str] = field(default_factory=list)
+    """National significant numbers (``13800138000``, ``1012345678``)."""
+    emails: list[str] = field(default_factory=list)
+    email_locals: list[str] = field(default_factory=list)
+    id_numbers: list[str] = field(default_factory=list)
+    usccs: list[str] = field(default_factory=list)
+    member_nos: list[str] = field(default_factory=list)
+    wechat_ids: list[str] = field(default_factory=list)
+    companies: list[str] = field(default_factory=list)
+    """An organization's names as written and their cores (exact and fuzzy matching)."""
+    company_cores: list[str] = field(default_factory=list)
+    company_readings: list[str] = field(default_factory=list)
+    employers: list[str] = field(default_factory=list)
+    """A person's employers as written and their cores."""
+    employer_cores: list[str] = field(default_factory=list)
+    employer_readings: list[str] = field(default_factory=list)
+    regions: list[str] = field(default_factory=list)
+    """Province and city, with and without 省 / 市 (free-text matching)."""
+    province: str | None = None
+    city: str | None = None
+    sources: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    tier: str | None = None
+    risk_level: str | None = None
+    lifecycle_stage: str | None = None
+    card: dict[str, str] = field(default_factory=dict)
+    """Display values in clear (the golden ones); hits carry those the policy allows."""
+
+    def searchable(self) -> dict[str, list[str]]:
+        """The searchable lists by source name (what hits are explained from)."""
+        return {name: getattr(self, name) for name in SEARCHABLE_SOURCES}
+
+    def phone_suffixes(self) -> list[str]:
+        """The last 4 to 8 digits of every phone."""
+        return _unique(
+            number[-n:] for number in self.phones for n in PHONE_SUFFIX_LENGTHS if n <= len(number)
+        )
+
+    def id_suffixes(self) -> list[str]:
+        """The last 4 and 6 characters of every id number."""
+        return _unique(number[-n:] for number in self.id_numbers for n in ID_SUFFIX_LENGTHS)
+
+    def facet_values(self) -> dict[str, list[str]]:
+        """The structured dimensions (``c360.search.contract.FACET_FIELDS``)."""
+
+        def one(value: str | None) -> list[str]:
+            return [value] if value else []
+
+        return {
+            "kind": [self.kind],
+            "tags": list(self.tags),
+            "tier": one(self.tier),
+            "risk_level": one(self.risk_level),
+            "lifecycle_stage": one(self.lifecycle_stage),
+            "province": one(self.province),
+            "city": one(self.city),
+            "source": list(self.sources),
+        }
+
+    def explain_data(self) -> dict[str, list[str]]:
+        """What a backend stores to explain hits: the non-empty searchable lists."""
+        return {k: v for k, v in self.searchable().items() if v}
+
+
+def _unique(values: Iterable[str]) -> list[str]:
+    """Distinct non-empty values, first occurrence first."""
+    unique = dict.fromkeys(values)
+    unique.pop("", None)
+    return list(unique)
+
+
+# ----------------------------------------------------------------- readings
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _char_readings(char: str) -> tuple[str, ...]:
+    """Every toneless reading pypinyin knows for one character (``单``: dan, chan, shan)."""
+    readings = pinyin(char, style=Style.NORMAL, heteronym=True, errors="ignore")
+    return tuple(r for r in (readings[0] if readings else ()) if r.isascii() and r.isalpha())
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def person_readings(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(readings, initials)`` of a person's name: the reading
+    :func:`~c360.platform.normalize.normalize_name` gives (surname-aware) first,
+    then the other readings of the first character (heteronyms), each followed by
+    the given name's reading. Empty for a name without letters."""
+    try:
+        primary = normalize_name(name)
+    except NormalizationError:
+        return (), ()
+    readings = [primary.pinyin]
+    initials = [primary.initials]
+    if primary.is_chinese and len(primary.display) >= 2:
+        rest = lazy_pinyin(primary.display[1:], style=Style.NORMAL, errors="ignore")
+        rest_text = "".join(rest).lower()
+        rest_initials = "".join(s[0] for s in rest if s)
+        for reading in _char_readings(primary.display[0]):
+            readings.append(reading + rest_text)
+            initials.append(reading[0] + rest_initials)
+    return tuple(_unique(readings)), tuple(_unique(initials))
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def company_forms(name: str) -> tuple[str, str, str, str] | None:
+    """``(display, core, core pinyin, core initials)`` of a company name, lowercase."""
+    try:
+        company = normalize_company_name(name)
+    except NormalizationError:
+        return None
+    syllables = lazy_pinyin(company.core, style=Style.NORMAL, errors="ignore")
+    initials = "".join(s[0] for s in syllables if s and s.isascii())
+    return company.display.lower(), company.core.lower(), company.pinyin, initials.lower()
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def national_number(e164: str) -> str | None:
+    """``+8613800138000`` → ``13800138000``; other countries through phonenumbers."""
+    if e164.startswith("+86") and e164[3:].isdigit():
+        return e164[3:]
+    try:
+        parsed = phonenumbers.parse(e164, "CN")
+    except phonenumbers.NumberParseException:
+        digits = "".join(ch for ch in e164 if ch.isdigit())
+        return digits or None
+    return phonenumbers.national_significant_number(parsed)
+
+
+_REGION_SUFFIXES = ("特别行政区", "自治区", "自治州", "地区", "省", "市", "区", "县")
+
+
+@functools.lru_cache(maxsize=4096)
+def _region_forms(value: str) -> tuple[str, ...]:
+    forms = [value.lower()]
+    for suffix in _REGION_SUFFIXES:
+        if value.endswith(suffix) and len(value) - len(suffix) >= 2:
+            forms.append(value[: -len(suffix)].lower())
+            break
+    return tuple(forms)
+
+
+# ----------------------------------------------------------------- building
+
+
+def _attribute_values(golden: Mapping[str, Any], name: str) -> list[str]:
+    """The golden value of ``name`` first, then every other value its records gave."""
+    item = golden.get(name)
+    if not item:
+        return []
+    value = item.get("value")
+    values = {} if value is None else {str(value): None}
+    for entry in item.get("lineage") or ():
+        other = entry.get("value")
+        if other is not None:
+            values[other if isinstance(other, str) else str(other)] = None
+    values.pop("", None)
+    return list(values)
+
+
+def _golden_value(golden: Mapping[str, Any], name: str) -> str | None:
+    item = golden.get(name)
+    value = item.get("value") if item else None
+    return str(value) if value not in (None, "") else None
+
+
+def _tags(golden: Mapping[str, Any]) -> list[str]:
+    value = _golden_value(golden, "tags")
+    if value is None:
+        return []
+    if value.startswith("["):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, list):
+            return _unique(str(v).strip() for v in parsed)
+    return _unique(part.strip() for part in value.replace("，", ",").split(","))
+
+
+def build_document(
+    customer_id: int,
+    kind: str,
+    golden: Mapping[str, Any],
+    *,
+    updated_at: datetime | None = None,
+) -> CustomerDocument | None:
+    """The search document of one customer from its golden attributes
+    (``{name: {value, verified, conflicting, lineage}}``, lineage values and
+    sources included). ``None`` when there is nothing to find it by."""
+    if not golden:
+        return None
+    doc = CustomerDocument(customer_id=customer_id, kind=kind, updated_at=updated_at)
+    names = _attribute_values(golden, "name")
+    readings: list[str] = []
+    initials: list[str] = []
+    companies: list[str] = []
+    cores: list[str] = []
+    company_readings: list[str] = []
+    if kind == "organization":
+        for name in names:
+            forms = company_forms(name)
+            if forms is None:
+                continue
+            display, core, reading, core_initials = forms
+            doc.names += [display, core]
+            companies += [display, core]
+            cores.append(core)
+            company_readings.append(reading)
+            readings.append(reading)
+            initials.append(core_initials)
+    else:
+        for name in names:
+            doc.names.append(name.lower())
+            person_pinyin, person_initials = person_readings(name)
+            readings += person_pinyin
+            initials += person_initials
+        employers: list[str] = []
+        employer_cores: list[str] = []
+        employer_readings: list[str] = []
+        for company in _attribute_values(golden, "company"):
+            forms = company_forms(company)
+            if forms is None:
+                continue
+            display, core, reading, _ = forms
+            employers += [display, core]
+            employer_cores.append(core)
+            employer_readings.append(reading)
+        doc.employers = _unique(employers)
+        doc.employer_cores = _unique(employer_cores)
+        doc.employer_readings = _unique(employer_readings)
+    doc.names = _unique(doc.names)
+    doc.name_readings = _unique(readings)
+    doc.name_initials = _unique(initials)
+    doc.companies = _unique(companies)
+    doc.company_cores = _unique(cores)
+    doc.company_readings = _unique(company_readings)
+    doc.phones = _unique(
+        n for n in (national_number(p) for p in _attribute_values(golden, "phone")) if n
+    )
+    doc.emails = _unique(e.lower() for e in _attribute_values(golden, "email"))
+    doc.email_locals = _unique(e.rpartition("@")[0] for e in doc.emails)
+    doc.id_numbers = _unique(i.lower() for i in _attribute_values(golden, "id_number"))
+    doc.usccs = _unique(u.lower() for u in _attribute_values(golden, "uscc"))
+    doc.member_nos = _unique(m.lower() for m in _attribute_values(golden, "member_no"))
+    doc.wechat_ids = _unique(w.lower() for w in _attribute_values(golden, "wechat_id"))
+    doc.province = _golden_value(golden, "province")
+    doc.city = _golden_value(golden, "city")
+    doc.regions = _unique(
+        form for value in (doc.province, doc.city) if value for form in _region_forms(value)
+    )
+    sources: set[str] = set()
+    for item in golden.values():
+        for entry in item.get("lineage") or ():
+            source = entry.get("source")
+            if source:
+                sources.add(source)
+    doc.sources = sorted(sources)
+    doc.tags = _tags(golden)
+    doc.tier = _golden_value(golden, "tier")
+    doc.risk_level = _golden_value(golden, "risk_level")
+    doc.lifecycle_stage = _golden_value(golden, "lifecycle_stage")
+    card = {"kind": kind}
+    for name in _CARD:
+        item = golden.get(name)
+        if item:
+            value = item.get("value")
+            if value not in (None, ""):
+                card[name] = str(value)
+    doc.card = card
+    return doc
+
+
+_CARD = ("name", "phone", "email", "company", "province", "city", "id_number", "uscc")
+
+Enricher = Callable[[Connection, Mapping[int, CustomerDocument]], None]
+ENRICHERS: list[Enricher] = []
+"""Functions that add to a batch of documents in place, in bulk (one or a few
+queries per batch): where the insights work fills ``tags``, ``tier``,
+``risk_level`` and ``lifecycle_stage`` from its own tables."""
+
+
+def load_documents(
+    conn: Connection, customer_ids: Iterable[int], *, chunk: int = 2000
+) -> dict[int, CustomerDocument | None]:
+    """The current documents of these customers: ``None`` for each one that must
+    not be in the index (unknown, merged into another, or with nothing to find it
+    by). One query per ``chunk`` customers, plus what :data:`ENRICHERS` add. A
+    customer whose document cannot be built is logged and left out of the result
+    (its index entry is left as it was)."""
+    ids = sorted({int(c) for c in customer_ids})
+    result: dict[int, CustomerDocument | None] = dict.fromkeys(ids)
+    cu, gp = t.customer, t.golden_profile
+    for start in range(0, len(ids), chunk):
+        part = ids[start : start + chunk]
+        rows = conn.execute(
+            select(cu.c.id, cu.c.kind, cu.c.merged_into, cu.c.updated_at, gp.c.attributes)
+            .outerjoin(gp, gp.c.customer_id == cu.c.id)
+            .where(cu.c.id.in_(part))
+        )
+        built: dict[int, CustomerDocument] = {}
+        for row in rows:
+            if row.merged_into is not None:
+                continue
+            try:
+                doc = build_document(
+                    row.id, row.kind, row.attributes or {}, updated_at=row.updated_at
+                )
+            except Exception:  # one bad profile must not block every later change
+                log.exception("customer %s: cannot build its search document; skipped", row.id)
+                result.pop(row.id, None)
+                continue
+            if doc is not None:
+                built[row.id] = doc
+        for enrich in ENRICHERS:
+            enrich(conn, built)
+        result.update(built)
+    return result
+
+
+def upserts_and_deletes(
+    docs: Mapping[int, CustomerDocument | None],
+) -> tuple[list[CustomerDocument], list[int]]:
+    """Split a :func:`load_documents` result into (upserts, deletes)."""
+    upserts = [d for d in docs.values() if d is not None]
+    deletes = [cid for cid, d in docs.items() if d is None]
+    return upserts, deletes

@@ -1,0 +1,564 @@
+"""The role × field matrix, walked from the policy table itself through real HTTP
+with real tokens: every field of the table, for every role, with and without a
+declared purpose, comes back clear, masked or refused (null plus a FORBIDDEN
+error) exactly as the table says — in golden values, lineage, source records and
+their evidence, the timeline, notes, tags, graph edges, and as a search filter.
+Refused and masked values appear nowhere in the response, errors included."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from c360.auth.masking import MASKS, mask_value
+from c360.auth.policy import FIELDS, ROLES, Access, policy_field
+from c360.platform.models import (
+    Customer,
+    Event,
+    GoldenAttribute,
+    GoldenProfile,
+    IdentityKey,
+    RecordLink,
+    Source,
+    SourceRecord,
+)
+from c360.platform.stewardship import CustomerNote, CustomerTag
+from tests.helpers import credit_code, resident_id
+from tests.test_graphql_api import Api, Server, make_settings, serve
+
+T0 = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
+PHONE = "+8613800138000"
+ID_NUMBER = resident_id()
+USCC = credit_code()
+
+PERSON = {
+    "name": "张伟东",
+    "phone": PHONE,
+    "email": "zhangwei@example.com",
+    "id_number": ID_NUMBER,
+    "birth_date": "1990-03-07",
+    "address": "北京市朝阳区建国路88号",
+    "wechat_id": "zhangwei_88",
+    "credit_grade": "AA-",
+    "credit_score": "765.5",
+    "credit_limit": "88000",
+    "risk_level": "低风险",
+    "gender": "male",
+    "city": "北京市",
+    "vip_level": "金卡会员",
+}
+"""The person's golden attributes: every attribute row of the table, a public
+one (gender, city) and a source's pass-through column (vip_level: ``other``)."""
+
+ORGANIZATION = {
+    "name": "北京示例科技有限公司",
+    "legal_representative": "王小明",
+    "uscc": USCC,
+    "city": "北京市",
+}
+RELATIVE = {"name": "李娜", "phone": PHONE, "city": "北京市"}
+EXTERNAL_ID = "CRM-EXT-0001"
+EVENT_TEXT = "请尽快回电确认地址"
+NOTE_TEXT = "客户要求下周回访"
+TAG = "vip"
+
+
+@dataclass
+class Matrix:
+    person: int
+    organization: int
+    relative: int
+
+
+def _record(session: Session, external_id: str, kind: str, attrs: dict[str, Any]) -> int:
+    record = SourceRecord(
+        source_name="crm",
+        stream="contacts",
+        external_id=external_id,
+        kind=kind,
+        raw={},
+        attributes=attrs,
+        content_hash=external_id.ljust(64, "0"),
+        status="accepted",
+        observed_at=T0,
+    )
+    session.add(record)
+    session.flush()
+    assert record.id is not None
+    return record.id
+
+
+def _customer(
+    session: Session, kind: str, attrs: dict[str, str], external_id: str, evidence: dict[str, Any]
+) -> tuple[int, int]:
+    customer = Customer(kind=kind, display_name=attrs["name"])
+    session.add(customer)
+    session.flush()
+    assert customer.id is not None
+    record_id = _record(session, external_id, kind, attrs)
+    session.add(
+        RecordLink(
+            record_id=record_id,
+            customer_id=customer.id,
+            method="rule:phone",
+            score=0.9,
+            evidence=evidence,
+        )
+    )
+    lineage = {
+        "record_id": record_id,
+        "source": "crm",
+        "stream": "contacts",
+        "external_id": external_id,
+        "trust": 80,
+        "verified": True,
+        "observed_at": T0.isoformat(),
+        "chosen": True,
+    }
+    session.add(
+        GoldenProfile.from_attributes(
+            customer.id,
+            [
+                GoldenAttribute(
+                    customer_id=customer.id,
+                    name=name,
+                    value=value,
+                    lineage=[{**lineage, "value": value}],
+                )
+                for name, value in attrs.items()
+            ],
+        )
+    )
+    return customer.id, record_id
+
+
+def seed_matrix(engine: Engine) -> Matrix:
+    with Session(engine) as session:
+        session.add(Source(name="crm", connector="offline", trust=80))
+        session.flush()
+        person, person_record = _customer(
+            session,
+            "person",
+            PERSON,
+            EXTERNAL_ID,
+            {"rule": "phone", "fields": {"phone": {"left": PHONE, "weight": 4.5}}},
+        )
+        organization, _ = _customer(session, "organization", ORGANIZATION, "ORG-EXT-1", {})
+        relative, relative_record = _customer(session, "person", RELATIVE, "REL-EXT-1", {})
+        # The person and the relative share a phone (a family line): a graph edge.
+        for record_id, customer_id in ((person_record, person), (relative_record, relative)):
+            session.add(
+                IdentityKey(key=f"p:phoneany:{PHONE}", record_id=record_id, customer_id=customer_id)
+            )
+        session.add(
+            IdentityKey(key=f"p:ric:{ID_NUMBER}", record_id=person_record, customer_id=person)
+        )
+        session.add(
+            IdentityKey(
+                key=f"p:email:{PERSON['email']}", record_id=person_record, customer_id=person
+            )
+        )
+        session.add(
+            IdentityKey(key=f"o:uscc:{USCC}", record_id=person_record, customer_id=organization)
+        )
+        event_record = _record(session, "EVT-1", "event", {"text": EVENT_TEXT})
+        session.add(
+            Event(
+                record_id=event_record,
+                customer_id=person,
+                source_name="crm",
+                event_type="message",
+                occurred_at=T0,
+                text=EVENT_TEXT,
+            )
+        )
+        session.add(CustomerNote(customer_id=person, text=NOTE_TEXT, author="agent-7"))
+        session.add(CustomerTag(customer_id=person, tag=TAG, created_by="agent-7"))
+        session.commit()
+    return Matrix(person=person, organization=organization, relative=relative)
+
+
+@pytest.fixture
+def matrix(engine: Engine) -> Matrix:
+    return seed_matrix(engine)
+
+
+@pytest.fixture
+def server(engine: Engine, tmp_path: Path) -> Iterator[Server]:
+    yield from serve(engine, make_settings(tmp_path))
+
+
+# --- what the table says ---------------------------------------------------------------
+
+
+def expected(role: str, field: str, attribute: str, purpose: str | None) -> str:
+    """``clear``, ``masked`` or ``refused``: the table's cell, read the way the
+    policy reads it (a mask only where one exists, a purpose where required)."""
+    access = FIELDS[field][ROLES.index(role)]
+    if access is Access.CLEAR:
+        return "clear"
+    if access is Access.CLEAR_WITH_PURPOSE:
+        return "clear" if purpose else "refused"
+    if access is Access.MASKED and attribute in MASKS:
+        return "masked"
+    return "refused"
+
+
+PERSON_ATTRIBUTES = list(PERSON)
+
+QUERY = (
+    "query($p: ID!, $o: ID!, $purpose: String) {\n"
+    "  person: customer(id: $p, purpose: $purpose) {\n"
+    "    displayName\n"
+    "    attributes { name }\n"
+    + "".join(
+        f'    a_{name}: attribute(name: "{name}") {{ value lineage {{ value externalId }} }}\n'
+        for name in PERSON_ATTRIBUTES
+    )
+    + "    sourceRecords { externalId evidence explanation }\n"
+    "    timeline { text }\n"
+    "    notes { text author }\n"
+    "    tags\n"
+    "    related { kind via value node { customerId displayName } }\n"
+    "  }\n"
+    "  org: customer(id: $o, purpose: $purpose) {\n"
+    "    displayName\n"
+    '    legal: attribute(name: "legal_representative") { value }\n'
+    '    uscc: attribute(name: "uscc") { value }\n'
+    "  }\n"
+    "}\n"
+)
+
+
+class Response:
+    """A matrix query's answer, with its errors by path."""
+
+    def __init__(self, body: dict[str, Any], text: str) -> None:
+        self.data = body["data"]
+        self.text = text
+        self.errors = {tuple(e["path"]): e for e in body.get("errors", [])}
+
+    def check(
+        self, path: tuple[Any, ...], value: Any, outcome: str, attribute: str, clear: str
+    ) -> None:
+        where = "/".join(map(str, path))
+        if outcome == "clear":
+            assert value == clear, where
+            assert path not in self.errors, where
+        elif outcome == "masked":
+            assert value == mask_value(attribute, clear), where
+            assert value != clear, where
+            assert path not in self.errors, where
+        else:
+            assert value is None, where
+            error = self.errors.get(path)
+            assert error is not None, f"{where}: no error"
+            assert error["extensions"]["code"] == "FORBIDDEN", where
+            assert error["extensions"]["field"] == policy_field(attribute), where
+            assert clear not in error["message"], where
+
+
+def ask(api: Api, matrix: Matrix, purpose: str | None) -> Response:
+    response = api.post(
+        QUERY, {"p": str(matrix.person), "o": str(matrix.organization), "purpose": purpose}
+    )
+    return Response(response.json(), response.text)
+
+
+@pytest.mark.parametrize("purpose", [None, "kyc review"], ids=["no-purpose", "purpose"])
+@pytest.mark.parametrize("role", ROLES)
+def test_role_field_matrix(server: Server, matrix: Matrix, role: str, purpose: str | None) -> None:
+    answer = ask(server.api(role), matrix, purpose)
+    person = answer.data["person"]
+    cells: dict[str, str] = {}
+
+    def cell(attribute: str, field: str | None = None) -> str:
+        outcome = expected(role, field or policy_field(attribute), attribute, purpose)
+        cells[attribute if field is None else field] = outcome
+        return outcome
+
+    # Golden values and every lineage value, with the lineage's record id.
+    for name in PERSON_ATTRIBUTES:
+        outcome = cell(name)
+        golden = person[f"a_{name}"]
+        if outcome == "refused":  # refused whole, whether or not the customer has one
+            answer.check(("person", f"a_{name}"), golden, outcome, name, PERSON[name])
+            continue
+        answer.check(("person", f"a_{name}", "value"), golden["value"], outcome, name, PERSON[name])
+        for i, item in enumerate(golden["lineage"]):
+            path = ("person", f"a_{name}", "lineage", i)
+            answer.check((*path, "value"), item["value"], outcome, name, PERSON[name])
+            answer.check(
+                (*path, "externalId"),
+                item["externalId"],
+                cell("external_id"),
+                "external_id",
+                EXTERNAL_ID,
+            )
+    answer.check(
+        ("person", "displayName"), person["displayName"], cell("name"), "name", PERSON["name"]
+    )
+
+    # Source records: the id, and the evidence inside (refused values left out).
+    [record] = person["sourceRecords"]
+    answer.check(
+        ("person", "sourceRecords", 0, "externalId"),
+        record["externalId"],
+        cell("external_id"),
+        "external_id",
+        EXTERNAL_ID,
+    )
+    left = record["evidence"]["fields"]["phone"]["left"]
+    phone = cell("phone")
+    assert left == {"clear": PHONE, "masked": mask_value("phone", PHONE), "refused": None}[phone]
+    assert record["evidence"]["fields"]["phone"]["weight"] == 4.5
+    assert record["explanation"].startswith("linked by rule phone")
+    assert PHONE not in record["explanation"]
+
+    # Timeline, notes, tags.
+    [event] = person["timeline"]
+    answer.check(
+        ("person", "timeline", 0, "text"),
+        event["text"],
+        cell("event_text", "event_text"),
+        "event_text",
+        EVENT_TEXT,
+    )
+    [note] = person["notes"]
+    answer.check(
+        ("person", "notes", 0, "text"), note["text"], cell("note", "note"), "note", NOTE_TEXT
+    )
+    assert cell("tags", "tags") == "clear" and person["tags"] == [TAG]
+
+    # The graph edge: the shared phone is a phone, the relative's name a name.
+    [edge] = person["related"]
+    assert (edge["kind"], edge["via"]) == ("SHARES_IDENTIFIER", "phone")
+    assert edge["node"]["customerId"] == matrix.relative
+    answer.check(("person", "related", 0, "value"), edge["value"], phone, "phone", PHONE)
+    answer.check(
+        ("person", "related", 0, "node", "displayName"),
+        edge["node"]["displayName"],
+        expected(role, "name", "name", purpose),
+        "name",
+        RELATIVE["name"],
+    )
+
+    # An organization: its name is public, its legal representative a person.
+    org = answer.data["org"]
+    assert expected(role, "organization_name", "name", purpose) == "clear"
+    assert org["displayName"] == ORGANIZATION["name"]
+    legal = cell("legal_representative")
+    if legal == "refused":
+        answer.check(("org", "legal"), org["legal"], legal, "legal_representative", "王小明")
+    else:
+        answer.check(
+            ("org", "legal", "value"),
+            org["legal"]["value"],
+            legal,
+            "legal_representative",
+            ORGANIZATION["legal_representative"],
+        )
+    assert org["uscc"]["value"] == USCC
+
+    # Nothing refused or masked is anywhere in the response, errors included.
+    clear_values = {
+        **PERSON,
+        "external_id": EXTERNAL_ID,
+        "event_text": EVENT_TEXT,
+        "note": NOTE_TEXT,
+    }
+    for name, outcome in cells.items():
+        if outcome != "clear" and name in clear_values:
+            assert clear_values[name] not in answer.text, (role, name)
+    # Every table row was walked.
+    walked = {policy_field(name) for name in cells} | {"organization_name", "legal_representative"}
+    assert set(FIELDS) <= walked | {"public"}, set(FIELDS) - walked
+
+
+SEARCH = """
+query($f: CustomerFilter, $purpose: String) {
+  customers(filter: $f, purpose: $purpose) { totalCount edges { node { customerId } } }
+}
+"""
+
+SEARCHES = [
+    ("phone", "phone", "+86 138 0013 8000"),
+    ("email", "email", "ZhangWei@Example.com"),
+    ("idNumber", "id_number", ID_NUMBER),
+    ("uscc", "uscc", USCC),
+]
+
+
+@pytest.mark.parametrize("purpose", [None, "kyc review"], ids=["no-purpose", "purpose"])
+@pytest.mark.parametrize("role", ROLES)
+def test_search_matrix(server: Server, matrix: Matrix, role: str, purpose: str | None) -> None:
+    """Filtering by a field is allowed exactly where the field is read in clear."""
+    api = server.api(role)
+    for argument, attribute, value in SEARCHES:
+        kind = "organization" if attribute == "uscc" else "person"
+        outcome = expected(role, policy_field(attribute, kind), attribute, purpose)
+        response = api.post(
+            SEARCH,
+            {"f": {argument: value}, "purpose": purpose},
+        )
+        body = response.json()
+        if outcome == "clear":
+            assert "errors" not in body, (role, argument, body)
+            ids = [e["node"]["customerId"] for e in body["data"]["customers"]["edges"]]
+            assert ids == {
+                "phone": [matrix.person, matrix.relative],  # a family phone
+                "uscc": [matrix.organization],
+            }.get(attribute, [matrix.person])
+        else:
+            assert body["data"] is None, (role, argument)
+            [error] = body["errors"]
+            assert error["extensions"] == {"code": "FORBIDDEN", "field": f"filter.{argument}"}
+            assert "cannot search by it" in error["message"]
+            assert value not in response.text
+
+
+def test_purpose_comes_from_the_header_too(server: Server, matrix: Matrix) -> None:
+    query = 'query($p: ID!) { customer(id: $p) { a: attribute(name: "id_number") { value } } }'
+    refused = server.api("compliance").post(query, {"p": str(matrix.person)}).json()
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert "declared purpose" in refused["errors"][0]["message"]
+    allowed = server.api("compliance", purpose="court order 2024-17").query(
+        query, {"p": str(matrix.person)}
+    )
+    assert allowed["customer"]["a"]["value"] == ID_NUMBER
+
+
+def test_agents_are_limited_to_their_region(server: Server, matrix: Matrix, engine: Engine) -> None:
+    with Session(engine) as session:
+        shanghai = Customer(kind="person", display_name="周杰")
+        session.add(shanghai)
+        session.flush()
+        assert shanghai.id is not None
+        session.add(
+            GoldenProfile.from_attributes(
+                shanghai.id, [GoldenAttribute(customer_id=shanghai.id, name="city", value="上海市")]
+            )
+        )
+        session.commit()
+        shanghai_id = shanghai.id
+    page = "{ customers(first: 50) { totalCount edges { node { customerId } } } }"
+    beijing = server.api("agent", region="北京")
+    data = beijing.query(page)["customers"]
+    assert sorted(e["node"]["customerId"] for e in data["edges"]) == sorted(
+        [matrix.person, matrix.organization, matrix.relative]
+    )
+    assert data["totalCount"] == 3
+    shanghai_agent = server.api("agent", region="上海市")
+    data = shanghai_agent.query(page)["customers"]
+    assert [e["node"]["customerId"] for e in data["edges"]] == [shanghai_id]
+    # One customer outside the region: refused, not served.
+    response = shanghai_agent.post(
+        "query($id: ID!) { customer(id: $id) { displayName } }", {"id": str(matrix.person)}
+    )
+    body = response.json()
+    assert body["data"] == {"customer": None}
+    assert body["errors"][0]["extensions"] == {"code": "FORBIDDEN", "field": "row"}
+    assert PERSON["name"] not in response.text
+    # The edge to a customer of another region is left out.
+    with Session(engine) as session:
+        profile = session.get(GoldenProfile, matrix.relative)
+        assert profile is not None
+        profile.attributes = {**profile.attributes, "city": {"value": "上海市", "lineage": []}}
+        session.add(profile)
+        session.commit()
+    related = beijing.query(
+        "query($id: ID!) { customer(id: $id) { related { node { customerId } } } }",
+        {"id": str(matrix.person)},
+    )
+    assert related["customer"]["related"] == []
+    # An agent without a region claim, and other roles, see every row.
+    assert server.api("agent").query(page)["customers"]["totalCount"] == 4
+    assert server.api("marketing", region="上海").query(page)["customers"]["totalCount"] == 4
+
+
+def test_scopes_narrow_a_role(server: Server, matrix: Matrix) -> None:
+    reader = server.api("agent", scopes=["customers:read"])
+    reader.query("{ customers { totalCount } }")
+    response = reader.post(
+        'mutation($id: ID!) { tagCustomer(customerId: $id, tag: "x") { tags } }',
+        {"id": str(matrix.person)},
+    )
+    error = response.json()["errors"][0]
+    assert error["extensions"] == {"code": "FORBIDDEN", "field": "mutation.tag"}
+    assert "customers:write" in error["message"]
+    writer_only = server.api("agent", scopes=["customers:write"])
+    body = writer_only.post(
+        "query($id: ID!) { customer(id: $id) { displayName } }", {"id": str(matrix.person)}
+    ).json()
+    assert body["data"]["customer"]["displayName"] is None
+    assert "customers:read" in body["errors"][0]["message"]
+
+
+def test_several_roles_get_the_best_of_each(server: Server, matrix: Matrix) -> None:
+    both = server.api("agent", "risk")
+    data = both.query(
+        "query($id: ID!) { customer(id: $id) {"
+        ' phone: attribute(name: "phone") { value }'
+        ' credit: attribute(name: "credit_grade") { value } } }',
+        {"id": str(matrix.person)},
+    )["customer"]
+    assert data["phone"]["value"] == PHONE  # agent: clear
+    assert data["credit"]["value"] == PERSON["credit_grade"]  # risk: clear
+
+
+def test_the_policy_table_is_complete() -> None:
+    assert all(len(cells) == len(ROLES) for cells in FIELDS.values())
+    # Every masked cell either has a mask or is meant as a refusal.
+    body = json.dumps({f: [c.value for c in cells] for f, cells in FIELDS.items()})
+    assert "hidden" in body and "masked" in body
+
+
+def test_evidence_formats_to_come_do_not_leak(
+    server: Server, matrix: Matrix, engine: Engine
+) -> None:
+    """A match model's evidence: values under a comparison are that attribute's;
+    strings under no known key are served only to whoever reads everything."""
+    with Session(engine) as session:
+        link = session.exec(select(RecordLink).where(RecordLink.customer_id == matrix.person)).one()
+        link.method = "probabilistic"
+        link.evidence = {
+            "rule": "probabilistic",
+            "probability": 0.97,
+            "blocking_rules": ["name", "name+city"],
+            "comparisons": [
+                {"comparison": "phone", "level": "exact", "left": PHONE, "weight": 3.1},
+                {"comparison": "name", "level": "fuzzy", "right": "张伟", "weight": 1.5},
+            ],
+            "debug": {"raw": "secret-value"},
+        }
+        session.add(link)
+        session.commit()
+    query = "query($id: ID!) { customer(id: $id) { sourceRecords { evidence explanation } } }"
+
+    def evidence(api: Api) -> tuple[dict[str, Any], str]:
+        [record] = api.query(query, {"id": str(matrix.person)})["customer"]["sourceRecords"]
+        return record["evidence"], record["explanation"]
+
+    risk, explanation = evidence(server.api("risk"))
+    assert risk["comparisons"][0]["left"] == mask_value("phone", PHONE)  # risk: phone masked
+    assert risk["comparisons"][1]["right"] == "张伟"  # risk reads names
+    assert risk["blocking_rules"] == ["name", "name+city"]
+    assert risk["debug"] == {"raw": None}
+    assert (
+        explanation
+        == "linked by the match model (probability 0.97): phone exact +3.10, name fuzzy +1.50"
+    )
+    marketing, _ = evidence(server.api("marketing"))
+    assert marketing["comparisons"][1]["right"] == "张*"
+    assert marketing["debug"] == {"raw": None}
+    admin, _ = evidence(server.api("admin", purpose="audit"))
+    assert admin["debug"] == {"raw": "secret-value"}
+    assert admin["comparisons"][0]["left"] == PHONE

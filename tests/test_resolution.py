@@ -1,0 +1,453 @@
+"""Probabilistic, incremental, explainable, reversible identity resolution — on
+SQLite and PostgreSQL, through the real ingest path (no mocks)."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, select
+from typer.testing import CliRunner
+
+from c360.platform import tables as t
+from c360.platform.ingest import Ingestor
+from c360.platform.locks import write_transaction
+from c360.platform.matching import explain_customer, related_customers
+from c360.platform.matching.constraints import manual_merge, manual_split
+from c360.platform.matching.model import probability
+from c360.platform.matching.rebuild import rebuild, train
+from c360.platform.matching.tables import flag, match_key, match_key_count
+from c360.platform.normalize import normalize_name
+from c360.platform.records import IncomingRecord
+from c360.platform.sources import save_source
+from tests.helpers import credit_code, resident_id
+
+SURNAMES = "赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨朱秦尤许何吕施张孔曹严华金魏陶姜"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚华玉萍红鹏辉建国宇浩然轩欣怡涵"
+CITIES = ["北京", "上海", "深圳", "杭州", "成都", "武汉", "南京", "西安"]
+
+
+def person(ext: str, stream: str = "people", **fields: Any) -> IncomingRecord:
+    return IncomingRecord(stream=stream, external_id=ext, kind="person", fields=fields)
+
+
+def org(ext: str, **fields: Any) -> IncomingRecord:
+    return IncomingRecord(stream="orgs", external_id=ext, kind="organization", fields=fields)
+
+
+def ingest(engine: Engine, source: str, records: list[IncomingRecord]) -> None:
+    with write_transaction(engine) as conn:
+        counts = Ingestor(source).ingest(conn, records)
+    assert counts.balanced(), counts
+
+
+def customer_of(engine: Engine, source: str, ext: str, stream: str = "people") -> int:
+    sr, rl, cu = t.source_record, t.record_link, t.customer
+    with engine.connect() as conn:
+        cid, merged = conn.execute(
+            select(rl.c.customer_id, cu.c.merged_into)
+            .join(sr, sr.c.id == rl.c.record_id)
+            .join(cu, cu.c.id == rl.c.customer_id)
+            .where(sr.c.source_name == source, sr.c.external_id == ext, sr.c.stream == stream)
+        ).one()
+    return int(merged or cid)
+
+
+def record_id(engine: Engine, source: str, ext: str) -> int:
+    sr = t.source_record
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                select(sr.c.id).where(sr.c.source_name == source, sr.c.external_id == ext)
+            ).scalar_one()
+        )
+
+
+def population(seed: int, n: int) -> list[dict[str, str]]:
+    """``n`` distinct people with a name, city, birth date, phone and e-mail."""
+    rng = random.Random(seed)
+    people, readings = [], set()
+    while len(people) < n:
+        name = rng.choice(SURNAMES) + "".join(rng.sample(GIVEN, 2))
+        reading = normalize_name(name).pinyin
+        if reading in readings:  # 王平 and 王萍 would be one name read aloud
+            continue
+        readings.add(reading)
+        i = len(people)
+        people.append(
+            {
+                "name": name,
+                "city": rng.choice(CITIES),
+                "birth_date": f"{rng.randrange(1960, 2004)}-{rng.randrange(1, 13):02d}-"
+                f"{rng.randrange(1, 29):02d}",
+                "phone": f"139{i:08d}",
+                "email": f"p{i}@example.com",
+            }
+        )
+    return people
+
+
+@pytest.fixture
+def sources(engine: Engine) -> Engine:
+    for name, trust in (("web", 40), ("pos", 80), ("social", 30)):
+        save_source(engine, name, "offline", {}, trust=trust)
+    return engine
+
+
+@pytest.fixture
+def trained(sources: Engine) -> Engine:
+    """Web and store records of 300 people, a model trained on them (no labels)."""
+    engine = sources
+    people = population(1, 300)
+    ingest(
+        engine,
+        "web",
+        [
+            person(f"w{i}", name=p["name"], city=p["city"], email=p["email"], phone=p["phone"])
+            for i, p in enumerate(people)
+        ],
+    )
+    ingest(
+        engine,
+        "pos",
+        [
+            person(f"p{i}", name=p["name"], birth_date=p["birth_date"], phone=p["phone"])
+            for i, p in enumerate(people)
+            if i % 2 == 0
+        ],
+    )
+    train(engine, seed=3)
+    return engine
+
+
+def test_training_learns_weights_without_labels_and_stores_a_version(trained: Engine) -> None:
+    from c360.platform.matching.store import load_model
+
+    with trained.connect() as conn:
+        model = load_model(conn)
+    assert model.version is not None
+    weights = {(r["comparison"], r["level"]): r["weight"] for r in model.describe()}
+    assert weights[("name", "exact")] > 8
+    assert weights[("phone", "exact")] > 7
+    assert weights[("name", "different")] < 0
+    assert 0 < model.lam("person") < 0.01
+    assert model.training["kinds"]["person"]["records"] == 450
+
+
+def test_a_social_record_with_only_a_rare_name_and_city_links(trained: Engine) -> None:
+    engine = trained
+    target = population(1, 300)[7]
+    ingest(
+        engine, "social", [person("s1", stream="social", name=target["name"], city=target["city"])]
+    )
+    assert customer_of(engine, "social", "s1", "social") == customer_of(engine, "web", "w7")
+
+
+def test_homonyms_do_not_merge_and_a_record_like_both_links_to_neither(trained: Engine) -> None:
+    engine = trained
+    ingest(
+        engine,
+        "web",
+        [
+            person(
+                "h1", name="欧阳娜娜", city="厦门", birth_date="1990-01-02", phone="13700000001"
+            ),
+            person(
+                "h2", name="欧阳娜娜", city="厦门", birth_date="1985-07-08", phone="13700000002"
+            ),
+        ],
+    )
+    ingest(engine, "social", [person("s9", stream="social", name="欧阳娜娜", city="厦门")])
+    h1, h2 = customer_of(engine, "web", "h1"), customer_of(engine, "web", "h2")
+    assert h1 != h2
+    assert customer_of(engine, "social", "s9", "social") not in {h1, h2}
+
+
+def test_explanation_weights_sum_to_the_stored_score(trained: Engine) -> None:
+    engine = trained
+    target = population(1, 300)[12]
+    ingest(
+        engine, "social", [person("s2", stream="social", name=target["name"], city=target["city"])]
+    )
+    explanation = explain_customer(engine, customer_of(engine, "social", "s2", "social"))
+    link = next(x for x in explanation.links if x.external_id == "s2")
+    assert link.method == "probabilistic"
+    assert link.comparisons and link.model_version is not None
+    total = link.prior_weight + sum(c.weight for c in link.comparisons)
+    assert total == pytest.approx(link.match_weight, abs=1e-5)
+    assert probability(total) == pytest.approx(link.probability, abs=1e-6)
+    by_name = {c.comparison: c for c in link.comparisons}
+    assert by_name["name"].values == (target["name"], target["name"])
+    rules = [x for x in explanation.links if x.method.startswith("rule:")]
+    assert rules and all(x.probability == 1.0 and x.rule for x in rules)
+
+
+def test_a_shared_phone_across_1000_unrelated_people_does_not_merge_them(sources: Engine) -> None:
+    engine = sources
+    people = population(2, 1000)
+    ingest(
+        engine,
+        "web",
+        [
+            person(f"x{i}", name=p["name"], city=p["city"], phone="13800138000")
+            for i, p in enumerate(people)
+        ],
+    )
+    with engine.connect() as conn:
+        customers = conn.execute(
+            select(func.count(func.distinct(t.record_link.c.customer_id)))
+        ).scalar_one()
+        flags = conn.execute(select(flag.c.detail).where(flag.c.kind == "shared_identifier")).all()
+    assert customers == 1000
+    assert len(flags) == 1
+    assert flags[0].detail["feature"] == "phone" and flags[0].detail["customers"] == 1000
+    assert "13800138000" not in str(flags[0].detail)  # masked
+    # a newcomer on that phone with a new name is not glued to anyone either
+    ingest(engine, "pos", [person("n1", name="新来的", phone="13800138000")])
+    rid = record_id(engine, "pos", "n1")
+    with engine.connect() as conn:
+        linked = conn.execute(
+            select(func.count())
+            .select_from(t.record_link)
+            .where(t.record_link.c.customer_id == customer_of(engine, "pos", "n1"))
+        ).scalar_one()
+    assert linked == 1 and rid
+
+
+def test_manual_merge_and_split_survive_a_rebuild_and_merged_ids_still_resolve(
+    trained: Engine,
+) -> None:
+    engine = trained
+    a, b = customer_of(engine, "web", "w20"), customer_of(engine, "web", "w21")
+    assert a != b
+    with write_transaction(engine) as conn:
+        survivor = manual_merge(conn, a, b, decided_by="steward@test", reason="same person")
+    assert survivor == min(a, b)
+    assert explain_customer(engine, max(a, b)).customer_id == survivor
+    # split the store record of person 0 out of its customer
+    keep = customer_of(engine, "web", "w0")
+    assert customer_of(engine, "pos", "p0") == keep
+    with write_transaction(engine) as conn:
+        previous, created = manual_split(
+            conn, record_id(engine, "pos", "p0"), decided_by="steward@test"
+        )
+    assert previous == keep and created != keep
+    report = rebuild(engine, retrain=True, seed=5)
+    assert report.records == 450
+    assert customer_of(engine, "web", "w20") == customer_of(engine, "web", "w21") == survivor
+    assert customer_of(engine, "pos", "p0") != customer_of(engine, "web", "w0")
+    assert customer_of(engine, "web", "w0") == keep  # the cluster persists: its id too
+    # every id handed out still resolves
+    for cid in (a, b, keep, created):
+        assert explain_customer(engine, cid).customer_id in {
+            survivor,
+            keep,
+            customer_of(engine, "pos", "p0"),
+        }
+
+
+def test_rebuild_keeps_ids_where_clusters_persist(trained: Engine) -> None:
+    engine = trained
+    before = {i: customer_of(engine, "web", f"w{i}") for i in range(0, 300, 7)}
+    with engine.connect() as conn:
+        keys_before = conn.execute(select(func.count()).select_from(match_key)).scalar_one()
+    report = rebuild(engine, retrain=False)
+    assert report.kept_ids >= len(before)
+    assert {i: customer_of(engine, "web", f"w{i}") for i in before} == before
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(match_key)).scalar_one() == keys_before
+
+
+def test_a_steward_split_made_elsewhere_is_respected_when_the_record_changes(
+    sources: Engine,
+) -> None:
+    """A curation decision written without this module (as the GraphQL layer
+    does) becomes a constraint, so re-ingesting the record does not undo it."""
+    from c360.platform.stewardship import CurationDecision
+    from c360.platform.tables import table_of
+
+    engine = sources
+    ingest(engine, "web", [person("a", name="张伟", email="zw@example.com")])
+    ingest(engine, "pos", [person("b", name="张伟", email="zw@example.com")])
+    first = customer_of(engine, "web", "a")
+    assert customer_of(engine, "pos", "b") == first
+    rid = record_id(engine, "pos", "b")
+    rl, cu = t.record_link, t.customer
+    with write_transaction(engine) as conn:  # what a split elsewhere writes
+        created = conn.execute(cu.insert().values(kind="person").returning(cu.c.id)).scalar_one()
+        conn.execute(rl.update().where(rl.c.record_id == rid).values(customer_id=created))
+        conn.execute(
+            table_of(CurationDecision)
+            .insert()
+            .values(
+                kind="split",
+                customer_id=created,
+                other_customer_id=first,
+                record_id=rid,
+                decided_by="graphql",
+            )
+        )
+    ingest(engine, "pos", [person("b", name="张伟", email="zw@example.com", city="北京")])
+    assert customer_of(engine, "pos", "b") != customer_of(engine, "web", "a")
+
+
+def test_resolution_is_deterministic_for_the_same_input(tmp_path: Any) -> None:
+    from c360.platform.db import make_engine, migrate
+
+    outcomes = []
+    for run in range(2):
+        engine = make_engine(f"sqlite:///{tmp_path / f'run{run}.db'}")
+        migrate(engine)
+        save_source(engine, "web", "offline", {})
+        people = population(4, 120)
+        rng = random.Random(9)
+        records = []
+        for i, p in enumerate(people):
+            records.append(person(f"a{i}", name=p["name"], city=p["city"], phone=p["phone"]))
+            records.append(
+                person(f"b{i}", name=p["name"], city=p["city"], birth_date=p["birth_date"])
+            )
+        rng.shuffle(records)
+        for i in range(0, len(records), 50):
+            ingest(engine, "web", records[i : i + 50])
+        sr, rl = t.source_record, t.record_link
+        with engine.connect() as conn:
+            outcomes.append(
+                sorted(
+                    conn.execute(
+                        select(sr.c.external_id, rl.c.customer_id, rl.c.method, rl.c.score).join(
+                            rl, rl.c.record_id == sr.c.id
+                        )
+                    ).all()
+                )
+            )
+        engine.dispose()
+    assert outcomes[0] == outcomes[1]
+
+
+def test_key_counts_follow_updates_and_quarantine(sources: Engine) -> None:
+    engine = sources
+    ingest(engine, "web", [person("1", name="王芳", phone="13700137000", city="上海")])
+    with engine.connect() as conn:
+        before = dict(conn.execute(select(match_key_count.c.key, match_key_count.c.records)).all())
+    ingest(engine, "web", [person("1", name="王芳", phone="13700137000", city="北京")])
+    ingest(engine, "web", [person("1", name="王芳", phone="13700137000", city="上海")])
+    with engine.connect() as conn:
+        after = dict(conn.execute(select(match_key_count.c.key, match_key_count.c.records)).all())
+    assert {k: v for k, v in after.items() if v} == before
+    ingest(engine, "web", [person("1", name="王芳", phone="12345")])  # quarantined
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(match_key)).scalar_one() == 0
+        assert not any(conn.execute(select(match_key_count.c.records)).scalars())
+
+
+def test_the_graph_knows_who_works_where_represents_whom_and_shares_what(
+    sources: Engine,
+) -> None:
+    engine = sources
+    code = credit_code()
+    ingest(
+        engine,
+        "web",
+        [
+            org(
+                "o1",
+                name="北京华信科技有限公司",
+                uscc=code,
+                legal_representative="周建国",
+                phone="13912345678",
+            )
+        ],
+    )
+    ingest(
+        engine,
+        "pos",
+        [
+            person("boss", name="周建国", phone="13912345678", id_number=resident_id()),
+            person("emp", name="吴芳", company="北京华信科技有限公司", phone="13698765432"),
+            person("kid", name="吴小宝", phone="13698765432", referred_by="13912345678"),
+        ],
+    )
+    company = customer_of(engine, "web", "o1", "orgs")
+    boss = customer_of(engine, "pos", "boss")
+    emp = customer_of(engine, "pos", "emp")
+    kid = customer_of(engine, "pos", "kid")
+    edges = {(e.kind, e.direction, e.other_customer_id) for e in related_customers(engine, company)}
+    assert ("legal_representative_of", "in", boss) in edges
+    assert ("works_at", "in", emp) in edges
+    assert ("shares_phone", "both", boss) in edges
+    kid_edges = {(e.kind, e.direction, e.other_customer_id) for e in related_customers(engine, kid)}
+    assert ("shares_phone", "both", emp) in kid_edges
+    assert ("referred_by", "out", boss) in kid_edges
+    emp_edge = next(e for e in related_customers(engine, emp) if e.kind == "works_at")
+    assert emp_edge.direction == "out" and emp_edge.detail["basis"] == "company name"
+    assert emp_edge.record_id == record_id(engine, "pos", "emp")
+
+
+def test_the_cluster_size_guard_refuses_a_runaway_merge(sources: Engine) -> None:
+    from c360.platform.matching.model import MatchModel
+    from c360.platform.matching.settings import default_settings
+    from c360.platform.matching.store import save_model
+
+    engine = sources
+    settings = default_settings()
+    settings.max_cluster_size = 2
+    with write_transaction(engine) as conn:
+        save_model(conn, MatchModel(settings))
+    for i in range(4):
+        ingest(
+            engine,
+            "web",
+            [
+                person(
+                    f"a{i}",
+                    name="柯镇恶",
+                    city="嘉兴",
+                    company="江南七怪镖局有限公司",
+                    email=f"a{i}@example.com",
+                )
+            ],
+        )
+    with engine.connect() as conn:
+        sizes = (
+            conn.execute(
+                select(func.count())
+                .select_from(t.record_link)
+                .group_by(t.record_link.c.customer_id)
+            )
+            .scalars()
+            .all()
+        )
+        flagged = conn.execute(
+            select(func.count()).select_from(flag).where(flag.c.kind == "cluster_size")
+        ).scalar_one()
+    assert max(sizes) == 2
+    assert flagged >= 1
+
+
+def test_cli_trains_explains_merges_and_splits(
+    trained: Engine, db_url: str, monkeypatch: Any
+) -> None:
+    from c360.platform.resolution_cli import resolution_app
+    from c360.platform.settings import get_settings
+
+    monkeypatch.setenv("C360_DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    runner = CliRunner()
+    result = runner.invoke(resolution_app, ["resolve", "--train"])
+    assert result.exit_code == 0, result.output
+    assert "trained model v" in result.output
+    cid = customer_of(trained, "web", "w4")
+    result = runner.invoke(resolution_app, ["explain", str(cid)])
+    assert result.exit_code == 0, result.output
+    assert "rule:" in result.output or "new" in result.output
+    result = runner.invoke(resolution_app, ["explain", "999999"])
+    assert result.exit_code == 2 and "no customer 999999" in result.output
+    a, b = customer_of(trained, "web", "w30"), customer_of(trained, "web", "w31")
+    result = runner.invoke(resolution_app, ["merge", str(a), str(b), "--by", "cli@test"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(resolution_app, ["resolve", "--rebuild", "--no-train"])
+    assert result.exit_code == 0, result.output
+    assert customer_of(trained, "web", "w30") == customer_of(trained, "web", "w31")
+    get_settings.cache_clear()
