@@ -23,7 +23,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -214,7 +214,7 @@ def create_app(
             return JSONResponse({"status": "error", "database": reason}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok"})
 
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/graphql", GraphQLApp(engine, build_schema(limits), gate)),
     ]
@@ -242,6 +242,10 @@ def create_app(
             Route("/.well-known/jwks.json", jwks, methods=["GET"]),
             Route("/.well-known/oauth-authorization-server", metadata, methods=["GET"]),
         ]
+    # Push sources: signed webhooks land in a durable inbox (POST /hooks/{source}).
+    from c360.connectors.web.webhook import webhook_routes
+
+    routes += webhook_routes(engine)
     app = Starlette(routes=routes)
     app.state.engine = engine
     app.state.auth = tokens
