@@ -56,7 +56,6 @@ from c360.search.contract import (
     SearchPage,
     SearchUnavailableError,
     SortOrder,
-    check_page_request,
 )
 from c360.search.documents import CustomerDocument
 from c360.search.fields import (
@@ -68,8 +67,9 @@ from c360.search.fields import (
     Analysis,
     text_values,
 )
-from c360.search.policy import DEFAULT_POLICY, SearchPolicy, check_filters
-from c360.search.query import Clause, Op, QueryPlan, Term, plan_query
+from c360.search.planning import empty_page, plan_search
+from c360.search.policy import SearchPolicy
+from c360.search.query import Clause, Op, QueryPlan, Term
 
 __all__ = ["OpenSearchSearch", "index_template"]
 
@@ -355,20 +355,9 @@ class OpenSearchSearch(SearchBackend):
         policy: SearchPolicy | None = None,
     ) -> SearchPage:
         started = time.perf_counter()
-        policy = policy or DEFAULT_POLICY
-        check_page_request(first, facets)
-        plan = plan_query(query, policy)
-        check_filters(policy, [name for name, _ in (filters.items() if filters else ())])
-        check_filters(policy, facets)
+        plan, policy = plan_search(query, filters, first, facets, policy)
         if plan.matches_nothing:
-            return SearchPage(
-                hits=[],
-                total=0,
-                next_cursor=None,
-                facets={name: [] for name in facets},
-                notes=plan.notes,
-                took_ms=(time.perf_counter() - started) * 1000,
-            )
+            return empty_page(plan, facets, started)
         sort = SortOrder(sort)
         scored = sort is SortOrder.RELEVANCE and not plan.empty
         if scored:
