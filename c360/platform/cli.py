@@ -389,9 +389,11 @@ def _mount_feature_commands() -> None:
     """Commands contributed by the connectors, search, auth and resolution modules."""
     from c360.auth.cli import register as register_auth_commands
     from c360.connectors.cli import register as register_connector_commands
+    from c360.platform.resolution_cli import resolution_app
     from c360.search import cli as search_cli
 
     register_connector_commands(app)
+    app.add_typer(resolution_app)  # resolve, explain, merge, split at the top level
     register_auth_commands(app)
     app.command("reindex")(search_cli.reindex_command)
     app.command("indexer")(search_cli.indexer_command)
