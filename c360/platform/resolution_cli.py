@@ -75,7 +75,8 @@ def resolve(
     chosen = _settings(settings)
     if show:
         with engine.connect() as conn:
-            _print_model(load_model(conn).describe(), load_model(conn).version)
+            model = load_model(conn)
+        _print_model(model.describe(), model.version)
         return
     if rebuild:
         report = batch.rebuild(engine, retrain=train, settings=chosen, seed=seed)
@@ -88,17 +89,18 @@ def resolve(
         return
     if not train:
         raise _fail("nothing to do: pass --rebuild, or train (the default)")
-    model = batch.train(engine, chosen, seed=seed)
+    trained = batch.train(engine, chosen, seed=seed)
     console.print(
-        f"trained model v{model.version} ({model.settings.name}) on "
-        + ", ".join(f"{n:,} {k} records" for k, n in sorted(model.population_by_kind.items()))
+        f"trained model v{trained.version} ({trained.settings.name}) on "
+        + ", ".join(f"{n:,} {k} records" for k, n in sorted(trained.population_by_kind.items()))
         + "; run `c360 resolve --rebuild --no-train` to re-resolve existing records with it"
     )
-    _print_model(model.describe(), model.version)
+    _print_model(trained.describe(), trained.version)
 
 
 def _print_model(rows: list[dict[str, object]], version: int | None) -> None:
-    table = Table("comparison", "level", "m", "u", "weight (bits)", title=f"model v{version}")
+    title = f"model v{version}" if version is not None else "built-in defaults (untrained)"
+    table = Table("comparison", "level", "m", "u", "weight (bits)", title=title)
     for row in rows:
         table.add_row(
             str(row["comparison"]),

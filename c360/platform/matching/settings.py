@@ -103,7 +103,7 @@ class MatchSettings(BaseModel):
     population: int = Field(default=10_000, ge=1)
     match_threshold: float = Field(default=0.8, gt=0, lt=1)
     """Least match probability for an automatic link."""
-    max_candidates_per_key: int = Field(default=60, ge=1)
+    max_candidates_per_key: int = Field(default=30, ge=1)
     """A blocking key shared by more records than this finds no candidates (it is too
     common to say anything: a family phone, 王伟 on its own)."""
     max_scored_candidates: int = Field(default=25, ge=1)
