@@ -66,8 +66,9 @@ def resolve(
     seed: Annotated[int, typer.Option(help="random seed for training")] = 0,
     show: Annotated[bool, typer.Option("--show", help="print the model in force and stop")] = False,
 ) -> None:
-    """Train the match model on the data (no labels), and with --rebuild re-resolve
-    everything with it. Without --rebuild, new links use the new model from now on."""
+    """Train the match model on the data (no labels); --rebuild re-resolves everything.
+
+    Without --rebuild, links made from now on use the new model."""
     from c360.platform.matching import rebuild as batch
     from c360.platform.matching.store import load_model
 
