@@ -43,6 +43,7 @@ from c360.platform.models import (
     SourceRecord,
 )
 from c360.schema import Limits
+from c360.search.contract import SearchBackend
 
 # --- the server ------------------------------------------------------------------
 
@@ -127,11 +128,14 @@ def serve(
     *,
     limits: Limits | None = None,
     oidc_provider: OidcProvider | None = None,
+    search: SearchBackend | None = None,
 ) -> Iterator[Server]:
     """``create_app`` under uvicorn on a free loopback port, until the caller is done."""
     sock = free_socket()
     port = sock.getsockname()[1]
-    app = create_app(engine, auth=settings, limits=limits, oidc_provider=oidc_provider)
+    app = create_app(
+        engine, auth=settings, limits=limits, oidc_provider=oidc_provider, search=search
+    )
     config = uvicorn.Config(app, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

@@ -14,7 +14,10 @@ This module assembles the other subpackages (it may import ``c360.schema`` and
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +42,7 @@ from c360.auth.ratelimit import RateLimiter
 from c360.auth.tokens import OidcProvider, TokenIssuer, TokenVerifier
 from c360.platform.audit import AuditWriter
 from c360.schema import Limits, RequestContext, Schema, build_schema
+from c360.search.contract import SearchBackend
 
 log = logging.getLogger(__name__)
 
@@ -95,15 +99,51 @@ class Auth:
         )
 
 
+class SearchProvider:
+    """The app's search backend: the one it was given, or the one the
+    ``C360_SEARCH_*`` settings choose, opened on first use (a failure to open is
+    retried on the next search, not remembered)."""
+
+    def __init__(self, backend: SearchBackend | None = None) -> None:
+        self._backend = backend
+        self._owned = False
+        self._lock = threading.Lock()
+
+    def __call__(self) -> SearchBackend:
+        if self._backend is None:
+            with self._lock:
+                if self._backend is None:
+                    from c360.search.settings import open_backend
+
+                    self._backend = open_backend()
+                    self._owned = True
+        return self._backend
+
+    def close(self) -> None:
+        """Close the backend if this provider opened it."""
+        with self._lock:
+            if self._owned and self._backend is not None:
+                self._backend.close()
+                self._backend = None
+                self._owned = False
+
+
 class GraphQLApp(GraphQL[RequestContext, None]):
     """Strawberry's ASGI app behind the gate: each request is admitted by its
     token, gets a :class:`RequestContext` for its principal, and has its access
     written to the audit log before the response is sent."""
 
-    def __init__(self, engine: Engine, schema: Schema, gate: Gate) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        schema: Schema,
+        gate: Gate,
+        search: Callable[[], SearchBackend] | None = None,
+    ) -> None:
         super().__init__(schema, graphql_ide="graphiql", allow_queries_via_get=True)
         self.engine = engine
         self.gate = gate
+        self.search = search
         self.audit = AuditWriter(engine)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -155,6 +195,7 @@ class GraphQLApp(GraphQL[RequestContext, None]):
             principal=admission.principal,
             request=request if isinstance(request, Request) else None,
             purpose=admission.purpose,
+            search_backend=self.search,
         )
         request.state.context = context
         return context
@@ -195,16 +236,20 @@ def create_app(
     auth: AuthSettings | None = None,
     limits: Limits | None = None,
     oidc_provider: OidcProvider | None = None,
+    search: SearchBackend | None = None,
 ) -> Starlette:
     """The application serving ``engine``'s database (the caller owns the engine).
 
     ``auth`` defaults to the ``C360_*`` environment (:class:`AuthSettings`);
-    ``limits`` to the schema's defaults."""
+    ``limits`` to the schema's defaults; ``search`` (owned by the caller) to the
+    backend the ``C360_SEARCH_*`` settings choose, opened on the first search and
+    closed with the app."""
     settings = auth or AuthSettings()
     tokens = Auth.from_settings(settings, oidc_provider)
     if settings.self_issued_tokens:
         tokens.keys.key  # noqa: B018  (generated now, not on the first request's event loop)
     gate = Gate(tokens.verifier, tokens.limiter)
+    search_provider = SearchProvider(search)
 
     async def healthz(request: Request) -> JSONResponse:
         try:
@@ -216,7 +261,7 @@ def create_app(
 
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
-        Route("/graphql", GraphQLApp(engine, build_schema(limits), gate)),
+        Route("/graphql", GraphQLApp(engine, build_schema(limits), gate, search_provider)),
     ]
     if settings.self_issued_tokens:
         server = TokenServer(
@@ -246,7 +291,12 @@ def create_app(
     from c360.connectors.web.webhook import webhook_routes
 
     routes += webhook_routes(engine)
-    app = Starlette(routes=routes)
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await run_in_threadpool(search_provider.close)
+
+    app = Starlette(routes=routes, lifespan=lifespan)
     app.state.engine = engine
     app.state.auth = tokens
     return app

@@ -268,18 +268,34 @@ def runs(limit: Annotated[int, typer.Option(min=1, max=1000)] = 20) -> None:
 
 
 def serve_app(engine: Engine, host: str, port: int) -> None:
-    """Serve the ASGI app with uvicorn until interrupted."""
+    """Serve the ASGI app with uvicorn until interrupted, running due syncs in the
+    background and, with the embedded search backend, the search indexer too."""
     import uvicorn
 
     from c360.connectors.scheduler import BackgroundScheduler
     from c360.platform.app import create_app
+    from c360.search.indexer import BackgroundIndexer
+    from c360.search.settings import SearchSettings, open_backend
 
+    search_settings = SearchSettings()
+    backend = open_backend(search_settings)
+    indexer = None
+    if search_settings.search_backend == "embedded":  # OpenSearch deployments run `c360 indexer`
+        indexer = BackgroundIndexer(
+            engine,
+            backend,
+            interval=search_settings.indexer_interval_s,
+            batch_size=search_settings.indexer_batch_size,
+        ).start()
     console.print(f"c360 serving on [bold]http://{host}:{port}/graphql[/bold]  (Ctrl+C to stop)")
     scheduler = BackgroundScheduler(engine).start()  # runs due syncs while serving
     try:
-        uvicorn.run(create_app(engine), host=host, port=port, log_level="warning")
+        uvicorn.run(create_app(engine, search=backend), host=host, port=port, log_level="warning")
     finally:
         scheduler.stop()
+        if indexer is not None:
+            indexer.stop()
+        backend.close()
 
 
 @app.command()

@@ -7,6 +7,7 @@ refused (written to the audit log before the response leaves).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
@@ -16,6 +17,7 @@ from c360.auth.policy import Decision, RowScope, decide, row_scope
 from c360.auth.principal import Principal
 from c360.platform.audit import AuditEntry
 from c360.schema.loaders import Loaders
+from c360.search.contract import SearchBackend
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +109,9 @@ class RequestContext:
     """The purpose declared in the ``X-Purpose`` header (a ``purpose`` argument
     overrides it for the customers read through that field)."""
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    search_backend: Callable[[], SearchBackend] | None = None
+    """Opens (or hands back) the search backend ``customers(search:)`` asks;
+    ``None`` when this app serves no search."""
     loaders: Loaders = field(init=False)
     access: AccessRecord = field(init=False, default_factory=AccessRecord)
     _decisions: dict[tuple[str, str, str | None], Decision] = field(

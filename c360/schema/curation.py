@@ -3,11 +3,17 @@ merge and split. Each runs in one transaction with its audit entry, so a change
 is never without its record; merge and split take the ingest write lock, so they
 never interleave with a sync's resolution.
 
-A *split* moves one source record (and the events that name it) from its
-customer to a new customer; both golden profiles are rebuilt. A *merge* folds
-one customer into another with :func:`c360.platform.resolution.merge_customers`
-(the absorbed id redirects to the survivor) and rebuilds the survivor. Both are
-recorded as a :class:`~c360.platform.stewardship.CurationDecision`.
+Merge and split are the matching layer's
+(:func:`~c360.platform.matching.constraints.manual_merge` /
+:func:`~c360.platform.matching.constraints.manual_split`, as ``c360 merge`` and
+``c360 split`` use them): a *split* moves one source record (and the events that
+name it) to a new customer and stores *cannot-link* constraints between it and
+the records it left; a *merge* folds one customer into another (the absorbed id
+redirects to the survivor) and stores *must-link* constraints between their
+records. Golden profiles, shared-identifier edges, the
+:class:`~c360.platform.stewardship.CurationDecision` and the outbox are written
+in the same transaction, so every later sync and ``c360 resolve --rebuild``
+respects the decision from the moment it is committed.
 """
 
 from __future__ import annotations
@@ -15,14 +21,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, Table, delete, insert, select
 
 from c360.platform import models, stewardship
 from c360.platform.audit import AuditEntry, append
-from c360.platform.golden import queue_for_index, rebuild_golden
+from c360.platform.golden import queue_for_index
 from c360.platform.locks import write_transaction
+from c360.platform.matching.constraints import CurationError as ResolutionCurationError
+from c360.platform.matching.constraints import manual_merge, manual_split
 from c360.platform.models import utcnow
-from c360.platform.resolution import merge_customers
 
 
 def _table(model: type) -> Table:
@@ -30,13 +37,8 @@ def _table(model: type) -> Table:
 
 
 CUSTOMER = _table(models.Customer)
-RECORD_LINK = _table(models.RecordLink)
-SOURCE_RECORD = _table(models.SourceRecord)
-IDENTITY_KEY = _table(models.IdentityKey)
-EVENT = _table(models.Event)
 TAG = _table(stewardship.CustomerTag)
 NOTE = _table(stewardship.CustomerNote)
-DECISION = _table(stewardship.CurationDecision)
 
 
 class CurationError(ValueError):
@@ -132,7 +134,8 @@ def add_note(engine: Engine, customer_id: int, text: str, actor: Actor) -> int:
 
 def merge(engine: Engine, survivor: int, absorbed: int, reason: str | None, actor: Actor) -> int:
     """Fold ``absorbed`` into ``survivor`` (both active, of one kind); returns the
-    survivor's id."""
+    survivor's id. The merge, its decision, its must-link constraints and the
+    audit entry are one transaction."""
     if survivor == absorbed:
         raise CurationError("absorbedId", "a customer cannot be merged into itself")
     with write_transaction(engine) as conn:
@@ -142,96 +145,34 @@ def merge(engine: Engine, survivor: int, absorbed: int, reason: str | None, acto
             raise CurationError(
                 "absorbedId", f"customer {absorbed} is a {gone.kind}, {survivor} a {kept.kind}"
             )
-        merge_customers(conn, survivor, absorbed)
-        rebuild_golden(conn, [survivor])
-        conn.execute(
-            insert(DECISION).values(
-                kind="merge",
-                customer_id=survivor,
-                other_customer_id=absorbed,
-                record_id=None,
-                reason=reason,
+        try:
+            manual_merge(
+                conn,
+                survivor,
+                absorbed,
                 decided_by=actor.subject,
-                decided_at=utcnow(),
+                reason=reason,
+                survivor=survivor,
+                audit=False,
             )
-        )
+        except ResolutionCurationError as exc:
+            raise CurationError("absorbedId", str(exc)) from None
         append(conn, [actor.entry("merge", survivor, absorbed=absorbed, reason=reason)])
     return survivor
 
 
 def split(engine: Engine, record_id: int, reason: str | None, actor: Actor) -> tuple[int, int]:
     """Move source record ``record_id`` (and the events that name it) to a new
-    customer; returns ``(previous customer, new customer)``."""
+    customer; returns ``(previous customer, new customer)``. The split, its
+    decision, its cannot-link constraints and the audit entries are one
+    transaction."""
     with write_transaction(engine) as conn:
-        record = conn.execute(
-            select(
-                SOURCE_RECORD.c.id,
-                SOURCE_RECORD.c.kind,
-                SOURCE_RECORD.c.source_name,
-                SOURCE_RECORD.c.stream,
-                SOURCE_RECORD.c.external_id,
-                SOURCE_RECORD.c.attributes,
-                RECORD_LINK.c.customer_id,
+        try:
+            previous, created = manual_split(
+                conn, record_id, decided_by=actor.subject, reason=reason, audit=False
             )
-            .join(RECORD_LINK, RECORD_LINK.c.record_id == SOURCE_RECORD.c.id)
-            .where(SOURCE_RECORD.c.id == record_id)
-        ).first()
-        if record is None:
-            raise CurationError("recordId", f"record {record_id} is not linked to a customer")
-        previous = int(record.customer_id)
-        linked = conn.execute(
-            select(func.count())
-            .select_from(RECORD_LINK)
-            .where(RECORD_LINK.c.customer_id == previous)
-        ).scalar_one()
-        if linked < 2:
-            raise CurationError(
-                "recordId",
-                f"record {record_id} is customer {previous}'s only record: nothing to split",
-            )
-        now = utcnow()
-        name = (record.attributes or {}).get("name")
-        created = int(
-            conn.execute(
-                insert(CUSTOMER)
-                .values(
-                    kind=record.kind,
-                    display_name=str(name)[:256] if name else None,
-                    created_at=now,
-                    updated_at=now,
-                )
-                .returning(CUSTOMER.c.id)
-            ).scalar_one()
-        )
-        conn.execute(
-            update(RECORD_LINK)
-            .where(RECORD_LINK.c.record_id == record_id)
-            .values(
-                customer_id=created,
-                method="manual:split",
-                score=1.0,
-                evidence={"rule": "manual split", "split_from": previous, "by": actor.subject},
-                linked_at=now,
-            )
-        )
-        conn.execute(
-            update(IDENTITY_KEY)
-            .where(IDENTITY_KEY.c.record_id == record_id)
-            .values(customer_id=created)
-        )
-        _move_events(conn, record, previous, created)
-        rebuild_golden(conn, [previous, created])
-        conn.execute(
-            insert(DECISION).values(
-                kind="split",
-                customer_id=created,
-                other_customer_id=previous,
-                record_id=record_id,
-                reason=reason,
-                decided_by=actor.subject,
-                decided_at=now,
-            )
-        )
+        except ResolutionCurationError as exc:
+            raise CurationError("recordId", str(exc)) from None
         append(
             conn,
             [
@@ -244,20 +185,3 @@ def split(engine: Engine, record_id: int, reason: str | None, actor: Actor) -> t
             ],
         )
     return previous, created
-
-
-def _move_events(conn: Connection, record: Any, previous: int, created: int) -> None:
-    """Events of the same source that name the split record go with it."""
-    rows = conn.execute(
-        select(EVENT.c.id, SOURCE_RECORD.c.attributes)
-        .join(SOURCE_RECORD, SOURCE_RECORD.c.id == EVENT.c.record_id)
-        .where(EVENT.c.customer_id == previous, EVENT.c.source_name == record.source_name)
-    )
-    moving = [
-        row.id
-        for row in rows
-        if str((row.attributes or {}).get("subject_external_id")) == record.external_id
-        and (row.attributes or {}).get("subject_stream") in (None, "", record.stream)
-    ]
-    if moving:
-        conn.execute(update(EVENT).where(EVENT.c.id.in_(moving)).values(customer_id=created))

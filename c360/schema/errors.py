@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 from graphql import GraphQLError
+
+log = logging.getLogger(__name__)
 
 
 class BadUserInput(GraphQLError):
@@ -36,8 +40,21 @@ class Forbidden(GraphQLError):
         self.reason = reason
 
 
-CLIENT_ERRORS: tuple[type[GraphQLError], ...] = (BadUserInput, Forbidden)
-"""Errors the client caused: answered as they are, not logged as server errors."""
+class SearchUnavailable(GraphQLError):
+    """The search index cannot answer right now (``code: SEARCH_UNAVAILABLE``);
+    the client may retry. Logged as a warning where it is raised."""
+
+    def __init__(self, reason: str) -> None:
+        log.warning("search unavailable: %s", reason)
+        super().__init__(
+            "Search is unavailable right now; try again shortly",
+            extensions={"code": "SEARCH_UNAVAILABLE"},
+        )
+
+
+CLIENT_ERRORS: tuple[type[GraphQLError], ...] = (BadUserInput, Forbidden, SearchUnavailable)
+"""Errors answered as they are (the client caused them, or can act on them), not
+logged as server errors."""
 
 
 def check_text(value: str, argument: str, *, maximum: int, minimum: int = 1) -> str:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Awaitable
 from dataclasses import replace
+from typing import TypeVar
 
 import strawberry
 from strawberry import relay
@@ -19,16 +21,36 @@ from c360.platform.normalize import (
     normalize_uscc,
 )
 from c360.schema.context import Subject
-from c360.schema.errors import BadUserInput, Forbidden, check_page_size, check_text
+from c360.schema.errors import (
+    BadUserInput,
+    Forbidden,
+    SearchUnavailable,
+    check_page_size,
+    check_text,
+)
 from c360.schema.loaders import CustomerSelection, fetch_active_customers
+from c360.schema.searching import (
+    PERSONAL_SEARCH_FIELDS,
+    CallerSearchPolicy,
+    CustomerSort,
+    SearchCursor,
+    SearchRequest,
+    outcome_of,
+    plan_fields,
+    run_search,
+)
 from c360.schema.types import (
     Customer,
     CustomerConnection,
+    CustomerEdge,
     CustomerKind,
+    FacetCounter,
     Info,
+    SearchMatch,
     outside_scope,
     visible_rows,
 )
+from c360.search.contract import SearchBackend, SearchFilters, SortOrder
 
 CURSOR_PREFIX = "customers"
 """What a ``customers`` cursor says before its last id (base64 of ``customers:42``)."""
@@ -37,6 +59,8 @@ MAX_ID = 2**63 - 1
 """Ids beyond a 64-bit integer cannot exist; asking for one is answered with null."""
 
 _DIGITS = re.compile(r"[0-9]+")
+
+T = TypeVar("T")
 
 
 def parse_customer_id(value: str, argument: str = "id") -> int:
@@ -123,6 +147,35 @@ class CustomerFilter:
     conflicting: bool | None = strawberry.field(
         default=None, description="Customers whose sources disagree on some attribute"
     )
+    tier: str | None = strawberry.field(default=None, description="Value tier (search index)")
+    risk_level: str | None = strawberry.field(default=None, description="Risk level (search index)")
+    lifecycle_stage: str | None = strawberry.field(
+        default=None, description="Lifecycle stage (search index)"
+    )
+    source: str | None = strawberry.field(
+        default=None, description="Has a record from this source (search index)"
+    )
+
+    def identity_arguments(self) -> list[str]:
+        """The arguments only the database path answers (exact identifiers, conflicts)."""
+        named = [
+            ("phone", self.phone),
+            ("email", self.email),
+            ("idNumber", self.id_number),
+            ("uscc", self.uscc),
+            ("conflicting", self.conflicting),
+        ]
+        return [f"filter.{name}" for name, value in named if value is not None]
+
+    def index_arguments(self) -> list[str]:
+        """The arguments only the search index answers."""
+        named = [
+            ("tier", self.tier),
+            ("riskLevel", self.risk_level),
+            ("lifecycleStage", self.lifecycle_stage),
+            ("source", self.source),
+        ]
+        return [f"filter.{name}" for name, value in named if value is not None]
 
 
 def _identity(attribute: str, value: str) -> tuple[str, ...]:
@@ -193,6 +246,137 @@ def selection_for(
     )
 
 
+def _one(value: str | None, argument: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (check_text(value, argument, maximum=128),)
+
+
+def search_request(
+    info: Info,
+    text: str,
+    where: CustomerFilter | None,
+    kind: CustomerKind | None,
+    sort: CustomerSort | None,
+    purpose: str | None,
+) -> SearchRequest:
+    """The search a ``customers`` call asks of the index: its text, its filters,
+    and the caller's rows as the ``regions`` scope."""
+    if where is not None and where.identity_arguments():
+        raise BadUserInput(
+            where.identity_arguments()[0],
+            "cannot be combined with search, sort or index filters: put the value in "
+            "the search text instead",
+        )
+    kinds = {k.value for k in (kind, where.kind if where else None) if k is not None}
+    if len(kinds) > 1:
+        raise BadUserInput("kind", "contradicts filter.kind")
+    scope = info.context.row_scope
+    filters = SearchFilters(
+        kind=tuple(kinds),
+        tags=_one(where.tag if where else None, "filter.tag"),
+        tier=_one(where.tier if where else None, "filter.tier"),
+        risk_level=_one(where.risk_level if where else None, "filter.riskLevel"),
+        lifecycle_stage=_one(where.lifecycle_stage if where else None, "filter.lifecycleStage"),
+        province=_one(where.province if where else None, "filter.province"),
+        city=_one(where.city if where else None, "filter.city"),
+        source=_one(where.source if where else None, "filter.source"),
+        regions=region_variants(scope.region) if scope.region else (),
+    )
+    if sort is None:
+        order = SortOrder.RELEVANCE if text else SortOrder.CUSTOMER_ID
+    else:
+        order = SortOrder(sort.value)
+    return SearchRequest(
+        text=text,
+        filters=filters,
+        sort=order,
+        policy=CallerSearchPolicy(info.context.principal, purpose),
+        purpose=purpose,
+    )
+
+
+def search_backend(info: Info) -> SearchBackend:
+    """The app's search backend, or :class:`SearchUnavailable`."""
+    provider = info.context.search_backend
+    if provider is None:
+        raise SearchUnavailable("this server was started without a search index")
+    try:
+        return provider()
+    except Exception as exc:  # opening an index can fail in many ways; all mean the same
+        raise SearchUnavailable(f"{type(exc).__name__}: {exc}") from exc
+
+
+def facet_counter(info: Info, request: SearchRequest) -> FacetCounter:
+    """Counts the matches of ``request`` by facet, through the index."""
+
+    async def count(names: list[str]) -> dict[str, list[tuple[str, int]]]:
+        page, _ = await guarded(
+            info,
+            request,
+            run_search(search_backend(info), request, first=1, after=None, facets=names),
+        )
+        return {name: [(f.value, f.count) for f in page.facets.get(name, [])] for name in names}
+
+    return count
+
+
+async def guarded(info: Info, request: SearchRequest, work: Awaitable[T]) -> T:
+    """``work``, with a refusal it raises put on the audit log."""
+    try:
+        return await work
+    except Forbidden as exc:
+        info.context.access.refused(Subject(None, purpose=request.purpose), exc.what, exc.reason)
+        raise
+
+
+async def search_connection(
+    info: Info, request: SearchRequest, first: int, after: str | None
+) -> CustomerConnection:
+    """A page of customers found through the search index."""
+    start = SearchCursor.decode(after, "after") if after is not None else None
+    searched = await guarded(info, request, asyncio.to_thread(plan_fields, request))
+    for field_name in sorted(searched & PERSONAL_SEARCH_FIELDS):
+        info.context.access.searched(request.purpose, f"search.{field_name}")
+    backend = search_backend(info)
+    page, begun = await guarded(
+        info, request, run_search(backend, request, first=first, after=start)
+    )
+    outcome = outcome_of(page, begun, first)
+    rows = await info.context.loaders.customer.load_many([hit[0] for hit in outcome.hits])
+    visible = await visible_rows(info, rows)
+    edges: list[CustomerEdge] = []
+    seen: set[int] = set()
+    for (_, score, matches), cursor, row, ok in zip(
+        outcome.hits, outcome.cursors, rows, visible, strict=True
+    ):
+        # The index may lag a merge (two hits, one survivor) or an erasure (no row).
+        if row is None or not ok or row.id in seen:
+            continue
+        assert row.id is not None
+        seen.add(row.id)
+        edges.append(
+            CustomerEdge(
+                cursor=cursor,
+                node=Customer.from_row(row, request.purpose),
+                score=score,
+                matches=[SearchMatch(field=f, kind=k, term=t) for f, k, t in matches],
+            )
+        )
+    return CustomerConnection(
+        edges=edges,
+        page_info=relay.PageInfo(
+            has_next_page=outcome.has_next,
+            has_previous_page=start is not None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        search_total=outcome.total,
+        facet_counter=facet_counter(info, request),
+        search_notes=list(outcome.notes),
+    )
+
+
 @strawberry.type
 class Query:
     @strawberry.field(
@@ -216,9 +400,14 @@ class Query:
         )
 
     @strawberry.field(
-        description="Active customers (not merged into another) by customer id, "
-        "`first` (1-100) at a time after the cursor `after`, meeting `filter`, within "
-        "the rows your role sees. `purpose` declares why you read them."
+        description="Active customers (not merged into another), `first` (1-100) at a "
+        "time after the cursor `after`, meeting `filter`, within the rows your role "
+        "sees. Without `search` they are listed by customer id from the database. "
+        "With `search` (free text: a name or part of one, its pinyin or initials, a "
+        "phone's last digits, an e-mail, a company), a `sort` other than CUSTOMER_ID, "
+        "or an index-only filter (tier, riskLevel, lifecycleStage, source), they come "
+        "from the search index, best match first. Searching by a field your role does "
+        "not read in clear is refused. `purpose` declares why you read them."
     )
     async def customers(
         self,
@@ -227,10 +416,21 @@ class Query:
         after: str | None = None,
         kind: CustomerKind | None = None,
         filter: CustomerFilter | None = None,
+        search: str | None = None,
+        sort: CustomerSort | None = None,
         purpose: str | None = None,
     ) -> CustomerConnection:
         check_page_size(first, "first")
         reason = check_purpose(purpose, info)
+        text = check_text(search, "search", maximum=200, minimum=0) if search is not None else None
+        uses_index = (
+            text is not None
+            or (sort is not None and sort is not CustomerSort.CUSTOMER_ID)
+            or (filter is not None and bool(filter.index_arguments()))
+        )
+        if uses_index:
+            request = search_request(info, text or "", filter, kind, sort, reason)
+            return await search_connection(info, request, first, after)
         after_id = decode_cursor(after, "after") if after is not None else None
         selection = selection_for(info, filter, reason)
         if kind is not None:
@@ -245,7 +445,10 @@ class Query:
             selection=selection,
         )
         page = [Customer.from_row(row, reason) for row in rows[:first]]
-        edges = [relay.Edge(cursor=encode_cursor(c.customer_id), node=c) for c in page]
+        edges = [CustomerEdge(cursor=encode_cursor(c.customer_id), node=c) for c in page]
+        counter = None
+        if filter is None or not filter.identity_arguments():
+            counter = facet_counter(info, search_request(info, "", filter, kind, None, reason))
         return CustomerConnection(
             edges=edges,
             page_info=relay.PageInfo(
@@ -255,4 +458,5 @@ class Query:
                 end_cursor=edges[-1].cursor if edges else None,
             ),
             selection=selection,
+            facet_counter=counter,
         )

@@ -10,7 +10,7 @@ Types hold stored values in private fields and present every personal one throug
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from enum import Enum
 from typing import Any, Self
@@ -22,7 +22,7 @@ from strawberry.scalars import JSON
 from c360.auth.policy import Outcome
 from c360.platform import models
 from c360.schema.context import RequestContext, Subject
-from c360.schema.errors import Forbidden, check_page_size
+from c360.schema.errors import BadUserInput, Forbidden, check_page_size
 from c360.schema.loaders import (
     CustomerSelection,
     LinkedRecord,
@@ -33,6 +33,7 @@ from c360.schema.loaders import (
     count_active_customers,
 )
 from c360.schema.presentation import present_evidence, present_value
+from c360.schema.searching import CustomerFacetField
 
 Info = strawberry.Info[RequestContext, None]
 
@@ -498,10 +499,79 @@ class Customer(relay.Node):
         return out
 
 
+@strawberry.type(description="How one part of the search text matched a customer.")
+class SearchMatch:
+    field: str = strawberry.field(
+        description="name, name_pinyin, name_initials, phone, email, email_local, "
+        "company, uscc, member_no, wechat_id or region"
+    )
+    kind: str = strawberry.field(description="exact, prefix, suffix, substring or fuzzy")
+    term: str = strawberry.field(description="The part of the search text, as understood")
+
+
+@strawberry.type(description="A customer in a page, with how it matched a search.")
+class CustomerEdge(relay.Edge[Customer]):
+    score: float | None = strawberry.field(
+        default=None,
+        description="Relevance for a search (comparable within one result list); "
+        "null when listing without search text",
+    )
+    matches: list[SearchMatch] = strawberry.field(
+        default_factory=list, description="Which fields the search text matched, and how"
+    )
+
+
+@strawberry.type(description="One value of a facet and how many matching customers have it.")
+class FacetValue:
+    value: str
+    count: int
+
+
+@strawberry.type(description="Counts of the matching customers by one dimension.")
+class Facet:
+    field: str
+    values: list[FacetValue]
+
+
+FacetCounter = Callable[[list[str]], Awaitable[dict[str, list[tuple[str, int]]]]]
+"""Counts the connection's matches by the given facet fields."""
+
+
 @strawberry.type(description="A page of customers.")
 class CustomerConnection(relay.Connection[Customer]):
-    selection: strawberry.Private[CustomerSelection]
+    edges: list[CustomerEdge] = strawberry.field(  # type: ignore[assignment]  # a richer edge
+        description="The customers of this page"
+    )
+    selection: strawberry.Private[CustomerSelection | None] = None
+    search_total: strawberry.Private[int | None] = None
+    facet_counter: strawberry.Private[FacetCounter | None] = None
+    search_notes: list[str] = strawberry.field(
+        default_factory=list,
+        description="What the search ignored or assumed in the text (e.g. a fragment "
+        "too short to search phones by)",
+    )
 
     @strawberry.field(description="How many customers match, across all pages.")
     async def total_count(self, info: Info) -> int:
+        if self.search_total is not None:
+            return self.search_total
+        assert self.selection is not None
         return await asyncio.to_thread(count_active_customers, info.context.engine, self.selection)
+
+    @strawberry.field(
+        description="Counts of all matching customers (every page) by each dimension in "
+        "`fields`, the most frequent values first. Counting by a dimension your role "
+        "does not read in clear is refused."
+    )
+    async def facets(self, info: Info, fields: list[CustomerFacetField]) -> list[Facet]:
+        if self.facet_counter is None:
+            raise BadUserInput(
+                "facets",
+                "not available when filtering by phone, email, idNumber, uscc or conflicting",
+            )
+        names = list(dict.fromkeys(f.value for f in fields))
+        counts = await self.facet_counter(names)
+        return [
+            Facet(field=name, values=[FacetValue(value=v, count=c) for v, c in counts[name]])
+            for name in names
+        ]
