@@ -2,7 +2,8 @@
 with real tokens: every field of the table, for every role, with and without a
 declared purpose, comes back clear, masked or refused (null plus a FORBIDDEN
 error) exactly as the table says — in golden values, lineage, source records and
-their evidence, the timeline, notes, tags, graph edges, and as a search filter.
+their evidence, the timeline, notes, tags, graph edges, as a search filter and
+through free-text search.
 Refused and masked values appear nowhere in the response, errors included."""
 
 from __future__ import annotations
@@ -562,3 +563,77 @@ def test_evidence_formats_to_come_do_not_leak(
     admin, _ = evidence(server.api("admin", purpose="audit"))
     assert admin["debug"] == {"raw": "secret-value"}
     assert admin["comparisons"][0]["left"] == PHONE
+
+
+# --- free-text search, through the search index ------------------------------------------
+
+FREE_TEXT = """
+query($q: String!, $purpose: String) {
+  customers(search: $q, purpose: $purpose) {
+    edges { matches { field } node { customerId } }
+  }
+}
+"""
+
+MATCH_FIELDS = {
+    "name": {"name", "name_pinyin", "name_initials"},
+    "email": {"email", "email_local"},
+}
+
+FREE_TEXT_SEARCHES = [
+    ("name", "person", PERSON["name"]),
+    ("phone", "person", "13800138000"),
+    ("phone", "person", "8000"),
+    ("email", "person", PERSON["email"]),
+    ("id_number", "person", ID_NUMBER),
+    ("wechat_id", "person", PERSON["wechat_id"]),
+    ("uscc", "organization", USCC),
+]
+
+
+@pytest.fixture
+def search_server(engine: Engine, matrix: Matrix, tmp_path: Path) -> Iterator[Server]:
+    """The matrix, indexed from the database by ``reindex`` (the real rebuild path)."""
+    from c360.search.embedded import EmbeddedSearch
+    from c360.search.indexer import reindex
+
+    with EmbeddedSearch(tmp_path / "search") as index:
+        assert reindex(engine, index).documents == 3
+        yield from serve(engine, make_settings(tmp_path), search=index)
+
+
+@pytest.mark.parametrize("purpose", [None, "kyc review"], ids=["no-purpose", "purpose"])
+@pytest.mark.parametrize("role", ROLES)
+def test_free_text_search_matrix(
+    search_server: Server, matrix: Matrix, role: str, purpose: str | None
+) -> None:
+    """Free text finds a customer through a field exactly where the role reads that
+    field in clear; elsewhere the search is refused (FORBIDDEN, when the text can
+    only mean that field) or does not consult the field at all."""
+    api = search_server.api(role)
+    target = {"person": matrix.person, "organization": matrix.organization}
+    for attribute, kind, text in FREE_TEXT_SEARCHES:
+        outcome = expected(role, policy_field(attribute, kind), attribute, purpose)
+        fields = MATCH_FIELDS.get(attribute, {attribute})
+        response = api.post(FREE_TEXT, {"q": text, "purpose": purpose})
+        body = response.json()
+        where = (role, attribute, text)
+        if outcome == "clear":
+            assert "errors" not in body, (where, body)
+            via = [
+                edge["node"]["customerId"]
+                for edge in body["data"]["customers"]["edges"]
+                if fields & {m["field"] for m in edge["matches"]}
+            ]
+            assert target[kind] in via, where
+            continue
+        if body.get("errors"):
+            [error] = body["errors"]
+            assert error["extensions"] == {"code": "FORBIDDEN", "field": f"search.{attribute}"}
+            assert body["data"] is None, where
+            assert text not in error["message"], where
+        else:
+            for edge in body["data"]["customers"]["edges"]:
+                assert not fields & {m["field"] for m in edge["matches"]}, where
+            found = [edge["node"]["customerId"] for edge in body["data"]["customers"]["edges"]]
+            assert target[kind] not in found or attribute == "wechat_id", where

@@ -18,6 +18,8 @@ from strawberry.relay import GlobalID
 
 from c360.auth.policy import FIELDS, ROLES, Access, policy_field
 from c360.schema import schema
+from c360.search.embedded import EmbeddedSearch
+from c360.search.indexer import reindex
 from tests.test_auth_policy import EVENT_TEXT, EXTERNAL_ID, NOTE_TEXT, PERSON, Matrix, seed_matrix
 from tests.test_graphql_api import Server, make_settings, serve
 
@@ -39,9 +41,12 @@ HIDDEN_FROM_ROLE = [
 
 @pytest.fixture
 def fuzz_server(engine: Engine, tmp_path: Path) -> Iterator[tuple[Server, Matrix]]:
+    """The matrix, served with a search index holding it (so fuzzed searches find it)."""
     matrix = seed_matrix(engine)
-    for served in serve(engine, make_settings(tmp_path)):
-        yield served, matrix
+    with EmbeddedSearch(tmp_path / "search") as index:
+        reindex(engine, index)
+        for served in serve(engine, make_settings(tmp_path), search=index):
+            yield served, matrix
 
 
 def check(server: Server, document: str) -> None:

@@ -113,6 +113,8 @@ PUBLIC_ATTRIBUTES = frozenset(
         "registered_capital",
         "industry",
         "website",
+        "tier",
+        "lifecycle_stage",
     }
 )
 """Attributes every role reads in clear (public registration data, or coarse)."""

@@ -208,9 +208,8 @@ def refusal(request: SearchRequest, field: str) -> str:
     """Why ``field`` may not be searched — without the text searched (the reason
     goes on the audit log, which holds no values)."""
     how = "filter or count by" if field in FACET_ARGUMENTS else "search by"
-    return (
-        f"{request.policy.name} may not {how} {field}: it is not served to you in clear"
-        + ("" if request.purpose else " (a declared purpose may allow it)")
+    return f"{request.policy.name} may not {how} {field}: it is not served to you in clear" + (
+        "" if request.purpose else " (a declared purpose may allow it)"
     )
 
 
