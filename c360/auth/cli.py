@@ -162,8 +162,9 @@ def token(
     ] = None,
     scope: Annotated[list[str] | None, typer.Option(help="limit to these scopes")] = None,
 ) -> None:
-    """Print a token for development: signed with this data directory's key, for
-    the role given. Use it as 'Authorization: Bearer <token>'."""
+    """Print a development token for a role, signed with this data directory's key.
+
+    Send it as 'Authorization: Bearer <token>'."""
     settings = AuthSettings()
     seconds = parse_duration(ttl)
     if not 60 <= seconds <= 7 * 86400:

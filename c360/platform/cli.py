@@ -226,7 +226,8 @@ def sync(
     ] = False,
 ) -> None:
     """Sync sources: read, validate, resolve, profile. Safe to interrupt and rerun.
-    ``--due`` is what cron runs: only sources whose refresh interval has passed."""
+
+    --due is what cron runs: only the sources whose refresh interval has passed."""
     if due:
         from c360.connectors.cli import sync_due
 
@@ -321,7 +322,7 @@ def demo(
         bool, typer.Option(help="score resolution against the ground truth")
     ] = False,
 ) -> None:
-    """Generate a realistic demo data set, sync it from four sources, and serve it."""
+    """Generate a realistic demo data set, sync it from seven sources, and serve it."""
     settings = get_settings()
     with user_errors():
         engine = open_engine()
