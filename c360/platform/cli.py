@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -29,6 +29,9 @@ from c360.platform.cli_support import user_errors as _user_errors
 from c360.platform.ingest import IngestCounts
 from c360.platform.locks import SourceBusyError
 from c360.platform.settings import get_settings
+
+if TYPE_CHECKING:
+    from c360.search.contract import SearchBackend
 from c360.platform.sources import (
     SourceNotFoundError,
     get_source,
@@ -268,6 +271,22 @@ def runs(limit: Annotated[int, typer.Option(min=1, max=1000)] = 20) -> None:
     console.print(table)
 
 
+def ensure_usable_index(engine: Engine, backend: SearchBackend) -> None:
+    """Rebuild an embedded index this version cannot use (built by an older c360)
+    from the database: the index is derived data, so an upgrade just works."""
+    from c360.search.indexer import reindex
+
+    health = backend.health()
+    if backend.name != "embedded" or health.get("status") == "ok":
+        return
+    console.print(
+        f"[yellow]search index unusable ({health.get('error', 'unknown error')}); "
+        "rebuilding it from the database[/yellow]"
+    )
+    report = reindex(engine, backend)
+    console.print(f"search index rebuilt: {report.documents:,} customers in {report.seconds:.1f}s")
+
+
 def serve_app(engine: Engine, host: str, port: int) -> None:
     """Serve the ASGI app with uvicorn until interrupted, running due syncs in the
     background and, with the embedded search backend, the search indexer too."""
@@ -282,6 +301,7 @@ def serve_app(engine: Engine, host: str, port: int) -> None:
     backend = open_backend(search_settings)
     indexer = None
     if search_settings.search_backend == "embedded":  # OpenSearch deployments run `c360 indexer`
+        ensure_usable_index(engine, backend)
         indexer = BackgroundIndexer(
             engine,
             backend,
@@ -378,6 +398,7 @@ def run_demo(
 
     backend = open_backend()
     try:
+        ensure_usable_index(engine, backend)
         indexed = Indexer(engine, backend).drain()
     finally:
         backend.close()
