@@ -1,8 +1,17 @@
-"""Alembic environment: runs migrations on the engine handed over by ``c360.platform.db``."""
+"""Alembic environment: runs migrations on the engine handed over by
+``c360.platform.db``, one process at a time.
+
+Every c360 process migrates on start, and several may start together (``c360
+serve`` and ``c360 indexer`` in one compose file). The migration transaction
+therefore first takes the database's write lock (SQLite: ``BEGIN IMMEDIATE``;
+PostgreSQL: a transaction-scoped advisory lock per database and schema), and
+only then reads the schema version: the second process waits, then finds the
+work done."""
 
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy import text
 from sqlmodel import SQLModel
 
 import c360.connectors.models  # (registers the webhook inbox, legal basis, credit tables)
@@ -20,14 +29,29 @@ def run_migrations_online() -> None:
         from c360.platform.db import make_engine
 
         engine = make_engine(context.config.get_main_option("sqlalchemy.url") or "")
-    with engine.begin() as connection:
+    with engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.execute(
+                text(
+                    "SELECT pg_advisory_xact_lock(hashtext('c360.migrate:' || "
+                    "current_database() || '.' || current_schema()))"
+                )
+            )
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
         )
-        context.run_migrations()
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+        except BaseException:
+            connection.rollback()
+            raise
+        connection.commit()
 
 
 run_migrations_online()
