@@ -17,16 +17,26 @@ Verification (:class:`TokenVerifier`), in order, each failure a
    ``iat`` are not in the future (a small leeway for clock skew).
 
 The claims then become a :class:`~c360.auth.principal.Principal`.
+
+A token that passed every check is remembered (by its SHA-256) for at most
+:data:`VERIFIED_CACHE_SECONDS`, so a client sending it again is not verified
+from scratch on every request: a remembered token is still refused once it
+expires (the same ``exp`` rule and leeway), and as soon as the key that verified
+it is no longer the issuer's (a rotated c360 key, a provider key set refreshed
+without it).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import ipaddress
 import json
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -50,6 +60,11 @@ from c360.auth.principal import ROLES, Principal
 log = logging.getLogger(__name__)
 
 MAX_TOKEN_LENGTH = 16_384
+
+VERIFIED_CACHE_SIZE = 4096
+"""Most verified tokens remembered at once (the least recently used go first)."""
+VERIFIED_CACHE_SECONDS = 60.0
+"""Longest a verified token is remembered before it is verified again in full."""
 
 
 class InvalidToken(Exception):
@@ -225,6 +240,12 @@ class OidcProvider:
             raise InvalidToken(f"no signing key of the identity provider has key id {kid!r}")
         return found
 
+    def holds(self, key: Key, kid: str | None) -> bool:
+        """Whether ``key`` is still the provider's key ``kid``, and the key set
+        it came from is not older than ``cache_seconds``."""
+        stale = time.monotonic() - self._fetched_at > self.cache_seconds
+        return not stale and self._find(kid) is key
+
     def _find(self, kid: str | None) -> Key | None:
         if self._keys is None:
             return None
@@ -262,6 +283,18 @@ def _when(value: Any) -> str:
         return repr(value)
 
 
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    """A token that passed every check: who it stands for, until when, and the
+    key that verified it."""
+
+    principal: Principal
+    expires: int | float
+    key: Key
+    kid: str | None
+    remembered_at: float
+
+
 class TokenVerifier:
     """Turns a bearer token into a :class:`Principal`, or refuses it."""
 
@@ -280,11 +313,48 @@ class TokenVerifier:
                 cache_seconds=settings.jwks_cache_seconds,
                 refresh_interval=settings.jwks_refresh_interval,
             )
+        self._verified: OrderedDict[bytes, _Verified] = OrderedDict()
 
     async def verify(self, token: str) -> Principal:
         """The principal ``token`` stands for; :class:`InvalidToken` otherwise."""
         if len(token) > MAX_TOKEN_LENGTH:
             raise InvalidToken(f"the token is longer than {MAX_TOKEN_LENGTH} characters")
+        digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+        remembered = self._remembered(digest)
+        if remembered is not None:
+            return remembered
+        principal, expires, key, kid = await self._verify(token)
+        self._verified[digest] = _Verified(principal, expires, key, kid, time.monotonic())
+        while len(self._verified) > VERIFIED_CACHE_SIZE:
+            self._verified.popitem(last=False)
+        return principal
+
+    def _remembered(self, digest: bytes) -> Principal | None:
+        """The principal of a token verified a moment ago, if it would still pass."""
+        entry = self._verified.get(digest)
+        if entry is None:
+            return None
+        fresh = time.monotonic() - entry.remembered_at < VERIFIED_CACHE_SECONDS
+        # joserfc's rule: expired when exp <= now - leeway
+        alive = entry.expires > int(time.time()) - self.settings.clock_leeway
+        if fresh and alive and self._key_current(entry):
+            self._verified.move_to_end(digest)
+            return entry.principal
+        del self._verified[digest]
+        return None
+
+    def _key_current(self, entry: _Verified) -> bool:
+        """Whether the key that verified ``entry`` is still one its issuer uses."""
+        issuer = entry.principal.issuer
+        if self.keys is not None and issuer == self.settings.token_issuer:
+            return self.keys.key is entry.key
+        if self.provider is not None and issuer == self.provider.issuer:
+            return self.provider.holds(entry.key, entry.kid)
+        return False
+
+    async def _verify(self, token: str) -> tuple[Principal, int | float, Key, str | None]:
+        """Every check, in order: the principal, the token's expiry, the key
+        that verified it and its key id."""
         header, unverified = self._unverified(token)
         alg = header.get("alg")
         if alg not in ALGORITHMS:
@@ -306,7 +376,7 @@ class TokenVerifier:
         else:
             raise InvalidToken(f"the token's issuer {issuer!r} is not trusted")
         claims = self._verified_claims(token, key, str(alg), str(issuer), audience)
-        return self._principal(claims, roles_claim)
+        return self._principal(claims, roles_claim), claims["exp"], key, kid
 
     @staticmethod
     def _unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:

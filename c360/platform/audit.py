@@ -24,9 +24,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, DateTime, Engine, Table, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Engine,
+    Table,
+    bindparam,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlmodel import Field, SQLModel
 
+from c360.platform.bulk import bulk_insert
 from c360.platform.models import AuditLog, utcnow
 
 GENESIS = "0" * 64
@@ -69,6 +80,13 @@ def _utc_text(at: datetime) -> str:
     return at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str
+)
+"""The JSON a row's hash is taken over (one encoder, made once: ``json.dumps``
+with these options would make a new one for every row)."""
+
+
 def entry_hash(
     prev_hash: str,
     *,
@@ -83,7 +101,7 @@ def entry_hash(
 ) -> str:
     """The hash of one row: SHA-256 over the previous hash and the row's content
     as canonical JSON."""
-    content = json.dumps(
+    content = _CANONICAL.encode(
         [
             prev_hash,
             _utc_text(at),
@@ -94,24 +112,28 @@ def entry_hash(
             customer_id,
             list(fields),
             detail,
-        ],
-        sort_keys=True,
-        ensure_ascii=False,
-        separators=(",", ":"),
-        default=str,
+        ]
     )
     return hashlib.sha256(content.encode("utf-8")).hexdigest()
+
+
+_LOCK_HEAD = (
+    update(AUDIT_HEAD)
+    .where(AUDIT_HEAD.c.id == 1)
+    .values(updated_at=bindparam("now"))
+    .returning(AUDIT_HEAD.c.last_hash, AUDIT_HEAD.c.entries)
+)
+_MOVE_HEAD = (
+    update(AUDIT_HEAD)
+    .where(AUDIT_HEAD.c.id == 1)
+    .values(last_hash=bindparam("last_hash"), entries=bindparam("entries"))
+)
 
 
 def _lock_head(conn: Connection) -> tuple[str, int]:
     """Take the head row's write lock (an UPDATE: a row lock on PostgreSQL, the
     database write lock on SQLite) and return the last hash and the length."""
-    row = conn.execute(
-        update(AUDIT_HEAD)
-        .where(AUDIT_HEAD.c.id == 1)
-        .values(updated_at=utcnow())
-        .returning(AUDIT_HEAD.c.last_hash, AUDIT_HEAD.c.entries)
-    ).first()
+    row = conn.execute(_LOCK_HEAD, {"now": utcnow()}).first()
     if row is None:
         # Created by the migration; recreated here if someone removed it.
         last = conn.execute(
@@ -167,12 +189,8 @@ def append(conn: Connection, entries: Iterable[AuditEntry]) -> list[str]:
             }
         )
         prev = digest
-    conn.execute(insert(AUDIT_LOG), rows)
-    conn.execute(
-        update(AUDIT_HEAD)
-        .where(AUDIT_HEAD.c.id == 1)
-        .values(last_hash=prev, entries=count + len(rows))
-    )
+    bulk_insert(conn, AUDIT_LOG, rows)
+    conn.execute(_MOVE_HEAD, {"last_hash": prev, "entries": count + len(rows)})
     return [row["hash"] for row in rows]
 
 

@@ -17,6 +17,10 @@ from sqlmodel import Session, create_engine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
+SQLITE_POOL_SIZE = 16
+"""Connections an SQLite file engine keeps open (the API's worker threads, the
+audit writer, the background indexer and scheduler)."""
+
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
     cursor = dbapi_connection.cursor()
@@ -43,6 +47,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            if "poolclass" not in kwargs:
+                # Keep a connection per worker thread open: one opened past the
+                # pool is closed on return, and opening one again (pragmas, WAL
+                # index) costs more than the small queries the API runs.
+                kwargs.setdefault("pool_size", SQLITE_POOL_SIZE)
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

@@ -4,7 +4,7 @@ loop into one SQL query, so the number of queries a request makes does not grow
 with the number of customers it returns.
 
 The database work runs in a worker thread (``asyncio.to_thread``) with a
-short-lived session, never on the event loop. Loaders return rows as stored
+short-lived connection, never on the event loop. Loaders return rows as stored
 (clear values); presenting them to a reader is the types' job.
 """
 
@@ -18,9 +18,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast, overload
 
-from sqlalchemy import ColumnElement, Engine, Table, and_, exists, func, or_, select
-from sqlmodel import Session, col
-from sqlmodel import select as select_model
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+)
+from sqlalchemy.orm import configure_mappers
 from strawberry.dataloader import DataLoader
 
 from c360.platform import models, stewardship
@@ -188,25 +198,94 @@ def _conditions(selection: CustomerSelection) -> list[ColumnElement[bool]]:
     return conditions
 
 
+# The statements below are built once: building a statement costs more Python
+# than running it on SQLite, and a statement built once is compiled once (its
+# lists are expanding parameters).
+
+_mappers_ready = False
+
+
+def _configure_mappers() -> None:
+    """Instrument the model classes (what the ORM does before its first query),
+    so rows built with ``model_construct`` read like loaded ones."""
+    global _mappers_ready
+    configure_mappers()
+    _mappers_ready = True
+
+
+_CUSTOMER_COLUMNS = (
+    CUSTOMER.c.id,
+    CUSTOMER.c.kind,
+    CUSTOMER.c.display_name,
+    CUSTOMER.c.merged_into,
+    CUSTOMER.c.created_at,
+    CUSTOMER.c.updated_at,
+)
+
+
+def _customer(row: Any) -> models.Customer:
+    """A customer row as the model, without the ORM's per-row bookkeeping (the
+    schema only reads it)."""
+    if not _mappers_ready:
+        _configure_mappers()
+    return models.Customer.model_construct(
+        id=row.id,
+        kind=row.kind,
+        display_name=row.display_name,
+        merged_into=row.merged_into,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _unselective(selection: CustomerSelection) -> bool:
+    return selection == CustomerSelection()
+
+
+_FIRST_PAGE = (
+    select(*_CUSTOMER_COLUMNS)
+    .where(CUSTOMER.c.merged_into.is_(None))
+    .order_by(CUSTOMER.c.id)
+    .limit(bindparam("limit"))
+)
+_NEXT_PAGE = (
+    select(*_CUSTOMER_COLUMNS)
+    .where(CUSTOMER.c.merged_into.is_(None), CUSTOMER.c.id > bindparam("after_id"))
+    .order_by(CUSTOMER.c.id)
+    .limit(bindparam("limit"))
+)
+
+
 def fetch_active_customers(
     engine: Engine, *, after_id: int | None, limit: int, selection: CustomerSelection
 ) -> list[models.Customer]:
     """Up to ``limit`` active (never merged away) customers of ``selection`` with
     ids above ``after_id``, by id: keyset pagination, so deep pages cost what the
     first does."""
-    customer_id = col(models.Customer.id)
-    statement = select_model(models.Customer).where(and_(*_conditions(selection)))
+    parameters: dict[str, Any] = {"limit": limit}
+    if _unselective(selection):
+        statement: Any = _FIRST_PAGE if after_id is None else _NEXT_PAGE
+    else:
+        statement = select(*_CUSTOMER_COLUMNS).where(and_(*_conditions(selection)))
+        if after_id is not None:
+            statement = statement.where(CUSTOMER.c.id > bindparam("after_id"))
+        statement = statement.order_by(CUSTOMER.c.id).limit(bindparam("limit"))
     if after_id is not None:
-        statement = statement.where(customer_id > after_id)
-    with Session(engine) as session:
-        return list(session.exec(statement.order_by(customer_id).limit(limit)).all())
+        parameters["after_id"] = after_id
+    with engine.connect() as conn:
+        return [_customer(row) for row in conn.execute(statement, parameters)]
 
 
 def count_active_customers(engine: Engine, selection: CustomerSelection) -> int:
     """How many active customers ``selection`` holds."""
     statement = select(func.count()).select_from(CUSTOMER).where(and_(*_conditions(selection)))
-    with Session(engine) as session:
-        return int(session.connection().execute(statement).scalar_one())
+    with engine.connect() as conn:
+        return int(conn.execute(statement).scalar_one())
+
+
+_CUSTOMERS_BY_ID = select(*_CUSTOMER_COLUMNS).where(
+    CUSTOMER.c.id.in_(bindparam("ids", expanding=True))
+)
 
 
 def fetch_survivors(engine: Engine, ids: Sequence[int]) -> list[models.Customer | None]:
@@ -214,15 +293,15 @@ def fetch_survivors(engine: Engine, ids: Sequence[int]) -> list[models.Customer 
     (itself when it was never merged), or ``None`` when the id is unknown or its
     chain is broken or loops. One query per hop of the longest chain."""
     rows: dict[int, models.Customer] = {}
-    with Session(engine) as session:
+    with engine.connect() as conn:
         wanted = set(ids)
         for _ in range(MAX_REDIRECT_HOPS):
             wanted -= rows.keys()
             if not wanted:
                 break
-            found = session.exec(
-                select_model(models.Customer).where(col(models.Customer.id).in_(sorted(wanted)))
-            ).all()
+            found = [
+                _customer(row) for row in conn.execute(_CUSTOMERS_BY_ID, {"ids": sorted(wanted)})
+            ]
             rows.update((c.id, c) for c in found if c.id is not None)
             wanted = {c.merged_into for c in found if c.merged_into is not None}
     return [_follow(rows, i) for i in ids]
@@ -241,47 +320,70 @@ def _follow(rows: dict[int, models.Customer], start: int) -> models.Customer | N
     return current
 
 
+def _fresh_list(value: Any) -> list[Any]:
+    """``value`` as a list of its own (one just decoded from JSON already is)."""
+    return value if isinstance(value, list) else list(value or ())
+
+
+_PROFILES = select(GOLDEN.c.customer_id, GOLDEN.c.attributes).where(
+    GOLDEN.c.customer_id.in_(bindparam("ids", expanding=True))
+)
+
+
 def fetch_golden_attributes(
     engine: Engine, customer_ids: Sequence[int]
 ) -> list[list[models.GoldenAttribute]]:
-    """Each customer's golden attributes, by name."""
+    """Each customer's golden attributes, by name (as
+    :meth:`models.GoldenProfile.golden_attributes` reads them)."""
     by_customer: dict[int, list[models.GoldenAttribute]] = defaultdict(list)
-    with Session(engine) as session:
-        found = session.exec(
-            select_model(models.GoldenProfile).where(
-                col(models.GoldenProfile.customer_id).in_(sorted(set(customer_ids)))
+    with engine.connect() as conn:
+        found = conn.execute(_PROFILES, {"ids": sorted(set(customer_ids))}).all()
+    for customer_id, attributes in found:
+        by_customer[customer_id] = [
+            models.GoldenAttribute(
+                customer_id=customer_id,
+                name=name,
+                value=item.get("value"),
+                verified=bool(item.get("verified")),
+                conflicting=bool(item.get("conflicting")),
+                lineage=_fresh_list(item.get("lineage")),
             )
-        ).all()
-    for profile in found:
-        by_customer[profile.customer_id] = profile.golden_attributes()
+            for name, item in sorted((attributes or {}).items())
+        ]
     return [by_customer[cid] for cid in customer_ids]
+
+
+_LINKED_RECORDS = (
+    select(
+        RECORD_LINK.c.customer_id,
+        RECORD_LINK.c.method,
+        RECORD_LINK.c.score,
+        RECORD_LINK.c.evidence,
+        RECORD_LINK.c.linked_at,
+        SOURCE_RECORD.c.id,
+        SOURCE_RECORD.c.source_name,
+        SOURCE_RECORD.c.stream,
+        SOURCE_RECORD.c.external_id,
+        SOURCE_RECORD.c.kind,
+        SOURCE_RECORD.c.status,
+        SOURCE_RECORD.c.observed_at,
+    )
+    .join(SOURCE_RECORD, SOURCE_RECORD.c.id == RECORD_LINK.c.record_id)
+    .where(RECORD_LINK.c.customer_id.in_(bindparam("ids", expanding=True)))
+    .order_by(
+        RECORD_LINK.c.customer_id,
+        SOURCE_RECORD.c.source_name,
+        SOURCE_RECORD.c.stream,
+        SOURCE_RECORD.c.external_id,
+    )
+)
 
 
 def fetch_linked_records(engine: Engine, customer_ids: Sequence[int]) -> list[list[LinkedRecord]]:
     """Each customer's source records with their link, by source, stream and id."""
-    sr, rl = SOURCE_RECORD, RECORD_LINK
-    statement = (
-        select(
-            rl.c.customer_id,
-            rl.c.method,
-            rl.c.score,
-            rl.c.evidence,
-            rl.c.linked_at,
-            sr.c.id,
-            sr.c.source_name,
-            sr.c.stream,
-            sr.c.external_id,
-            sr.c.kind,
-            sr.c.status,
-            sr.c.observed_at,
-        )
-        .join(sr, sr.c.id == rl.c.record_id)
-        .where(rl.c.customer_id.in_(sorted(set(customer_ids))))
-        .order_by(rl.c.customer_id, sr.c.source_name, sr.c.stream, sr.c.external_id)
-    )
     by_customer: dict[int, list[LinkedRecord]] = defaultdict(list)
-    with Session(engine) as session:
-        for row in session.connection().execute(statement):
+    with engine.connect() as conn:
+        for row in conn.execute(_LINKED_RECORDS, {"ids": sorted(set(customer_ids))}):
             by_customer[row.customer_id].append(
                 LinkedRecord(
                     record_id=row.id,
@@ -300,6 +402,30 @@ def fetch_linked_records(engine: Engine, customer_ids: Sequence[int]) -> list[li
     return [by_customer[cid] for cid in customer_ids]
 
 
+def _timeline_statement() -> Select[Any]:
+    position = (
+        func.row_number()
+        .over(
+            partition_by=EVENT.c.customer_id,
+            order_by=(EVENT.c.occurred_at.desc().nulls_last(), EVENT.c.id.desc()),
+        )
+        .label("position")
+    )
+    ranked = (
+        select(EVENT, position)
+        .where(EVENT.c.customer_id.in_(bindparam("ids", expanding=True)))
+        .subquery()
+    )
+    return (
+        select(ranked)
+        .where(ranked.c.position <= bindparam("n"))
+        .order_by(ranked.c.customer_id, ranked.c.position)
+    )
+
+
+_TIMELINES = _timeline_statement()
+
+
 def fetch_timelines(engine: Engine, keys: Sequence[tuple[int, int]]) -> list[list[TimelineEntry]]:
     """For each ``(customer id, n)``, the customer's newest ``n`` events, newest
     first (events without a time last). One query per distinct ``n``."""
@@ -307,27 +433,9 @@ def fetch_timelines(engine: Engine, keys: Sequence[tuple[int, int]]) -> list[lis
     for customer_id, n in keys:
         wanted[n].add(customer_id)
     found: dict[tuple[int, int], list[TimelineEntry]] = defaultdict(list)
-    with Session(engine) as session:
+    with engine.connect() as conn:
         for n, customer_ids in wanted.items():
-            position = (
-                func.row_number()
-                .over(
-                    partition_by=EVENT.c.customer_id,
-                    order_by=(EVENT.c.occurred_at.desc().nulls_last(), EVENT.c.id.desc()),
-                )
-                .label("position")
-            )
-            ranked = (
-                select(EVENT, position)
-                .where(EVENT.c.customer_id.in_(sorted(customer_ids)))
-                .subquery()
-            )
-            statement = (
-                select(ranked)
-                .where(ranked.c.position <= n)
-                .order_by(ranked.c.customer_id, ranked.c.position)
-            )
-            for row in session.connection().execute(statement):
+            for row in conn.execute(_TIMELINES, {"ids": sorted(customer_ids), "n": n}):
                 found[(row.customer_id, n)].append(
                     TimelineEntry(
                         event_id=row.id,
@@ -343,12 +451,10 @@ def fetch_timelines(engine: Engine, keys: Sequence[tuple[int, int]]) -> list[lis
     return [found[key] for key in keys]
 
 
-def fetch_merged_ids(engine: Engine, customer_ids: Sequence[int]) -> list[list[int]]:
-    """For each customer, every id that redirects to it, directly or through a
-    chain of merges (one recursive query; ``UNION`` makes a loop terminate)."""
+def _merged_ids_statement() -> Select[Any]:
     absorbed = (
         select(CUSTOMER.c.id, CUSTOMER.c.merged_into.label("survivor"))
-        .where(CUSTOMER.c.merged_into.in_(sorted(set(customer_ids))))
+        .where(CUSTOMER.c.merged_into.in_(bindparam("ids", expanding=True)))
         .cte("absorbed", recursive=True)
     )
     absorbed = absorbed.union(
@@ -356,12 +462,18 @@ def fetch_merged_ids(engine: Engine, customer_ids: Sequence[int]) -> list[list[i
             absorbed, CUSTOMER.c.merged_into == absorbed.c.id
         )
     )
+    return select(absorbed.c.survivor, absorbed.c.id).order_by(absorbed.c.survivor, absorbed.c.id)
+
+
+_MERGED_IDS = _merged_ids_statement()
+
+
+def fetch_merged_ids(engine: Engine, customer_ids: Sequence[int]) -> list[list[int]]:
+    """For each customer, every id that redirects to it, directly or through a
+    chain of merges (one recursive query; ``UNION`` makes a loop terminate)."""
     by_customer: dict[int, list[int]] = defaultdict(list)
-    with Session(engine) as session:
-        statement = select(absorbed.c.survivor, absorbed.c.id).order_by(
-            absorbed.c.survivor, absorbed.c.id
-        )
-        for survivor, merged_id in session.connection().execute(statement):
+    with engine.connect() as conn:
+        for survivor, merged_id in conn.execute(_MERGED_IDS, {"ids": sorted(set(customer_ids))}):
             if merged_id != survivor:
                 by_customer[survivor].append(merged_id)
     return [by_customer[cid] for cid in customer_ids]
@@ -372,37 +484,47 @@ def _owner() -> ColumnElement[int]:
     return func.coalesce(CUSTOMER.c.merged_into, CUSTOMER.c.id)
 
 
+_TAGS = (
+    select(_owner().label("owner"), TAG.c.tag)
+    .join(CUSTOMER, CUSTOMER.c.id == TAG.c.customer_id)
+    .where(
+        or_(
+            CUSTOMER.c.id.in_(bindparam("ids", expanding=True)),
+            CUSTOMER.c.merged_into.in_(bindparam("ids", expanding=True)),
+        )
+    )
+    .distinct()
+)
+
+
 def fetch_tags(engine: Engine, customer_ids: Sequence[int]) -> list[list[str]]:
     """Each customer's tags, its own and those of customers merged into it."""
-    owner = _owner().label("owner")
-    ids = sorted(set(customer_ids))
-    statement = (
-        select(owner, TAG.c.tag)
-        .join(CUSTOMER, CUSTOMER.c.id == TAG.c.customer_id)
-        .where(or_(CUSTOMER.c.id.in_(ids), CUSTOMER.c.merged_into.in_(ids)))
-        .distinct()
-    )
     by_customer: dict[int, set[str]] = defaultdict(set)
-    with Session(engine) as session:
-        for row in session.connection().execute(statement):
+    with engine.connect() as conn:
+        for row in conn.execute(_TAGS, {"ids": sorted(set(customer_ids))}):
             by_customer[row.owner].add(row.tag)
     return [sorted(by_customer[cid]) for cid in customer_ids]
+
+
+_NOTES = (
+    select(_owner().label("owner"), NOTE.c.id, NOTE.c.text, NOTE.c.author, NOTE.c.created_at)
+    .join(CUSTOMER, CUSTOMER.c.id == NOTE.c.customer_id)
+    .where(
+        or_(
+            CUSTOMER.c.id.in_(bindparam("ids", expanding=True)),
+            CUSTOMER.c.merged_into.in_(bindparam("ids", expanding=True)),
+        )
+    )
+    .order_by(NOTE.c.id.desc())
+)
 
 
 def fetch_notes(engine: Engine, keys: Sequence[tuple[int, int]]) -> list[list[NoteEntry]]:
     """For each ``(customer id, n)``, the newest ``n`` notes on the customer and
     on customers merged into it."""
-    owner = _owner().label("owner")
-    ids = sorted({cid for cid, _ in keys})
-    statement = (
-        select(owner, NOTE.c.id, NOTE.c.text, NOTE.c.author, NOTE.c.created_at)
-        .join(CUSTOMER, CUSTOMER.c.id == NOTE.c.customer_id)
-        .where(or_(CUSTOMER.c.id.in_(ids), CUSTOMER.c.merged_into.in_(ids)))
-        .order_by(NOTE.c.id.desc())
-    )
     by_customer: dict[int, list[NoteEntry]] = defaultdict(list)
-    with Session(engine) as session:
-        for row in session.connection().execute(statement):
+    with engine.connect() as conn:
+        for row in conn.execute(_NOTES, {"ids": sorted({cid for cid, _ in keys})}):
             by_customer[row.owner].append(
                 NoteEntry(
                     note_id=row.id,
@@ -430,24 +552,39 @@ MAX_RELATED = 100
 switchboard, not a relation)."""
 
 
-def fetch_related(engine: Engine, customer_ids: Sequence[int]) -> list[list[Relation]]:
-    """Each customer's related customers: two queries whatever the number of
-    customers (shared identity keys; organizations named as a person's company)."""
-    ids = sorted(set(customer_ids))
+def _shared_statement() -> Select[Any]:
     mine, theirs = IDENTITY_KEY.alias("mine"), IDENTITY_KEY.alias("theirs")
-    shared = (
+    return (
         select(mine.c.customer_id, theirs.c.customer_id.label("other"), mine.c.key)
         .join(theirs, and_(theirs.c.key == mine.c.key, theirs.c.customer_id != mine.c.customer_id))
         .where(
-            mine.c.customer_id.in_(ids),
+            mine.c.customer_id.in_(bindparam("ids", expanding=True)),
             or_(*(mine.c.key.startswith(prefix) for prefix in _SHARED_PREFIXES)),
         )
         .distinct()
     )
+
+
+_SHARED = _shared_statement()
+_COMPANIES = (
+    select(GOLDEN.c.customer_id, _golden_value("company").label("company"))
+    .join(CUSTOMER, CUSTOMER.c.id == GOLDEN.c.customer_id)
+    .where(GOLDEN.c.customer_id.in_(bindparam("ids", expanding=True)), CUSTOMER.c.kind == "person")
+)
+_EMPLOYERS = (
+    select(IDENTITY_KEY.c.key, IDENTITY_KEY.c.customer_id)
+    .where(IDENTITY_KEY.c.key.in_(bindparam("keys", expanding=True)))
+    .distinct()
+)
+
+
+def fetch_related(engine: Engine, customer_ids: Sequence[int]) -> list[list[Relation]]:
+    """Each customer's related customers: two queries whatever the number of
+    customers (shared identity keys; organizations named as a person's company)."""
+    ids = sorted(set(customer_ids))
     found: dict[int, dict[tuple[int, str, str], Relation]] = defaultdict(dict)
-    with Session(engine) as session:
-        conn = session.connection()
-        for row in conn.execute(shared):
+    with engine.connect() as conn:
+        for row in conn.execute(_SHARED, {"ids": ids}):
             prefix = next(p for p in _SHARED_PREFIXES if row.key.startswith(p))
             attribute = _SHARED_PREFIXES[prefix]
             found[row.customer_id][(row.other, "shares_identifier", attribute)] = Relation(
@@ -456,22 +593,13 @@ def fetch_related(engine: Engine, customer_ids: Sequence[int]) -> list[list[Rela
                 attribute=attribute,
                 value=row.key[len(prefix) :],
             )
-        companies = (
-            select(GOLDEN.c.customer_id, _golden_value("company").label("company"))
-            .join(CUSTOMER, CUSTOMER.c.id == GOLDEN.c.customer_id)
-            .where(GOLDEN.c.customer_id.in_(ids), CUSTOMER.c.kind == "person")
-        )
         wanted: dict[str, set[int]] = defaultdict(set)
-        for employee in conn.execute(companies):
+        for employee in conn.execute(_COMPANIES, {"ids": ids}):
             if employee.company:
                 key = f"o:orgname:{str(employee.company).casefold()}"
                 wanted[key].add(employee.customer_id)
         if wanted:
-            for employer in conn.execute(
-                select(IDENTITY_KEY.c.key, IDENTITY_KEY.c.customer_id)
-                .where(IDENTITY_KEY.c.key.in_(sorted(wanted)))
-                .distinct()
-            ):
+            for employer in conn.execute(_EMPLOYERS, {"keys": sorted(wanted)}):
                 for person in wanted[employer.key]:
                     found[person][(employer.customer_id, "works_at", "company")] = Relation(
                         customer_id=employer.customer_id,
@@ -485,6 +613,18 @@ def fetch_related(engine: Engine, customer_ids: Sequence[int]) -> list[list[Rela
         ]
         for cid in customer_ids
     ]
+
+
+def fetch_related_with_customers(
+    engine: Engine, customer_ids: Sequence[int]
+) -> tuple[list[list[Relation]], dict[int, models.Customer | None]]:
+    """:func:`fetch_related`, and what :func:`fetch_survivors` gives for every
+    related customer."""
+    relations = fetch_related(engine, customer_ids)
+    related = sorted({r.customer_id for found in relations for r in found})
+    if not related:
+        return relations, {}
+    return relations, dict(zip(related, fetch_survivors(engine, related), strict=True))
 
 
 # --- the loaders -------------------------------------------------------------------
@@ -504,6 +644,7 @@ class Loaders:
     leaks between requests or readers)."""
 
     def __init__(self, engine: Engine) -> None:
+        self._engine = engine
         self.customer: DataLoader[int, models.Customer | None] = DataLoader(
             _threaded(engine, fetch_survivors)
         )
@@ -526,4 +667,15 @@ class Loaders:
             _threaded(engine, fetch_notes)
         )
         """``(customer id, how many)`` → the newest notes."""
-        self.related: DataLoader[int, list[Relation]] = DataLoader(_threaded(engine, fetch_related))
+        self.related: DataLoader[int, list[Relation]] = DataLoader(self._load_related)
+        """Customer id → its related customers; loading them also loads the
+        related customers themselves into :attr:`customer` (in the same worker
+        thread), since whoever asks for relations asks for their nodes next."""
+
+    async def _load_related(self, keys: list[int]) -> list[list[Relation]]:
+        relations, customers = await asyncio.to_thread(
+            fetch_related_with_customers, self._engine, keys
+        )
+        for customer_id, row in customers.items():
+            self.customer.prime(customer_id, row)
+        return relations
