@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, text
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -169,6 +170,10 @@ class GraphQLApp(GraphQL[RequestContext, None]):
         except BodyTooLarge:
             await self._too_large(scope, receive, send)
 
+    def encode_json(self, data: object) -> bytes:
+        """Responses are encoded with orjson (a 360 view: ~10x faster than json)."""
+        return orjson.dumps(data)
+
     @staticmethod
     def _is_ide_page(request: Request) -> bool:
         return (
@@ -291,6 +296,7 @@ def create_app(
     from c360.connectors.web.webhook import webhook_routes
 
     routes += webhook_routes(engine)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield

@@ -256,34 +256,30 @@ class SourceRecordType:
 class TimelineEvent:
     entry: strawberry.Private[TimelineEntry]
     subject: strawberry.Private[Subject]
+    # Plain fields, not resolvers: a 360 view serves twenty of these per customer.
+    event_type: str = strawberry.field(description="order, message, feedback, visit…")
+    occurred_at: datetime | None
+    amount: float | None
+    currency: str | None
+    channel: str | None
+    source: str = strawberry.field(description="The source the event came from.")
 
-    @strawberry.field(description="order, message, feedback, visit…")
-    def event_type(self) -> str:
-        return self.entry.event_type
-
-    @strawberry.field
-    def occurred_at(self) -> datetime | None:
-        return self.entry.occurred_at
-
-    @strawberry.field
-    def amount(self) -> float | None:
-        return self.entry.amount
-
-    @strawberry.field
-    def currency(self) -> str | None:
-        return self.entry.currency
-
-    @strawberry.field
-    def channel(self) -> str | None:
-        return self.entry.channel
+    @classmethod
+    def of(cls, entry: TimelineEntry, subject: Subject) -> Self:
+        return cls(
+            entry=entry,
+            subject=subject,
+            event_type=entry.event_type,
+            occurred_at=entry.occurred_at,
+            amount=entry.amount,
+            currency=entry.currency,
+            channel=entry.channel,
+            source=entry.source,
+        )
 
     @strawberry.field(description="What the customer wrote or said (policy field event_text).")
     def text(self, info: Info) -> str | None:
         return present_value("event_text", self.entry.text, info.context, self.subject)
-
-    @strawberry.field(description="The source the event came from.")
-    def source(self) -> str:
-        return self.entry.source
 
 
 @strawberry.type(description="A note a member of staff wrote about the customer.")
@@ -459,7 +455,7 @@ class Customer(relay.Node):
     async def timeline(self, info: Info, first: int = 20) -> list[TimelineEvent]:
         check_page_size(first, "first")
         entries = await info.context.loaders.timeline.load((self.customer_id, first))
-        return [TimelineEvent(entry=e, subject=self.subject) for e in entries]
+        return [TimelineEvent.of(e, self.subject) for e in entries]
 
     @strawberry.field(description="Ids of customers merged into this one (they redirect here).")
     async def merged_ids(self, info: Info) -> list[int]:
