@@ -451,3 +451,26 @@ def test_cli_trains_explains_merges_and_splits(
     assert result.exit_code == 0, result.output
     assert customer_of(trained, "web", "w30") == customer_of(trained, "web", "w31")
     get_settings.cache_clear()
+
+
+def test_a_record_does_not_join_a_customer_one_of_whose_records_it_contradicts(
+    trained: Engine,
+) -> None:
+    """Its best match there (a record without a city) does not outweigh the record
+    that lives elsewhere; a record that merely shares little still joins."""
+    engine = trained
+    target = population(1, 300)[9]
+    elsewhere = next(c for c in CITIES if c != target["city"])
+    ingest(engine, "pos", [person("q9", name=target["name"], email=target["email"])])
+    owner = customer_of(engine, "web", "w9")
+    assert customer_of(engine, "pos", "q9") == owner  # same e-mail
+    ingest(
+        engine,
+        "social",
+        [
+            person("s-far", stream="social", name=target["name"], city=elsewhere),
+            person("s-near", stream="social", name=target["name"], city=target["city"]),
+        ],
+    )
+    assert customer_of(engine, "social", "s-far", "social") != owner
+    assert customer_of(engine, "social", "s-near", "social") == owner

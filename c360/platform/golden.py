@@ -60,6 +60,8 @@ def survive(evidence: Sequence[Evidence]) -> dict[str, dict[str, Any]]:
     ``lineage`` lists every record's value, best first, with ``chosen`` marking
     the values equal to the survivor.
     """
+    if len(evidence) == 1:
+        return _survive_alone(evidence[0])
     # Per record, once: its rank apart from verification, and its lineage fields.
     ranked_evidence = []
     for ev in evidence:
@@ -101,6 +103,32 @@ def survive(evidence: Sequence[Evidence]) -> dict[str, dict[str, Any]]:
                 {"value": e[1], "chosen": k == chosen_key, "verified": e[3], **e[2]}
                 for e, k in zip(entries, keys, strict=True)
             ],
+        }
+    return golden
+
+
+def _survive_alone(ev: Evidence) -> dict[str, dict[str, Any]]:
+    """:func:`survive` for a customer of one record (most of them, after a batch):
+    every value survives, nothing conflicts; the same output, without ranking."""
+    info = {
+        "record_id": ev.record_id,
+        "source": ev.source,
+        "stream": ev.stream,
+        "external_id": ev.external_id,
+        "trust": ev.trust,
+        "observed_at": _iso(ev.observed_at or ev.updated_at),
+    }
+    verified_fields = ev.verified_fields
+    golden: dict[str, dict[str, Any]] = {}
+    for name, value in ev.attributes.items():
+        if name in NOT_GOLDEN or value is None or value == "":
+            continue
+        verified = name in verified_fields
+        golden[name] = {
+            "value": value if isinstance(value, str) else str(value),
+            "verified": verified,
+            "conflicting": False,
+            "lineage": [{"value": value, "chosen": True, "verified": verified, **info}],
         }
     return golden
 

@@ -10,9 +10,16 @@ as record-level constraints in ``resolution_constraint``:
   every other record C had.
 
 Records, not customer ids, carry the constraints, so they survive merges,
-splits and ``c360 resolve --rebuild``. Decisions written by code that does not
-call :func:`manual_merge` / :func:`manual_split` (e.g. the GraphQL layer) are
-turned into constraints by :func:`sync_decisions`, which resolution calls first.
+splits and ``c360 resolve --rebuild``. The GraphQL mutations and the CLI both
+call :func:`manual_merge` / :func:`manual_split`, so the change, its decision,
+its constraints and the audit entry are one transaction. A decision written by
+other code without them (older releases did so) is turned into constraints by
+:func:`sync_decisions`, which resolution calls first.
+
+Both also recompute the shared-identifier edges of the customers involved
+(:func:`~c360.platform.matching.graph.refresh_shared_edges`): records split apart
+that share a phone now relate their customers, and an identifier that the split
+spreads over too many customers stops relating anyone.
 """
 
 from __future__ import annotations
@@ -25,6 +32,8 @@ from sqlalchemy import Connection, Table, func, insert, select
 from c360.platform import tables as t
 from c360.platform.audit import AuditEntry, append
 from c360.platform.golden import rebuild_golden
+from c360.platform.matching.graph import refresh_shared_edges
+from c360.platform.matching.store import load_model
 from c360.platform.matching.tables import constraint
 from c360.platform.models import utcnow
 from c360.platform.resolution import merge_customers
@@ -219,11 +228,20 @@ def _record_decision(
 
 
 def manual_merge(
-    conn: Connection, first: int, second: int, *, decided_by: str, reason: str | None = None
+    conn: Connection,
+    first: int,
+    second: int,
+    *,
+    decided_by: str,
+    reason: str | None = None,
+    survivor: int | None = None,
+    audit: bool = True,
 ) -> int:
     """Merge two customers for good (inside the caller's write transaction): the
-    older id survives, the other redirects, and every later resolution keeps
-    their records together. Returns the survivor."""
+    older id survives (or ``survivor``, one of the two, when a steward chose), the
+    other redirects, and every later resolution keeps their records together.
+    ``audit=False`` leaves the audit entry to the caller (who knows more about
+    the actor). Returns the survivor."""
     a, b = active_customer(conn, first), active_customer(conn, second)
     if a is None or b is None:
         raise CurationError(f"no customer {first if a is None else second}")
@@ -237,36 +255,57 @@ def manual_merge(
     if kinds[a] != kinds[b]:
         raise CurationError(f"customer {a} is a {kinds[a]}, {b} a {kinds[b]}: not mergeable")
     sync_decisions(conn)
-    survivor, absorbed = min(a, b), max(a, b)
-    records = records_of(conn, survivor) + records_of(conn, absorbed)
-    merge_customers(conn, survivor, absorbed)
-    rebuild_golden(conn, [survivor])
-    decision_id = _record_decision(conn, "merge", survivor, absorbed, None, decided_by, reason)
+    if survivor is None:
+        kept, absorbed = min(a, b), max(a, b)
+    else:
+        chosen = active_customer(conn, survivor)
+        if chosen is None or chosen not in (a, b):
+            raise CurationError(f"survivor {survivor} is neither {first} nor {second}")
+        kept, absorbed = chosen, b if chosen == a else a
+    records = records_of(conn, kept) + records_of(conn, absorbed)
+    merge_customers(conn, kept, absorbed)
+    rebuild_golden(conn, [kept])
+    decision_id = _record_decision(conn, "merge", kept, absorbed, None, decided_by, reason)
     constrain_merge(conn, records, decided_by, reason, decision_id)
-    append(
-        conn,
-        [
-            AuditEntry(
-                principal=decided_by,
-                action="merge",
-                customer_id=survivor,
-                detail={"absorbed": absorbed, **({"reason": reason} if reason else {})},
-            )
-        ],
-    )
-    return survivor
+    refresh_shared_edges(conn, [kept], load_model(conn).settings)
+    if audit:
+        append(
+            conn,
+            [
+                AuditEntry(
+                    principal=decided_by,
+                    action="merge",
+                    customer_id=kept,
+                    detail={"absorbed": absorbed, **({"reason": reason} if reason else {})},
+                )
+            ],
+        )
+    return kept
 
 
 def manual_split(
-    conn: Connection, record_id: int, *, decided_by: str, reason: str | None = None
+    conn: Connection,
+    record_id: int,
+    *,
+    decided_by: str,
+    reason: str | None = None,
+    audit: bool = True,
 ) -> tuple[int, int]:
-    """Move a source record out of its customer into a new one (inside the
-    caller's write transaction); later resolution never puts it back with the
-    records it left. Returns ``(previous customer, new customer)``."""
+    """Move a source record (and the events that name it) out of its customer
+    into a new one (inside the caller's write transaction); later resolution
+    never puts it back with the records it left. ``audit=False`` leaves the audit
+    entry to the caller. Returns ``(previous customer, new customer)``."""
     sync_decisions(conn)
     rl, cu, sr = t.record_link, t.customer, t.source_record
     row = conn.execute(
-        select(rl.c.customer_id, sr.c.kind, sr.c.attributes, sr.c.source_name, sr.c.external_id)
+        select(
+            rl.c.customer_id,
+            sr.c.kind,
+            sr.c.attributes,
+            sr.c.source_name,
+            sr.c.stream,
+            sr.c.external_id,
+        )
         .join(t.source_record, t.source_record.c.id == rl.c.record_id)
         .where(rl.c.record_id == record_id)
     ).first()
@@ -306,28 +345,31 @@ def manual_split(
         .where(t.identity_key.c.record_id == record_id)
         .values(customer_id=created)
     )
-    _move_events(conn, row.source_name, row.external_id, previous, created)
+    _move_events(conn, row.source_name, row.stream, row.external_id, previous, created)
     rebuild_golden(conn, [previous, created])
     decision_id = _record_decision(conn, "split", created, previous, record_id, decided_by, reason)
     constrain_split(conn, record_id, others, decided_by, reason, decision_id)
-    append(
-        conn,
-        [
-            AuditEntry(
-                principal=decided_by,
-                action="split",
-                customer_id=previous,
-                detail={"record_id": record_id, "new_customer": created},
-            )
-        ],
-    )
+    refresh_shared_edges(conn, [previous, created], load_model(conn).settings)
+    if audit:
+        append(
+            conn,
+            [
+                AuditEntry(
+                    principal=decided_by,
+                    action="split",
+                    customer_id=previous,
+                    detail={"record_id": record_id, "new_customer": created},
+                )
+            ],
+        )
     return previous, created
 
 
 def _move_events(
-    conn: Connection, source: str, external_id: str, previous: int, created: int
+    conn: Connection, source: str, stream: str, external_id: str, previous: int, created: int
 ) -> None:
-    """Events of the same source that name the split record go with it."""
+    """Events of the same source that name the split record (and its stream, when
+    they say one) go with it."""
     ev, sr = t.event, t.source_record
     moving = [
         row.id
@@ -337,6 +379,7 @@ def _move_events(
             .where(ev.c.customer_id == previous, ev.c.source_name == source)
         )
         if str((row.attributes or {}).get("subject_external_id")) == external_id
+        and (row.attributes or {}).get("subject_stream") in (None, "", stream)
     ]
     if moving:
         conn.execute(ev.update().where(ev.c.id.in_(moving)).values(customer_id=created))

@@ -14,11 +14,14 @@
 An edge joins two source records (its provenance) and is stored with the basis
 it rests on; the customers at either end are whoever those records belong to
 now, so edges follow merges and splits. Edges of a record are re-derived each
-time it is resolved, in the same batch queries.
+time it is resolved, in the same batch queries; a steward's merge or split, which
+changes customers without resolving anything, re-derives the shared-identifier
+edges of the customers it touched (:func:`refresh_shared_edges`).
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
@@ -26,8 +29,8 @@ from sqlalchemy import delete, or_
 
 from c360.platform.bulk import bulk_insert
 from c360.platform.matching.blocking import value_key
-from c360.platform.matching.features import Features
-from c360.platform.matching.tables import edge
+from c360.platform.matching.features import Features, record_features
+from c360.platform.matching.tables import edge, match_key, match_key_count
 from c360.platform.models import utcnow
 from c360.platform.normalize import NormalizationError, normalize_email, normalize_phone
 
@@ -35,6 +38,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
 
     from c360.platform.matching.resolver import _Batch
+    from c360.platform.matching.settings import MatchSettings
 
 SHARED_EDGE = {
     "phone": "shares_phone",
@@ -225,4 +229,132 @@ def _representatives(
         add("legal_representative_of", min(people), org, {"basis": "only person of that name"})
 
 
-__all__ = ["SHARED_EDGE", "lookup_keys", "update_edges", "value_keys", "wanted", "wanted_keys"]
+def refresh_shared_edges(conn: Connection, customer_ids: list[int], settings: MatchSettings) -> int:
+    """Re-derive the shared-identifier edges (``shares_phone``...) through every
+    identifier the records of these customers carry, from who holds which record
+    now; returns how many such edges there are afterwards.
+
+    Called after a manual split or merge, which move records between customers
+    without resolving them: two records split apart that carry one phone now
+    relate two customers; an identifier the split spreads over more than
+    ``shared_identifier_customers`` customers relates no one any more (not even
+    the other customers that carry it); and no edge is left between customers
+    that no longer hold the identifier. The rule per record is
+    :func:`update_edges`' own."""
+    from c360.platform.resolution import fetch_in
+
+    kinds = sorted({SHARED_EDGE.get(f, f"shares_{f}") for f in settings.shared_features})
+    records = fetch_in(
+        conn,
+        "SELECT rl.record_id, sr.kind, sr.attributes FROM record_link rl "
+        "JOIN source_record sr ON sr.id = rl.record_id WHERE {cond} AND sr.status = 'accepted'",
+        "rl.customer_id",
+        sorted(set(customer_ids)),
+    )
+    mine = sorted({int(r[0]) for r in records})
+    # the identifiers these records carry, and the value keys (one per kind of
+    # record: a person and a company on one phone) their holders are found by
+    values: set[tuple[str, str]] = set()
+    for _rid, kind, attributes in records:
+        if kind in _OTHER_KIND:
+            features = record_features(kind, _as_dict(attributes))
+            values.update((f, features[f]) for f in settings.shared_features if features.get(f))
+    key_of = {
+        value_key(kind, feature, value): (kind, feature, value)
+        for feature, value in values
+        for kind in _OTHER_KIND
+    }
+    counts = {
+        int(k): int(n)
+        for k, n in fetch_in(
+            conn,
+            f'SELECT "key", records FROM {match_key_count.name} WHERE {{cond}}',
+            '"key"',
+            sorted(key_of),
+        )
+    }
+    cap = settings.max_candidates_per_key
+    holders: dict[int, list[int]] = defaultdict(list)
+    owner: dict[int, int] = {}
+    for key, rid, cid in fetch_in(
+        conn,
+        f'SELECT mk."key", mk.record_id, rl.customer_id FROM {match_key.name} mk '
+        "JOIN record_link rl ON rl.record_id = mk.record_id WHERE {cond}",
+        'mk."key"',
+        sorted(k for k in key_of if 0 < counts.get(k, 0) <= cap),
+    ):
+        holders[int(key)].append(int(rid))
+        owner[int(rid)] = int(cid)
+    # forget every such edge of these records, and those among the holders of
+    # each identifier, then derive them again
+    for i in range(0, len(mine), 2000):
+        chunk = mine[i : i + 2000]
+        conn.execute(
+            delete(edge).where(
+                edge.c.kind.in_(kinds),
+                or_(edge.c.record_id.in_(chunk), edge.c.other_record_id.in_(chunk)),
+            )
+        )
+    by_value: dict[tuple[str, str], dict[str, list[int]]] = defaultdict(dict)
+    for key, (kind, feature, value) in key_of.items():
+        by_value[(feature, value)][kind] = holders.get(key, [])
+    limit = settings.shared_identifier_customers
+    found: dict[tuple[int, int, str], dict[str, Any]] = {}
+    for (feature, _value), by_kind in sorted(by_value.items()):
+        kind_of_edge = SHARED_EDGE.get(feature, f"shares_{feature}")
+        everyone = sorted({r for group in by_kind.values() for r in group})
+        for i in range(0, len(everyone), 2000):
+            chunk = everyone[i : i + 2000]
+            conn.execute(
+                delete(edge).where(
+                    edge.c.kind == kind_of_edge,
+                    edge.c.record_id.in_(chunk),
+                    edge.c.other_record_id.in_(everyone),
+                )
+            )
+        for kind, group in by_kind.items():
+            for rid in group:
+                own = owner[rid]
+                for other_kind in (kind, _OTHER_KIND[kind]):
+                    partners = [p for p in by_kind.get(other_kind, ()) if p != rid]
+                    customers = {owner[p] for p in partners} | {own}
+                    if len(customers) > limit:
+                        continue
+                    for p in partners:
+                        if owner[p] != own:
+                            pair = (min(rid, p), max(rid, p), kind_of_edge)
+                            found.setdefault(pair, {"basis": feature})
+    now = utcnow()
+    bulk_insert(
+        conn,
+        edge,
+        [
+            {
+                "kind": kind,
+                "record_id": a,
+                "other_record_id": b,
+                "detail": detail,
+                "created_at": now,
+            }
+            for (a, b, kind), detail in sorted(found.items())
+        ],
+    )
+    return len(found)
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    if isinstance(value, str):  # a JSON column read through the driver
+        loaded = json.loads(value)
+        return loaded if isinstance(loaded, dict) else {}
+    return dict(value or {})
+
+
+__all__ = [
+    "SHARED_EDGE",
+    "lookup_keys",
+    "refresh_shared_edges",
+    "update_edges",
+    "value_keys",
+    "wanted",
+    "wanted_keys",
+]

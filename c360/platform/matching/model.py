@@ -75,6 +75,9 @@ class PairScore:
     match_weight: float
     prior_weight: float
     outcomes: list[ComparisonOutcome] = field(default_factory=list)
+    least_weight: float = 0.0
+    """The most negative comparison weight (0.0 when none disagrees): whether the
+    records contradict each other anywhere, or merely share little."""
 
     @property
     def probability(self) -> float:
@@ -168,6 +171,7 @@ class MatchModel:
     ) -> PairScore:
         """Score one pair of records (features of ``fa`` are the new record's)."""
         total = prior_weight
+        least = 0.0
         outcomes: list[ComparisonOutcome] = []
         floor = self.settings.minimum_term_frequency
         prior_records = self.settings.term_frequency_prior_records
@@ -189,6 +193,8 @@ class MatchModel:
                         adjustment = math.log2(u_level / max(u_value, floor))
                         weight += adjustment
             total += weight
+            if weight < least:
+                least = weight
             if explain:
                 outcomes.append(
                     ComparisonOutcome(
@@ -199,7 +205,9 @@ class MatchModel:
                         tf_adjustment=adjustment,
                     )
                 )
-        return PairScore(match_weight=total, prior_weight=prior_weight, outcomes=outcomes)
+        return PairScore(
+            match_weight=total, prior_weight=prior_weight, outcomes=outcomes, least_weight=least
+        )
 
     # ---------------------------------------------------------------- storage
     def parameters_json(self) -> dict[str, Any]:

@@ -104,6 +104,7 @@ class ProbabilisticResolver(DeterministicResolver):
         self._edges = edges
         self._batch: _Batch | None = None
         self._members: dict[int, list[Features]] = {}
+        self._probabilities: dict[int, float] = {}
         self._kind = "person"
 
     # ------------------------------------------------------------------ model
@@ -220,6 +221,7 @@ class ProbabilisticResolver(DeterministicResolver):
     def _candidates(self, rec: ResolvableRecord, matched: set[int]) -> dict[int, Candidate]:
         batch = self._batch
         found: dict[int, Candidate] = {}
+        self._probabilities = {}
         if batch is None:
             return found
         for other in batch.constraints.must.get(rec.record_id, ()):
@@ -284,6 +286,8 @@ class ProbabilisticResolver(DeterministicResolver):
         for cid, (weight, rid, rules) in best.items():
             if weight < threshold_weight:
                 continue
+            if self._contradicted(mine.kind, mine.features, members[cid]):
+                continue
             own_records = members[cid]
             score = model.score(
                 mine.kind,
@@ -327,27 +331,34 @@ class ProbabilisticResolver(DeterministicResolver):
                 threshold=threshold,
             )
             found[cid] = Candidate(evidence["probability"], evidence)
+        self._probabilities = {cid: c.probability for cid, c in found.items()}
         for cid in ambiguous:
             found.pop(cid, None)
         return found
 
-    def _distinct_ok(self, a: int, b: int) -> bool:
-        """False when the records of customers ``a`` and ``b`` seen for the current
-        record show they are different people: some pair of them contradicts
-        (scores below ``distinct_below``)."""
+    def _contradicts(self, kind: str, fa: Features, fb: Features) -> bool:
+        """Two records are different people: they disagree somewhere (a comparison
+        weighs against them) and, all told, score below ``distinct_below``. Records
+        that merely share little (a phone-only social account, a sign-up without a
+        phone) do not contradict each other."""
         batch = self._batch
         assert batch is not None
         model = batch.model
+        prior = model.prior_weight(kind, batch.counts[records_key(kind)])
+        score = model.score(kind, fa, fb, prior_weight=prior, explain=False)
+        return score.least_weight < 0 and score.probability < model.settings.distinct_below
+
+    def _contradicted(self, kind: str, features: Features, others: list[Features]) -> bool:
+        """Does the record contradict one of a candidate customer's records? Its
+        best match there does not outweigh a record that says it is someone else."""
+        return any(self._contradicts(kind, features, other) for other in others)
+
+    def _distinct_ok(self, a: int, b: int) -> bool:
+        """False when the records of customers ``a`` and ``b`` seen for the current
+        record show they are different people: some pair of them contradicts
+        (:meth:`_contradicts`)."""
         left, right = self._members.get(a, []), self._members.get(b, [])
-        if not left or not right:
-            return True
-        prior = model.prior_weight(self._kind, batch.counts[records_key(self._kind)])
-        worst = min(
-            model.score(self._kind, fa, fb, prior_weight=prior, explain=False).probability
-            for fa in left
-            for fb in right
-        )
-        return worst >= model.settings.distinct_below
+        return not any(self._contradicts(self._kind, fa, fb) for fa in left for fb in right)
 
     def _refused(self, rec: ResolvableRecord) -> set[int]:
         batch = self._batch
@@ -371,7 +382,10 @@ class ProbabilisticResolver(DeterministicResolver):
                     batch.customer_of.get(o) in members for o in others
                 ):
                     return False
-        if automatic and not all(self._distinct_ok(c, customer_id) for c in group):
+        if automatic and (
+            self._probabilities.get(customer_id, 1.0) < self._merge_threshold()
+            or not all(self._distinct_ok(c, customer_id) for c in group)
+        ):
             return False
         if automatic:
             limit = batch.model.settings.max_cluster_size
@@ -380,6 +394,12 @@ class ProbabilisticResolver(DeterministicResolver):
                 batch.refused_merges.append((group[0], customer_id, size))
                 return False
         return True
+
+    def _merge_threshold(self) -> float:
+        batch = self._batch
+        assert batch is not None
+        settings = batch.model.settings
+        return max(settings.merge_threshold, settings.match_threshold)
 
     def _size(self, customer_id: int) -> int:
         batch = self._batch

@@ -103,6 +103,11 @@ class MatchSettings(BaseModel):
     population: int = Field(default=10_000, ge=1)
     match_threshold: float = Field(default=0.8, gt=0, lt=1)
     """Least match probability for an automatic link."""
+    merge_threshold: float = Field(default=0.8, gt=0, lt=1)
+    """Least match probability for a record to *merge* customers: one it resembles
+    this much joins the customer it links to (when they do not contradict each
+    other). A merge joins every record of two customers, so it asks for more than
+    a link (the higher of this and ``match_threshold`` applies)."""
     max_candidates_per_key: int = Field(default=30, ge=1)
     """A blocking key shared by more records than this finds no candidates (it is too
     common to say anything: a family phone, 王伟 on its own)."""
@@ -116,9 +121,13 @@ class MatchSettings(BaseModel):
         default_factory=lambda: ["phone", "email", "address", "device_id"]
     )
     distinct_below: float = Field(default=0.05, gt=0, lt=1)
-    """Two customers with a pair of records scoring below this are different
-    people (their records contradict each other): a record resembling both links
-    to neither, unless one is clearly closer, and never merges them."""
+    """Two records that disagree somewhere (some comparison weighs against them)
+    and score below this are different people: they contradict each other.
+    Records that merely share little (all comparisons agree or are missing) do
+    not. A record never joins a customer one of whose records it contradicts
+    (however well it matches another); two customers with such a pair never
+    merge, and a record resembling both links to neither, unless one is clearly
+    closer."""
     ambiguity_margin: float = Field(default=4.0, ge=0)
     """How many bits closer one of two distinct customers must be to win a record."""
     max_cluster_size: int = Field(default=50, ge=2)
@@ -229,9 +238,9 @@ def default_settings() -> MatchSettings:
                 feature="phone",
                 kinds=both,
                 levels=[
-                    _level("exact", "exact", 0.85, 1e-6, term_frequency=True),
+                    _level("exact", "exact", 0.89, 1e-6, term_frequency=True),
                     _level("one digit off", "levenshtein", 0.02, 1e-5, threshold=1),
-                    _level("different", "else", 0.08, 0.999989),
+                    _level("different", "else", 0.04, 0.999989),
                 ],
             ),
             Comparison(
@@ -257,8 +266,8 @@ def default_settings() -> MatchSettings:
                 feature="city",
                 kinds=both,
                 levels=[
-                    _level("exact", "exact", 0.97, 0.08, term_frequency=True),
-                    _level("different", "else", 0.03, 0.92),
+                    _level("exact", "exact", 0.995, 0.08, term_frequency=True),
+                    _level("different", "else", 0.005, 0.92),
                 ],
             ),
             Comparison(
@@ -342,9 +351,10 @@ def default_settings() -> MatchSettings:
             BlockingRule(name="phone", features=["phone"]),
             BlockingRule(name="birth_date", features=["birth_date"]),
         ],
-        probability_two_random_records_match=1e-4,
+        probability_two_random_records_match=6e-5,
         population=20_000,
-        match_threshold=0.8,
+        match_threshold=0.5,
+        merge_threshold=0.8,
     )
 
 
