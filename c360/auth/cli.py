@@ -15,6 +15,7 @@ from __future__ import annotations
 import getpass
 import re
 import sys
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -23,7 +24,7 @@ from rich.table import Table
 from sqlalchemy import Engine
 
 from c360.auth.config import AuthSettings
-from c360.auth.keys import SigningKeys
+from c360.auth.keys import SigningKeys, rotate_signing_key
 from c360.auth.policy import policy_matrix
 from c360.auth.principal import ROLES, SCOPES
 from c360.auth.tokens import TokenIssuer
@@ -35,6 +36,7 @@ from c360.platform.settings import get_settings
 clients_app = typer.Typer(help="OAuth clients: applications that get tokens.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 policy_app = typer.Typer(help="The role policy table.", no_args_is_help=True)
+keys_app = typer.Typer(help="The key that signs c360's own tokens.", no_args_is_help=True)
 
 console = Console(width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
@@ -190,6 +192,61 @@ def token(
     typer.echo(issuer.issue(subject=sub, roles=[role], scopes=scopes, region=branch, ttl=seconds))
 
 
+def _grace(settings: AuthSettings) -> int:
+    """How long a retired key keeps verifying: a token lifetime and the leeway."""
+    return settings.token_ttl + settings.clock_leeway
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    drop_old: Annotated[
+        bool,
+        typer.Option(
+            "--drop-old",
+            help="stop accepting tokens of the old key at once (it leaked); "
+            "otherwise they verify until they expire",
+        ),
+    ] = False,
+) -> None:
+    """Make a new signing key current; running servers pick it up within a second."""
+    settings = AuthSettings()
+    grace = _grace(settings)
+    old, new = rotate_signing_key(
+        settings.key_path(), keep_retired_for=grace, keep_old=not drop_old
+    )
+    append_now(
+        _engine(),
+        [
+            AuditEntry(
+                principal=f"cli:{getpass.getuser()}",
+                action="key.rotate",
+                detail={"old_kid": old or "", "new_kid": new, "old_dropped": str(drop_old)},
+            )
+        ],
+    )
+    console.print(f"signing key rotated: new key id [bold]{new}[/bold]", highlight=False)
+    if old and not drop_old:
+        console.print(
+            f"tokens signed by the old key ({old}) verify for {grace:,}s more, until they expire",
+            highlight=False,
+        )
+    elif old:
+        console.print(f"tokens signed by the old key ({old}) are refused from now on")
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """The current signing key and the retired keys still accepted."""
+    settings = AuthSettings()
+    keys = SigningKeys(settings.key_path(), keep_retired_for=_grace(settings))
+    table = Table("key id", "state", "accepted until")
+    table.add_row(str(keys.key.kid), "current (signs new tokens)", "-")
+    for key, retired_at in keys.retired():
+        until = datetime.fromtimestamp(retired_at + keys.keep_retired_for, UTC)
+        table.add_row(str(key.kid), "retired", until.isoformat(timespec="seconds"))
+    console.print(table)
+
+
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Walk the hash chain: exit 1 and name the rows if any was edited or deleted."""
@@ -224,6 +281,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(clients_app, name="clients")
     app.add_typer(audit_app, name="audit")
     app.add_typer(policy_app, name="policy")
+    app.add_typer(keys_app, name="keys")
     app.command("token")(token)
 
 

@@ -347,7 +347,7 @@ class TokenVerifier:
         """Whether the key that verified ``entry`` is still one its issuer uses."""
         issuer = entry.principal.issuer
         if self.keys is not None and issuer == self.settings.token_issuer:
-            return self.keys.key is entry.key
+            return self.keys.holds(entry.key)
         if self.provider is not None and issuer == self.provider.issuer:
             return self.provider.holds(entry.key, entry.kid)
         return False
@@ -394,14 +394,17 @@ class TokenVerifier:
         return header, claims
 
     async def _own_key(self, kid: str | None) -> Key:
-        assert self.keys is not None
-        key = self.keys.key
-        if kid is None or kid == key.kid:
-            return key
-        key = await asyncio.to_thread(self.keys.reload)  # the file may have been rotated
-        if kid == key.kid:
-            return key
-        raise InvalidToken(f"no signing key of c360 has key id {kid!r}")
+        """The current or a retired c360 key with id ``kid`` (the key files are
+        read again once when the id is unknown: another process may have rotated)."""
+        keys = self.keys
+        assert keys is not None
+        key = keys.verification_key(kid)
+        if key is None:
+            await asyncio.to_thread(keys.reload)
+            key = keys.verification_key(kid)
+        if key is None:
+            raise InvalidToken(f"no signing key of c360 has key id {kid!r}")
+        return key
 
     def _verified_claims(
         self, token: str, key: Key, alg: str, issuer: str, audience: str

@@ -85,7 +85,9 @@ class Auth:
 
     @classmethod
     def from_settings(cls, settings: AuthSettings, provider: OidcProvider | None = None) -> Auth:
-        keys = SigningKeys(settings.key_path())
+        keys = SigningKeys(
+            settings.key_path(), keep_retired_for=settings.token_ttl + settings.clock_leeway
+        )
         return cls(
             settings=settings,
             keys=keys,
