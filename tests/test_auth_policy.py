@@ -31,6 +31,7 @@ from c360.platform.models import (
     Source,
     SourceRecord,
 )
+from c360.platform.matching.models import CustomerEdge
 from c360.platform.stewardship import CustomerNote, CustomerTag
 from tests.helpers import credit_code, resident_id
 from tests.test_graphql_api import Api, Server, make_settings, serve
@@ -159,6 +160,15 @@ def seed_matrix(engine: Engine) -> Matrix:
             session.add(
                 IdentityKey(key=f"p:phoneany:{PHONE}", record_id=record_id, customer_id=customer_id)
             )
+        # ... and the customer graph holds the edge between their records.
+        session.add(
+            CustomerEdge(
+                kind="shares_phone",
+                record_id=min(person_record, relative_record),
+                other_record_id=max(person_record, relative_record),
+                detail={"basis": "phone"},
+            )
+        )
         session.add(
             IdentityKey(key=f"p:ric:{ID_NUMBER}", record_id=person_record, customer_id=person)
         )
@@ -341,7 +351,7 @@ def test_role_field_matrix(server: Server, matrix: Matrix, role: str, purpose: s
 
     # The graph edge: the shared phone is a phone, the relative's name a name.
     [edge] = person["related"]
-    assert (edge["kind"], edge["via"]) == ("SHARES_IDENTIFIER", "phone")
+    assert (edge["kind"], edge["via"]) == ("SHARES_PHONE", "phone")
     assert edge["node"]["customerId"] == matrix.relative
     answer.check(("person", "related", 0, "value"), edge["value"], phone, "phone", PHONE)
     answer.check(

@@ -34,6 +34,7 @@ from sqlalchemy.orm import configure_mappers
 from strawberry.dataloader import DataLoader
 
 from c360.platform import models, stewardship
+from c360.platform.matching import models as matching_models
 
 log = logging.getLogger(__name__)
 
@@ -116,17 +117,23 @@ class NoteEntry:
 
 @dataclass(frozen=True, slots=True)
 class Relation:
-    """Another customer related to one: they share an identifier that did not
-    make them one customer (a family phone, an id number that cannot link), or
-    a person works at an organization."""
+    """Another customer related to one, by an edge of the customer graph (works
+    at, legal representative of, referred by, shares a phone / e-mail / address /
+    device) or by a strong identifier they share without being one customer (an
+    id number kept apart by a cannot-link decision)."""
 
     customer_id: int
     kind: str
-    """``shares_identifier`` | ``works_at``"""
+    """A stored edge kind (``works_at``, ``shares_phone``…) or ``shares_identifier``."""
     attribute: str
-    """The attribute they share (``phone``, ``email``…), or ``company``."""
-    value: str
-    """The shared value (stored; presented through the policy)."""
+    """The attribute the relation rests on (``phone``, ``company``…)."""
+    value: str | None
+    """The value it rests on (stored; presented through the policy), if any."""
+    direction: str = "mutual"
+    """``outgoing`` (this customer works at / represents / was referred by the
+    other), ``incoming`` (the reverse) or ``mutual``."""
+    basis: str = ""
+    """How the edge was found (``company name``, ``name and same phone``…)."""
 
 
 # --- the queries, each run in a worker thread -------------------------------------
@@ -538,18 +545,32 @@ def fetch_notes(engine: Engine, keys: Sequence[tuple[int, int]]) -> list[list[No
 
 
 _SHARED_PREFIXES = {
-    "p:phoneany:": "phone",
-    "p:email:": "email",
-    "o:email:": "email",
     "p:ric:": "id_number",
     "o:uscc:": "uscc",
     "p:wechat:": "wechat_id",
 }
-"""Identity keys whose sharing relates two customers, and the attribute each is."""
+"""Identity keys so strong that two customers sharing one are a finding in
+themselves (an id number kept apart by a cannot-link decision). Shared phones,
+e-mails, addresses and devices come from the stored graph edges instead, which
+leave out identifiers shared by too many customers to mean anything."""
 
 MAX_RELATED = 100
-"""Most related customers kept per customer (a phone shared by thousands is a
-switchboard, not a relation)."""
+"""Most related customers kept per customer."""
+
+EDGE_ATTRIBUTE = {
+    "shares_phone": "phone",
+    "shares_email": "email",
+    "shares_address": "address",
+    "shares_device": "device_id",
+    "works_at": "company",
+    "legal_representative_of": "legal_representative",
+    "referred_by": "referrer",
+}
+"""The attribute each kind of stored edge rests on."""
+
+DIRECTED_EDGES = frozenset({"works_at", "legal_representative_of", "referred_by"})
+
+EDGE = _table(matching_models.CustomerEdge)
 
 
 def _shared_statement() -> Select[Any]:
@@ -565,22 +586,62 @@ def _shared_statement() -> Select[Any]:
     )
 
 
+def _edge_statement(outgoing: bool) -> Select[Any]:
+    """Edges whose ``record_id`` (outgoing) or ``other_record_id`` end is a
+    record of the customers asked for, with the customer at the other end."""
+    mine, theirs = RECORD_LINK.alias("mine"), RECORD_LINK.alias("theirs")
+    near, far = (
+        (EDGE.c.record_id, EDGE.c.other_record_id)
+        if outgoing
+        else (EDGE.c.other_record_id, EDGE.c.record_id)
+    )
+    return (
+        select(
+            mine.c.customer_id,
+            theirs.c.customer_id.label("other"),
+            EDGE.c.kind,
+            EDGE.c.detail,
+            near.label("near"),
+            far.label("far"),
+        )
+        .select_from(EDGE)
+        .join(mine, mine.c.record_id == near)
+        .join(theirs, theirs.c.record_id == far)
+        .where(
+            mine.c.customer_id.in_(bindparam("ids", expanding=True)),
+            theirs.c.customer_id != mine.c.customer_id,
+        )
+    )
+
+
 _SHARED = _shared_statement()
-_COMPANIES = (
-    select(GOLDEN.c.customer_id, _golden_value("company").label("company"))
-    .join(CUSTOMER, CUSTOMER.c.id == GOLDEN.c.customer_id)
-    .where(GOLDEN.c.customer_id.in_(bindparam("ids", expanding=True)), CUSTOMER.c.kind == "person")
+_EDGES_OUT = _edge_statement(outgoing=True)
+_EDGES_IN = _edge_statement(outgoing=False)
+_RECORD_ATTRIBUTES = select(SOURCE_RECORD.c.id, SOURCE_RECORD.c.attributes).where(
+    SOURCE_RECORD.c.id.in_(bindparam("ids", expanding=True))
 )
-_EMPLOYERS = (
-    select(IDENTITY_KEY.c.key, IDENTITY_KEY.c.customer_id)
-    .where(IDENTITY_KEY.c.key.in_(bindparam("keys", expanding=True)))
-    .distinct()
-)
+
+
+def _edge_value(
+    kind: str, detail: dict[str, Any], near: dict[str, Any], far: dict[str, Any], outgoing: bool
+) -> str | None:
+    """The value an edge rests on, from the records at its two ends."""
+    if kind.startswith("shares_"):
+        value = near.get(EDGE_ATTRIBUTE.get(kind, kind.removeprefix("shares_")))
+    elif kind == "works_at":  # the company as the person's record names it
+        value = (near if outgoing else far).get("company") or detail.get("company")
+    elif kind == "legal_representative_of":
+        value = (near if outgoing else far).get("name")  # the person's name
+    else:
+        value = None
+    return None if value is None else str(value)
 
 
 def fetch_related(engine: Engine, customer_ids: Sequence[int]) -> list[list[Relation]]:
-    """Each customer's related customers: two queries whatever the number of
-    customers (shared identity keys; organizations named as a person's company)."""
+    """Each customer's related customers: the stored graph edges of its records
+    (works at, legal representative of, referred by, shares a phone / e-mail /
+    address / device) and the strong identifiers it shares with another customer;
+    four queries whatever the number of customers."""
     ids = sorted(set(customer_ids))
     found: dict[int, dict[tuple[int, str, str], Relation]] = defaultdict(dict)
     with engine.connect() as conn:
@@ -592,25 +653,44 @@ def fetch_related(engine: Engine, customer_ids: Sequence[int]) -> list[list[Rela
                 kind="shares_identifier",
                 attribute=attribute,
                 value=row.key[len(prefix) :],
+                direction="mutual",
             )
-        wanted: dict[str, set[int]] = defaultdict(set)
-        for employee in conn.execute(_COMPANIES, {"ids": ids}):
-            if employee.company:
-                key = f"o:orgname:{str(employee.company).casefold()}"
-                wanted[key].add(employee.customer_id)
-        if wanted:
-            for employer in conn.execute(_EMPLOYERS, {"keys": sorted(wanted)}):
-                for person in wanted[employer.key]:
-                    found[person][(employer.customer_id, "works_at", "company")] = Relation(
-                        customer_id=employer.customer_id,
-                        kind="works_at",
-                        attribute="company",
-                        value=employer.key.removeprefix("o:orgname:"),
-                    )
+        edges = [(row, True) for row in conn.execute(_EDGES_OUT, {"ids": ids})]
+        edges += [(row, False) for row in conn.execute(_EDGES_IN, {"ids": ids})]
+        ends = sorted({r.near for r, _ in edges} | {r.far for r, _ in edges})
+        attributes: dict[int, dict[str, Any]] = {}
+        for start in range(0, len(ends), 2000):
+            for record in conn.execute(_RECORD_ATTRIBUTES, {"ids": ends[start : start + 2000]}):
+                attributes[record.id] = dict(record.attributes or {})
+    for row, outgoing in edges:
+        detail = dict(row.detail or {})
+        attribute = EDGE_ATTRIBUTE.get(row.kind, row.kind)
+        direction = (
+            ("outgoing" if outgoing else "incoming") if row.kind in DIRECTED_EDGES else "mutual"
+        )
+        found[row.customer_id].setdefault(
+            (row.other, row.kind, direction),
+            Relation(
+                customer_id=row.other,
+                kind=row.kind,
+                attribute=attribute,
+                value=_edge_value(
+                    row.kind,
+                    detail,
+                    attributes.get(row.near, {}),
+                    attributes.get(row.far, {}),
+                    outgoing,
+                ),
+                direction=direction,
+                basis=str(detail.get("basis") or ""),
+            ),
+        )
+    order = {"legal_representative_of": 0, "works_at": 1, "referred_by": 2}
     return [
-        sorted(found[cid].values(), key=lambda r: (r.kind, r.attribute, r.customer_id))[
-            :MAX_RELATED
-        ]
+        sorted(
+            found[cid].values(),
+            key=lambda r: (order.get(r.kind, 3), r.kind, r.attribute, r.customer_id),
+        )[:MAX_RELATED]
         for cid in customer_ids
     ]
 

@@ -306,8 +306,26 @@ class Note:
 
 @strawberry.enum(description="How two customers are related.")
 class RelationKind(Enum):
-    SHARES_IDENTIFIER = "shares_identifier"
     WORKS_AT = "works_at"
+    LEGAL_REPRESENTATIVE_OF = "legal_representative_of"
+    REFERRED_BY = "referred_by"
+    SHARES_PHONE = "shares_phone"
+    SHARES_EMAIL = "shares_email"
+    SHARES_ADDRESS = "shares_address"
+    SHARES_DEVICE = "shares_device"
+    SHARES_IDENTIFIER = "shares_identifier"
+    """A strong identifier (id number, credit code, WeChat id) held by two
+    customers kept apart."""
+
+
+@strawberry.enum(description="Which way a directed relation points.")
+class RelationDirection(Enum):
+    OUTGOING = "outgoing"
+    """This customer works at / represents / was referred by the related one."""
+    INCOMING = "incoming"
+    """The related customer works at / represents / was referred by this one."""
+    MUTUAL = "mutual"
+    """A shared identifier."""
 
 
 @strawberry.type(description="Another customer related to this one (an edge of the graph).")
@@ -320,12 +338,23 @@ class RelatedCustomer:
     def kind(self) -> RelationKind:
         return RelationKind(self.relation.kind)
 
-    @strawberry.field(description="The attribute they share: phone, email, id_number, company…")
+    @strawberry.field
+    def direction(self) -> RelationDirection:
+        return RelationDirection(self.relation.direction)
+
+    @strawberry.field(
+        description="The attribute the relation rests on: phone, email, address, "
+        "device_id, company, legal_representative, referrer, id_number, uscc, wechat_id"
+    )
     def via(self) -> str:
         return self.relation.attribute
 
+    @strawberry.field(description="How the relation was found (never a value).")
+    def basis(self) -> str:
+        return self.relation.basis
+
     @strawberry.field(
-        description="The shared value: clear, masked or refused, as your role allows."
+        description="The value it rests on: clear, masked or refused, as your role allows."
     )
     def value(self, info: Info) -> str | None:
         return present_value(
