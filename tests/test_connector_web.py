@@ -16,7 +16,7 @@ from sqlalchemy import Engine, func, select
 from c360.connectors.base import SourceConfigError, TransientSourceError
 from c360.connectors.http import RemoteApiError, retry_after_seconds
 from c360.connectors.runner import SyncRunner, load_state
-from c360.connectors.standins import Answer, Fault, Request, ShopAPI, StandInServer
+from c360.connectors.standins import Answer, Fault, Listing, Request, ShopAPI, StandInServer
 from c360.connectors.standins import shop_source_config as shop_config
 from c360.connectors.web import WebConnector
 from c360.platform import tables as t
@@ -430,3 +430,31 @@ def test_config_errors_name_the_field(shop: ShopAPI) -> None:
         build_connector("web", bad)
     with pytest.raises(SourceConfigError, match=r"auth"):
         build_connector("web", config(shop, auth={"type": "kerberos"}))
+
+
+def test_a_listing_sorts_once_and_sees_every_change() -> None:
+    listing = Listing(
+        [
+            person("u2", "李娜", "2025-01-02T00:00:00+08:00"),
+            person("u1", "张伟", "2025-01-02T00:00:00+08:00"),
+            person("u3", "王芳", "2025-01-01T00:00:00+08:00"),
+        ]
+    )
+    assert [r["id"] for r in listing.since(None)] == ["u3", "u1", "u2"]
+    assert [r["id"] for r in listing.since("2025-01-02T00:00:00+08:00")] == ["u1", "u2"]
+    assert listing.since("2025-01-01T17:00:00Z") == listing.since("2025-01-02T01:00:00+08:00")
+    listing.touch("u3", name="王芳芳")  # now the latest
+    assert [r["id"] for r in listing.since("2025-01-02T00:00:00+08:00")] == ["u1", "u2", "u3"]
+    assert listing.since(None)[-1]["name"] == "王芳芳"
+
+
+def test_the_cursor_is_the_latest_moment_whatever_the_offset() -> None:
+    from c360.connectors.web.pull import later, moment
+
+    assert moment("2025-03-14T10:00:00+08:00") == moment("2025-03-14T02:00:00Z")
+    assert moment("2025-03-14 10:00") == moment("2025-03-14T02:00:00+00:00")  # naive: China
+    assert moment("not a time") is None and moment(True) is None
+    assert later("2025-03-14T10:00:00+08:00", "2025-03-14T02:30:00Z") == "2025-03-14T02:30:00Z"
+    assert later("2025-03-14T10:00:00+08:00", "2025-03-14T01:30:00Z") == (
+        "2025-03-14T10:00:00+08:00"
+    )

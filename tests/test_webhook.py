@@ -10,16 +10,25 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 import uvicorn
 from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import IntegrityError
 from starlette.applications import Starlette
 
 from c360.connectors.scheduler import run_due
-from c360.connectors.web.webhook import INBOX, drain_inbox, pending_deliveries, sign, webhook_routes
+from c360.connectors.web.webhook import (
+    INBOX,
+    InboxWriter,
+    drain_inbox,
+    pending_deliveries,
+    sign,
+    webhook_routes,
+)
 from c360.platform import tables as t
 from c360.platform.sources import save_source
 
@@ -243,3 +252,50 @@ def test_the_route_drains_in_the_background_after_answering(engine: Engine) -> N
     assert inbox(engine, "done") == 1
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(t.customer)).scalar_one() == 1
+
+
+def test_concurrent_deliveries_share_commits_and_each_is_stored_once(engine: Engine) -> None:
+    # Group commit: 16 threads at once, every delivery id sent twice. Each store
+    # returns only after its row is committed; the second of a pair is a duplicate.
+    save_source(engine, "shop", "web", source_config())
+    writer = InboxWriter(engine, max_batch=8)
+    stamp = datetime.now(UTC)
+
+    def store(n: int) -> int | None:
+        return writer.store("shop", f"d-{n // 2}", stamp, json.dumps({"n": n}).encode())
+
+    with ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(store, range(200)))
+    stored = [r for r in results if r is not None]
+    assert len(stored) == 100 and len(set(stored)) == 100
+    with engine.connect() as conn:
+        rows = conn.execute(select(INBOX.c.id, INBOX.c.delivery_id)).all()
+    assert sorted(r.id for r in rows) == sorted(stored)
+    assert {r.delivery_id for r in rows} == {f"d-{n}" for n in range(100)}
+
+
+def test_a_failed_commit_accepts_none_of_its_batch(engine: Engine) -> None:
+    writer = InboxWriter(engine)  # no source "shop": the foreign key refuses the row
+    with pytest.raises(IntegrityError):
+        writer.store("shop", "d-1", datetime.now(UTC), b"{}")
+    assert inbox(engine) == 0
+
+
+def test_a_paced_drain_takes_the_batches_it_is_given(engine: Engine, hooks: str) -> None:
+    for n in range(5):
+        doc = {
+            "id": f"evt-p{n}",
+            "type": "customer.created",
+            "data": {"id": f"P{n}", "name": "王芳"},
+        }
+        assert deliver(hooks, doc).status_code == 202
+    sizes: list[int] = []
+
+    def pace() -> int:
+        sizes.append(2)
+        return 2
+
+    report = drain_inbox(engine, "shop", pace=pace)
+    assert report.deliveries == 5 and report.counts.new == 5
+    assert sizes == [2, 2, 2, 2]  # 2 + 2 + 1, then one more look that finds none
+    assert pending_deliveries(engine) == {}

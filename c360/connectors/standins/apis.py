@@ -13,6 +13,7 @@ import secrets
 import threading
 import time
 from base64 import b64decode
+from bisect import bisect_left
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -45,6 +46,7 @@ class Listing:
         self._by_id = {str(r[id_key]): dict(r) for r in records}
         self._lock = threading.Lock()
         self._clock = max((_moment(r.get("updated_at")) for r in records), default=None)
+        self._order: tuple[list[tuple[datetime, str]], list[dict[str, Any]]] | None = None
 
     def __len__(self) -> int:
         return len(self._by_id)
@@ -72,16 +74,24 @@ class Listing:
             record.update(changes)
             record["updated_at"] = self._tick()
             self._by_id[key] = record
+            self._order = None
             return dict(record)
 
     def since(self, value: str | None) -> list[dict[str, Any]]:
+        """Records updated at or after ``value``, by ``(updated_at, id)``. The
+        records are shared, not copied: read them, do not change them (``touch``
+        replaces a record, it never changes one in place)."""
         with self._lock:
-            records = list(self._by_id.values())
-        if value:
-            floor = _moment(value)
-            records = [r for r in records if _moment(r.get("updated_at")) >= floor]
-        records.sort(key=lambda r: (_moment(r.get("updated_at")), str(r[self.id_key])))
-        return [dict(r) for r in records]
+            if self._order is None:  # sorted once per change, not once per page
+                keyed = sorted(
+                    ((_moment(r.get("updated_at")), str(r[self.id_key])), r)
+                    for r in self._by_id.values()
+                )
+                self._order = ([k for k, _ in keyed], [r for _, r in keyed])
+            keys, records = self._order
+        if not value:
+            return list(records)
+        return records[bisect_left(keys, (_moment(value), "")) :]
 
 
 class _Tokens:

@@ -117,6 +117,16 @@ class RecordMapper:
         self._builtin = {k: a for k, a in builtin.items() if a in allowed or a == ID}
         self._explicit = dict(spec.fields)
         self._verified = frozenset(spec.verified_fields)
+        self._targets: dict[str, str | None] = {}  # key -> built-in target, folded once
+
+    def _target(self, key: str) -> str | None:
+        try:
+            return self._targets[key]
+        except KeyError:
+            target = self._builtin.get(fold(key))
+            if len(self._targets) < 4096:  # an API's items share a few keys
+                self._targets[key] = target
+            return target
 
     def problem(self, external_id: str, raw: dict[str, Any], reasons: dict[str, str]) -> Any:
         """A record the platform will quarantine, keeping what was received."""
@@ -149,7 +159,7 @@ class RecordMapper:
             )
         fields: dict[str, Any] = {}
         for key, value in item.items():  # built-in names of top-level keys
-            target = self._builtin.get(fold(key)) if isinstance(key, str) else None
+            target = self._target(key) if isinstance(key, str) else None
             if (
                 target is not None
                 and target != ID
@@ -187,6 +197,13 @@ def moment(value: Any) -> datetime | None:
     """An ``updated_at`` value as a comparable moment (``None`` if it is not one)."""
     if value in (None, "") or isinstance(value, bool | dict | list):
         return None
+    if isinstance(value, str):  # fast path: ISO 8601 with an offset, as APIs send it
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            parsed = None
+        if parsed is not None and parsed.tzinfo is not None:
+            return parsed
     try:
         return normalize_datetime(value)
     except (ValueError, TypeError):
@@ -223,6 +240,7 @@ def read_pull_stream(
         since = in_pass.get("since") if isinstance(in_pass.get("since"), str) else cursor
         token = in_pass.get("page") if isinstance(in_pass.get("page"), dict) else None
         max_seen = later(cursor, in_pass.get("max_seen"))
+    max_moment = moment(max_seen)
     params: dict[str, Any] = dict(spec.params)
     if since and spec.updated_since_param:
         params[spec.updated_since_param] = since
@@ -252,8 +270,10 @@ def read_pull_stream(
             yield record
             if spec.updated_field and not record.problems:
                 value = get_path(item, spec.updated_field)
-                if isinstance(value, str | int | float):
-                    max_seen = later(max_seen, str(value))
+                if isinstance(value, str | int | float):  # as later(), parsing each value once
+                    seen = moment(str(value))
+                    if seen is not None and (max_moment is None or seen > max_moment):
+                        max_seen, max_moment = str(value), seen
         if page.next_token is not None:
             yield Checkpoint(
                 spec.name,
