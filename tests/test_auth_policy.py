@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 
 from c360.auth.masking import MASKS, mask_value
 from c360.auth.policy import FIELDS, ROLES, Access, policy_field
+from c360.platform.matching.models import CustomerEdge
 from c360.platform.models import (
     Customer,
     Event,
@@ -31,7 +32,6 @@ from c360.platform.models import (
     Source,
     SourceRecord,
 )
-from c360.platform.matching.models import CustomerEdge
 from c360.platform.stewardship import CustomerNote, CustomerTag
 from tests.helpers import credit_code, resident_id
 from tests.test_graphql_api import Api, Server, make_settings, serve
