@@ -4,6 +4,7 @@ fixed, seeded set of staff-style queries derived from known customers.
     python -m bench.search                 # 1,000,000 customers, 2,400 queries
     python -m bench.search --docs 200000   # smaller
     python -m bench.search --smoke         # tiny, for CI
+    python -m bench.search --http          # through GraphQL over HTTP (200,000 customers)
 
 Query kinds (each with and without a filter on the customer's city): exact name,
 name with one typo (a homophone, as an input method makes), pinyin, pinyin with a
@@ -13,11 +14,26 @@ digits), e-mail, company with a typo (one character replaced).
 It prints the build time, p50/p99 latency per query kind, recall@1 and recall@10
 of the intended customer (a query that is genuinely ambiguous — many 张伟 — counts
 as found when the intended customer is among the hits ranked equal to the one at
-that rank), and facet latency. The documents go through the real document
-builder (:func:`c360.search.documents.build_document`) and the real rebuild path.
+that rank), and facet latency. For ``name_typo`` it also says how many typos
+sound like the name and how many cannot (a character with no same-sound one in
+the generator's pool is replaced by an arbitrary one: for a two-character name,
+a different name altogether), with the recall of each. The documents go through
+the real document builder (:func:`c360.search.documents.build_document`) and the
+real rebuild path.
 Last line::
 
     build_s=… p50_ms=… p99_ms=… p99_ms_max=… recall_at_1=… recall_at_10=… facet_ms=… docs=…
+
+``--http`` runs the same queries the way an application sends them: the customers
+are bulk-inserted into a fresh SQLite database (customer rows and golden
+profiles) in a temporary ``C360_DATA_DIR``, the index is built from the database
+by :func:`c360.search.indexer.reindex` (``build_s`` is that rebuild), ``c360
+serve`` runs as a subprocess, and each query is one ``customers(search:,
+filter:, first: 10)`` request with an admin token (``c360 token``), one at a
+time over a kept-alive connection. Latency is the client's wall time per request;
+hits are resolved to customers from the database, as always. Its default is
+200,000 customers (inserting a million rows takes minutes); ``facet_ms`` is the
+p99 of the same request asking for ``facets`` of eight fields.
 """
 
 from __future__ import annotations
@@ -30,6 +46,7 @@ import statistics
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,6 +115,7 @@ TIERS = ("gold", "silver", "bronze")
 RISK = ("low", "medium", "high")
 STAGES = ("prospect", "active", "dormant", "lost")
 SOURCES = ("web", "pos", "wechat", "credit")
+HTTP_DEFAULT_DOCS = 200_000
 KINDS = (
     "exact_name",
     "name_typo",
@@ -285,29 +303,36 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[k]
 
 
+DEEP = 1000
+"""How deep to look for the intended customer when it is not in the first ten
+(to tell a tie at the tenth place from a miss); over HTTP, the API's page limit."""
+
+
 def found_at(
-    backend: EmbeddedSearch, hits: list[Any], text: str, filters: Any, cid: int, k: int
+    hits: list[tuple[int, float]],
+    deeper: Callable[[], list[tuple[int, float]]],
+    cid: int,
+    k: int,
 ) -> bool:
     """Whether ``cid`` is within the first ``k`` hits, counting ties with the k-th."""
     if not hits:
         return False
-    ids = [h.customer_id for h in hits]
-    scores = {h.customer_id: h.score for h in hits}
+    ids = [h[0] for h in hits]
+    scores = dict(hits)
     if cid in ids[:k]:
         return True
-    cutoff = hits[min(k, len(hits)) - 1].score
+    cutoff = hits[min(k, len(hits)) - 1][1]
     if cid in scores:
         return scores[cid] == cutoff
-    deeper = backend.search(text, filters, first=1000).hits
-    for hit in deeper:
-        if hit.customer_id == cid:
-            return hit.score == cutoff
+    for hit_cid, score in deeper():
+        if hit_cid == cid:
+            return score == cutoff
     return False
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--docs", type=int, default=1_000_000)
+    parser.add_argument("--docs", type=int, default=None, help="default 1,000,000 (--http 200,000)")
     parser.add_argument("--queries", type=int, default=2400)
     parser.add_argument("--seed", type=int, default=360)
     parser.add_argument("--dir", type=Path, default=None, help="index directory (kept)")
@@ -315,9 +340,17 @@ def main() -> None:
     parser.add_argument(
         "--reuse", action="store_true", help="query the index already in --dir (no build)"
     )
+    parser.add_argument(
+        "--http", action="store_true", help="query through GraphQL over HTTP (c360 serve)"
+    )
     args = parser.parse_args()
+    if args.docs is None:
+        args.docs = HTTP_DEFAULT_DOCS if args.http else 1_000_000
     if args.smoke:
         args.docs, args.queries = 2000, 160
+    if args.http:
+        run_http(args)
+        return
     root = args.dir or Path(tempfile.mkdtemp(prefix="c360-bench-search-"))
     keep = args.dir is not None
     world = World(args.seed)
@@ -360,22 +393,63 @@ def main() -> None:
     )
 
     queries = make_queries(truths, args.queries, args.seed + 1)
+
+    def search(text: str, filters: SearchFilters | None, first: int) -> list[tuple[int, float]]:
+        return [(h.customer_id, h.score) for h in backend.search(text, filters, first=first).hits]
+
+    def facet(text: str, filters: SearchFilters | None) -> None:
+        backend.search(text, filters, first=10, facets=FACETS)
+
+    measure(queries, truths, search, facet, build_s=build_s, docs=stats.documents)
+    backend.close()
+    if not keep:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+FACETS = ["kind", "tags", "tier", "risk_level", "lifecycle_stage", "province", "city", "source"]
+
+Search = Callable[[str, SearchFilters | None, int], list[tuple[int, float]]]
+"""``(text, filters, first)`` → ``[(customer id, score)]``, best first."""
+
+
+def measure(
+    queries: list[tuple[str, str, SearchFilters | None, int]],
+    truths: list[Truth],
+    search: Search,
+    facet: Callable[[str, SearchFilters | None], None],
+    *,
+    build_s: float,
+    docs: int,
+    deep: int = DEEP,
+    waited: Callable[[], float] = lambda: 0.0,
+) -> None:
+    """Run ``queries`` one at a time through ``search``; print latency and recall per
+    kind, facet latency, and the last line."""
     for _, text, filters, _ in queries[:: max(1, len(queries) // 50)]:  # warm up
-        backend.search(text, filters, first=10)
+        search(text, filters, 10)
+    by_id = {t.customer_id: t for t in truths}
     latencies: dict[str, list[float]] = defaultdict(list)
     someone_else: dict[str, int] = defaultdict(int)
     at1: dict[str, list[bool]] = defaultdict(list)
     at10: dict[str, list[bool]] = defaultdict(list)
+    sounds: dict[bool, list[bool]] = defaultdict(list)
     load = []
-    for label, text, filters, cid in queries:
-        t0 = time.perf_counter()
-        page = backend.search(text, filters, first=10)
-        latencies[label].append((time.perf_counter() - t0) * 1000)
-        at1[label].append(found_at(backend, page.hits, text, filters, cid, 1))
-        at10[label].append(found_at(backend, page.hits, text, filters, cid, 10))
-        if not at10[label][-1] and page.hits and page.hits[0].score >= 100:
+    for n, (label, text, filters, cid) in enumerate(queries):
+        t0, w0 = time.perf_counter(), waited()
+        hits = search(text, filters, 10)
+        latencies[label].append((time.perf_counter() - t0 - (waited() - w0)) * 1000)
+
+        def deeper(text: str = text, filters: SearchFilters | None = filters) -> list:
+            return search(text, filters, deep)
+
+        at1[label].append(found_at(hits, deeper, cid, 1))
+        at10[label].append(found_at(hits, deeper, cid, 10))
+        if not at10[label][-1] and hits and hits[0][1] >= 100:
             someone_else[label] += 1  # the "typo" is another customer's exact name or reading
-        if len(load) < len(queries) // 100:
+        if label.startswith("name_typo"):
+            typed, meant = person_readings(text)[0], person_readings(by_id[cid].name)[0]
+            sounds[bool(set(typed) & set(meant))].append(at10[label][-1])
+        if n % 100 == 0:
             load.append(os.getloadavg()[0])
     print(f"{'kind':28} {'n':>5} {'p50 ms':>8} {'p99 ms':>8} {'r@1':>6} {'r@10':>6}")
     for label in latencies:
@@ -389,37 +463,241 @@ def main() -> None:
             "missed at 10 because the typed text is exactly another customer's name or "
             "reading: " + ", ".join(f"{k} {v}" for k, v in someone_else.items())
         )
+    if sounds:
+        alike, other = sounds.get(True, []), sounds.get(False, [])
+        print(
+            f"name_typo: {len(alike)} typos sound like the name (recall@10 "
+            f"{statistics.mean(alike or [0.0]):.3f}); {len(other)} are a character of "
+            "another sound (the name's characters have no same-sound one in the pool; "
+            f"recall@10 {statistics.mean(other or [0.0]):.3f})"
+        )
     every = [v for lat in latencies.values() for v in lat]
     p99_max = max(percentile(lat, 0.99) for lat in latencies.values())
     recall1 = statistics.mean(v for vs in at1.values() for v in vs)
     recall10 = statistics.mean(v for vs in at10.values() for v in vs)
 
-    facets = ["kind", "tags", "tier", "risk_level", "lifecycle_stage", "province", "city", "source"]
     facet_lat = []
     for _, text, filters, _ in queries[:: max(1, len(queries) // 200)]:
-        t0 = time.perf_counter()
-        backend.search(text, filters, first=10, facets=facets)
-        facet_lat.append((time.perf_counter() - t0) * 1000)
+        t0, w0 = time.perf_counter(), waited()
+        facet(text, filters)
+        facet_lat.append((time.perf_counter() - t0 - (waited() - w0)) * 1000)
     all_lat = []
     for _ in range(5):
-        t0 = time.perf_counter()
-        backend.search("", None, first=10, facets=facets)
-        all_lat.append((time.perf_counter() - t0) * 1000)
+        t0, w0 = time.perf_counter(), waited()
+        facet("", None)
+        all_lat.append((time.perf_counter() - t0 - (waited() - w0)) * 1000)
     print(
-        f"facets (8 fields) on staff queries: p50 {percentile(facet_lat, 0.5):.2f} ms, "
-        f"p99 {percentile(facet_lat, 0.99):.2f} ms; over all {stats.documents:,} customers: "
+        f"facets ({len(FACETS)} fields) on staff queries: p50 {percentile(facet_lat, 0.5):.2f} "
+        f"ms, p99 {percentile(facet_lat, 0.99):.2f} ms; over all {docs:,} customers: "
         f"{statistics.median(all_lat):.0f} ms"
     )
     print(f"load average while querying: {statistics.mean(load or [0.0]):.2f}")
-    backend.close()
-    if not keep:
-        shutil.rmtree(root, ignore_errors=True)
     print(
         f"build_s={build_s:.1f} p50_ms={percentile(every, 0.5):.2f} "
         f"p99_ms={percentile(every, 0.99):.2f} p99_ms_max={p99_max:.2f} "
         f"recall_at_1={recall1:.3f} recall_at_10={recall10:.3f} "
-        f"facet_ms={percentile(facet_lat, 0.99):.2f} docs={stats.documents}"
+        f"facet_ms={percentile(facet_lat, 0.99):.2f} docs={docs}"
     )
+
+
+HTTP_SEARCH = """
+query Search($search: String, $filter: CustomerFilter, $first: Int) {
+  customers(search: $search, filter: $filter, first: $first) {
+    totalCount
+    edges { score node { customerId } }
+  }
+}"""
+HTTP_FACETS = HTTP_SEARCH.replace("query Search", "query Facets").replace(
+    "totalCount",
+    "totalCount\n    facets(fields: [" + ", ".join(f.upper() for f in FACETS) + "]) "
+    "{ field values { value count } }",
+)
+
+
+def _insert_customers(engine: Any, world: World, docs: int) -> list[Truth]:
+    """Customer rows and golden profiles for ``docs`` generated customers, in bulk."""
+    from datetime import UTC, datetime
+
+    from c360.platform import tables as t
+
+    now = datetime.now(UTC)
+    truths: list[Truth] = []
+    customers: list[dict[str, Any]] = []
+    profiles: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        with engine.begin() as conn:
+            conn.execute(t.customer.insert(), customers)
+            conn.execute(t.golden_profile.insert(), profiles)
+        customers.clear()
+        profiles.clear()
+
+    for cid in range(1, docs + 1):
+        kind, golden, truth = world.customer(cid)
+        truths.append(truth)
+        customers.append(
+            {
+                "id": cid,
+                "kind": kind,
+                "display_name": truth.name,
+                "merged_into": None,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        profiles.append(
+            {"customer_id": cid, "attributes": golden, "conflicting": False, "updated_at": now}
+        )
+        if len(customers) == 10_000:
+            flush()
+    if customers:
+        flush()
+    return truths
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def run_http(args: argparse.Namespace) -> None:
+    """The query set through ``customers(search:)`` of a ``c360 serve`` subprocess."""
+    import signal
+    import subprocess
+    import sys
+
+    import httpx
+
+    from c360.platform.db import make_engine, migrate
+    from c360.search.indexer import reindex
+
+    # a terminated bench still stops its server and removes its data (finally: below)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    data = Path(tempfile.mkdtemp(prefix="c360-bench-search-http-"))
+    env = {**os.environ, "C360_DATA_DIR": str(data), "C360_SEARCH_DIR": str(data / "search")}
+    env.pop("C360_DATABASE_URL", None)
+    env.pop("C360_SEARCH_BACKEND", None)
+    print(
+        f"cores={os.cpu_count()} load_before={os.getloadavg()[0]:.2f} docs={args.docs:,} "
+        f"(--http: through GraphQL over HTTP; data in {data})"
+    )
+    server: subprocess.Popen[bytes] | None = None
+    try:
+        engine = make_engine(f"sqlite:///{data / 'c360.db'}")
+        migrate(engine)
+        t0 = time.perf_counter()
+        truths = _insert_customers(engine, World(args.seed), args.docs)
+        insert_s = time.perf_counter() - t0
+        print(
+            f"database: {args.docs:,} customers with golden profiles inserted in "
+            f"{insert_s:.1f}s (not counted); load average {os.getloadavg()[0]:.2f}"
+        )
+        backend = EmbeddedSearch(data / "search")
+        report = reindex(engine, backend)
+        build_s = report.seconds
+        documents = backend.stats().documents
+        backend.close()
+        engine.dispose()
+        print(
+            f"build: c360.search.indexer.reindex from the database: {build_s:.1f}s for "
+            f"{documents:,} documents; load average {os.getloadavg()[0]:.2f}"
+        )
+        c360 = [str(Path(sys.executable).with_name("c360"))]
+        token = subprocess.run(
+            [*c360, "token", "--role", "admin", "--ttl", "1d"],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.split()[-1]
+        port = _free_port()
+        server = subprocess.Popen(
+            [*c360, "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        url = f"http://127.0.0.1:{port}"
+        with httpx.Client(
+            base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60
+        ) as client:
+            _wait_until_up(client, server)
+
+            throttled = [0.0]
+
+            def post(query: str, variables: dict[str, Any]) -> dict[str, Any]:
+                payload = {"query": query, "variables": variables}
+                while True:
+                    t0 = time.perf_counter()
+                    response = client.post("/graphql", json=payload)
+                    if response.status_code != 429:
+                        break
+                    # the API's per-client rate limit: wait as told; neither the
+                    # refused request nor the wait counts as latency
+                    time.sleep(float(response.headers.get("retry-after") or 1))
+                    throttled[0] += time.perf_counter() - t0
+                body = response.json()
+                if response.status_code != 200 or body.get("errors"):
+                    raise SystemExit(f"GraphQL error {response.status_code}: {body}")
+                return dict(body["data"]["customers"])
+
+            def variables(text: str, filters: SearchFilters | None, first: int) -> dict[str, Any]:
+                where = {"city": filters.city[0]} if filters and filters.city else None
+                return {"search": text, "filter": where, "first": first}
+
+            def search(
+                text: str, filters: SearchFilters | None, first: int
+            ) -> list[tuple[int, float]]:
+                found = post(HTTP_SEARCH, variables(text, filters, first))
+                return [(int(e["node"]["customerId"]), float(e["score"])) for e in found["edges"]]
+
+            def facet(text: str, filters: SearchFilters | None) -> None:
+                post(HTTP_FACETS, variables(text, filters, 10))
+
+            queries = make_queries(truths, args.queries, args.seed + 1)
+            measure(
+                queries,
+                truths,
+                search,
+                facet,
+                build_s=build_s,
+                docs=documents,
+                deep=HTTP_DEEP,
+                waited=lambda: throttled[0],
+            )
+            if throttled[0]:
+                print(f"waited {throttled[0]:.1f}s in all for the API's rate limit (not counted)")
+    finally:
+        if server is not None:
+            server.terminate()
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        shutil.rmtree(data, ignore_errors=True)
+
+
+HTTP_DEEP = 100
+"""The API's largest page (``first``)."""
+
+
+def _wait_until_up(client: Any, server: Any, timeout: float = 300.0) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"c360 serve exited: {server.stderr.read().decode()[-2000:]}")
+        try:
+            if client.get("/healthz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"c360 serve did not answer within {timeout:.0f}s")
 
 
 if __name__ == "__main__":

@@ -100,6 +100,32 @@ def test_pinyin_initials_and_their_typos(world: World) -> None:
     assert top(world, "weizhang") == world["weizhang"]
 
 
+def test_a_name_with_one_wrong_character_is_found_below_every_reading(world: World) -> None:
+    for typo, ext in (("张伟西", "zhangweidong"), ("欧阳晓亮", "ouyang")):
+        page = world.backend.search(typo)
+        assert world[ext] in ids(page), typo
+        assert how(page, world[ext]) == {("name", MatchKind.FUZZY)}, typo
+    # not two-character names (李米 would be every 李 with a one-character given
+    # name), nor the surname (*伟东 would be every 伟东)
+    assert world["lina"] not in ids(world.backend.search("李米"))
+    assert world["zhangweidong"] not in ids(world.backend.search("王伟东"))
+    # a blank is not a wildcard staff can type
+    assert world.backend.search("张*").total == world.backend.search("张").total
+    # one character of the same sound (an input method's slip) ranks above another sound
+    alike = world.backend.search("张卫东").hits[0]
+    other = world.backend.search("张伟西").hits[0]
+    assert alike.customer_id == other.customer_id == world["zhangweidong"]
+    assert alike.score > other.score
+
+
+def test_short_pinyin_with_two_letters_swapped(world: World) -> None:
+    page = world.backend.search("lnia")  # lina
+    assert ids(page)[0] == world["lina"]
+    assert how(page, world["lina"]) == {("name_pinyin", MatchKind.FUZZY)}
+    exact = {h.customer_id: h.score for h in world.backend.search("lina").hits}
+    assert exact[world["lina"]] > page.hits[0].score
+
+
 @pytest.mark.parametrize(
     ("ext", "readings"),
     [
@@ -197,6 +223,14 @@ def test_company_by_core_start_and_typo_organization_first(world: World) -> None
         assert field in ("company", "company_pinyin") and kind is MatchKind.FUZZY
 
 
+def test_company_typo_that_looks_like_another_legal_form(world: World) -> None:
+    # 技团有限公司 is one character from 集团有限公司, but the core as typed is
+    # one character from 华为技术
+    page = world.backend.search("华为技团有限公司")
+    assert ids(page)[:1] == [world["huawei"]]
+    assert how(page, world["huawei"]) == {("company", MatchKind.FUZZY)}
+
+
 def test_unified_social_credit_code_is_public(world: World) -> None:
     assert ids(world.backend.search(HUAWEI_USCC)) == [world["huawei"]]
 
@@ -225,6 +259,46 @@ def test_filters_combine_and_facets_count_all_matches(world: World) -> None:
     counted = backend.search("zhangwei", facets=["city"], first=1)
     assert {(f.value, f.count) for f in counted.facets["city"]} == {("杭州市", 2), ("深圳市", 1)}
     assert counted.total == 3
+
+
+def test_region_scope_is_province_or_city_and_combines_with_everything(world: World) -> None:
+    backend = world.backend
+    beijing = SearchFilters.of(regions=["北京", "北京市"])
+    assert beijing.regions == ("北京", "北京市") and beijing.items() == []
+    assert ids(backend.search("", beijing)) == [world["lina"]]  # by city alone
+    guangdong = SearchFilters(regions=("广东", "广东省"))  # by province alone
+    assert set(ids(backend.search("", guangdong))) == {world["zhangweidong"], world["huawei"]}
+    # spellings are exact: the caller passes every one it means
+    assert backend.search("", SearchFilters.of(regions="北")).total == 0
+    assert backend.search("", SearchFilters.of(regions=("广东省", "北京"))).total == 2
+    # with free text (ranking unchanged), other filters, facets and paging
+    scoped = SearchFilters.of(regions=["浙江省", "北京市"])
+    assert ids(backend.search("张伟", scoped)) == [world["zhangwei"], world["zhangwei2"]]
+    assert ids(backend.search("李娜", scoped)) == [world["lina"]]
+    assert backend.search("华为", scoped).total == 0
+    assert ids(backend.search("华为", guangdong)) == [world["huawei"], world["zhangweidong"]]
+    org = SearchFilters.of(regions="广东省", kind="organization")
+    assert ids(backend.search("", org)) == [world["huawei"]]
+    assert backend.search("", SearchFilters.of(regions="北京市", city="杭州市")).total == 0
+    page = backend.search("", guangdong, facets=["kind", "city"], first=1)
+    assert page.total == 2 and page.next_cursor is not None
+    assert {(f.value, f.count) for f in page.facets["kind"]} == {
+        ("person", 1),
+        ("organization", 1),
+    }
+    rest = backend.search("", guangdong, first=1, after=page.next_cursor)
+    assert set(ids(page) + ids(rest)) == {world["zhangweidong"], world["huawei"]}
+
+
+def test_region_scope_is_not_a_policy_checked_filter(world: World) -> None:
+    # a caller who may not filter by province or city is still scoped by region
+    blind = FieldPolicy.allowing("agent", except_fields=["id_number", "province", "city"])
+    with pytest.raises(SearchForbiddenError, match="city"):
+        world.backend.search("", SearchFilters.of(city="北京市"), policy=blind)
+    page = world.backend.search("", SearchFilters.of(regions="北京市"), policy=blind)
+    assert ids(page) == [world["lina"]]
+    with pytest.raises(SearchError, match="unknown facet 'regions'"):
+        world.backend.search("", facets=["regions"])
 
 
 def test_region_words_match_free_text(world: World) -> None:

@@ -16,7 +16,7 @@ from c360.platform.golden import rebuild_golden
 from c360.platform.models import utcnow
 from c360.platform.resolution import merge_customers
 from c360.platform.sources import save_source
-from c360.search.contract import SearchBackend, SearchError
+from c360.search.contract import SearchBackend, SearchError, SearchUnavailableError
 from c360.search.embedded import EmbeddedSearch
 from c360.search.indexer import BackgroundIndexer, Indexer, IndexerLease, indexer_lag, reindex
 from c360.search.opensearch import OpenSearchSearch
@@ -183,3 +183,31 @@ def test_embedded_write_findable_within_a_second(engine: Engine, tmp_path: Path)
     assert other.search("5678").hits[0].customer_id == customer_of(engine, "crm", "fresh")
     backend.close()
     other.close()
+
+
+def test_embedded_index_with_other_fields_is_refused_until_reindexed(
+    engine: Engine, tmp_path: Path
+) -> None:
+    import tantivy
+
+    from c360.search import embedded
+
+    root = tmp_path / "search"
+    build_world(engine, EmbeddedSearch(root))
+    # the live index as an older c360 would have built it: one field fewer
+    live = root / (root / embedded.CURRENT).read_text().strip()
+    for path in live.iterdir():
+        path.unlink()
+    builder = tantivy.SchemaBuilder()
+    builder.add_integer_field("customer_id", stored=True, indexed=True, fast=True)
+    builder.add_text_field("name_exact")
+    tantivy.Index(builder.build(), path=str(live))
+    backend = EmbeddedSearch(root)
+    with pytest.raises(SearchUnavailableError, match="c360 reindex"):
+        backend.search("张伟")
+    with pytest.raises(SearchUnavailableError, match="c360 reindex"):
+        backend.delete(1)
+    assert backend.health()["status"] == "error"
+    report = reindex(engine, backend)
+    assert report.documents > 0 and backend.health()["status"] == "ok"
+    assert backend.search("张伟").hits

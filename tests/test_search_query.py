@@ -137,3 +137,38 @@ def test_explain_names_the_best_match_per_fragment() -> None:
         ("name_initials", MatchKind.PREFIX, "zw"),
         ("phone", MatchKind.SUFFIX, "8000"),
     ]
+
+
+def test_chinese_is_searched_by_every_reading_of_its_characters() -> None:
+    [term] = plan_query("杨博乐").terms  # 乐: le or yue; an input method offers it for both
+    [same_sound] = [
+        c for c in term.clauses if c.index_field == "name_pinyin" and c.match is MatchKind.EXACT
+    ]
+    assert same_sound.values[0] == "yangbole" and "yangboyue" in same_sound.values
+    [char_off] = [c for c in term.clauses if c.index_field == "name_skeleton"]
+    assert char_off.values == ("杨*乐", "杨博*") and char_off.match is MatchKind.FUZZY
+    assert char_off.weight < min(
+        c.weight for c in term.clauses if c.field == "name" and c.match is not MatchKind.FUZZY
+    )
+
+
+def test_short_pinyin_is_searched_with_two_letters_swapped() -> None:
+    [term] = plan_query("liib").terms
+    [swapped] = [c for c in term.clauses if c.index_field == "name_pinyin" and c.match == "fuzzy"]
+    assert set(swapped.values) == {"ilib", "libi"}
+    assert not any(c.op is Op.FUZZY for c in term.clauses)  # no edit distance below 5 letters
+
+
+def test_company_core_as_typed_is_matched_one_character_off() -> None:
+    # 科团股份有限公司 looks like a misspelt 集团股份有限公司; the core as typed counts too
+    [term] = plan_query("上海小团科团股份有限公司").terms
+    fuzzy = {c.values[0] for c in term.clauses if c.op is Op.FUZZY}
+    assert "上海小团科团" in fuzzy
+
+
+def test_name_skeletons_of_a_document() -> None:
+    doc = build_document(
+        1, "person", {"name": {"value": "冯厚楠", "lineage": [{"value": "Wei Zhang"}]}}
+    )
+    assert doc is not None
+    assert doc.name_skeletons() == ["冯*楠", "冯厚*"]  # Latin names have none

@@ -168,6 +168,13 @@ class SearchFilters:
     """Structured filters: each dimension accepts any of its values (OR); the
     dimensions combine with AND. An empty dimension does not filter.
 
+    ``regions`` is a row scope rather than a facet: the customer's golden
+    province *or* city is one of its values, exactly as written (the caller
+    passes every spelling, e.g. ``("北京", "北京市")``). It combines with the other
+    dimensions by AND, is not counted as a facet and is not checked against the
+    search policy (it narrows what the caller sees; it is the caller's own scope,
+    e.g. an agent's region from their token).
+
     ``tags``, ``tier``, ``risk_level`` and ``lifecycle_stage`` are filled by the
     insights work; until then no document carries them and filtering by them
     finds nothing."""
@@ -180,20 +187,22 @@ class SearchFilters:
     province: tuple[str, ...] = ()
     city: tuple[str, ...] = ()
     source: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, **dimensions: str | Iterable[str] | None) -> SearchFilters:
-        """``SearchFilters.of(city="杭州", kind=["person"])``: single values or lists;
-        an unknown dimension is a :class:`SearchError` naming it."""
-        unknown = sorted(set(dimensions) - set(FACET_FIELDS))
+        """``SearchFilters.of(city="杭州", kind=["person"], regions=["北京", "北京市"])``:
+        single values or lists; an unknown dimension is a :class:`SearchError`
+        naming it."""
+        known = (*FACET_FIELDS, "regions")
+        unknown = sorted(set(dimensions) - set(known))
         if unknown:
-            raise SearchError(
-                f"unknown filter {unknown[0]!r}; filters are {', '.join(FACET_FIELDS)}"
-            )
+            raise SearchError(f"unknown filter {unknown[0]!r}; filters are {', '.join(known)}")
         return cls(**{k: _values(v) for k, v in dimensions.items()})
 
     def items(self) -> list[tuple[str, tuple[str, ...]]]:
-        """The dimensions in use, with their accepted values."""
+        """The facet dimensions in use, with their accepted values (not
+        :attr:`regions`, which is a row scope)."""
         return [(name, getattr(self, name)) for name in FACET_FIELDS if getattr(self, name)]
 
 

@@ -51,7 +51,9 @@ __all__ = [
     "SEARCHABLE_SOURCES",
     "CustomerDocument",
     "build_document",
+    "char_readings",
     "load_documents",
+    "name_skeletons",
     "upserts_and_deletes",
 ]
 
@@ -129,6 +131,9 @@ class CustomerDocument:
 
     def phone_suffixes(self) -> list[str]:
         """The last 4 to 8 digits of every phone."""
+        if len(self.phones) == 1:  # the usual case: the tails differ in length
+            number = self.phones[0]
+            return [number[-n:] for n in PHONE_SUFFIX_LENGTHS if n <= len(number)]
         return _unique(
             number[-n:] for number in self.phones for n in PHONE_SUFFIX_LENGTHS if n <= len(number)
         )
@@ -136,6 +141,12 @@ class CustomerDocument:
     def id_suffixes(self) -> list[str]:
         """The last 4 and 6 characters of every id number."""
         return _unique(number[-n:] for number in self.id_numbers for n in ID_SUFFIX_LENGTHS)
+
+    def name_skeletons(self) -> list[str]:
+        """Every name of 3 to 6 characters with one character of the given name
+        blanked out (``冯厚楠``: ``冯*楠``, ``冯厚*``; see :func:`name_skeletons`), to
+        find a name typed with one wrong character by exact terms."""
+        return _unique(s for name in self.names for s in name_skeletons(name))
 
     def facet_values(self) -> dict[str, list[str]]:
         """The structured dimensions (``c360.search.contract.FACET_FIELDS``)."""
@@ -156,11 +167,32 @@ class CustomerDocument:
 
     def explain_data(self) -> dict[str, list[str]]:
         """What a backend stores to explain hits: the non-empty searchable lists."""
-        return {k: v for k, v in self.searchable().items() if v}
+        return {k: v for k in SEARCHABLE_SOURCES if (v := getattr(self, k))}
+
+
+SKELETON_MIN_CHARS, SKELETON_MAX_CHARS = 3, 6
+"""Names this long are also found with one character of the given name wrong."""
+SKELETON_BLANK = "*"
+
+
+def name_skeletons(name: str) -> tuple[str, ...]:
+    """``name`` with each character after the first in turn replaced by
+    :data:`SKELETON_BLANK` (``冯厚楠``: ``冯*楠``, ``冯厚*``).
+
+    Nothing for names shorter than :data:`SKELETON_MIN_CHARS` (``张*`` is every
+    张 with a one-character given name: no clue, and thousands of them) or longer
+    than :data:`SKELETON_MAX_CHARS`, nor for Latin names (their typos are found
+    through fuzzy pinyin). The first character is kept: a surname typed with a
+    character of another sound is rare, and ``*秀英`` would match every 秀英."""
+    if not SKELETON_MIN_CHARS <= len(name) <= SKELETON_MAX_CHARS or name.isascii():
+        return ()
+    return tuple(name[:i] + SKELETON_BLANK + name[i + 1 :] for i in range(1, len(name)))
 
 
 def _unique(values: Iterable[str]) -> list[str]:
     """Distinct non-empty values, first occurrence first."""
+    if type(values) is list and len(values) < 2:  # most lists hold one value or none
+        return [values[0]] if values and values[0] else []
     unique = dict.fromkeys(values)
     unique.pop("", None)
     return list(unique)
@@ -170,7 +202,7 @@ def _unique(values: Iterable[str]) -> list[str]:
 
 
 @functools.lru_cache(maxsize=1 << 12)
-def _char_readings(char: str) -> tuple[str, ...]:
+def char_readings(char: str) -> tuple[str, ...]:
     """Every toneless reading pypinyin knows for one character (``单``: dan, chan, shan)."""
     readings = pinyin(char, style=Style.NORMAL, heteronym=True, errors="ignore")
     return tuple(r for r in (readings[0] if readings else ()) if r.isascii() and r.isalpha())
@@ -192,7 +224,7 @@ def person_readings(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         rest = lazy_pinyin(primary.display[1:], style=Style.NORMAL, errors="ignore")
         rest_text = "".join(rest).lower()
         rest_initials = "".join(s[0] for s in rest if s)
-        for reading in _char_readings(primary.display[0]):
+        for reading in char_readings(primary.display[0]):
             readings.append(reading + rest_text)
             initials.append(reading[0] + rest_initials)
     return tuple(_unique(readings)), tuple(_unique(initials))
@@ -274,6 +306,16 @@ def _tags(golden: Mapping[str, Any]) -> list[str]:
     return _unique(part.strip() for part in value.replace("，", ",").split(","))
 
 
+def _lower_unique(values: list[str]) -> list[str]:
+    """Distinct non-empty lowercase values (most lists hold one value or none)."""
+    if not values:
+        return []
+    if len(values) == 1:
+        value = values[0].lower()
+        return [value] if value else []
+    return _unique(v.lower() for v in values)
+
+
 def build_document(
     customer_id: int,
     kind: str,
@@ -286,76 +328,55 @@ def build_document(
     sources included). ``None`` when there is nothing to find it by."""
     if not golden:
         return None
-    doc = CustomerDocument(customer_id=customer_id, kind=kind, updated_at=updated_at)
     names = _attribute_values(golden, "name")
+    doc_names: list[str] = []
     readings: list[str] = []
     initials: list[str] = []
     companies: list[str] = []
     cores: list[str] = []
     company_readings: list[str] = []
+    employers: list[str] = []
+    employer_cores: list[str] = []
+    employer_readings: list[str] = []
     if kind == "organization":
         for name in names:
             forms = company_forms(name)
             if forms is None:
                 continue
             display, core, reading, core_initials = forms
-            doc.names += [display, core]
-            companies += [display, core]
+            doc_names += (display, core)
+            companies += (display, core)
             cores.append(core)
             company_readings.append(reading)
             readings.append(reading)
             initials.append(core_initials)
     else:
         for name in names:
-            doc.names.append(name.lower())
+            doc_names.append(name.lower())
             person_pinyin, person_initials = person_readings(name)
             readings += person_pinyin
             initials += person_initials
-        employers: list[str] = []
-        employer_cores: list[str] = []
-        employer_readings: list[str] = []
         for company in _attribute_values(golden, "company"):
             forms = company_forms(company)
             if forms is None:
                 continue
             display, core, reading, _ = forms
-            employers += [display, core]
+            employers += (display, core)
             employer_cores.append(core)
             employer_readings.append(reading)
-        doc.employers = _unique(employers)
-        doc.employer_cores = _unique(employer_cores)
-        doc.employer_readings = _unique(employer_readings)
-    doc.names = _unique(doc.names)
-    doc.name_readings = _unique(readings)
-    doc.name_initials = _unique(initials)
-    doc.companies = _unique(companies)
-    doc.company_cores = _unique(cores)
-    doc.company_readings = _unique(company_readings)
-    doc.phones = _unique(
+    phones = _unique(
         n for n in (national_number(p) for p in _attribute_values(golden, "phone")) if n
     )
-    doc.emails = _unique(e.lower() for e in _attribute_values(golden, "email"))
-    doc.email_locals = _unique(e.rpartition("@")[0] for e in doc.emails)
-    doc.id_numbers = _unique(i.lower() for i in _attribute_values(golden, "id_number"))
-    doc.usccs = _unique(u.lower() for u in _attribute_values(golden, "uscc"))
-    doc.member_nos = _unique(m.lower() for m in _attribute_values(golden, "member_no"))
-    doc.wechat_ids = _unique(w.lower() for w in _attribute_values(golden, "wechat_id"))
-    doc.province = _golden_value(golden, "province")
-    doc.city = _golden_value(golden, "city")
-    doc.regions = _unique(
-        form for value in (doc.province, doc.city) if value for form in _region_forms(value)
-    )
-    sources: set[str] = set()
-    for item in golden.values():
-        for entry in item.get("lineage") or ():
-            source = entry.get("source")
-            if source:
-                sources.add(source)
-    doc.sources = sorted(sources)
-    doc.tags = _tags(golden)
-    doc.tier = _golden_value(golden, "tier")
-    doc.risk_level = _golden_value(golden, "risk_level")
-    doc.lifecycle_stage = _golden_value(golden, "lifecycle_stage")
+    emails = _lower_unique(_attribute_values(golden, "email"))
+    province = _golden_value(golden, "province")
+    city = _golden_value(golden, "city")
+    regions = [form for value in (province, city) if value for form in _region_forms(value)]
+    sources = {
+        source
+        for item in golden.values()
+        for entry in item.get("lineage") or ()
+        if (source := entry.get("source"))
+    }
     card = {"kind": kind}
     for name in _CARD:
         item = golden.get(name)
@@ -363,8 +384,36 @@ def build_document(
             value = item.get("value")
             if value not in (None, ""):
                 card[name] = str(value)
-    doc.card = card
-    return doc
+    return CustomerDocument(
+        customer_id=customer_id,
+        kind=kind,
+        updated_at=updated_at,
+        names=_unique(doc_names),
+        name_readings=_unique(readings),
+        name_initials=_unique(initials),
+        phones=phones,
+        emails=emails,
+        email_locals=_unique(e.rpartition("@")[0] for e in emails),
+        id_numbers=_lower_unique(_attribute_values(golden, "id_number")),
+        usccs=_lower_unique(_attribute_values(golden, "uscc")),
+        member_nos=_lower_unique(_attribute_values(golden, "member_no")),
+        wechat_ids=_lower_unique(_attribute_values(golden, "wechat_id")),
+        companies=_unique(companies),
+        company_cores=_unique(cores),
+        company_readings=_unique(company_readings),
+        employers=_unique(employers),
+        employer_cores=_unique(employer_cores),
+        employer_readings=_unique(employer_readings),
+        regions=_unique(regions),
+        province=province,
+        city=city,
+        sources=sorted(sources),
+        tags=_tags(golden),
+        tier=_golden_value(golden, "tier"),
+        risk_level=_golden_value(golden, "risk_level"),
+        lifecycle_stage=_golden_value(golden, "lifecycle_stage"),
+        card=card,
+    )
 
 
 _CARD = ("name", "phone", "email", "company", "province", "city", "id_number", "uscc")

@@ -137,17 +137,19 @@ def _epoch_ms(value: datetime | None) -> int:
 
 def to_tantivy(doc: CustomerDocument) -> Document:
     """The tantivy document of a customer document."""
-    fields: dict[str, Any] = {
-        "customer_id": doc.customer_id,
-        "updated_at": _epoch_ms(doc.updated_at),
-    }
-    fields.update(text_values(doc))
+    fields: dict[str, Any] = text_values(doc)
+    fields["customer_id"] = doc.customer_id
+    fields["updated_at"] = _epoch_ms(doc.updated_at)
     for name, values in doc.facet_values().items():
         if values:
             fields[name] = values
-    out = Document(**fields)
-    out.add_bytes("stored", orjson.dumps({"d": doc.explain_data(), "c": doc.card}))
-    return out
+    fields["stored"] = [stored_bytes(doc)]
+    return Document(**fields)  # one call: each add_* would cross into Rust again
+
+
+def stored_bytes(doc: CustomerDocument) -> bytes:
+    """What a hit is explained and shown from: the searchable lists and the card."""
+    return orjson.dumps({"d": doc.explain_data(), "c": doc.card})
 
 
 def _stat_key(path: Path) -> tuple[int, int, int] | None:
@@ -245,6 +247,15 @@ class EmbeddedSearch(SearchBackend):
     def _fingerprint(self) -> tuple[Any, ...]:
         return (_stat_key(self.root / CURRENT), _stat_key(self._dir / "meta.json"))
 
+    def _check_schema(self) -> None:
+        """Refuse an index built with other fields (an older c360): its field
+        numbers would not mean what this version's queries mean."""
+        if self._index.schema != self._schema:
+            raise SearchUnavailableError(
+                f"the search index {self._dir} was built with other fields (an older "
+                "version of c360): run `c360 reindex` to rebuild it"
+            )
+
     def _refresh(self, force: bool = False) -> tuple[int, tantivy.Searcher]:
         """The current reader generation and searcher, reloading after a commit or a swap."""
         key = self._fingerprint()
@@ -283,6 +294,7 @@ class EmbeddedSearch(SearchBackend):
             return
         with self._write_lock:  # searches take only the short reader lock meanwhile
             self._refresh()
+            self._check_schema()
             try:
                 writer = self._index.writer(heap_size=WRITER_HEAP, num_threads=1)
             except ValueError as exc:
@@ -368,6 +380,15 @@ class EmbeddedSearch(SearchBackend):
         for name, values in filters.items() if filters else ():
             query = Query.term_set_query(self._schema, name, list(values))
             must.append((Occur.Must, Query.const_score_query(query, 0.0)))
+        if filters and filters.regions:  # the row scope: province OR city
+            regions = list(filters.regions)
+            query = Query.boolean_query(
+                [
+                    (Occur.Should, Query.term_set_query(self._schema, name, regions))
+                    for name in ("province", "city")
+                ]
+            )
+            must.append((Occur.Must, Query.const_score_query(query, 0.0)))
         if not must:
             return Query.const_score_query(Query.all_query(), 0.0)
         if len(must) == 1 and plan.terms:
@@ -393,6 +414,7 @@ class EmbeddedSearch(SearchBackend):
         compiled = self.compile(plan, filters)
         cursor = _decode_cursor(after) if after else None
         searcher, generation, offset = self._page_start(cursor, compiled, plan, sort)
+        self._check_schema()
         if offset + first > MAX_RESULT_WINDOW:
             raise SearchError(
                 f"cannot page past {MAX_RESULT_WINDOW} hits: narrow the query or the filters"
@@ -515,6 +537,7 @@ class EmbeddedSearch(SearchBackend):
     def health(self) -> dict[str, Any]:
         try:
             stats = self.stats()
+            self._check_schema()
         except Exception as exc:  # health reports, never raises
             return {"status": "error", "backend": self.name, "error": str(exc)}
         return {

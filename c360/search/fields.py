@@ -43,7 +43,8 @@ class Analysis(StrEnum):
 class IndexField:
     name: str
     source: str
-    """The document attribute (or ``phone_suffixes`` / ``id_suffixes``) it is built from."""
+    """The document attribute (or ``phone_suffixes`` / ``id_suffixes`` /
+    ``name_skeletons``, computed) it is built from."""
     analysis: Analysis
 
 
@@ -59,6 +60,7 @@ TEXT_FIELDS: tuple[IndexField, ...] = (
     IndexField("name_exact", "names", _K),
     IndexField("name_prefix", "names", _E),
     IndexField("name_ngram", "names", _N),
+    IndexField("name_skeleton", "name_skeletons", _K),
     IndexField("name_pinyin", "name_readings", _K),
     IndexField("name_pinyin_prefix", "name_readings", _E),
     IndexField("name_initials", "name_initials", _K),
@@ -91,18 +93,32 @@ FILTER_FIELDS: tuple[IndexField, ...] = tuple(IndexField(f, f, _R) for f in FACE
 FIELDS_BY_NAME = {f.name: f for f in (*TEXT_FIELDS, *FILTER_FIELDS)}
 
 
+_COMPUTED = ("phone_suffixes", "id_suffixes", "name_skeletons")
+_BY_SOURCE: tuple[tuple[str, tuple[str, ...]], ...] = tuple(
+    (source, tuple(f.name for f in TEXT_FIELDS if f.source == source))
+    for source in dict.fromkeys(f.source for f in TEXT_FIELDS)
+    if source not in _COMPUTED
+)
+"""Document attributes and the fields built from each (computed lists apart)."""
+
+
 def text_values(doc: CustomerDocument) -> dict[str, list[str]]:
-    """Each free-text field's values for ``doc`` (before analysis)."""
-    sources: dict[str, list[str]] = {
-        "phone_suffixes": doc.phone_suffixes(),
-        "id_suffixes": doc.id_suffixes(),
-    }
+    """Each free-text field's values for ``doc`` (before analysis); called once per
+    document on every index write, so kept lean."""
     values: dict[str, list[str]] = {}
-    for spec in TEXT_FIELDS:
-        if spec.source not in sources:
-            sources[spec.source] = getattr(doc, spec.source)
-        if sources[spec.source]:
-            values[spec.name] = sources[spec.source]
+    for source, names in _BY_SOURCE:
+        found = getattr(doc, source)
+        if found:
+            for name in names:
+                values[name] = found
+    if doc.phones:
+        values["phone_suffix"] = doc.phone_suffixes()
+    if doc.id_numbers:
+        values["id_suffix"] = doc.id_suffixes()
+    if doc.names:
+        skeletons = doc.name_skeletons()
+        if skeletons:
+            values["name_skeleton"] = skeletons
     return values
 
 

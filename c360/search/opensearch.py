@@ -224,9 +224,19 @@ def _term_query(term: Term) -> dict[str, Any]:
 def compile_query(plan: QueryPlan, filters: SearchFilters | None) -> dict[str, Any]:
     """The OpenSearch query of a plan and filters (filters score nothing)."""
     must = [_term_query(t) for t in plan.terms] or [{"match_all": {}}]
-    filter_clauses = [
+    filter_clauses: list[dict[str, Any]] = [
         {"terms": {name: list(values)}} for name, values in (filters.items() if filters else ())
     ]
+    if filters and filters.regions:  # the row scope: province OR city
+        regions = list(filters.regions)
+        filter_clauses.append(
+            {
+                "bool": {
+                    "should": [{"terms": {name: regions}} for name in ("province", "city")],
+                    "minimum_should_match": 1,
+                }
+            }
+        )
     return {"bool": {"must": must, "filter": filter_clauses}}
 
 

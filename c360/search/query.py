@@ -7,10 +7,13 @@ fragments and classifies each one:
 fragment            searched as
 ==================  =====================================================
 ``张伟``             a name: whole, start, inside (张伟东), sounding alike
-                    (张炜) or nearly (张林 for 张玲); a company name (core,
-                    start, inside, one character off); a province or city
+                    (张炜; any reading of any character) or nearly (张林
+                    for 张玲), one character wrong (张伟西 for 张伟东); a
+                    company name (core, start, inside, one character off);
+                    a province or city
 ``zhangwei``        pinyin of a name (whole, start, with a typo:
-                    ``zhangwie``), initials (``zw``), an e-mail local part, a
+                    ``zhangwie``; under five letters, two letters swapped:
+                    ``lnia``), initials (``zw``), an e-mail local part, a
                     company's pinyin, a WeChat id or member number
 ``8000``            the last 4+ digits of a phone; the whole national number
                     (``+86 138-0013-8000``); a member number; the end of an id
@@ -51,7 +54,14 @@ from c360.platform.normalize import (
     normalize_resident_id,
 )
 from c360.search.contract import FieldMatch, MatchKind
-from c360.search.documents import ID_SUFFIX_LENGTHS, PHONE_SUFFIX_LENGTHS, person_readings
+from c360.search.documents import (
+    ID_SUFFIX_LENGTHS,
+    PHONE_SUFFIX_LENGTHS,
+    SKELETON_MAX_CHARS,
+    char_readings,
+    name_skeletons,
+    person_readings,
+)
 from c360.search.fields import EDGE_MAX, FIELDS_BY_NAME, NGRAM_MAX, grams
 from c360.search.policy import DEFAULT_POLICY, SearchForbiddenError, SearchPolicy
 
@@ -198,6 +208,8 @@ def _clause_matches(clause: Clause, data: Mapping[str, Sequence[str]]) -> bool:
         values: Sequence[str] = data.get("phones", ())
     elif source == "id_suffixes":
         values = data.get("id_numbers", ())
+    elif source == "name_skeletons":
+        values = [s for name in data.get("names", ()) for s in name_skeletons(name)]
     else:
         values = data.get(source, ())
     if not values:
@@ -317,8 +329,11 @@ def _han_clauses(text: str) -> tuple[Clause, ...]:
         # same (张炜 for 张伟) — the very reading, so an exact pinyin match, below
         # the characters themselves and above a longer name — or nearly the same
         # (张林 for 张玲: ``lin`` / ``ling``), a fuzzy one.
-        readings, _ = person_readings(text)
+        readings = _typed_readings(text)
         items.append(_clause("name", "name_pinyin", "name_pinyin", readings, 75, EXACT))
+        # A wrong character of another sound (the input method's next
+        # candidate): one character off, below every reading-based match.
+        items.append(_clause("name", "name", "name_skeleton", name_skeletons(text), 28, FUZZY))
         if readings and len(readings[0]) >= 5:
             items.append(
                 _clause(
@@ -337,6 +352,31 @@ def _han_clauses(text: str) -> tuple[Clause, ...]:
         for family, offset in _COMPANY_FAMILIES:
             items += _han_company_clauses(family, offset, company)
     return _clauses(*items)
+
+
+READINGS_MAX = 16
+"""The most same-sound readings one Chinese fragment is searched by."""
+
+
+def _typed_readings(text: str) -> tuple[str, ...]:
+    """Every reading staff may have meant by ``text``: the readings of it as a
+    person's name (surname-aware, see
+    :func:`~c360.search.documents.person_readings`), then those with any
+    character read another way (``杨博乐``: ``yangbole`` and ``yangboyue``; an
+    input method offers 乐 for ``yue`` too). At most :data:`READINGS_MAX`."""
+    readings, _ = person_readings(text)
+    found = dict.fromkeys(readings)
+    if 2 <= len(text) <= SKELETON_MAX_CHARS:
+        options = [char_readings(ch) or ("",) for ch in text]
+        combos = [""]
+        for choices in options:
+            combos = [c + r for c in combos for r in choices][: READINGS_MAX * 4]
+        for combo in combos:
+            if len(found) >= READINGS_MAX:
+                break
+            found.setdefault(combo)
+    found.pop("", None)
+    return tuple(found)
 
 
 _COMPANY_FAMILIES = (("company", 0), ("employer", -8))
@@ -388,19 +428,24 @@ def _han_company_clauses(
                 minimum=max(2, -(-len(bigrams) * 3 // 5)),
             )
         )
-    if len(loose) >= 4 and family == "company":  # one automaton: employers share the 2-grams
-        items.append(
-            _clause(
-                "company",
-                family,
-                f"{family}_exact",
-                loose,
-                30 + offset,
-                FUZZY,
-                Op.FUZZY,
-                distance=1,
-            )
-        )
+    if family == "company":  # one automaton each: employers share the 2-grams
+        # the loose core (a misspelt legal form dropped), and the core as typed
+        # when that differs (``科团股份有限公司`` only looks like a misspelt
+        # ``集团股份有限公司``)
+        for variant in dict.fromkeys((loose, core)):
+            if len(variant) >= 4:
+                items.append(
+                    _clause(
+                        "company",
+                        family,
+                        f"{family}_exact",
+                        variant,
+                        30 + offset,
+                        FUZZY,
+                        Op.FUZZY,
+                        distance=1,
+                    )
+                )
     if len(core) >= 3:
         items.append(
             _clause("company", f"{family}_pinyin", f"{family}_pinyin", reading, 32 + offset, FUZZY)
@@ -430,9 +475,12 @@ def _company(text: str) -> tuple[str, str, str, str] | None:
             None,
         )
         if size is not None:
-            shorter = _company(display[:-size])
-            if shorter is not None and len(shorter[3]) < len(core):
-                loose, reading = shorter[3], shorter[2]
+            try:
+                shorter = normalize_company_name(display[:-size])
+            except NormalizationError:
+                break
+            if len(shorter.core) < len(core):
+                loose, reading = shorter.core.lower(), shorter.pinyin
             break
     return display, core, reading, loose
 
@@ -463,6 +511,15 @@ def _latin_clauses(text: str) -> tuple[Clause, ...]:
             _clause("company", "employer", "employer_prefix", text, 57, PREFIX),
             _clause("email", "email_local", "email_prefix", text, 55, PREFIX),
         ]
+    if not distance and n >= 3:
+        # Too short for an edit distance (``wang`` would match half the
+        # country), but two letters swapped is the commonest slip: ``liib``.
+        swapped = [
+            text[:i] + text[i + 1] + text[i] + text[i + 2 :]
+            for i in range(n - 1)
+            if text[i] != text[i + 1]
+        ]
+        items.append(_clause("name", "name_pinyin", "name_pinyin", swapped, 30, FUZZY))
     if distance:
         items += [
             _clause(
