@@ -190,6 +190,11 @@ def update_edges(conn: Connection, batch: _Batch) -> None:
                     if batch.customer_of.get(p) != own:
                         a, b = min(rid, p), max(rid, p)
                         add(SHARED_EDGE.get(feature, f"shares_{feature}"), a, b, {"basis": feature})
+    _insert_edges(conn, found)
+
+
+def _insert_edges(conn: Connection, found: dict[tuple[int, int, str], dict[str, Any]]) -> None:
+    """Store the edges ``(record, other record, kind) -> detail``, stamped now."""
     now = utcnow()
     bulk_insert(
         conn,
@@ -324,21 +329,7 @@ def refresh_shared_edges(conn: Connection, customer_ids: list[int], settings: Ma
                         if owner[p] != own:
                             pair = (min(rid, p), max(rid, p), kind_of_edge)
                             found.setdefault(pair, {"basis": feature})
-    now = utcnow()
-    bulk_insert(
-        conn,
-        edge,
-        [
-            {
-                "kind": kind,
-                "record_id": a,
-                "other_record_id": b,
-                "detail": detail,
-                "created_at": now,
-            }
-            for (a, b, kind), detail in sorted(found.items())
-        ],
-    )
+    _insert_edges(conn, found)
     return len(found)
 
 
