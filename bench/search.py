@@ -7,9 +7,10 @@ fixed, seeded set of staff-style queries derived from known customers.
     python -m bench.search --http          # through GraphQL over HTTP (200,000 customers)
 
 Query kinds (each with and without a filter on the customer's city): exact name,
-name with one typo (a homophone, as an input method makes), pinyin, pinyin with a
-typo (two letters swapped), initials plus phone tail, phone tail alone (last 4
-digits), e-mail, company with a typo (one character replaced).
+name with one typo (a homophone from the common characters, as an input method
+makes), pinyin, pinyin with a typo (two letters swapped), initials plus phone
+tail, phone tail alone (last 4 digits), e-mail, company with a typo (one
+character replaced).
 
 It prints the build time, p50/p99 latency per query kind, recall@1 and recall@10
 of the intended customer (a query that is genuinely ambiguous — many 张伟 — counts
@@ -228,6 +229,19 @@ class World:
         return kind, golden, Truth(cid, kind, name, phone, email, city, company)
 
 
+def common_characters() -> str:
+    """The 3,755 level-1 characters of GB 2312: the common characters an input
+    method offers first, so a homophone typo is drawn from them."""
+    found = []
+    for high in range(0xB0, 0xD8):
+        for low in range(0xA1, 0xFF):
+            try:
+                found.append(bytes([high, low]).decode("gb2312"))
+            except UnicodeDecodeError:
+                continue
+    return "".join(found)
+
+
 def _homophone_typo(rng: random.Random, name: str, by_reading: dict[str, list[str]]) -> str:
     """Replace one given-name character by another with the same reading."""
     positions = list(range(1, len(name)))
@@ -260,7 +274,7 @@ def make_queries(
 ) -> list[tuple[str, str, SearchFilters | None, int]]:
     rng = random.Random(seed)
     by_reading: dict[str, list[str]] = defaultdict(list)
-    for ch in dict.fromkeys(GIVEN):
+    for ch in dict.fromkeys(GIVEN + common_characters()):
         readings, _ = person_readings(ch)
         if readings:
             by_reading[readings[0]].append(ch)
