@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 
 import strawberry
@@ -172,14 +172,6 @@ class SearchCursor:
         return cls(after, skip)
 
 
-def is_search_cursor(cursor: str) -> bool:
-    try:
-        prefix, _ = relay.from_base64(cursor)
-    except ValueError:
-        return False
-    return prefix == SEARCH_CURSOR_PREFIX
-
-
 @dataclass
 class SearchOutcome:
     """A page of customer ids in rank order, with what the page says overall."""
@@ -191,7 +183,6 @@ class SearchOutcome:
     cursors: list[str]
     notes: tuple[str, ...]
     took_ms: float
-    searched_fields: frozenset[str] = field(default_factory=frozenset)
 
 
 def plan_fields(request: SearchRequest) -> frozenset[str]:
