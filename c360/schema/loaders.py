@@ -35,6 +35,8 @@ from strawberry.dataloader import DataLoader
 
 from c360.platform import models, stewardship
 from c360.platform.matching import models as matching_models
+from c360.platform.matching.explain import DIRECTED_EDGES
+from c360.platform.matching.graph import SHARED_EDGE
 
 log = logging.getLogger(__name__)
 
@@ -558,17 +560,12 @@ MAX_RELATED = 100
 """Most related customers kept per customer."""
 
 EDGE_ATTRIBUTE = {
-    "shares_phone": "phone",
-    "shares_email": "email",
-    "shares_address": "address",
-    "shares_device": "device_id",
+    **{kind: feature for feature, kind in SHARED_EDGE.items()},
     "works_at": "company",
     "legal_representative_of": "legal_representative",
     "referred_by": "referrer",
 }
 """The attribute each kind of stored edge rests on."""
-
-DIRECTED_EDGES = frozenset({"works_at", "legal_representative_of", "referred_by"})
 
 EDGE = _table(matching_models.CustomerEdge)
 

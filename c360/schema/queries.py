@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import TypeVar
 
@@ -292,7 +292,6 @@ def search_request(
         filters=filters,
         sort=order,
         policy=CallerSearchPolicy(info.context.principal, purpose),
-        purpose=purpose,
     )
 
 
@@ -307,10 +306,14 @@ def search_backend(info: Info) -> SearchBackend:
         raise SearchUnavailable(f"{type(exc).__name__}: {exc}") from exc
 
 
-def facet_counter(info: Info, request: SearchRequest) -> FacetCounter:
-    """Counts the matches of ``request`` by facet, through the index."""
+def facet_counter(info: Info, request: SearchRequest | Callable[[], SearchRequest]) -> FacetCounter:
+    """Counts the matches of ``request`` by facet, through the index (a
+    callable request is built only when facets are asked for)."""
 
     async def count(names: list[str]) -> dict[str, list[tuple[str, int]]]:
+        nonlocal request
+        if callable(request):
+            request = request()
         page, _ = await guarded(
             info,
             request,
@@ -448,7 +451,9 @@ class Query:
         edges = [CustomerEdge(cursor=encode_cursor(c.customer_id), node=c) for c in page]
         counter = None
         if filter is None or not filter.identity_arguments():
-            counter = facet_counter(info, search_request(info, "", filter, kind, None, reason))
+            counter = facet_counter(
+                info, lambda: search_request(info, "", filter, kind, None, reason)
+            )
         return CustomerConnection(
             edges=edges,
             page_info=relay.PageInfo(

@@ -144,7 +144,11 @@ class SearchRequest:
     filters: SearchFilters
     sort: SortOrder
     policy: CallerSearchPolicy
-    purpose: str | None = None
+
+    @property
+    def purpose(self) -> str | None:
+        """The purpose the caller declared (the policy judges under it)."""
+        return self.policy.purpose
 
 
 @dataclass(frozen=True, slots=True)

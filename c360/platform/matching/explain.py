@@ -265,7 +265,8 @@ def explain_pair(engine: Engine, record_id: int, other_record_id: int) -> PairSc
     )
 
 
-_DIRECTED = {"works_at", "legal_representative_of", "referred_by"}
+DIRECTED_EDGES = frozenset({"works_at", "legal_representative_of", "referred_by"})
+"""Edge kinds that point from one customer to the other."""
 
 
 def related_customers(engine: Engine, customer_id: int) -> list[Edge]:
@@ -309,7 +310,7 @@ def related_customers(engine: Engine, customer_id: int) -> list[Edge]:
         other = owner.get(other_end)
         if other is None or other == active:
             continue
-        direction = ("out" if outgoing else "in") if row.kind in _DIRECTED else "both"
+        direction = ("out" if outgoing else "in") if row.kind in DIRECTED_EDGES else "both"
         found.append(
             Edge(
                 kind=row.kind,
