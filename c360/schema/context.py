@@ -7,7 +7,7 @@ refused (written to the audit log before the response leaves).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
@@ -49,52 +49,48 @@ class AccessRecord:
         self.refusals.setdefault((subject.customer_id, subject.purpose), {})[what] = reason
 
     def entries(self, principal: Principal, detail: dict[str, str]) -> list[AuditEntry]:
-        """The audit entries for this request: one per customer and purpose for
-        clear reads, one per customer and purpose for refusals."""
-        out: list[AuditEntry] = []
-        for purpose, fields in sorted(self.searches.items(), key=lambda item: item[0] or ""):
-            out.append(
-                AuditEntry(
-                    principal=principal.subject,
-                    client=principal.client_id,
-                    action="search",
-                    purpose=purpose,
-                    fields=sorted(fields),
-                    detail={**detail, "roles": ",".join(sorted(principal.roles))},
-                )
+        """The audit entries for this request: one per purpose for searches, one
+        per customer and purpose for clear reads, and for refusals."""
+        base = {**detail, "roles": ",".join(sorted(principal.roles))}
+
+        def entry(
+            action: str,
+            purpose: str | None,
+            fields: Iterable[str],
+            customer_id: int | None = None,
+            **extra: str,
+        ) -> AuditEntry:
+            return AuditEntry(
+                principal=principal.subject,
+                client=principal.client_id,
+                action=action,
+                purpose=purpose,
+                customer_id=customer_id,
+                fields=sorted(fields),
+                detail={**base, **extra},
             )
-        for (customer_id, purpose), fields in sorted(
-            self.reads.items(), key=lambda item: (item[0][0] or 0, item[0][1] or "")
-        ):
-            out.append(
-                AuditEntry(
-                    principal=principal.subject,
-                    client=principal.client_id,
-                    action="read",
-                    purpose=purpose,
-                    customer_id=customer_id,
-                    fields=sorted(fields),
-                    detail={**detail, "roles": ",".join(sorted(principal.roles))},
-                )
+
+        def by_customer(item: tuple[tuple[int | None, str | None], object]) -> tuple[int, str]:
+            return (item[0][0] or 0, item[0][1] or "")
+
+        out = [
+            entry("search", purpose, fields)
+            for purpose, fields in sorted(self.searches.items(), key=lambda i: i[0] or "")
+        ]
+        out += [
+            entry("read", purpose, fields, customer_id)
+            for (customer_id, purpose), fields in sorted(self.reads.items(), key=by_customer)
+        ]
+        out += [
+            entry(
+                "refuse",
+                purpose,
+                reasons,
+                customer_id,
+                reason="; ".join(sorted(set(reasons.values())))[:1000],
             )
-        for (customer_id, purpose), reasons in sorted(
-            self.refusals.items(), key=lambda item: (item[0][0] or 0, item[0][1] or "")
-        ):
-            out.append(
-                AuditEntry(
-                    principal=principal.subject,
-                    client=principal.client_id,
-                    action="refuse",
-                    purpose=purpose,
-                    customer_id=customer_id,
-                    fields=sorted(reasons),
-                    detail={
-                        **detail,
-                        "roles": ",".join(sorted(principal.roles)),
-                        "reason": "; ".join(sorted(set(reasons.values())))[:1000],
-                    },
-                )
-            )
+            for (customer_id, purpose), reasons in sorted(self.refusals.items(), key=by_customer)
+        ]
         return out
 
 
