@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from c360.platform import tables as t
+from c360.platform.golden import rebuild_golden
 from c360.platform.ingest import IngestCounts, Ingestor
 from c360.platform.records import IncomingRecord
 from c360.platform.sources import save_source
@@ -532,3 +533,37 @@ def test_a_person_record_that_becomes_an_event_leaves_its_customer(sources: Engi
         links = conn.execute(select(func.count()).select_from(t.record_link)).scalar_one()
         keys = conn.execute(select(func.count()).select_from(t.identity_key)).scalar_one()
     assert (links, keys) == (0, 0)
+
+
+def test_profiles_of_new_customers_built_in_hand_equal_those_read_back(sources: Engine) -> None:
+    """Ingest builds a new customer's profile from the rows it just wrote; reading
+    the records back from the database must give the very same profile."""
+    engine = sources
+    records = [
+        person("n1", name="李娜", phone="13800138000", email="LiNa@QQ.com", city="上海"),
+        person(
+            "n2", name="李娜", phone="+86 138 0013 8000", city="北京", birth_date="1990年3月5日"
+        ),
+        IncomingRecord(
+            stream="people",
+            external_id="n3",
+            kind="person",
+            fields={"name": "王芳", "email": "wf@163.com", "id_number": resident_id()},
+            verified_fields=frozenset({"email"}),
+            observed_at="2024-03-05 14:22",
+        ),
+    ]
+    ingest(engine, "web", records)
+    ingest(engine, "web", [person("n2", name="李娜", phone="13800138000", city="深圳")])
+    gp = t.golden_profile
+    with engine.connect() as conn:
+        built = dict(conn.execute(select(gp.c.customer_id, gp.c.attributes)).all())
+    assert len(built) == 2 and all(built.values())
+    with engine.begin() as conn:
+        rebuild_golden(conn, list(built))
+    with engine.connect() as conn:
+        read_back = dict(conn.execute(select(gp.c.customer_id, gp.c.attributes)).all())
+    assert read_back == built
+    lineage = built[customer_of(engine, "web", "n3")]["email"]["lineage"][0]
+    assert lineage["observed_at"] == "2024-03-05T06:22:00+00:00"  # China time, in UTC
+    assert lineage["verified"] is True

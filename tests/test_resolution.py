@@ -11,6 +11,7 @@ from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
 from c360.platform import tables as t
+from c360.platform.golden import rebuild_golden
 from c360.platform.ingest import Ingestor
 from c360.platform.locks import write_transaction
 from c360.platform.matching import explain_customer, related_customers
@@ -257,6 +258,15 @@ def test_rebuild_keeps_ids_where_clusters_persist(trained: Engine) -> None:
     assert {i: customer_of(engine, "web", f"w{i}") for i in before} == before
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(match_key)).scalar_one() == keys_before
+    # the profiles it built from the records in hand are those the database gives
+    gp = t.golden_profile
+    with engine.connect() as conn:
+        built = dict(conn.execute(select(gp.c.customer_id, gp.c.attributes)).all())
+    with write_transaction(engine) as conn:
+        rebuild_golden(conn, list(built))
+    with engine.connect() as conn:
+        assert dict(conn.execute(select(gp.c.customer_id, gp.c.attributes)).all()) == built
+    assert sum(len(a) > 0 for a in built.values()) >= len(before)
 
 
 def test_a_steward_split_made_elsewhere_is_respected_when_the_record_changes(

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, select, update
@@ -48,7 +48,16 @@ class Evidence:
 
 
 def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+    """A moment as ISO 8601 in UTC, the same whichever database it was read from
+    (SQLite hands back naive UTC, PostgreSQL aware in the session's zone) or if it
+    was never stored (a record ingested in this batch)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    elif value.utcoffset():
+        value = value.astimezone(UTC)
+    return value.isoformat()
 
 
 def survive(evidence: Sequence[Evidence]) -> dict[str, dict[str, Any]]:
@@ -178,13 +187,21 @@ def load_evidence(conn: Connection, customer_ids: Iterable[int]) -> dict[int, li
     return result
 
 
-def rebuild_golden(conn: Connection, customer_ids: Iterable[int]) -> None:
+def rebuild_golden(
+    conn: Connection,
+    customer_ids: Iterable[int],
+    known: dict[int, list[Evidence]] | None = None,
+) -> None:
     """Recompute the golden profiles and display names of these customers, and
-    queue them for the search index."""
+    queue them for the search index. ``known`` holds the complete evidence of
+    some of them, already in hand (customers created by the batch just resolved,
+    whose records the caller wrote): those are not read back."""
     ids = sorted(set(customer_ids))
     if not ids:
         return
-    evidence = load_evidence(conn, ids)
+    known = known or {}
+    evidence = load_evidence(conn, [cid for cid in ids if cid not in known])
+    evidence.update((cid, known[cid]) for cid in ids if cid in known)
     now = utcnow()
     gp = t.golden_profile
     for chunk_start in range(0, len(ids), 2000):

@@ -22,12 +22,18 @@ from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from c360.platform import tables as t
 from c360.platform.bulk import bulk_insert
-from c360.platform.golden import queue_for_index, rebuild_golden
+from c360.platform.db import dump_json
+from c360.platform.golden import Evidence, queue_for_index, rebuild_golden
 from c360.platform.matching.resolver import ProbabilisticResolver, forget_records
 from c360.platform.models import utcnow
 from c360.platform.normalize import normalize_datetime, normalize_record
 from c360.platform.records import IncomingRecord
-from c360.platform.resolution import ResolvableRecord, Resolver, identity_keys
+from c360.platform.resolution import (
+    ResolutionOutcome,
+    ResolvableRecord,
+    Resolver,
+    identity_keys,
+)
 
 IN_CHUNK = 2000
 
@@ -156,8 +162,8 @@ class Ingestor:
                 .values({k: bindparam(k) for k in updates[0] if k != "b_id"}),
                 updates,
             )
-            for row in updates:
-                row["id"] = row["b_id"]
+            for row, rec in zip(updates, update_records, strict=True):
+                row.update(id=row["b_id"], stream=rec.stream, external_id=rec.external_id)
         changed = [*inserts, *updates]
         self._link(conn, changed, existing_links=self._links_of(conn, [r["id"] for r in updates]))
         return counts
@@ -229,6 +235,7 @@ class Ingestor:
                         source_name=self.source_name,
                         attributes=row["attributes"],
                         previous_customer_id=existing_links.get(row["id"]),
+                        new="first_seen_at" in row,  # inserted by this batch
                     )
                 )
         for i in range(0, len(silenced), IN_CHUNK):
@@ -244,7 +251,40 @@ class Ingestor:
         outcome = self.resolver.resolve(conn, resolvable)
         touched |= outcome.touched_customers
         touched |= upsert_events(conn, self.source_name, events)
-        rebuild_golden(conn, _active(conn, touched))
+        rebuild_golden(conn, _active(conn, touched), self._created_evidence(conn, rows, outcome))
+
+    def _created_evidence(
+        self, conn: Connection, rows: list[dict[str, Any]], outcome: ResolutionOutcome
+    ) -> dict[int, list[Evidence]]:
+        """The evidence of the customers this batch created, from the rows just
+        written (all their records are among them), so that it is not read back."""
+        if not outcome.created:
+            return {}
+        trust = conn.execute(
+            select(t.source.c.trust).where(t.source.c.name == self.source_name)
+        ).scalar_one()
+        found: dict[int, list[Evidence]] = {}
+        for row in rows:
+            cid = outcome.links.get(row["id"])
+            if cid is None or cid not in outcome.created:
+                continue
+            attributes = row["attributes"]
+            if not all(type(v) is str for v in attributes.values()):
+                attributes = orjson.loads(dump_json(attributes))  # as the database keeps it
+            found.setdefault(cid, []).append(
+                Evidence(
+                    record_id=row["id"],
+                    source=self.source_name,
+                    stream=row["stream"],
+                    external_id=row["external_id"],
+                    trust=trust,
+                    verified_fields=frozenset(row["verified_fields"]),
+                    observed_at=row["observed_at"],
+                    updated_at=row["updated_at"],
+                    attributes=attributes,
+                )
+            )
+        return found
 
 
 def _active(conn: Connection, customer_ids: set[int]) -> set[int]:

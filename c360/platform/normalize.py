@@ -769,6 +769,15 @@ def _parse_temporal(value: Any, field: str) -> dt.date | dt.datetime:
         raise NormalizationError(field, "expected a date, got bool")
     if isinstance(value, int | float | Decimal):
         return _from_number(value if isinstance(value, int) else float(value), field)
+    if isinstance(value, str) and len(value) > 10 and value[4] == "-" and value.isascii():
+        # the common case, a machine's ISO 8601 moment (APIs, exports): parsed as is
+        try:
+            moment = dt.datetime.fromisoformat(value)
+        except ValueError:
+            pass  # the general path below names what is wrong
+        else:
+            _check_year(moment, field)
+            return moment
     text = fold_text(_text(value, field))
     if _NUMBER_RE.fullmatch(text):
         compact = _COMPACT_RE.fullmatch(text)

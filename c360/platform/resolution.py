@@ -57,6 +57,9 @@ class ResolvableRecord:
     source_name: str
     attributes: dict[str, Any]
     previous_customer_id: int | None = None
+    new: bool = False
+    """Never resolved before (just inserted, or its keys and links were cleared):
+    there is nothing of it to read back or remove."""
 
 
 @dataclass(slots=True)
@@ -68,6 +71,9 @@ class ResolutionOutcome:
     touched_customers: set[int] = field(default_factory=set)
     """customers whose golden profile must be rebuilt"""
     new_customers: int = 0
+    created: set[int] = field(default_factory=set)
+    """customers this pass created: every record they hold was in the pass (a
+    stored customer is always older, so it survives any merge with one)"""
     merges: list[tuple[int, int]] = field(default_factory=list)
     """(survivor, absorbed) pairs"""
 
@@ -159,7 +165,7 @@ class DeterministicResolver:
         outcome = ResolutionOutcome()
         if not records:
             return outcome
-        record_ids = [r.record_id for r in records]
+        record_ids = [r.record_id for r in records if not r.new]
         previous_keys: dict[int, set[str]] = defaultdict(set)
         for rid, key in fetch_in(
             conn, "SELECT record_id, key FROM identity_key WHERE {cond}", "record_id", record_ids
@@ -308,6 +314,7 @@ class DeterministicResolver:
         # linked earlier, so follow redirects too.
         real = pending.insert(conn, now)
         outcome.new_customers = len(real)
+        outcome.created = set(real.values())
         redirect = self._redirects(
             conn,
             {

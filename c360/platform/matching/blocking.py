@@ -41,26 +41,49 @@ def records_key(kind: str) -> int:
     return key_hash(_KIND_CODE.get(kind, kind) + "|*")
 
 
+_Plan = tuple[tuple[tuple[str, tuple[str, ...]], ...], tuple[str, ...]]
+_plans: dict[tuple[int, str], tuple[MatchSettings, _Plan]] = {}
+
+
+def _plan(settings: MatchSettings, kind: str) -> _Plan:
+    """The rules (name, features) and value features for ``kind``, as plain tuples:
+    settings are pydantic models, and reading them per record costs more than
+    the hashing."""
+    held = _plans.get((id(settings), kind))
+    if held is not None and held[0] is settings:
+        return held[1]
+    rules = tuple((rule.name, tuple(rule.features)) for rule in settings.blocking_for(kind))
+    features = tuple(dict.fromkeys((*settings.tf_features(kind), *settings.shared_features)))
+    if len(_plans) > 64:  # settings come and go with model versions; keep the few in use
+        _plans.clear()
+    _plans[(id(settings), kind)] = (settings, (rules, features))
+    return rules, features
+
+
 def record_keys(
     settings: MatchSettings, kind: str, features: Features
 ) -> tuple[dict[int, str], dict[int, tuple[str, str]]]:
     """``(blocking, values)``: blocking key → rule name; value key → (feature, value)
     for every term-frequency and shared-identifier feature the record has."""
+    rules, value_features = _plan(settings, kind)
+    code = _KIND_CODE.get(kind, kind)
     blocking: dict[int, str] = {}
-    for rule in settings.blocking_for(kind):
+    for name, rule_features in rules:
         parts = []
-        for feature in rule.features:
+        for feature in rule_features:
             value = features.get(feature)
             if value is None:
                 break
-            parts.append((feature, value))
+            parts.append(f"{feature}={value}")
         else:
-            blocking.setdefault(key_hash(_key_text(kind, parts)), rule.name)
+            key = key_hash(code + "|" + "|".join(parts))
+            if key not in blocking:
+                blocking[key] = name
     values: dict[int, tuple[str, str]] = {}
-    for feature in (*settings.tf_features(kind), *settings.shared_features):
+    for feature in value_features:
         value = features.get(feature)
         if value is not None:
-            values.setdefault(value_key(kind, feature, value), (feature, value))
+            values[value_key(kind, feature, value)] = (feature, value)
     return blocking, values
 
 

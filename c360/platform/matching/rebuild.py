@@ -20,13 +20,14 @@ is rebuilt with the links; timelines are re-attached; golden profiles recomputed
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, select, update
+from sqlalchemy import Connection, Engine, Row, delete, select, update
 
 from c360.platform import tables as t
-from c360.platform.golden import rebuild_golden
+from c360.platform.golden import Evidence, rebuild_golden
 from c360.platform.locks import write_transaction
 from c360.platform.matching.features import Features, record_features
 from c360.platform.matching.model import MatchModel
@@ -122,7 +123,17 @@ def rebuild(
         report.customers_before = _active_customers(conn)
         old: dict[int, int] = dict(conn.execute(select(rl.c.record_id, rl.c.customer_id)).all())
         records = conn.execute(
-            select(sr.c.id, sr.c.kind, sr.c.source_name, sr.c.attributes)
+            select(
+                sr.c.id,
+                sr.c.kind,
+                sr.c.source_name,
+                sr.c.attributes,
+                sr.c.stream,
+                sr.c.external_id,
+                sr.c.verified_fields,
+                sr.c.observed_at,
+                sr.c.updated_at,
+            )
             .where(sr.c.status == "accepted", sr.c.kind.in_(MATCH_KINDS))
             .order_by(sr.c.id)
         ).all()
@@ -139,6 +150,7 @@ def rebuild(
                     source_name=row.source_name,
                     attributes=row.attributes or {},
                     previous_customer_id=old.get(row.id),
+                    new=True,  # every key and link was cleared above
                 )
                 for row in records[i : i + batch_size]
             ]
@@ -155,13 +167,40 @@ def rebuild(
 
         for (source,) in conn.execute(select(t.event.c.source_name).distinct()).all():
             attach_orphan_events(conn, source)
-        rebuild_golden(conn, active)
         new_links = dict(conn.execute(select(rl.c.record_id, rl.c.customer_id)).all())
+        rebuild_golden(conn, active, _evidence(conn, records, new_links, active))
         report.kept_ids = len({cid for rid, cid in new_links.items() if old.get(rid) == cid})
         _redirect_emptied(conn, old, new_links)
         report.customers_after = _active_customers(conn)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _evidence(
+    conn: Connection, records: Sequence[Row[Any]], links: dict[int, int], active: set[int]
+) -> dict[int, list[Evidence]]:
+    """Every active customer's evidence, from the records in hand: they are all of
+    the accepted people and organizations, and nothing else is linked."""
+    trust = dict(conn.execute(select(t.source.c.name, t.source.c.trust)).all())
+    found: dict[int, list[Evidence]] = {cid: [] for cid in active}
+    for row in records:
+        cid = links.get(row.id)
+        if cid is None or cid not in found:
+            continue
+        found[cid].append(
+            Evidence(
+                record_id=row.id,
+                source=row.source_name,
+                stream=row.stream,
+                external_id=row.external_id,
+                trust=trust[row.source_name],
+                verified_fields=frozenset(row.verified_fields or ()),
+                observed_at=row.observed_at,
+                updated_at=row.updated_at,
+                attributes=row.attributes or {},
+            )
+        )
+    return found
 
 
 def _redirect_emptied(conn: Connection, old: dict[int, int], new: dict[int, int]) -> None:

@@ -123,7 +123,7 @@ class ProbabilisticResolver(DeterministicResolver):
         model = self.model(conn)
         batch = _Batch(model=model)
         self._batch = batch
-        ids = [r.record_id for r in records]
+        ids = [r.record_id for r in records if not r.new]
         old = fetch_in(conn, 'SELECT "key" FROM match_key WHERE {cond}', "record_id", ids)
         if old:
             for (key,) in old:
