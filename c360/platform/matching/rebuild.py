@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, delete, select, update
+from sqlalchemy import Connection, Engine, delete, select, update
 
 from c360.platform import tables as t
 from c360.platform.golden import Evidence, rebuild_golden
@@ -177,7 +177,7 @@ def rebuild(
 
 
 def _evidence(
-    conn: Connection, records: Sequence[Row[Any]], links: dict[int, int], active: set[int]
+    conn: Connection, records: Sequence[Any], links: dict[int, int], active: set[int]
 ) -> dict[int, list[Evidence]]:
     """Every active customer's evidence, from the records in hand: they are all of
     the accepted people and organizations, and nothing else is linked."""
