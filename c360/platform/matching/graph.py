@@ -122,8 +122,9 @@ def update_edges(conn: Connection, batch: _Batch) -> None:
     linked = batch.linked
     if not linked:
         return
-    for i in range(0, len(linked), 2000):
-        chunk = linked[i : i + 2000]
+    known = [rid for rid in linked if rid not in batch.fresh]  # new ones have no edges
+    for i in range(0, len(known), 2000):
+        chunk = known[i : i + 2000]
         conn.execute(
             delete(edge).where(or_(edge.c.record_id.in_(chunk), edge.c.other_record_id.in_(chunk)))
         )

@@ -30,6 +30,7 @@ from c360.platform import tables as t
 from c360.platform.golden import Evidence, rebuild_golden
 from c360.platform.locks import write_transaction
 from c360.platform.matching.features import Features, record_features
+from c360.platform.matching.memory import RebuildMemory
 from c360.platform.matching.model import MatchModel
 from c360.platform.matching.resolver import MATCH_KINDS, ProbabilisticResolver
 from c360.platform.matching.settings import MatchSettings
@@ -118,7 +119,8 @@ def rebuild(
         report.train_seconds = time.perf_counter() - started
     sr, rl = t.source_record, t.record_link
     with write_transaction(engine) as conn:
-        resolver = ProbabilisticResolver(cache_features=True)
+        memory = RebuildMemory()
+        resolver = ProbabilisticResolver(memory=memory)
         report.model_version = resolver.model(conn).version
         report.customers_before = _active_customers(conn)
         old: dict[int, int] = dict(conn.execute(select(rl.c.record_id, rl.c.customer_id)).all())
@@ -160,6 +162,8 @@ def rebuild(
             report.merges += len(outcome.merges)
             if progress is not None:
                 progress(min(i + batch_size, len(records)), len(records))
+        memory.flush(conn)
+        del memory  # the keys are stored; their copy in memory is large
         # timelines: re-attach every event by its subject
         active = _follow(conn, touched)
         conn.execute(update(t.event).values(customer_id=None))

@@ -34,6 +34,7 @@ from c360.platform.matching import graph
 from c360.platform.matching.blocking import record_keys, records_key, value_key
 from c360.platform.matching.constraints import Constraints, load_constraints
 from c360.platform.matching.features import Features, record_features
+from c360.platform.matching.memory import RebuildMemory
 from c360.platform.matching.model import MatchModel, weight_of
 from c360.platform.matching.store import active_version, load_model
 from c360.platform.matching.tables import edge, flag, match_key, match_key_count
@@ -86,19 +87,26 @@ class _Batch:
     """(customer, would-be partner, size): links and merges the cluster-size guard
     stopped (partner == customer for a refused link)"""
     linked: list[int] = field(default_factory=list)
+    fresh: set[int] = field(default_factory=set)
+    """batch records never resolved before: no old keys, links or edges"""
 
 
 class ProbabilisticResolver(DeterministicResolver):
     """Rules, then Fellegi–Sunter scores over database-kept blocking keys."""
 
     def __init__(
-        self, model: MatchModel | None = None, *, edges: bool = True, cache_features: bool = False
+        self,
+        model: MatchModel | None = None,
+        *,
+        edges: bool = True,
+        memory: RebuildMemory | None = None,
     ) -> None:
-        """``cache_features`` keeps candidates' features between batches: only for a
-        resolver that lives inside one transaction (a rebuild), where no one else
-        can change the records meanwhile."""
+        """``memory`` serves the match keys, counts, links and features this
+        resolver wrote itself instead of reading them back: only for a resolver
+        that lives inside one transaction with no other writer (a rebuild), which
+        then calls :meth:`RebuildMemory.flush` when done."""
         self._fixed_model = model
-        self._feature_cache: dict[int, tuple[str, Features]] | None = {} if cache_features else None
+        self._memory = memory
         self._cached: MatchModel | None = None
         self._cached_version: int | None = -1
         self._edges = edges
@@ -123,6 +131,7 @@ class ProbabilisticResolver(DeterministicResolver):
         model = self.model(conn)
         batch = _Batch(model=model)
         self._batch = batch
+        batch.fresh = {r.record_id for r in records if r.new}
         ids = [r.record_id for r in records if not r.new]
         old = fetch_in(conn, 'SELECT "key" FROM match_key WHERE {cond}', "record_id", ids)
         if old:
@@ -148,33 +157,36 @@ class ProbabilisticResolver(DeterministicResolver):
         wanted |= {records_key(kind) for kind in MATCH_KINDS}
         wanted |= set(batch.old_keys)
         wanted |= graph.wanted_keys(batch)
-        _read_counts(conn, wanted, batch.counts)
+        memory = self._memory
+        if memory is None:
+            _read_counts(conn, wanted, batch.counts)
+        else:
+            batch.counts.update({k: memory.counts[k] for k in wanted if k in memory.counts})
         batch.counts.subtract(batch.old_keys)
         cap = settings.max_candidates_per_key
         lookup = {
             k for rk in batch.keys.values() for k in rk.blocking if 0 < batch.counts[k] <= cap
         }
         lookup |= graph.lookup_keys(batch, cap)
-        stored = _read_rows(conn, lookup, batch.stored_rows, batch.customer_of)
-        cache = self._feature_cache
-        if cache is not None:
-            for rid, kind_features in batch.features.items():
-                cache[rid] = kind_features
+        if memory is None:
+            stored = _read_rows(conn, lookup, batch.stored_rows, batch.customer_of)
+            _read_features(conn, stored - set(batch.features), batch.features)
+            customers = sorted(set(batch.customer_of.values()))
+            for cid, n in fetch_in(
+                conn,
+                "SELECT customer_id, count(*) FROM record_link WHERE {cond} GROUP BY customer_id",
+                "customer_id",
+                customers,
+            ):
+                batch.sizes[cid] = int(n)
+        else:
+            memory.features.update(batch.features)
+            stored = memory.rows(lookup, batch.stored_rows, batch.customer_of)
             for rid in stored:
-                if rid not in batch.features and rid in cache:
-                    batch.features[rid] = cache[rid]
-        _read_features(conn, stored - set(batch.features), batch.features)
-        if cache is not None:
-            for rid in stored:
-                if rid in batch.features:
-                    cache[rid] = batch.features[rid]
-        for cid, n in fetch_in(
-            conn,
-            "SELECT customer_id, count(*) FROM record_link WHERE {cond} GROUP BY customer_id",
-            "customer_id",
-            sorted(set(batch.customer_of.values())),
-        ):
-            batch.sizes[cid] = int(n)
+                if rid not in batch.features:
+                    batch.features[rid] = memory.features[rid]
+            for cid in set(batch.customer_of.values()):
+                batch.sizes[cid] = memory.size(cid)
         batch.constraints = load_constraints(conn)
         if batch.constraints:
             recs = sorted(batch.constraints.records() - set(batch.customer_of))
@@ -407,6 +419,8 @@ class ProbabilisticResolver(DeterministicResolver):
         if customer_id not in batch.sizes:
             if customer_id < 0:
                 batch.sizes[customer_id] = 0
+            elif self._memory is not None:
+                batch.sizes[customer_id] = self._memory.size(customer_id)
             else:
                 batch.sizes[customer_id] = int(
                     self._conn.execute(
@@ -458,17 +472,26 @@ class ProbabilisticResolver(DeterministicResolver):
         batch = self._batch
         if batch is None:
             return
-        rows: list[dict[str, Any]] = []
-        delta: Counter[int] = Counter()
-        for key, n in batch.old_keys.items():
-            delta[key] -= n
-        for rid in batch.linked:
-            rk = batch.keys[rid]
-            for key in {*rk.blocking, *rk.values, records_key(rk.kind)}:
-                rows.append({"key": key, "record_id": rid})
-                delta[key] += 1
-        bulk_insert(conn, match_key, rows)
-        _add_counts(conn, delta)
+        memory = self._memory
+        if memory is not None:
+            for survivor, absorbed in outcome.merges:
+                memory.merged(final(survivor), absorbed)
+            for rid in batch.linked:
+                rk = batch.keys[rid]
+                keys = {*rk.blocking, *rk.values, records_key(rk.kind)}
+                memory.linked(rid, final(batch.customer_of[rid]), keys)
+        else:
+            rows: list[dict[str, Any]] = []
+            delta: Counter[int] = Counter()
+            for key, n in batch.old_keys.items():
+                delta[key] -= n
+            for rid in batch.linked:
+                rk = batch.keys[rid]
+                for key in {*rk.blocking, *rk.values, records_key(rk.kind)}:
+                    rows.append({"key": key, "record_id": rid})
+                    delta[key] += 1
+            bulk_insert(conn, match_key, rows)
+            _add_counts(conn, delta)
         for rid, cid in list(batch.customer_of.items()):
             batch.customer_of[rid] = final(cid)
         self._flag(conn, batch, final)
@@ -494,13 +517,18 @@ class ProbabilisticResolver(DeterministicResolver):
                 ).scalars()
             )
             new_flags = []
+            memory = self._memory
             for key, (kind, feature, value) in shared.items():
-                customers = conn.execute(
-                    select(func.count(func.distinct(t.record_link.c.customer_id)))
-                    .select_from(match_key)
-                    .join(t.record_link, t.record_link.c.record_id == match_key.c.record_id)
-                    .where(match_key.c.key == key)
-                ).scalar_one()
+                if memory is not None:
+                    holders = memory.records_of_key.get(key, ())
+                    customers = len({memory.customer_of[rid] for rid in holders})
+                else:
+                    customers = conn.execute(
+                        select(func.count(func.distinct(t.record_link.c.customer_id)))
+                        .select_from(match_key)
+                        .join(t.record_link, t.record_link.c.record_id == match_key.c.record_id)
+                        .where(match_key.c.key == key)
+                    ).scalar_one()
                 if customers <= limit:
                     continue
                 detail = {
