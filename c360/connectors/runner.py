@@ -29,6 +29,7 @@ from tenacity import (
 )
 
 from c360.connectors.base import Connector, SourceConfigError, TransientSourceError
+from c360.connectors.readahead import read_ahead
 from c360.connectors.registry import get_connector
 from c360.platform import tables as t
 from c360.platform.ingest import IngestCounts, Ingestor, attach_orphan_events
@@ -188,7 +189,7 @@ class SyncRunner:
         state = load_state(self.engine, source_name, stream)
         buffer: list[IncomingRecord] = []
         pending_state: dict[str, Any] | None = None
-        for message in _messages(connector, stream, state):
+        for message in read_ahead(_messages(connector, stream, state), name=f"c360-read-{stream}"):
             if isinstance(message, Checkpoint):
                 if message.stream != stream:
                     raise SourceConfigError(

@@ -22,8 +22,9 @@ Converter = Callable[[Any], Any]
 
 
 @lru_cache(maxsize=4096)
-def _sqlite_datetime(value: datetime | None) -> str | None:
-    # Cached: a batch stamps most rows with the same ``now``.
+def sqlite_datetime(value: datetime | None) -> str | None:
+    """A moment as SQLAlchemy stores it in SQLite (text, no zone). Cached: a batch
+    stamps most rows with the same ``now``."""
     if value is None:
         return None
     return value.strftime("%Y-%m-%d %H:%M:%S.%f")
@@ -41,7 +42,7 @@ def _converter(column_type: Any) -> Converter | None:
     if isinstance(column_type, JSON):
         return _sqlite_json
     if isinstance(column_type, DateTime):
-        return _sqlite_datetime
+        return sqlite_datetime
     if isinstance(column_type, Boolean):
         return _sqlite_bool
     return None
