@@ -496,3 +496,49 @@ def test_a_record_does_not_join_a_customer_one_of_whose_records_it_contradicts(
     )
     assert customer_of(engine, "social", "s-far", "social") != owner
     assert customer_of(engine, "social", "s-near", "social") == owner
+
+
+def test_a_rebuild_in_small_batches_groups_records_as_one_batch_does(trained: Engine) -> None:
+    """What a rebuild carries from batch to batch in memory (keys, counts, links,
+    id numbers) stands in exactly for reading it back: batch size changes nothing."""
+    engine = trained
+    people = population(1, 300)  # the fixture's people
+    ingest(  # a name, a city and a birth date: only the scores can join these
+        engine,
+        "social",
+        [
+            person(f"s{i}", name=p["name"], city=p["city"], birth_date=p["birth_date"])
+            for i, p in enumerate(people)
+            if i % 5 == 1
+        ],
+    )
+    ingest(  # same name and phone, different id numbers: never one customer
+        engine,
+        "web",
+        [
+            person("id1", name="欧阳娜娜", phone="13912345678", id_number=resident_id(seq="101")),
+            person("id2", name="欧阳娜娜", phone="13912345678", id_number=resident_id(seq="102")),
+        ],
+    )
+
+    def groups() -> set[frozenset[int]]:
+        rl = t.record_link
+        with engine.connect() as conn:
+            members: dict[int, set[int]] = {}
+            for record, customer in conn.execute(select(rl.c.record_id, rl.c.customer_id)):
+                members.setdefault(customer, set()).add(record)
+        return {frozenset(m) for m in members.values()}
+
+    assert customer_of(engine, "web", "id1") != customer_of(engine, "web", "id2")
+    rebuild(engine, retrain=False, batch_size=5000)
+    assert customer_of(engine, "web", "id1") != customer_of(engine, "web", "id2")
+    whole = groups()
+    rebuild(engine, retrain=False, batch_size=7)
+    assert groups() == whole
+    assert customer_of(engine, "web", "id1") != customer_of(engine, "web", "id2")
+    assert sum(len(g) > 1 for g in whole) >= 150  # the store records joined their people
+    joined = [
+        customer_of(engine, "social", f"s{i}") == customer_of(engine, "web", f"w{i}")
+        for i in range(1, 300, 5)
+    ]
+    assert sum(joined) >= 0.9 * len(joined)  # and the social ones, by their scores

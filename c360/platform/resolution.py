@@ -186,7 +186,7 @@ class DeterministicResolver:
             conn.execute(delete(t.identity_key).where(t.identity_key.c.record_id.in_(chunk)))
             conn.execute(delete(t.record_link).where(t.record_link.c.record_id.in_(chunk)))
         self._prepare(conn, records)
-        hard_ids = _HardIdentifiers(conn)
+        hard_ids = self._hard_identifiers(conn)
         hard_ids.prefetch(
             {cid for owners in key_owner.values() for cid in owners} | self._known_customers()
         )
@@ -313,6 +313,7 @@ class DeterministicResolver:
         # placeholders; a merge later in the batch may have absorbed a customer
         # linked earlier, so follow redirects too.
         real = pending.insert(conn, now)
+        hard_ids.settle(real)
         outcome.new_customers = len(real)
         outcome.created = set(real.values())
         redirect = self._redirects(
@@ -369,6 +370,10 @@ class DeterministicResolver:
     def _known_customers(self) -> set[int]:
         """Customers :meth:`_candidates` may name (their id numbers are prefetched)."""
         return set()
+
+    def _hard_identifiers(self, conn: Connection) -> HardIdentifiers:
+        """The customers' id numbers / USCCs, as far as this pass needs them."""
+        return HardIdentifiers(conn)
 
     def _candidates(self, rec: ResolvableRecord, matched: set[int]) -> dict[int, Candidate]:
         """Customers (beyond ``matched``, found by the strong-identifier rules) the
@@ -437,7 +442,7 @@ def _age(customer_id: int) -> tuple[int, int]:
 
 
 def _rehome_keys(
-    key_owner: dict[str, set[int]], hard_ids: _HardIdentifiers, survivor: int, absorbed: int
+    key_owner: dict[str, set[int]], hard_ids: HardIdentifiers, survivor: int, absorbed: int
 ) -> None:
     for owners in key_owner.values():
         if absorbed in owners:
@@ -497,12 +502,18 @@ class _PendingCustomers:
         return real[self._canonical(cid)] if self._canonical(cid) < 0 else self._canonical(cid)
 
 
-class _HardIdentifiers:
-    """Per-batch cache of each customer's id numbers / USCCs (cannot-link evidence)."""
+class HardIdentifiers:
+    """Cache of each customer's id numbers / USCCs (cannot-link evidence): for one
+    batch, or for a whole rebuild, which writes every one of them itself."""
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
         self._known: dict[int, set[str]] = {}
+
+    def bind(self, conn: Connection) -> HardIdentifiers:
+        """Read what is not cached through ``conn`` from now on."""
+        self._conn = conn
+        return self
 
     def of(self, customer_id: int) -> set[str]:
         if customer_id not in self._known:
@@ -548,6 +559,12 @@ class _HardIdentifiers:
         self.of(survivor).update(self.of(absorbed))
         self._known.pop(absorbed, None)
 
+    def settle(self, stored: dict[int, int]) -> None:
+        """The batch's placeholder customers were stored under these ids."""
+        for placeholder, customer_id in stored.items():
+            if placeholder in self._known:
+                self._known[customer_id] = self._known.pop(placeholder)
+
 
 def _hard_conflict(ours: set[str], theirs: set[str]) -> bool:
     """Different id numbers (or USCCs) of the same kind, none in common."""
@@ -592,6 +609,7 @@ def merge_customers(conn: Connection, survivor: int, absorbed: int) -> None:
 __all__ = [
     "Candidate",
     "DeterministicResolver",
+    "HardIdentifiers",
     "ResolutionOutcome",
     "ResolvableRecord",
     "Resolver",

@@ -25,6 +25,7 @@ from sqlalchemy import Connection, delete, text
 
 from c360.platform.matching.features import Features
 from c360.platform.matching.tables import match_key, match_key_count
+from c360.platform.resolution import HardIdentifiers
 
 FLUSH_CHUNK = 50_000
 
@@ -40,6 +41,8 @@ class RebuildMemory:
         self.members: dict[int, list[int]] = {}
         """customer -> its linked records"""
         self.features: dict[int, tuple[str, Features]] = {}
+        self.hard_identifiers: HardIdentifiers | None = None
+        """every customer's id numbers, kept from batch to batch"""
 
     # ------------------------------------------------------------------ reads
     def rows(

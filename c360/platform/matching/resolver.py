@@ -43,6 +43,7 @@ from c360.platform.resolution import (
     IN_CHUNK,
     Candidate,
     DeterministicResolver,
+    HardIdentifiers,
     ResolutionOutcome,
     ResolvableRecord,
     fetch_in,
@@ -201,6 +202,14 @@ class ProbabilisticResolver(DeterministicResolver):
     def _known_customers(self) -> set[int]:
         batch = self._batch
         return set(batch.customer_of.values()) if batch else set()
+
+    def _hard_identifiers(self, conn: Connection) -> HardIdentifiers:
+        memory = self._memory
+        if memory is None:
+            return super()._hard_identifiers(conn)
+        if memory.hard_identifiers is None:
+            memory.hard_identifiers = HardIdentifiers(conn)
+        return memory.hard_identifiers.bind(conn)
 
     # ------------------------------------------------------------------ per record
     def _term_frequency(
