@@ -82,6 +82,31 @@ def test_weights_and_term_frequencies_add_up() -> None:
     assert evidence["probability"] == pytest.approx(probability(evidence["match_weight"]))
 
 
+def test_the_fast_weight_is_the_scores_weight_to_the_last_bit() -> None:
+    """Candidate search weighs pairs without building their explanation; the
+    numbers must be exactly those of the full score, term frequencies included."""
+    model = MatchModel(default_settings())
+    rng = random.Random(5)
+    values = {
+        "name": ["张伟", "张玮", "欧阳修", "李娜", None],
+        "city": ["北京", "杭州", None],
+        "birth_date": ["1990-01-01", "1990-01-10", "1991-01-01", None],
+        "phone": ["13800138000", "13800138001", "13912345678", None],
+        "email": ["zw@qq.com", "zw@163.com", None],
+        "id_number": [resident_id(seq="101"), resident_id(seq="102"), None],
+    }
+    prior = model.prior_weight("person")
+    for _ in range(400):
+        a, b = (
+            features(**{k: v for k, v in ((k, rng.choice(vs)) for k, vs in values.items()) if v})
+            for _ in range(2)
+        )
+        counts = (float(rng.randrange(50)), 20_000.0)
+        for tf in (None, lambda feature, value, c=counts: c):
+            full = model.score("person", a, b, prior_weight=prior, term_frequency=tf)
+            assert model.weigh("person", a, b, prior, tf) == (full.match_weight, full.least_weight)
+
+
 def test_blocking_keys_are_stable_and_shared_by_agreeing_records() -> None:
     settings = default_settings()
     one, _ = record_keys(

@@ -128,6 +128,7 @@ class MatchModel:
                     u=[level.u for level in comparison.levels],
                 )
         self._compiled: dict[str, list[CompiledComparison]] = {}
+        self._plans: dict[str, list[Any]] = {}
         self._weights: dict[str, list[float]] = {
             name: [math.log2(m / u) for m, u in zip(p.m, p.u, strict=True)]
             for name, p in self.parameters.items()
@@ -158,6 +159,46 @@ class MatchModel:
 
     def levels(self, kind: str, fa: Features, fb: Features) -> tuple[int, ...]:
         return tuple(c.level(fa, fb) for c in self.comparisons(kind))
+
+    def weigh(
+        self,
+        kind: str,
+        fa: Features,
+        fb: Features,
+        prior_weight: float,
+        term_frequency: TermFrequency | None = None,
+    ) -> tuple[float, float]:
+        """``(match_weight, least_weight)`` of :meth:`score`, to the last bit, without
+        the per-comparison record: the hot path of candidate search."""
+        plan = self._plans.get(kind)
+        if plan is None:
+            plan = self._plans[kind] = [
+                (c.level, self._weights[c.name], c.tf_features, self.parameters[c.name].u)
+                for c in self.comparisons(kind)
+            ]
+        floor = self.settings.minimum_term_frequency
+        prior_records = self.settings.term_frequency_prior_records
+        total = prior_weight
+        least = 0.0
+        for level, weights, tf_features, u in plan:
+            index = level(fa, fb)
+            if index == NULL:
+                continue
+            weight = weights[index]
+            tf_feature = tf_features[index]
+            if tf_feature is not None and term_frequency is not None:
+                value = fa.get(tf_feature)
+                if value is not None:
+                    frequency = term_frequency(tf_feature, value)
+                    if frequency is not None:
+                        count, records = frequency
+                        u_level = u[index]
+                        u_value = (count + prior_records * u_level) / (records + prior_records)
+                        weight += math.log2(u_level / max(u_value, floor))
+            total += weight
+            if weight < least:
+                least = weight
+        return total, least
 
     def score(
         self,

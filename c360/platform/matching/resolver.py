@@ -35,7 +35,7 @@ from c360.platform.matching.blocking import record_keys, records_key, value_key
 from c360.platform.matching.constraints import Constraints, load_constraints
 from c360.platform.matching.features import Features, record_features
 from c360.platform.matching.memory import RebuildMemory
-from c360.platform.matching.model import MatchModel, weight_of
+from c360.platform.matching.model import MatchModel, probability, weight_of
 from c360.platform.matching.store import active_version, load_model
 from c360.platform.matching.tables import edge, flag, match_key, match_key_count
 from c360.platform.models import utcnow
@@ -291,14 +291,7 @@ class ProbabilisticResolver(DeterministicResolver):
         tf = self._term_frequency(mine.kind, own, value_keys)
         for rid, cid, features, rules in sorted(scorable):
             own_records = members[cid]
-            weight = model.score(
-                mine.kind,
-                mine.features,
-                features,
-                prior_weight=prior,
-                term_frequency=tf,
-                explain=False,
-            ).match_weight
+            weight = model.weigh(mine.kind, mine.features, features, prior, tf)[0]
             held = best.get(cid)
             if held is None or weight > held[0]:
                 best[cid] = (weight, rid, rules)
@@ -366,8 +359,8 @@ class ProbabilisticResolver(DeterministicResolver):
         assert batch is not None
         model = batch.model
         prior = model.prior_weight(kind, batch.counts[records_key(kind)])
-        score = model.score(kind, fa, fb, prior_weight=prior, explain=False)
-        return score.least_weight < 0 and score.probability < model.settings.distinct_below
+        match_weight, least_weight = model.weigh(kind, fa, fb, prior)
+        return least_weight < 0 and probability(match_weight) < model.settings.distinct_below
 
     def _contradicted(self, kind: str, features: Features, others: list[Features]) -> bool:
         """Does the record contradict one of a candidate customer's records? Its
