@@ -197,18 +197,26 @@ def rebuild_golden(
     some of them, already in hand (customers created by the batch just resolved,
     whose records the caller wrote): those are not read back."""
     ids = sorted(set(customer_ids))
-    if not ids:
-        return
     known = known or {}
-    evidence = load_evidence(conn, [cid for cid in ids if cid not in known])
-    evidence.update((cid, known[cid]) for cid in ids if cid in known)
     now = utcnow()
+    for i in range(0, len(ids), GOLDEN_CHUNK):  # bounded memory, however many customers
+        chunk = ids[i : i + GOLDEN_CHUNK]
+        evidence = load_evidence(conn, [cid for cid in chunk if cid not in known])
+        evidence.update((cid, known[cid]) for cid in chunk if cid in known)
+        _store_golden(conn, chunk, evidence, now)
+
+
+GOLDEN_CHUNK = 5000
+"""Customers profiled, written and queued together."""
+
+
+def _store_golden(
+    conn: Connection, ids: list[int], evidence: dict[int, list[Evidence]], now: datetime
+) -> None:
     gp = t.golden_profile
-    for chunk_start in range(0, len(ids), 2000):
-        chunk = ids[chunk_start : chunk_start + 2000]
-        conn.execute(delete(gp).where(gp.c.customer_id.in_(chunk)))
+    conn.execute(delete(gp).where(gp.c.customer_id.in_(ids)))
     rows: list[dict[str, Any]] = []
-    names: list[dict[str, Any]] = []
+    names: list[tuple[str | None, int]] = []
     for cid in ids:
         golden = survive(evidence[cid])
         rows.append(
@@ -219,21 +227,20 @@ def rebuild_golden(
                 "updated_at": now,
             }
         )
-        display = golden.get("name", {}).get("value")
-        names.append({"b_id": cid, "display_name": display, "updated_at": now})
+        names.append((golden.get("name", {}).get("value"), cid))
     bulk_insert(conn, gp, rows)
     if conn.dialect.name == "sqlite":  # straight to the driver: a rebuild names a million
         stamp = sqlite_datetime(now)
         conn.exec_driver_sql(
             "UPDATE customer SET display_name = ?, updated_at = ? WHERE id = ?",
-            [(n["display_name"], stamp, n["b_id"]) for n in names],
+            [(name, stamp, cid) for name, cid in names],
         )
     else:
         conn.execute(
             update(t.customer)
             .where(t.customer.c.id == bindparam("b_id"))
             .values(display_name=bindparam("display_name"), updated_at=bindparam("updated_at")),
-            names,
+            [{"b_id": cid, "display_name": name, "updated_at": now} for name, cid in names],
         )
     queue_for_index(conn, ids)
 

@@ -19,8 +19,10 @@ is rebuilt with the links; timelines are re-attached; golden profiles recomputed
 
 from __future__ import annotations
 
+import gc
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -144,26 +146,10 @@ def rebuild(
             conn.execute(delete(table))
         conn.execute(delete(rl))
         touched: set[int] = set(old.values())
-        for i in range(0, len(records), batch_size):
-            batch = [
-                ResolvableRecord(
-                    record_id=row.id,
-                    kind=row.kind,
-                    source_name=row.source_name,
-                    attributes=row.attributes or {},
-                    previous_customer_id=old.get(row.id),
-                    new=True,  # every key and link was cleared above
-                )
-                for row in records[i : i + batch_size]
-            ]
-            outcome = resolver.resolve(conn, batch)
-            touched |= outcome.touched_customers
-            report.new_customers += outcome.new_customers
-            report.merges += len(outcome.merges)
-            if progress is not None:
-                progress(min(i + batch_size, len(records)), len(records))
+        with _settled_objects_spared():
+            _resolve_all(resolver, conn, records, old, batch_size, touched, report, progress)
         memory.flush(conn)
-        del memory  # the keys are stored; their copy in memory is large
+        del memory, resolver  # the keys are stored; their copy in memory is large
         # timelines: re-attach every event by its subject
         active = _follow(conn, touched)
         conn.execute(update(t.event).values(customer_id=None))
@@ -172,12 +158,61 @@ def rebuild(
         for (source,) in conn.execute(select(t.event.c.source_name).distinct()).all():
             attach_orphan_events(conn, source)
         new_links = dict(conn.execute(select(rl.c.record_id, rl.c.customer_id)).all())
-        rebuild_golden(conn, active, _evidence(conn, records, new_links, active))
+        evidence = _evidence(conn, records, new_links, active)
+        with _settled_objects_spared():
+            gc.freeze()
+            rebuild_golden(conn, active, evidence)
+        del evidence
         report.kept_ids = len({cid for rid, cid in new_links.items() if old.get(rid) == cid})
         _redirect_emptied(conn, old, new_links)
         report.customers_after = _active_customers(conn)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _resolve_all(
+    resolver: ProbabilisticResolver,
+    conn: Connection,
+    records: Sequence[Any],
+    old: dict[int, int],
+    batch_size: int,
+    touched: set[int],
+    report: RebuildReport,
+    progress: Progress | None,
+) -> None:
+    """Every record through the resolver, oldest first, ``batch_size`` at a time."""
+    for i in range(0, len(records), batch_size):
+        batch = [
+            ResolvableRecord(
+                record_id=row.id,
+                kind=row.kind,
+                source_name=row.source_name,
+                attributes=row.attributes or {},
+                previous_customer_id=old.get(row.id),
+                new=True,  # every key and link was cleared before
+            )
+            for row in records[i : i + batch_size]
+        ]
+        outcome = resolver.resolve(conn, batch)
+        touched |= outcome.touched_customers
+        report.new_customers += outcome.new_customers
+        report.merges += len(outcome.merges)
+        gc.freeze()  # see _settled_objects_spared
+        if progress is not None:
+            progress(min(i + batch_size, len(records)), len(records))
+
+
+@contextmanager
+def _settled_objects_spared() -> Iterator[None]:
+    """Python's cycle collector walks every live container on each full pass; a
+    rebuild holds millions (its records, its key memory), so passes grow with the
+    data and come as often. Objects alive after a batch are moved out of its
+    reach (``gc.freeze``) until the rebuild is done; reference counting still
+    frees everything that is not a cycle."""
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _evidence(
