@@ -29,7 +29,6 @@ from tenacity import (
 )
 
 from c360.connectors.base import Connector, SourceConfigError, TransientSourceError
-from c360.connectors.readahead import read_ahead
 from c360.connectors.registry import get_connector
 from c360.platform import tables as t
 from c360.platform.ingest import IngestCounts, Ingestor, attach_orphan_events
@@ -189,7 +188,7 @@ class SyncRunner:
         state = load_state(self.engine, source_name, stream)
         buffer: list[IncomingRecord] = []
         pending_state: dict[str, Any] | None = None
-        for message in read_ahead(_messages(connector, stream, state), name=f"c360-read-{stream}"):
+        for message in _messages(connector, stream, state):
             if isinstance(message, Checkpoint):
                 if message.stream != stream:
                     raise SourceConfigError(
