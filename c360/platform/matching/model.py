@@ -160,6 +160,22 @@ class MatchModel:
     def levels(self, kind: str, fa: Features, fb: Features) -> tuple[int, ...]:
         return tuple(c.level(fa, fb) for c in self.comparisons(kind))
 
+    def _tf_adjustment(
+        self, fa: Features, feature: str, u_level: float, term_frequency: TermFrequency
+    ) -> float:
+        """Bits added to an exact agreement on ``fa``'s value of ``feature``: more
+        for a rare value, fewer (or negative) for a common one; 0.0 if unknown."""
+        value = fa.get(feature)
+        if value is None:
+            return 0.0
+        frequency = term_frequency(feature, value)
+        if frequency is None:
+            return 0.0
+        count, records = frequency
+        prior_records = self.settings.term_frequency_prior_records
+        u_value = (count + prior_records * u_level) / (records + prior_records)
+        return math.log2(u_level / max(u_value, self.settings.minimum_term_frequency))
+
     def weigh(
         self,
         kind: str,
@@ -176,8 +192,6 @@ class MatchModel:
                 (c.level, self._weights[c.name], c.tf_features, self.parameters[c.name].u)
                 for c in self.comparisons(kind)
             ]
-        floor = self.settings.minimum_term_frequency
-        prior_records = self.settings.term_frequency_prior_records
         total = prior_weight
         least = 0.0
         for level, weights, tf_features, u in plan:
@@ -187,14 +201,7 @@ class MatchModel:
             weight = weights[index]
             tf_feature = tf_features[index]
             if tf_feature is not None and term_frequency is not None:
-                value = fa.get(tf_feature)
-                if value is not None:
-                    frequency = term_frequency(tf_feature, value)
-                    if frequency is not None:
-                        count, records = frequency
-                        u_level = u[index]
-                        u_value = (count + prior_records * u_level) / (records + prior_records)
-                        weight += math.log2(u_level / max(u_value, floor))
+                weight += self._tf_adjustment(fa, tf_feature, u[index], term_frequency)
             total += weight
             if weight < least:
                 least = weight
@@ -214,8 +221,6 @@ class MatchModel:
         total = prior_weight
         least = 0.0
         outcomes: list[ComparisonOutcome] = []
-        floor = self.settings.minimum_term_frequency
-        prior_records = self.settings.term_frequency_prior_records
         for compiled in self.comparisons(kind):
             index = compiled.level(fa, fb)
             if index == NULL:
@@ -224,15 +229,9 @@ class MatchModel:
             adjustment = 0.0
             tf_feature = compiled.tf_features[index]
             if tf_feature is not None and term_frequency is not None:
-                value = fa.get(tf_feature)
-                if value is not None:
-                    frequency = term_frequency(tf_feature, value)
-                    if frequency is not None:
-                        count, records = frequency
-                        u_level = self.parameters[compiled.name].u[index]
-                        u_value = (count + prior_records * u_level) / (records + prior_records)
-                        adjustment = math.log2(u_level / max(u_value, floor))
-                        weight += adjustment
+                u_level = self.parameters[compiled.name].u[index]
+                adjustment = self._tf_adjustment(fa, tf_feature, u_level, term_frequency)
+                weight += adjustment
             total += weight
             if weight < least:
                 least = weight
