@@ -42,7 +42,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from c360.connectors.runner import SyncRunner
-from c360.connectors.standins import ShopAPI
+from c360.connectors.standins import ShopAPI, shop_config_at
 from c360.connectors.standins.apis import china_iso
 from c360.connectors.web.webhook import INBOX, sign
 from c360.platform.db import make_engine, migrate
@@ -101,24 +101,9 @@ def make_customers(n: int, seed: int) -> list[dict[str, Any]]:
 
 def pull_config(url: str, page_size: int) -> dict[str, Any]:
     """The customers stream of ``standins.shop_source_config``, pull only."""
-    return {
-        "base_url": url,
-        "auth": {
-            "type": "oauth2_client_credentials",
-            "token_url": "/oauth/token",
-            "client_id": CLIENT_ID,
-            "client_secret": CLIENT_SECRET,
-        },
-        "streams": [
-            {
-                "name": "customers",
-                "kind": "person",
-                "path": "/api/customers",
-                "pagination": {"style": "cursor", "page_size": page_size},
-                "fields": {"mobile": "phone", "name": "name", "email": "email", "city": "city"},
-            }
-        ],
-    }
+    config = shop_config_at(url, CLIENT_ID, CLIENT_SECRET, page_size=page_size, webhook_secret=None)
+    config["streams"] = [s for s in config["streams"] if s["name"] == "customers"]
+    return config
 
 
 def webhook_config() -> dict[str, Any]:

@@ -40,6 +40,7 @@ __all__ = [
     "StandInServer",
     "StandIns",
     "build_data",
+    "shop_config_at",
     "shop_source_config",
     "start_standins",
 ]
@@ -52,13 +53,32 @@ def shop_source_config(
 ) -> dict[str, Any]:
     """A ``web`` source config for the shop stand-in (OAuth2 client credentials;
     customers by cursor, orders by page number, chats by ``next`` link; webhook)."""
+    return shop_config_at(
+        shop.url,
+        shop.tokens.client_id,
+        shop.tokens.client_secret,
+        page_size=page_size,
+        webhook_secret=webhook_secret,
+    )
+
+
+def shop_config_at(
+    url: str,
+    client_id: str,
+    client_secret: str,
+    *,
+    page_size: int = 500,
+    webhook_secret: str | None = WEBHOOK_SECRET,
+) -> dict[str, Any]:
+    """:func:`shop_source_config` for a shop stand-in known only by its URL and
+    client credentials (one running in another process)."""
     config: dict[str, Any] = {
-        "base_url": shop.url,
+        "base_url": url,
         "auth": {
             "type": "oauth2_client_credentials",
             "token_url": "/oauth/token",
-            "client_id": shop.tokens.client_id,
-            "client_secret": shop.tokens.client_secret,
+            "client_id": client_id,
+            "client_secret": client_secret,
         },
         "streams": [
             {

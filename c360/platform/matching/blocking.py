@@ -25,14 +25,15 @@ def key_hash(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), signed=True)
 
 
-def _key_text(kind: str, parts: list[tuple[str, str]]) -> str:
-    return _KIND_CODE.get(kind, kind) + "|" + "|".join(f"{f}={v}" for f, v in parts)
+def _key_text(kind: str, parts: list[str]) -> str:
+    """``<kind code>|feature=value|…``: what a key hashes (``parts`` as ``feature=value``)."""
+    return _KIND_CODE.get(kind, kind) + "|" + "|".join(parts)
 
 
 @functools.lru_cache(maxsize=1 << 18)
 def value_key(kind: str, feature: str, value: str) -> int:
     """The key of one feature value (term frequency, shared identifiers)."""
-    return key_hash(_key_text(kind, [(feature, value)]))
+    return key_hash(_key_text(kind, [f"{feature}={value}"]))
 
 
 @functools.cache
@@ -66,7 +67,6 @@ def record_keys(
     """``(blocking, values)``: blocking key → rule name; value key → (feature, value)
     for every term-frequency and shared-identifier feature the record has."""
     rules, value_features = _plan(settings, kind)
-    code = _KIND_CODE.get(kind, kind)
     blocking: dict[int, str] = {}
     for name, rule_features in rules:
         parts = []
@@ -76,7 +76,7 @@ def record_keys(
                 break
             parts.append(f"{feature}={value}")
         else:
-            key = key_hash(code + "|" + "|".join(parts))
+            key = key_hash(_key_text(kind, parts))
             if key not in blocking:
                 blocking[key] = name
     values: dict[int, tuple[str, str]] = {}

@@ -21,10 +21,9 @@ from collections import Counter
 from collections.abc import Iterable
 from itertools import islice
 
-from sqlalchemy import Connection, delete, text
+from sqlalchemy import Connection, text
 
 from c360.platform.matching.features import Features
-from c360.platform.matching.tables import match_key, match_key_count
 from c360.platform.resolution import HardIdentifiers
 
 FLUSH_CHUNK = 50_000
@@ -82,9 +81,7 @@ class RebuildMemory:
             self.counts[key] += 1
 
     def flush(self, conn: Connection) -> None:
-        """Store every match key and count, replacing what the tables held."""
-        conn.execute(delete(match_key))
-        conn.execute(delete(match_key_count))
+        """Store every match key and count (into the tables the rebuild cleared)."""
         # one sorted pass builds the record index far faster than ten million
         # inserts into it
         conn.execute(text("DROP INDEX IF EXISTS ix_match_key_record_id"))

@@ -160,7 +160,6 @@ def rebuild(
         new_links = dict(conn.execute(select(rl.c.record_id, rl.c.customer_id)).all())
         evidence = _evidence(conn, records, new_links, active)
         with _settled_objects_spared():
-            gc.freeze()
             rebuild_golden(conn, active, evidence)
         del evidence
         report.kept_ids = len({cid for rid, cid in new_links.items() if old.get(rid) == cid})
@@ -209,6 +208,7 @@ def _settled_objects_spared() -> Iterator[None]:
     data and come as often. Objects alive after a batch are moved out of its
     reach (``gc.freeze``) until the rebuild is done; reference counting still
     frees everything that is not a cycle."""
+    gc.freeze()
     try:
         yield
     finally:
