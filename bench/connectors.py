@@ -4,9 +4,12 @@
    ``--records`` seeded customers (Chinese names, phones in mixed formats,
    e-mails; ~20% are the same people again under a new account, so linking does
    real work) in pages of ``--page-size`` from its own process on loopback. The
-   real ``web`` connector and ``SyncRunner`` sync them end to end (HTTP, OAuth2
-   token, paging, mapping, normalize, link, store, checkpoints) into a fresh
-   SQLite database in a temporary data directory, migrated as the CLI does.
+   real ``web`` connector and ``SyncRunner`` sync them into a fresh SQLite
+   database in a temporary data directory, migrated as the CLI does, in the two
+   steps ``c360 sync`` takes: *landing* (HTTP, OAuth2 token, paging, mapping,
+   normalize, validate, store, checkpoints; ``pull_records_per_s``), then
+   *resolving* the backlog (link, golden profiles;
+   ``pull_resolved_records_per_s`` is records over both steps' time).
 2. **Webhook intake.** The real app (``c360.platform.app.create_app``, with its
    background drain) runs under uvicorn in its own process over a fresh SQLite
    database; ``--senders`` concurrent senders post ``--events`` correctly
@@ -45,6 +48,8 @@ from c360.connectors.runner import SyncRunner
 from c360.connectors.standins import ShopAPI, shop_config_at
 from c360.connectors.standins.apis import china_iso
 from c360.connectors.web.webhook import INBOX, sign
+from c360.platform import tables as t
+from c360.platform.backlog import resolve_backlog
 from c360.platform.db import make_engine, migrate
 from c360.platform.settings import Settings
 from c360.platform.sources import save_source
@@ -192,11 +197,21 @@ def _serve_bare(sock: socket.socket) -> None:
 # --------------------------------------------------------------------------- pull
 
 
+@dataclass(slots=True)
+class PullFigures:
+    """One pull: landing (read, validate, store, checkpoint) then resolution."""
+
+    seconds: float  # until every record is landed and checkpointed
+    cpu_seconds: float  # of this process while landing (not the server's)
+    resolve_seconds: float  # then, until the backlog is empty
+    customers: int
+
+
 def run_pull(
     records: int, page_size: int, seed: int, batch_size: int, workdir: Path
-) -> tuple[float, float]:
-    """Seconds and CPU seconds (of this process: the connector and the
-    pipeline, not the server) of one full sync."""
+) -> PullFigures:
+    """One full sync: the records landed (the sync's own part, timed), then the
+    resolution backlog drained (timed apart), as ``c360 sync`` does both."""
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
     server = ctx.Process(target=_serve_shop, args=(records, seed, child), daemon=True)
@@ -206,8 +221,13 @@ def run_pull(
         engine = fresh_engine(workdir / "pull")
         save_source(engine, "shop", "web", pull_config(url, page_size))
         started, cpu_started = time.perf_counter(), time.process_time()
-        report = SyncRunner(engine, batch_size=batch_size).sync("shop")
+        report = SyncRunner(engine, batch_size=batch_size, resolve=False).sync("shop")
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        resolution = resolve_backlog(engine, batch_size=batch_size)
+        resolve_elapsed = time.perf_counter() - started - elapsed
+        with engine.connect() as conn:
+            customers = conn.execute(select(func.count()).select_from(t.customer)).scalar_one()
+            linked = conn.execute(select(func.count()).select_from(t.record_link)).scalar_one()
         engine.dispose()
     finally:
         parent.send("stop")
@@ -216,7 +236,9 @@ def run_pull(
             server.kill()
     assert report.total.read == records, report.total
     assert report.total.balanced(), report.total
-    return elapsed, cpu
+    assert resolution.resolved == report.total.new + report.total.updated, resolution
+    assert linked == report.total.new - report.total.quarantined, (linked, report.total)
+    return PullFigures(elapsed, cpu, resolve_elapsed, customers)
 
 
 # --------------------------------------------------------------------------- webhook
@@ -421,21 +443,23 @@ def main() -> None:
     if args.smoke:
         args.records, args.page_size, args.events, args.repeat = 1000, 100, 300, 1
     print(f"load_average_before={load_average()}")
-    pulls: list[tuple[float, float]] = []
+    pulls: list[PullFigures] = []
     hooks: list[HookFigures] = []
     bares: list[HookFigures] = []
     with tempfile.TemporaryDirectory(prefix="c360-bench-") as tmp:
         for i in range(args.repeat):
             workdir = Path(tmp) / f"run{i + 1}"
             if not args.skip_pull:
-                seconds, cpu = run_pull(
-                    args.records, args.page_size, args.seed, args.batch_size, workdir
-                )
-                pulls.append((seconds, cpu))
+                pull = run_pull(args.records, args.page_size, args.seed, args.batch_size, workdir)
+                pulls.append(pull)
                 print(
-                    f"run={i + 1} pull_seconds={seconds:.2f} "
-                    f"pull_records_per_s={args.records / seconds:.0f} "
-                    f"pull_records_per_cpu_s={args.records / cpu:.0f} load={load_average()}",
+                    f"run={i + 1} pull_seconds={pull.seconds:.2f} "
+                    f"pull_records_per_s={args.records / pull.seconds:.0f} "
+                    f"pull_records_per_cpu_s={args.records / pull.cpu_seconds:.0f} "
+                    f"resolve_seconds={pull.resolve_seconds:.2f} "
+                    f"pull_resolved_records_per_s="
+                    f"{args.records / (pull.seconds + pull.resolve_seconds):.0f} "
+                    f"customers={pull.customers} load={load_average()}",
                     file=sys.stderr,
                 )
             if not args.skip_webhook:
@@ -468,8 +492,10 @@ def main() -> None:
     )
     if pulls:
         print(
-            f"pull_median_seconds={median([p[0] for p in pulls], '.2f')} "
-            f"pull_records_per_cpu_s={median([args.records / p[1] for p in pulls], '.0f')}"
+            f"pull_median_seconds={median([p.seconds for p in pulls], '.2f')} "
+            f"pull_records_per_cpu_s="
+            f"{median([args.records / p.cpu_seconds for p in pulls], '.0f')} "
+            f"resolve_median_seconds={median([p.resolve_seconds for p in pulls], '.2f')}"
         )
     if hooks:
         print(
@@ -484,10 +510,12 @@ def main() -> None:
             f"baseline_server_cpu_ms_per_event={median([h.server_cpu_ms for h in bares], '.2f')}"
         )
     print(f"load_average_after={load_average()}")
+    resolved = [args.records / (p.seconds + p.resolve_seconds) for p in pulls]
     print(
-        f"pull_records_per_s={median([args.records / p[0] for p in pulls], '.0f')} "
+        f"pull_records_per_s={median([args.records / p.seconds for p in pulls], '.0f')} "
         f"webhook_events_per_s={median([h.events_per_s for h in hooks], '.0f')} "
-        f"webhook_p99_ms={median([h.p99_ms for h in hooks], '.1f')}"
+        f"webhook_p99_ms={median([h.p99_ms for h in hooks], '.1f')} "
+        f"pull_resolved_records_per_s={median(resolved, '.0f')}"
     )
 
 

@@ -1,6 +1,12 @@
 """The sync runner: reads a source through its connector and commits each batch
 of records together with the checkpoint that covers it.
 
+Each batch is *landed* (stored, validated, counted and put on the resolution
+backlog; :meth:`~c360.platform.ingest.Ingestor.land`); once every stream is read,
+the runner resolves the backlog (:func:`~c360.platform.backlog.resolve_backlog`)
+unless it was made with ``resolve=False``, in which case ``c360 serve`` or
+``c360 resolve`` does it later.
+
 Guarantees (tested with ``kill -9``): saved state never runs ahead of committed
 records, so a crash at any point resumes with no loss; re-reading committed
 records is idempotent, so it resumes with no duplicates either. Transient source
@@ -31,6 +37,7 @@ from tenacity import (
 from c360.connectors.base import Connector, SourceConfigError, TransientSourceError
 from c360.connectors.registry import get_connector
 from c360.platform import tables as t
+from c360.platform.backlog import BacklogProgress, BacklogReport, resolve_backlog
 from c360.platform.ingest import IngestCounts, Ingestor, attach_orphan_events
 from c360.platform.locks import source_lock, write_transaction
 from c360.platform.models import utcnow
@@ -52,6 +59,8 @@ class SyncReport:
     streams: dict[str, IngestCounts] = field(default_factory=dict)
     retries: int = 0
     seconds: float = 0.0
+    landed_seconds: float = 0.0
+    resolution: BacklogReport | None = None
 
 
 def build_connector(connector_name: str, config: dict[str, Any]) -> Connector[Any]:
@@ -92,7 +101,8 @@ def load_state(engine: Engine, source: str, stream: str) -> dict[str, Any]:
 
 class SyncRunner:
     """Syncs one source. ``batch_size`` records (or the first checkpoint after it)
-    make one transaction."""
+    make one transaction; resolution runs ``batch_size`` records per transaction
+    too, after the source is read (``resolve=False`` leaves it on the backlog)."""
 
     def __init__(
         self,
@@ -103,9 +113,13 @@ class SyncRunner:
         backoff_initial_s: float = 0.5,
         backoff_max_s: float = 30.0,
         progress: ProgressCallback | None = None,
+        resolve: bool = True,
+        resolve_progress: BacklogProgress | None = None,
     ) -> None:
         self.engine = engine
         self.batch_size = batch_size
+        self.resolve = resolve
+        self.resolve_progress = resolve_progress
         self.max_attempts = max_attempts
         self.backoff_initial_s = backoff_initial_s
         self.backoff_max_s = backoff_max_s
@@ -164,8 +178,13 @@ class SyncRunner:
                         if attempt.retry_state.attempt_number > 1:
                             report.retries += 1
                         self._sync_stream(connector, ingestor, source_name, stream, counts, report)
-            with write_transaction(self.engine) as conn:
-                attach_orphan_events(conn, source_name)
+            report.landed_seconds = time.perf_counter() - started
+            if self.resolve:
+                report.resolution = resolve_backlog(
+                    self.engine, batch_size=self.batch_size, progress=self.resolve_progress
+                )
+                with write_transaction(self.engine) as conn:
+                    attach_orphan_events(conn, source_name)
         except RetryError as exc:  # pragma: no cover - reraise=True makes this rare
             self._finish_run(run_id, report, "failed", str(exc))
             raise
@@ -221,7 +240,7 @@ class SyncRunner:
         report: SyncReport,
     ) -> None:
         with write_transaction(self.engine) as conn:
-            batch = ingestor.ingest(conn, buffer)
+            batch = ingestor.land(conn, buffer)
             if state is not None:
                 conn.execute(_save_state_stmt(self.engine, source_name, stream, state))
         counts.add(batch)

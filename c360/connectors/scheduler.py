@@ -4,8 +4,8 @@
 * :func:`due_sources` — which sources are due now;
 * :func:`run_due` — sync every due source (a ``credit`` source refreshes its stale
   results and watchlist instead, under its budget), then drain every webhook
-  inbox that has pending deliveries; ``c360 sync-due`` / ``c360 sync --due`` run
-  it from cron;
+  inbox that has pending deliveries and resolve the resolution backlog;
+  ``c360 sync-due`` / ``c360 sync --due`` run it from cron;
 * :class:`BackgroundScheduler` — the same every ``tick_s`` seconds in a thread,
   for ``c360 serve`` (:func:`lifespan` wraps it for Starlette).
 
@@ -28,6 +28,7 @@ from sqlalchemy import Engine, func, select
 from c360.connectors.base import SourceConfigError, TransientSourceError
 from c360.connectors.runner import SyncReport, SyncRunner
 from c360.platform import tables as t
+from c360.platform.backlog import backlog_size, resolve_backlog
 from c360.platform.locks import SourceBusyError
 from c360.platform.models import utcnow
 from c360.platform.sources import list_sources
@@ -40,7 +41,7 @@ class DueRun:
     """What happened to one due source (or one webhook inbox)."""
 
     source: str
-    action: str  # sync | credit-refresh | webhook-drain
+    action: str  # sync | credit-refresh | webhook-drain | resolve-backlog
     status: str  # succeeded | failed | skipped
     detail: str = ""
     report: Any = None
@@ -101,7 +102,8 @@ def run_due(
     runner_factory: Callable[[Engine], SyncRunner] | None = None,
     drain: bool = True,
 ) -> list[DueRun]:
-    """Run every due source once, then drain pending webhook deliveries."""
+    """Run every due source once, then drain pending webhook deliveries and
+    resolve whatever waits on the resolution backlog."""
     from c360.connectors.credit.enrich import refresh_stale
     from c360.connectors.web.webhook import drain_inbox, pending_deliveries
 
@@ -145,6 +147,22 @@ def run_due(
                 results.append(DueRun(name, "webhook-drain", "failed", str(exc)))
             else:
                 results.append(DueRun(name, "webhook-drain", "succeeded", "", drained))
+        if backlog_size(engine):  # left by `c360 sync --no-resolve` or an interrupted sync
+            try:
+                resolved = resolve_backlog(engine)
+            except Exception as exc:
+                log.warning("resolving the backlog failed: %s", exc)
+                results.append(DueRun("backlog", "resolve-backlog", "failed", str(exc)))
+            else:
+                results.append(
+                    DueRun(
+                        "backlog",
+                        "resolve-backlog",
+                        "succeeded",
+                        f"{resolved.resolved:,} records resolved",
+                        resolved,
+                    )
+                )
     return results
 
 

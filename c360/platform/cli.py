@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 from c360.connectors.base import SourceConfigError, TransientSourceError
 from c360.connectors.registry import UnknownConnectorError, connectors, default_trust, get_connector
 from c360.connectors.runner import SyncReport, SyncRunner, build_connector
+from c360.platform.backlog import backlog_size
 from c360.platform.cli_support import console, err_console, open_engine
 from c360.platform.cli_support import user_errors as _user_errors
 from c360.platform.ingest import IngestCounts
@@ -171,11 +172,17 @@ def _cells(c: IngestCounts) -> list[int]:
 
 
 def sync_sources(
-    engine: Engine, names: list[str], *, full: bool = False, keep_going: bool = False
+    engine: Engine,
+    names: list[str],
+    *,
+    full: bool = False,
+    keep_going: bool = False,
+    resolve: bool = True,
 ) -> list[SyncReport]:
     """Sync sources one after another, with a progress display on a terminal.
     With ``keep_going``, a source that fails is reported and the rest still sync;
-    the first failure is raised at the end."""
+    the first failure is raised at the end. ``resolve=False`` lands the records
+    and leaves them on the resolution backlog."""
     reports = []
     failures: list[Exception] = []
     show = sys.stdout.isatty()
@@ -201,9 +208,18 @@ def sync_sources(
                     f"quarantined {total.quarantined:,}",
                 )
 
+            def resolving(done: int, waiting: int, task: Any = task, name: str = name) -> None:
+                progress.update(task, description=f"{name}: resolved {done:,}, {waiting:,} waiting")
+
             if full:
                 reset_state(engine, name)
-            runner = SyncRunner(engine, batch_size=settings.batch_size, progress=update)
+            runner = SyncRunner(
+                engine,
+                batch_size=settings.batch_size,
+                progress=update,
+                resolve=resolve,
+                resolve_progress=resolving,
+            )
             try:
                 reports.append(runner.sync(name))
             except USER_ERRORS as exc:
@@ -227,8 +243,17 @@ def sync(
     due: Annotated[
         bool, typer.Option("--due", help="sync the sources whose refresh interval has passed")
     ] = False,
+    resolve: Annotated[
+        bool,
+        typer.Option(
+            "--resolve/--no-resolve",
+            help="link the landed records now (default), or leave them on the backlog "
+            "for `c360 serve` or `c360 resolve --backlog`",
+        ),
+    ] = True,
 ) -> None:
-    """Sync sources: read, validate, resolve, profile. Safe to interrupt and rerun.
+    """Sync sources: read, validate and store (land), then resolve and profile.
+    Safe to interrupt and rerun.
 
     --due is what cron runs: only the sources whose refresh interval has passed."""
     if due:
@@ -241,12 +266,25 @@ def sync(
         names = [s.name for s in list_sources(engine)] if all_sources else list(sources or [])
         if not names:
             raise ValueError("name at least one source, or pass --all")
-        reports = sync_sources(engine, names, full=full, keep_going=len(names) > 1)
+        reports = sync_sources(engine, names, full=full, keep_going=len(names) > 1, resolve=resolve)
     console.print(_report_table(reports))
     for report in reports:
+        resolution = report.resolution
         console.print(
-            f"{report.source}: {report.total.read:,} read in {report.seconds:.1f}s"
+            f"{report.source}: {report.total.read:,} read and landed in "
+            f"{report.landed_seconds:.1f}s"
             + (f", {report.retries} retries" if report.retries else "")
+            + (
+                f"; {resolution.resolved:,} resolved in {resolution.seconds:.1f}s"
+                if resolution is not None
+                else ""
+            )
+        )
+    if not resolve:
+        waiting = backlog_size(engine)
+        console.print(
+            f"{waiting:,} records wait on the resolution backlog: `c360 serve` resolves "
+            "them in the background, `c360 resolve --backlog` now"
         )
 
 

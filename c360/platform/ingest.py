@@ -1,6 +1,10 @@
 """Ingest: turns a batch of :class:`IncomingRecord` into stored source records,
 links them to customers and rebuilds the golden profiles they touch — all inside
 the caller's transaction, so a batch and its checkpoint commit together.
+:meth:`Ingestor.land` does only the storing and puts the changed records on the
+resolution backlog (:mod:`c360.platform.backlog`), where
+:meth:`Ingestor.link_landed` links them later; syncs land, webhooks and enrichment
+ingest at once.
 
 Each record is keyed by ``(source, stream, external_id)``. A record whose content
 hash is unchanged is ``unchanged`` and costs nothing more; a new or changed one is
@@ -19,6 +23,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from c360.platform import tables as t
 from c360.platform.bulk import bulk_insert
@@ -95,9 +100,44 @@ class Ingestor:
 
     def ingest(self, conn: Connection, records: Sequence[IncomingRecord]) -> IngestCounts:
         """Store, link and profile one batch inside the caller's transaction."""
+        counts, inserts, updates = self._store(conn, records)
+        if inserts or updates:
+            self._link(
+                conn,
+                [*inserts, *updates],
+                existing_links=self._links_of(conn, [r["id"] for r in updates]),
+            )
+        return counts
+
+    def land(self, conn: Connection, records: Sequence[IncomingRecord]) -> IngestCounts:
+        """Store one batch inside the caller's transaction and put what changed on
+        the resolution backlog, to be linked and profiled by
+        :func:`c360.platform.backlog.resolve_backlog` (the same work as
+        :meth:`ingest` does at once). The counts are final when this returns."""
+        counts, inserts, updates = self._store(conn, records)
+        enqueue(conn, [row["id"] for row in (*inserts, *updates)])
+        return counts
+
+    def link_landed(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+        """Link and profile records :meth:`land` stored, as
+        :mod:`c360.platform.backlog` reads them back (``id``, ``stream``,
+        ``external_id``, ``kind``, ``status``, ``attributes``, ``verified_fields``,
+        ``observed_at``, ``updated_at``). A record that was never linked has no
+        keys, links or edges to undo, like a record ingest has just inserted."""
+        links = self._links_of(conn, [row["id"] for row in rows])
+        for row in rows:
+            if row["id"] not in links:
+                row["first_seen_at"] = row["updated_at"]
+        self._link(conn, rows, existing_links=links)
+
+    def _store(
+        self, conn: Connection, records: Sequence[IncomingRecord]
+    ) -> tuple[IngestCounts, list[dict[str, Any]], list[dict[str, Any]]]:
+        """Validate, normalize and write one batch; returns the counts and the rows
+        inserted and updated (with their ids)."""
         counts = IngestCounts(read=len(records))
         if not records:
-            return counts
+            return counts, [], []
         existing = self._existing(conn, records)
         now = utcnow()
         inserts: list[dict[str, Any]] = []
@@ -164,9 +204,7 @@ class Ingestor:
             )
             for row, rec in zip(updates, update_records, strict=True):
                 row.update(id=row["b_id"], stream=rec.stream, external_id=rec.external_id)
-        changed = [*inserts, *updates]
-        self._link(conn, changed, existing_links=self._links_of(conn, [r["id"] for r in updates]))
-        return counts
+        return counts, inserts, updates
 
     def _existing(
         self, conn: Connection, records: Sequence[IncomingRecord]
@@ -241,7 +279,7 @@ class Ingestor:
         for i in range(0, len(silenced), IN_CHUNK):
             chunk = silenced[i : i + IN_CHUNK]
             conn.execute(delete(t.identity_key).where(t.identity_key.c.record_id.in_(chunk)))
-            touched |= _delete_events(conn, chunk)
+            touched |= delete_events(conn, chunk)
         if silenced:
             forget_records(conn, silenced)
         event_ids = {row["id"] for row in events}
@@ -287,6 +325,18 @@ class Ingestor:
         return found
 
 
+def enqueue(conn: Connection, record_ids: Sequence[int]) -> None:
+    """Put records on the resolution backlog (a record already there keeps its place)."""
+    if not record_ids:
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    now = utcnow()
+    conn.execute(
+        dialect.insert(t.resolution_backlog).on_conflict_do_nothing(index_elements=["record_id"]),
+        [{"record_id": rid, "queued_at": now} for rid in record_ids],
+    )
+
+
 def _active(conn: Connection, customer_ids: set[int]) -> set[int]:
     """Follow merge redirects: the customers that still exist for these ids."""
     if not customer_ids:
@@ -313,7 +363,7 @@ def upsert_events(conn: Connection, source_name: str, rows: list[dict[str, Any]]
     ids = [r["id"] for r in rows]
     previous: set[int] = set()
     for i in range(0, len(ids), IN_CHUNK):
-        previous |= _delete_events(conn, ids[i : i + IN_CHUNK])
+        previous |= delete_events(conn, ids[i : i + IN_CHUNK])
     event_rows = []
     for row, customer_id in zip(rows, subjects, strict=True):
         event_rows.append(_event_row(source_name, row["id"], row["attributes"], customer_id))
@@ -321,8 +371,10 @@ def upsert_events(conn: Connection, source_name: str, rows: list[dict[str, Any]]
     return previous | {cid for cid in subjects if cid is not None}
 
 
-def _delete_events(conn: Connection, record_ids: list[int]) -> set[int]:
+def delete_events(conn: Connection, record_ids: list[int]) -> set[int]:
     """Delete the events of these records; returns the customers whose timeline changed."""
+    if not record_ids:
+        return set()
     ev = t.event
     owners = conn.execute(
         select(ev.c.customer_id)

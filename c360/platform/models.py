@@ -208,6 +208,17 @@ class Outbox(SQLModel, table=True):
     created_at: datetime = _ts(default_factory=utcnow)
 
 
+class ResolutionBacklog(SQLModel, table=True):
+    """Records a sync has landed but not yet resolved, in landing order. Written in
+    the same transaction as the records; drained by :mod:`c360.platform.backlog`."""
+
+    __tablename__ = "resolution_backlog"
+
+    id: int | None = Field(default=None, primary_key=True)
+    record_id: int = Field(foreign_key="source_record.id", unique=True)
+    queued_at: datetime = _ts(default_factory=utcnow)
+
+
 class AuditLog(SQLModel, table=True):
     """Append-only, hash-chained record of reads of personal data and of writes."""
 

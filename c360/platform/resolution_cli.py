@@ -65,15 +65,25 @@ def resolve(
     ] = None,
     seed: Annotated[int, typer.Option(help="random seed for training")] = 0,
     show: Annotated[bool, typer.Option("--show", help="print the model in force and stop")] = False,
+    backlog: Annotated[
+        bool,
+        typer.Option(
+            "--backlog", help="resolve the records syncs have landed but not linked yet, and stop"
+        ),
+    ] = False,
 ) -> None:
     """Train the match model on the data (no labels); --rebuild re-resolves everything.
 
-    Without --rebuild, links made from now on use the new model."""
+    Without --rebuild, links made from now on use the new model. --backlog resolves
+    what `c360 sync --no-resolve` (or an interrupted sync) left waiting."""
     from c360.platform.matching import rebuild as batch
     from c360.platform.matching.store import load_model
 
     engine = _engine()
     chosen = _settings(settings)
+    if backlog:
+        _resolve_backlog(engine)
+        return
     if show:
         with engine.connect() as conn:
             model = load_model(conn)
@@ -82,7 +92,8 @@ def resolve(
     if rebuild:
         report = batch.rebuild(engine, retrain=train, settings=chosen, seed=seed)
         console.print(
-            f"rebuilt {report.records:,} records with model v{report.model_version} in "
+            (f"{report.backlog:,} landed records were waiting; " if report.backlog else "")
+            + f"rebuilt {report.records:,} records with model v{report.model_version} in "
             f"{report.seconds:.1f}s: customers {report.customers_before:,} -> "
             f"{report.customers_after:,}, ids kept {report.kept_ids:,}, "
             f"new {report.new_customers:,}, merges {report.merges:,}"
@@ -97,6 +108,27 @@ def resolve(
         + "; run `c360 resolve --rebuild --no-train` to re-resolve existing records with it"
     )
     _print_model(trained.describe(), trained.version)
+
+
+def _resolve_backlog(engine: Engine) -> None:
+    from rich.progress import Progress
+
+    from c360.platform.backlog import backlog_size, resolve_backlog
+    from c360.platform.settings import get_settings
+
+    waiting = backlog_size(engine)
+    with Progress(console=console, disable=not sys.stdout.isatty(), transient=True) as bar:
+        task = bar.add_task("resolving", total=waiting)
+        report = resolve_backlog(
+            engine,
+            batch_size=get_settings().batch_size,
+            progress=lambda done, left: bar.update(task, completed=done, total=done + left),
+        )
+    console.print(
+        f"resolved {report.resolved:,} landed records in {report.seconds:.1f}s"
+        + (f" ({', '.join(report.sources)})" if report.sources else "")
+        + (f"; {report.orphans_attached:,} events attached" if report.orphans_attached else "")
+    )
 
 
 def _print_model(rows: list[dict[str, object]], version: int | None) -> None:

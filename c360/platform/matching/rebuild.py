@@ -49,6 +49,7 @@ class RebuildReport:
     """What a rebuild did."""
 
     records: int = 0
+    backlog: int = 0  # landed records that were waiting for resolution
     customers_before: int = 0
     customers_after: int = 0
     kept_ids: int = 0
@@ -121,6 +122,9 @@ def rebuild(
         report.train_seconds = time.perf_counter() - started
     sr, rl = t.source_record, t.record_link
     with write_transaction(engine) as conn:
+        from c360.platform.backlog import clear_for_rebuild
+
+        report.backlog = clear_for_rebuild(conn)  # the rebuild links those records too
         memory = RebuildMemory()
         resolver = ProbabilisticResolver(memory=memory)
         report.model_version = resolver.model(conn).version
