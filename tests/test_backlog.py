@@ -216,6 +216,10 @@ def test_a_sync_lands_first_and_resolves_after_unless_told_not_to(
     assert report.resolution is not None
     assert (report.total.new, report.resolution.resolved) == (20, 20)
     assert backlog_size(engine) == 0
+    with engine.connect() as conn:
+        runs = conn.execute(select(t.sync_run.c.counts).order_by(t.sync_run.c.id)).scalars().all()
+    assert "resolved" not in runs[0]  # `c360 runs` shows what each run resolved
+    assert runs[1]["resolved"] == 20 and runs[1]["resolve_s"] >= 0
 
 
 def test_a_rebuild_takes_the_backlog_with_its_events(engine: Engine) -> None:

@@ -265,10 +265,22 @@ class SyncRunner:
                 .values(
                     finished_at=utcnow(),
                     status=status,
-                    counts={**report.total.as_dict(), "retries": report.retries},
+                    counts={**report.total.as_dict(), "retries": report.retries}
+                    | _resolution_counts(report),
                     error=error[:4000] if error else None,
                 )
             )
+
+
+def _resolution_counts(report: SyncReport) -> dict[str, int | float]:
+    """What ``c360 runs`` shows of the resolution step: records resolved (this
+    source's and any others waiting) and its seconds, or nothing if it did not run."""
+    if report.resolution is None:
+        return {}
+    return {
+        "resolved": report.resolution.resolved,
+        "resolve_s": round(report.resolution.seconds, 1),
+    }
 
 
 def _log_retry(source_name: str, stream: str) -> Callable[[RetryCallState], None]:
