@@ -305,6 +305,9 @@ def test_cli_sync_without_resolving_says_what_waits(
     assert landed.returncode == 0, landed.stderr
     assert "50 records wait on the resolution backlog" in landed.stdout
     assert _count(engine, t.record_link) == 0
+    mixed = run_cli(["resolve", "--backlog", "--rebuild"], cli_env)
+    assert mixed.returncode == 2
+    assert "--backlog resolves with the model in force" in mixed.stderr
     resolved = run_cli(["resolve", "--backlog"], cli_env)
     assert resolved.returncode == 0, resolved.stderr
     assert "resolved 50 landed records" in resolved.stdout

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -751,21 +750,22 @@ def test_json_schema_spec_lists_the_fields():
 # --- throughput ---------------------------------------------------------------------------
 
 
-@pytest.mark.slow
-def test_csv_read_throughput(tmp_path):
-    """Reading + mapping a 200k-row CSV must not be the ingest bottleneck (target
-    100k rows/s; asserted at half that to stay robust on a loaded CI machine)."""
+def test_a_large_csv_streams_every_row_in_order(tmp_path):
+    """50,000 rows come out one by one, in file order, each mapped. (How fast is
+    ``bench/ingest.py``'s question: ``read_rows_per_s``, not a timed test.)"""
     lines = ["2024年门店会员导出,,,,,,", "客户编号,姓名,手机,邮箱,公司,备注,会员等级"]
     lines += [
         f"C{i:06d},张伟{i},1380013{i % 10000:04d},zw{i}@example.com,某某科技有限公司, 留言{i} ,金卡"
-        for i in range(200_000)
+        for i in range(50_000)
     ]
     path = write(tmp_path / "big.csv", "\n".join(lines) + "\n")
     connector = make([{"path": str(path)}])
-    started = time.perf_counter()
-    count = sum(1 for m in connector.read("big", {}) if isinstance(m, IncomingRecord))
-    elapsed = time.perf_counter() - started
-    rate = count / elapsed
-    print(f"offline CSV read: {count} rows in {elapsed:.2f}s = {rate:,.0f} rows/s")
-    assert count == 200_000
-    assert rate >= 50_000
+    records = (m for m in connector.read("big", {}) if isinstance(m, IncomingRecord))
+    first = next(records)
+    assert (first.external_id, first.fields["name"], first.fields["phone"]) == (
+        "C000000",
+        "张伟0",
+        "13800130000",
+    )
+    ids = [first.external_id, *(r.external_id for r in records)]
+    assert ids == [f"C{i:06d}" for i in range(50_000)]

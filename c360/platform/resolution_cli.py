@@ -79,6 +79,11 @@ def resolve(
     from c360.platform.matching import rebuild as batch
     from c360.platform.matching.store import load_model
 
+    if backlog and (rebuild or show or settings is not None):
+        raise _fail(
+            "--backlog resolves with the model in force: "
+            "it takes no --rebuild, --show or --settings"
+        )
     engine = _engine()
     chosen = _settings(settings)
     if backlog:
