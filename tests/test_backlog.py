@@ -9,9 +9,6 @@ rebuild; bad input is refused with the field named."""
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,7 +26,12 @@ from c360.platform.matching.rebuild import rebuild
 from c360.platform.records import IncomingRecord
 from c360.platform.sources import save_source
 from tests.conftest import drop_postgres_schema, postgres_engine_in_fresh_schema
-from tests.test_runner import C360, cli_env, run_cli, write_members  # noqa: F401  (fixture)
+from tests.test_runner import (  # noqa: F401  (cli_env is a fixture)
+    cli_env,
+    kill_sync_when,
+    run_cli,
+    write_members,
+)
 
 
 def person(ext: str, **fields: Any) -> IncomingRecord:
@@ -259,24 +261,9 @@ def test_kill_9_during_resolution_loses_nothing_and_links_nothing_twice(
         cli_env,
     )
     assert added.returncode == 0, added.stderr
-    proc = subprocess.Popen(
-        [*C360, "sync", "members"], env=cli_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    kill_sync_when(  # while resolving: every row has landed by then
+        cli_env, "members", lambda: _count(engine, t.record_link) >= 400, "nothing resolved"
     )
-    deadline = time.monotonic() + 120
-    try:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                pytest.fail(f"sync finished before it could be killed: {proc.stderr.read()!r}")
-            if _count(engine, t.record_link) >= 400:  # resolving, every row landed
-                break
-            time.sleep(0.02)
-        else:
-            pytest.fail("nothing resolved within 120 s")
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
     assert _count(engine, t.source_record) == rows  # landing had finished
     linked, waiting = _count(engine, t.record_link), backlog_size(engine)
     assert 0 < waiting < rows, "the kill must land mid-resolution"

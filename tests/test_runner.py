@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,31 @@ def run_cli(args: list[str], env: dict[str, str], **kw: Any) -> subprocess.Compl
     return subprocess.run(
         [*C360, *args], env=env, capture_output=True, text=True, timeout=300, **kw
     )
+
+
+def kill_sync_when(
+    env: dict[str, str], source: str, ready: Callable[[], bool], otherwise: str
+) -> None:
+    """Start ``c360 sync source`` and ``kill -9`` it as soon as ``ready()``; fail
+    with ``otherwise`` if that takes 120 s, or if the sync ends first."""
+    proc = subprocess.Popen(
+        [*C360, "sync", source], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                pytest.fail(f"sync finished before it could be killed: {proc.stderr.read()!r}")
+            if ready():
+                break
+            time.sleep(0.02)
+        else:
+            pytest.fail(f"{otherwise} within 120 s")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
 
 
 @pytest.fixture
@@ -94,25 +119,12 @@ def test_kill_9_mid_sync_then_rerun_loses_nothing_and_duplicates_nothing(
         cli_env,
     )
     assert added.returncode == 0, added.stderr
-    proc = subprocess.Popen(
-        [*C360, "sync", "members"], env=cli_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    kill_sync_when(
+        cli_env,
+        "members",
+        lambda: load_state(engine, "members", "members").get("row", 0) >= 1000,
+        "no checkpoint committed",
     )
-    deadline = time.monotonic() + 120
-    try:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                pytest.fail(f"sync finished before it could be killed: {proc.stderr.read()!r}")
-            state = load_state(engine, "members", "members")
-            if state.get("row", 0) >= 1000:
-                break
-            time.sleep(0.02)
-        else:
-            pytest.fail("no checkpoint committed within 120 s")
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
     state = load_state(engine, "members", "members")
     committed = count_records(engine)
     assert 0 < committed < rows, "the kill must land mid-sync"
@@ -342,7 +354,7 @@ def test_concurrent_syncs_of_overlapping_sources_create_each_person_once(
 def test_a_second_sync_of_the_same_source_is_refused_while_one_runs(
     engine: Engine, cli_env: dict[str, str], tmp_path: Path
 ) -> None:
-    write_members(tmp_path / "big.csv", 8_000)  # the sync holds the lock while it resolves
+    write_members(tmp_path / "big.csv", 20_000)  # long enough for a second CLI to start
     _add_members_source(cli_env, "big", tmp_path / "big.csv")
     first = subprocess.Popen(
         [*C360, "sync", "big"],

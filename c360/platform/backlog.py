@@ -80,7 +80,7 @@ def resolve_backlog(
                         ingestor = ingestors[source_name] = Ingestor(source_name)
                     ingestor.link_landed(conn, rows)
                 _forget(conn, taken)
-                waiting = backlog_size(conn)
+                waiting = backlog_size(conn) if progress is not None else 0
         if drained:
             break
         report.resolved += len(taken)
