@@ -19,7 +19,7 @@ from sqlalchemy import Engine, func, select
 from c360.connectors.runner import SyncRunner
 from c360.connectors.scheduler import run_due
 from c360.platform import tables as t
-from c360.platform.backlog import backlog_size, resolve_backlog
+from c360.platform.backlog import backlog_size, failed_records, last_landed, resolve_backlog
 from c360.platform.db import make_engine, migrate
 from c360.platform.ingest import Ingestor
 from c360.platform.matching.rebuild import rebuild
@@ -299,3 +299,86 @@ def test_cli_sync_without_resolving_says_what_waits(
     assert resolved.returncode == 0, resolved.stderr
     assert "resolved 50 landed records" in resolved.stdout
     assert _count(engine, t.record_link) == 50
+
+
+def test_a_record_that_cannot_be_resolved_is_set_aside_and_holds_up_no_one(
+    engine: Engine,
+) -> None:
+    save_source(engine, "shop", "offline", {}, trust=50)
+    with engine.begin() as conn:
+        Ingestor("shop").land(conn, BATCHES[0])
+    sr = t.source_record
+    with engine.begin() as conn:  # a row an older version wrote wrongly
+        conn.execute(sr.update().where(sr.c.external_id == "2").values(attributes="not an object"))
+    report = resolve_backlog(engine, batch_size=10)
+    assert (report.resolved, report.failed) == (4, 1)
+    assert backlog_size(engine) == 0  # the set-aside record is not counted as waiting
+    [failed] = failed_records(engine)
+    assert (failed.source_name, failed.external_id) == ("shop", "2")
+    assert failed.error.startswith("AttributeError")
+    assert outcome(engine)["groups"] == [("1", "4"), ("3",)]
+    # a later drain does not trip over it again; retrying does, and sets it aside again
+    assert resolve_backlog(engine).failed == 0
+    assert resolve_backlog(engine, retry_failed=True).failed == 1
+    # a new version of the record puts it back in line, and it resolves
+    with engine.begin() as conn:
+        Ingestor("shop").land(conn, [person("2", name="李娜", phone="13900139000")])
+    assert backlog_size(engine) == 1
+    assert resolve_backlog(engine).resolved == 1
+    assert failed_records(engine) == []
+    assert outcome(engine)["groups"] == [("1", "4"), ("2",), ("3",)]
+
+
+def test_the_cli_lists_records_it_could_not_resolve(
+    engine: Engine,
+    cli_env: dict[str, str],  # noqa: F811
+) -> None:
+    save_source(engine, "shop", "offline", {}, trust=50)
+    with engine.begin() as conn:
+        Ingestor("shop").land(conn, BATCHES[0])
+    sr = t.source_record
+    with engine.begin() as conn:
+        conn.execute(sr.update().where(sr.c.external_id == "3").values(attributes=[1, 2]))
+    done = run_cli(["resolve", "--backlog"], cli_env)
+    assert done.returncode == 1
+    assert "resolved 4 landed records" in done.stdout
+    assert "1 records could not be resolved" in done.stderr
+    assert "AttributeError" in done.stderr and "shop" in done.stderr
+
+
+def test_draining_attaches_other_sources_events_to_customers_that_were_waiting(
+    engine: Engine,
+) -> None:
+    save_source(engine, "crm", "offline", {}, trust=50)
+    save_source(engine, "web", "offline", {}, trust=50)
+    with engine.begin() as conn:  # a sync landed the person, not resolved yet
+        Ingestor("crm").land(conn, [person("c1", name="王芳", email="wangfang@example.com")])
+    message = IncomingRecord(
+        stream="messages",
+        external_id="m1",
+        kind="event",
+        fields={"event_type": "message", "text": "在吗", "email": "wangfang@example.com"},
+    )
+    with engine.begin() as conn:  # a webhook delivery is ingested at once
+        Ingestor("web").ingest(conn, [message])
+    ev = t.event
+    with engine.connect() as conn:
+        assert conn.execute(select(ev.c.customer_id)).scalar_one() is None
+    report = resolve_backlog(engine)
+    assert (report.resolved, report.orphans_attached) == (1, 1)
+    with engine.connect() as conn:
+        owner = conn.execute(select(ev.c.customer_id)).scalar_one()
+        linked = conn.execute(select(t.record_link.c.customer_id)).scalar_one()
+    assert owner == linked
+
+
+def test_resolving_up_to_a_point_leaves_what_landed_after(engine: Engine) -> None:
+    save_source(engine, "shop", "offline", {}, trust=50)
+    with engine.begin() as conn:
+        Ingestor("shop").land(conn, BATCHES[0])
+    mark = last_landed(engine)
+    with engine.begin() as conn:
+        Ingestor("shop").land(conn, [person("9", name="周杰", phone="13600136000")])
+    assert resolve_backlog(engine, batch_size=2, up_to=mark).resolved == 5
+    assert backlog_size(engine) == 1
+    assert resolve_backlog(engine).resolved == 1

@@ -37,8 +37,8 @@ from tenacity import (
 from c360.connectors.base import Connector, SourceConfigError, TransientSourceError
 from c360.connectors.registry import get_connector
 from c360.platform import tables as t
-from c360.platform.backlog import BacklogProgress, BacklogReport, resolve_backlog
-from c360.platform.ingest import IngestCounts, Ingestor, attach_orphan_events
+from c360.platform.backlog import BacklogProgress, BacklogReport, last_landed, resolve_backlog
+from c360.platform.ingest import IngestCounts, Ingestor
 from c360.platform.locks import source_lock, write_transaction
 from c360.platform.models import utcnow
 from c360.platform.records import Checkpoint, IncomingRecord
@@ -61,6 +61,10 @@ class SyncReport:
     seconds: float = 0.0
     landed_seconds: float = 0.0
     resolution: BacklogReport | None = None
+
+
+class ResolutionError(RuntimeError):
+    """A sync landed its records but could not resolve them (they stay on the backlog)."""
 
 
 def build_connector(connector_name: str, config: dict[str, Any]) -> Connector[Any]:
@@ -180,11 +184,7 @@ class SyncRunner:
                         self._sync_stream(connector, ingestor, source_name, stream, counts, report)
             report.landed_seconds = time.perf_counter() - started
             if self.resolve:
-                report.resolution = resolve_backlog(
-                    self.engine, batch_size=self.batch_size, progress=self.resolve_progress
-                )
-                with write_transaction(self.engine) as conn:
-                    attach_orphan_events(conn, source_name)
+                report.resolution = self._resolve_landed()
         except RetryError as exc:  # pragma: no cover - reraise=True makes this rare
             self._finish_run(run_id, report, "failed", str(exc))
             raise
@@ -194,6 +194,23 @@ class SyncRunner:
         report.seconds = time.perf_counter() - started
         self._finish_run(run_id, report, "succeeded", None)
         return report
+
+    def _resolve_landed(self) -> BacklogReport:
+        """Resolve what waits on the backlog now (this sync's records and any
+        older), not what other syncs land meanwhile."""
+        try:
+            return resolve_backlog(
+                self.engine,
+                batch_size=self.batch_size,
+                up_to=last_landed(self.engine),
+                progress=self.resolve_progress,
+            )
+        except Exception as exc:
+            raise ResolutionError(
+                "the records are landed and checkpointed, but resolving them failed "
+                f"({type(exc).__name__}: {exc}); they wait on the backlog for "
+                "`c360 resolve --backlog`"
+            ) from exc
 
     def _sync_stream(
         self,
@@ -277,10 +294,13 @@ def _resolution_counts(report: SyncReport) -> dict[str, int | float]:
     source's and any others waiting) and its seconds, or nothing if it did not run."""
     if report.resolution is None:
         return {}
-    return {
+    counts: dict[str, int | float] = {
         "resolved": report.resolution.resolved,
         "resolve_s": round(report.resolution.seconds, 1),
     }
+    if report.resolution.failed:
+        counts["resolve_failed"] = report.resolution.failed
+    return counts
 
 
 def _log_retry(source_name: str, stream: str) -> Callable[[RetryCallState], None]:

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from c360.connectors.base import SourceConfigError, TransientSourceError
-from c360.connectors.runner import SyncReport, SyncRunner
+from c360.connectors.runner import ResolutionError, SyncReport, SyncRunner
 from c360.platform import tables as t
 from c360.platform.backlog import backlog_size, resolve_backlog
 from c360.platform.locks import SourceBusyError
@@ -133,7 +133,13 @@ def run_due(
             report: SyncReport = runner.sync(name)
         except SourceBusyError as exc:
             results.append(DueRun(name, "sync", "skipped", str(exc)))
-        except (SourceConfigError, TransientSourceError, ValueError, LookupError) as exc:
+        except (
+            SourceConfigError,
+            TransientSourceError,
+            ResolutionError,
+            ValueError,
+            LookupError,
+        ) as exc:
             log.warning("scheduled sync of %s failed: %s", name, exc)
             results.append(DueRun(name, "sync", "failed", str(exc)))
         else:

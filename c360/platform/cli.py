@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 
 from c360.connectors.base import SourceConfigError, TransientSourceError
 from c360.connectors.registry import UnknownConnectorError, connectors, default_trust, get_connector
-from c360.connectors.runner import SyncReport, SyncRunner, build_connector
+from c360.connectors.runner import ResolutionError, SyncReport, SyncRunner, build_connector
 from c360.platform.backlog import backlog_size
 from c360.platform.cli_support import console, err_console, open_engine
 from c360.platform.cli_support import user_errors as _user_errors
@@ -266,7 +266,13 @@ def sync(
         names = [s.name for s in list_sources(engine)] if all_sources else list(sources or [])
         if not names:
             raise ValueError("name at least one source, or pass --all")
-        reports = sync_sources(engine, names, full=full, keep_going=len(names) > 1, resolve=resolve)
+        try:
+            reports = sync_sources(
+                engine, names, full=full, keep_going=len(names) > 1, resolve=resolve
+            )
+        except ResolutionError as exc:
+            err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+            raise typer.Exit(1) from None
     console.print(_report_table(reports))
     for report in reports:
         resolution = report.resolution
@@ -280,6 +286,12 @@ def sync(
                 else ""
             )
         )
+        if resolution is not None and resolution.failed:
+            err_console.print(
+                f"[yellow]{resolution.failed:,} records could not be resolved and are set "
+                "aside: `c360 resolve --backlog` shows why and tries them again[/yellow]",
+                highlight=False,
+            )
     if not resolve:
         waiting = backlog_size(engine)
         console.print(

@@ -286,6 +286,10 @@ class Ingestor:
         gone_links = [rid for rid in silenced if rid in event_ids]
         if gone_links:
             conn.execute(delete(t.record_link).where(t.record_link.c.record_id.in_(gone_links)))
+        # a record that was an event and now describes a person leaves the timeline
+        former = [r.record_id for r in resolvable if not r.new]
+        for i in range(0, len(former), IN_CHUNK):
+            touched |= delete_events(conn, former[i : i + IN_CHUNK])
         outcome = self.resolver.resolve(conn, resolvable)
         touched |= outcome.touched_customers
         touched |= upsert_events(conn, self.source_name, events)
@@ -326,13 +330,17 @@ class Ingestor:
 
 
 def enqueue(conn: Connection, record_ids: Sequence[int]) -> None:
-    """Put records on the resolution backlog (a record already there keeps its place)."""
+    """Put records on the resolution backlog. A record already there keeps its
+    place; if it had been set aside (resolving it raised), its new version is
+    tried again."""
     if not record_ids:
         return
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     now = utcnow()
     conn.execute(
-        dialect.insert(t.resolution_backlog).on_conflict_do_nothing(index_elements=["record_id"]),
+        dialect.insert(t.resolution_backlog).on_conflict_do_update(
+            index_elements=["record_id"], set_={"error": None, "failed_at": None}
+        ),
         [{"record_id": rid, "queued_at": now} for rid in record_ids],
     )
 

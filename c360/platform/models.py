@@ -217,6 +217,10 @@ class ResolutionBacklog(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     record_id: int = Field(foreign_key="source_record.id", unique=True)
     queued_at: datetime = _ts(default_factory=utcnow)
+    error: str | None = Field(
+        default=None, sa_type=Text, description="why resolving it raised; set aside until retried"
+    )
+    failed_at: datetime | None = _ts(default=None)
 
 
 class AuditLog(SQLModel, table=True):

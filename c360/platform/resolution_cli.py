@@ -118,7 +118,7 @@ def resolve(
 def _resolve_backlog(engine: Engine) -> None:
     from rich.progress import Progress
 
-    from c360.platform.backlog import backlog_size, resolve_backlog
+    from c360.platform.backlog import backlog_size, failed_records, resolve_backlog
     from c360.platform.settings import get_settings
 
     waiting = backlog_size(engine)
@@ -127,6 +127,7 @@ def _resolve_backlog(engine: Engine) -> None:
         report = resolve_backlog(
             engine,
             batch_size=get_settings().batch_size,
+            retry_failed=True,
             progress=lambda done, left: bar.update(task, completed=done, total=done + left),
         )
     console.print(
@@ -134,6 +135,23 @@ def _resolve_backlog(engine: Engine) -> None:
         + (f" ({', '.join(report.sources)})" if report.sources else "")
         + (f"; {report.orphans_attached:,} events attached" if report.orphans_attached else "")
     )
+    if report.failed:
+        table = Table("record", "source", "stream", "external id", "error")
+        for failed in failed_records(engine, limit=20):
+            table.add_row(
+                str(failed.record_id),
+                failed.source_name,
+                failed.stream,
+                failed.external_id,
+                failed.error[:200],
+            )
+        err_console.print(
+            f"[red]{report.failed:,} records could not be resolved[/red]; they stay set "
+            "aside until this command tries them again (or a sync brings a new version):",
+            highlight=False,
+        )
+        err_console.print(table)
+        raise typer.Exit(1)
 
 
 def _print_model(rows: list[dict[str, object]], version: int | None) -> None:

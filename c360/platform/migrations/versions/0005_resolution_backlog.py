@@ -1,6 +1,7 @@
 """resolution backlog: records landed by a sync and not yet resolved
 
-Joins the two heads (0003 resolution, 0004 connectors) into one.
+Joins the two heads (0003 resolution, 0004 connectors) into one. Being a merge
+point, it downgrades by name: ``alembic downgrade 0004`` (``-1`` is ambiguous).
 
 Revision ID: 0005
 Revises: 0003, 0004
@@ -24,6 +25,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("record_id", sa.Integer(), nullable=False),
         sa.Column("queued_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("failed_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["record_id"], ["source_record.id"]),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("record_id"),
