@@ -423,7 +423,34 @@ def test_a_bridging_record_never_glues_two_different_id_numbers_together(sources
     assert owner_x[f"p:ric:{x}"].isdisjoint(owner_y[f"p:ric:{y}"])
 
 
-def test_an_event_that_turns_invalid_leaves_the_timeline(sources: Engine) -> None:
+@pytest.mark.parametrize(
+    ("later", "quarantined"),
+    [
+        (
+            event(
+                "1:event",
+                event_type="order",
+                amount="ten yuan",
+                subject_external_id="1",
+                subject_stream="people",
+            ),
+            1,
+        ),
+        (
+            IncomingRecord(
+                stream="people_events",
+                external_id="1:event",
+                kind="person",
+                fields={"name": "李娜", "phone": "13900139000"},
+            ),
+            0,
+        ),
+    ],
+    ids=["turns-invalid", "turns-into-a-person"],
+)
+def test_an_event_that_is_no_longer_one_leaves_the_timeline(
+    sources: Engine, later: IncomingRecord, quarantined: int
+) -> None:
     engine = sources
     ingest(engine, "pos", [person("1", name="张伟", phone="13800138000")])
     ingest(
@@ -439,20 +466,9 @@ def test_an_event_that_turns_invalid_leaves_the_timeline(sources: Engine) -> Non
             )
         ],
     )
-    counts = ingest(
-        engine,
-        "pos",
-        [
-            event(
-                "1:event",
-                event_type="order",
-                amount="ten yuan",
-                subject_external_id="1",
-                subject_stream="people",
-            )
-        ],
-    )
-    assert counts.quarantined == 1
+    assert count(engine, t.event) == 1
+    counts = ingest(engine, "pos", [later])
+    assert counts.quarantined == quarantined
     assert count(engine, t.event) == 0
 
 
@@ -567,35 +583,3 @@ def test_profiles_of_new_customers_built_in_hand_equal_those_read_back(sources: 
     lineage = built[customer_of(engine, "web", "n3")]["email"]["lineage"][0]
     assert lineage["observed_at"] == "2024-03-05T06:22:00+00:00"  # China time, in UTC
     assert lineage["verified"] is True
-
-
-def test_an_event_that_turns_into_a_person_leaves_the_timeline(sources: Engine) -> None:
-    engine = sources
-    ingest(engine, "pos", [person("1", name="张伟", phone="13800138000")])
-    ingest(
-        engine,
-        "pos",
-        [
-            event(
-                "x",
-                event_type="order",
-                amount="10",
-                subject_external_id="1",
-                subject_stream="people",
-            )
-        ],
-    )
-    assert count(engine, t.event) == 1
-    ingest(
-        engine,
-        "pos",
-        [
-            IncomingRecord(
-                stream="people_events",
-                external_id="x",
-                kind="person",
-                fields={"name": "李娜", "phone": "13900139000"},
-            )
-        ],
-    )
-    assert count(engine, t.event) == 0
