@@ -60,10 +60,13 @@ class FailedRecord:
     error: str
 
 
-def backlog_size(engine_or_conn: Engine | Connection) -> int:
-    """How many landed records wait to be resolved (not counting those set aside)."""
+def backlog_size(engine_or_conn: Engine | Connection, up_to: int | None = None) -> int:
+    """How many landed records wait to be resolved (not counting those set aside;
+    none after position ``up_to``)."""
     bl = t.resolution_backlog
     query = select(func.count()).select_from(bl).where(bl.c.error.is_(None))
+    if up_to is not None:
+        query = query.where(bl.c.id <= up_to)
     if isinstance(engine_or_conn, Connection):
         return int(engine_or_conn.execute(query).scalar_one())
     with engine_or_conn.connect() as conn:
@@ -115,11 +118,7 @@ def resolve_backlog(
     if retry_failed:
         with write_transaction(engine) as conn:
             conn.execute(update(bl).where(bl.c.error.is_not(None)).values(error=None))
-    with engine.connect() as conn:
-        query = select(func.count()).select_from(bl).where(bl.c.error.is_(None))
-        if up_to is not None:
-            query = query.where(bl.c.id <= up_to)
-        waiting = int(conn.execute(query).scalar_one())
+    waiting = backlog_size(engine, up_to)
     ingestors: dict[str, Ingestor] = {}
     while True:
         taken: list[dict[str, Any]] = []
