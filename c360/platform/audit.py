@@ -1,24 +1,42 @@
-"""The audit log: append-only and hash-chained, so an edit or a deletion shows.
+"""The audit log: append-only and chained under a secret key, so an edit, a
+deletion or a forged row shows.
 
-Every row's ``hash`` is the SHA-256 of the previous row's hash and the row's own
-content (:func:`entry_hash`); the first row chains to :data:`GENESIS`. The
-``audit_head`` row holds the hash of the last row and how many rows the chain
-has, so deleting rows from the end shows too. :func:`verify` walks the chain.
+Every row's ``hash`` is an HMAC-SHA256, under the audit key, of the previous
+row's hash and the row's own content (:func:`entry_hash`); the first row chains
+to :data:`GENESIS`. The key is kept outside the database
+(:mod:`c360.platform.secret_keys`: ``C360_AUDIT_KEY`` or
+``<data dir>/keys/audit-key``), so whoever can write the database but not read
+the key cannot recompute a valid chain after editing, inserting or deleting a
+row. The ``audit_head`` row holds the hash of the last row, how many rows the
+chain has and the id of the key it is written with, so deleting rows from the
+end shows too. :func:`verify` walks the chain; an :class:`Anchor` (the length
+and last hash, printed by ``c360 audit anchor`` and kept somewhere else) makes
+a wiped or truncated log fail verification too, which the head alone cannot
+(whoever deletes rows can rewrite the head).
 
 Rows hold who (principal, client), what (action, customer id, *names* of the
 fields), when and why (purpose) — never personal values, so erasing a person
-leaves nothing of them here.
+leaves nothing of them here. A purpose is checked by :func:`clean_purpose`
+before it is read under, so a malformed one is refused at the door and never
+reaches a batch of entries.
 
 Every write to ``audit_log`` must go through :func:`append`: it serialises
 writers on the ``audit_head`` row (a row lock on PostgreSQL, the write lock on
 SQLite, across threads and processes alike) so the chain stays one line.
+
+The chain's content encoding (:func:`entry_hash`) is part of the stored data:
+changing it needs a migration that re-chains the log, as ``0006`` did when the
+unkeyed SHA-256 chain of earlier versions became keyed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import json
+import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -39,6 +57,7 @@ from sqlmodel import Field, SQLModel
 
 from c360.platform.bulk import bulk_insert
 from c360.platform.models import AuditLog, utcnow
+from c360.platform.secret_keys import AUDIT_KEY, key_id, load_key
 
 GENESIS = "0" * 64
 """What the first row of the chain links to."""
@@ -52,11 +71,46 @@ class AuditHead(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     last_hash: str = Field(max_length=64)
     entries: int = 0
+    key_id: str | None = Field(default=None, max_length=16)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
 
 
 AUDIT_LOG = cast(Table, AuditLog.__table__)  # type: ignore[attr-defined]
 AUDIT_HEAD = cast(Table, AuditHead.__table__)  # type: ignore[attr-defined]
+
+
+MAX_PURPOSE = 256
+"""The longest purpose a read may declare, in characters."""
+
+_REFUSED_CATEGORIES = {
+    "Cc": "control characters",
+    "Cf": "format characters (bidi overrides, zero-width characters)",
+    "Cs": "unpaired surrogates (not valid Unicode)",
+    "Co": "private-use characters",
+    "Cn": "unassigned code points",
+}
+
+
+class InvalidPurpose(ValueError):
+    """A declared purpose that cannot be put on record; the message says why."""
+
+
+def clean_purpose(text: str) -> str:
+    """``text`` without surrounding white space, if it is a purpose that can be put
+    on record: 1-:data:`MAX_PURPOSE` characters of valid Unicode, with no control,
+    format, private-use or unassigned characters (a purpose is shown to auditors
+    as it is). :class:`InvalidPurpose` saying why otherwise."""
+    purpose = text.strip()
+    if not 1 <= len(purpose) <= MAX_PURPOSE:
+        raise InvalidPurpose(f"must be 1-{MAX_PURPOSE} characters, got {len(purpose)}")
+    for position, char in enumerate(purpose, 1):
+        category = unicodedata.category(char)
+        if category in _REFUSED_CATEGORIES:
+            raise InvalidPurpose(
+                f"must not contain {_REFUSED_CATEGORIES[category]} "
+                f"(U+{ord(char):04X} at character {position})"
+            )
+    return purpose
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +124,12 @@ class AuditEntry:
     customer_id: int | None = None
     fields: Sequence[str] = ()
     detail: dict[str, Any] = field(default_factory=dict)
+
+
+def audit_key() -> bytes:
+    """The key the chain is written and verified with (``C360_AUDIT_KEY``, else
+    ``<data dir>/keys/audit-key``, generated on first use)."""
+    return load_key(AUDIT_KEY)
 
 
 def _utc_text(at: datetime) -> str:
@@ -90,6 +150,7 @@ with these options would make a new one for every row)."""
 def entry_hash(
     prev_hash: str,
     *,
+    key: bytes,
     at: datetime,
     principal: str,
     client: str | None,
@@ -99,8 +160,8 @@ def entry_hash(
     fields: Sequence[str],
     detail: dict[str, Any],
 ) -> str:
-    """The hash of one row: SHA-256 over the previous hash and the row's content
-    as canonical JSON."""
+    """The hash of one row: HMAC-SHA256 under ``key`` over the previous hash and
+    the row's content as canonical JSON."""
     content = _CANONICAL.encode(
         [
             prev_hash,
@@ -114,25 +175,30 @@ def entry_hash(
             detail,
         ]
     )
-    return hashlib.sha256(content.encode("utf-8")).hexdigest()
+    return hmac.new(key, content.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 _LOCK_HEAD = (
     update(AUDIT_HEAD)
     .where(AUDIT_HEAD.c.id == 1)
     .values(updated_at=bindparam("now"))
-    .returning(AUDIT_HEAD.c.last_hash, AUDIT_HEAD.c.entries)
+    .returning(AUDIT_HEAD.c.last_hash, AUDIT_HEAD.c.entries, AUDIT_HEAD.c.key_id)
 )
 _MOVE_HEAD = (
     update(AUDIT_HEAD)
     .where(AUDIT_HEAD.c.id == 1)
-    .values(last_hash=bindparam("last_hash"), entries=bindparam("entries"))
+    .values(
+        last_hash=bindparam("last_hash"), entries=bindparam("entries"), key_id=bindparam("key_id")
+    )
 )
 
 
-def _lock_head(conn: Connection) -> tuple[str, int]:
+def _lock_head(conn: Connection, key: bytes) -> tuple[str, int]:
     """Take the head row's write lock (an UPDATE: a row lock on PostgreSQL, the
-    database write lock on SQLite) and return the last hash and the length."""
+    database write lock on SQLite) and return the last hash and the length.
+
+    A chain written with another key is not appended to: the new rows would
+    verify under neither key, so the writer fails (closed) and says why."""
     row = conn.execute(_LOCK_HEAD, {"now": utcnow()}).first()
     if row is None:
         # Created by the migration; recreated here if someone removed it.
@@ -142,29 +208,43 @@ def _lock_head(conn: Connection) -> tuple[str, int]:
         count = conn.execute(select(func.count()).select_from(AUDIT_LOG)).scalar_one()
         conn.execute(
             insert(AUDIT_HEAD).values(
-                id=1, last_hash=last or GENESIS, entries=int(count), updated_at=utcnow()
+                id=1,
+                last_hash=last or GENESIS,
+                entries=int(count),
+                key_id=key_id(key),
+                updated_at=utcnow(),
             )
         )
         return last or GENESIS, int(count)
+    if row.key_id is not None and row.key_id != key_id(key):
+        raise AuditUnavailable(
+            f"the audit chain is written with key id {row.key_id}, but the audit key in use "
+            f"has id {key_id(key)}: set C360_AUDIT_KEY or restore keys/audit-key"
+        )
     return str(row.last_hash), int(row.entries)
 
 
-def append(conn: Connection, entries: Iterable[AuditEntry]) -> list[str]:
+def append(
+    conn: Connection, entries: Iterable[AuditEntry], *, key: bytes | None = None
+) -> list[str]:
     """Append ``entries`` to the chain inside the caller's transaction (so a
-    write and its audit row commit together); returns their hashes."""
+    write and its audit row commit together); returns their hashes. ``key``
+    defaults to :func:`audit_key`."""
     items = list(entries)
     if not items:
         return []
-    prev, count = _lock_head(conn)
+    key = key if key is not None else audit_key()
+    prev, count = _lock_head(conn, key)
     rows: list[dict[str, Any]] = []
     for item in items:
         at = utcnow()
         principal = item.principal[:256]
         client = item.client[:256] if item.client else None
-        purpose = item.purpose[:256] if item.purpose else None
+        purpose = item.purpose[:MAX_PURPOSE] if item.purpose else None
         fields = sorted(set(item.fields))
         digest = entry_hash(
             prev,
+            key=key,
             at=at,
             principal=principal,
             client=client,
@@ -190,24 +270,34 @@ def append(conn: Connection, entries: Iterable[AuditEntry]) -> list[str]:
         )
         prev = digest
     bulk_insert(conn, AUDIT_LOG, rows)
-    conn.execute(_MOVE_HEAD, {"last_hash": prev, "entries": count + len(rows)})
+    conn.execute(
+        _MOVE_HEAD, {"last_hash": prev, "entries": count + len(rows), "key_id": key_id(key)}
+    )
     return [row["hash"] for row in rows]
 
 
-def append_now(engine: Engine, entries: Iterable[AuditEntry]) -> list[str]:
+def append_now(
+    engine: Engine, entries: Iterable[AuditEntry], *, key: bytes | None = None
+) -> list[str]:
     """:func:`append` in a transaction of its own, committed before returning."""
     items = list(entries)
     if not items:
         return []
     with engine.begin() as conn:
-        return append(conn, items)
+        return append(conn, items, key=key)
 
 
 class AuditWriter:
     """Appends for many concurrent requests of one event loop, a round at a time:
     whatever arrived while a round was being written goes in the next round, in
     one transaction (group commit), written in a worker thread. Each caller
-    returns once its entries are committed, or raises if their round failed."""
+    returns once its entries are committed, or raises :class:`AuditUnavailable`
+    if they could not be.
+
+    If a round fails, its callers are written again one transaction each, so an
+    entry that cannot be written (a value the database or the chain's encoding
+    refuses) fails its own request only, not every request that shared its
+    round."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -233,20 +323,72 @@ class AuditWriter:
                     await asyncio.to_thread(
                         append_now, self.engine, [e for items, _ in round_ for e in items]
                     )
-                except Exception as exc:  # every caller of the round learns it failed
-                    for _, done in round_:
-                        if not done.done():
-                            done.set_exception(AuditUnavailable(str(exc)))
+                except Exception as exc:
+                    if len(round_) == 1:
+                        _settle(round_[0][1], exc)
+                    else:
+                        await self._write_one_by_one(round_)
                 else:
                     for _, done in round_:
-                        if not done.done():
-                            done.set_result(None)
+                        _settle(done, None)
         finally:
             self._writing = False
+
+    async def _write_one_by_one(
+        self, round_: list[tuple[list[AuditEntry], asyncio.Future[None]]]
+    ) -> None:
+        """A failed round again, each caller's entries in a transaction of their own."""
+        for items, done in round_:
+            try:
+                await asyncio.to_thread(append_now, self.engine, items)
+            except Exception as exc:
+                _settle(done, exc)
+            else:
+                _settle(done, None)
+
+
+def _settle(done: asyncio.Future[None], error: Exception | None) -> None:
+    if done.done():  # the caller went away (cancelled)
+        return
+    if error is None:
+        done.set_result(None)
+    else:
+        done.set_exception(
+            error if isinstance(error, AuditUnavailable) else AuditUnavailable(str(error))
+        )
 
 
 class AuditUnavailable(RuntimeError):
     """The audit log could not be written."""
+
+
+_ANCHOR = re.compile(r"(\d{1,18}):([0-9a-f]{64})")
+
+
+@dataclass(frozen=True, slots=True)
+class Anchor:
+    """A point of the chain kept outside the database: after ``entries`` rows the
+    chain's hash was ``last_hash``. Written ``<entries>:<last hash>``."""
+
+    entries: int
+    last_hash: str
+
+    def __str__(self) -> str:
+        return f"{self.entries}:{self.last_hash}"
+
+    @classmethod
+    def parse(cls, text: str) -> Anchor:
+        """An anchor from its text (as ``c360 audit anchor`` prints it), or
+        :class:`ValueError` saying what is wrong."""
+        match = _ANCHOR.fullmatch(text.strip().lower())
+        if match is None:
+            raise ValueError(
+                "an anchor is <rows>:<64 hex digits>, as `c360 audit anchor` prints it"
+            )
+        entries, last_hash = int(match.group(1)), match.group(2)
+        if entries == 0 and last_hash != GENESIS:
+            raise ValueError(f"an anchor of 0 rows has the hash {GENESIS}")
+        return cls(entries, last_hash)
 
 
 @dataclass
@@ -256,20 +398,37 @@ class ChainReport:
     entries: int = 0
     problems: list[str] = field(default_factory=list)
     last_hash: str = GENESIS
+    key_id: str = ""
 
     @property
     def intact(self) -> bool:
         return not self.problems
 
+    @property
+    def anchor(self) -> Anchor:
+        """The chain's end as an anchor to keep elsewhere."""
+        return Anchor(self.entries, self.last_hash)
 
-def verify(engine: Engine, *, max_problems: int = 50) -> ChainReport:
+
+def verify(
+    engine: Engine,
+    *,
+    expect: Anchor | None = None,
+    key: bytes | None = None,
+    max_problems: int = 50,
+) -> ChainReport:
     """Walk the chain in id order and report every row whose content no longer
-    matches its hash (edited), whose link does not match the row before it
-    (deleted, inserted or reordered rows), and an end that does not match the
-    head (rows deleted from the end)."""
-    report = ChainReport()
+    matches its hash (edited, or forged without the key), whose link does not
+    match the row before it (deleted, inserted or reordered rows), an end that
+    does not match the head (rows deleted from the end), and, given an anchor
+    ``expect``, a chain that does not hold the anchored row with the anchored
+    hash at the anchored position (wiped, truncated, or rebuilt). Rows added
+    after the anchored one are fine."""
+    key = key if key is not None else audit_key()
+    report = ChainReport(key_id=key_id(key))
     prev = GENESIS
     previous_id: int | None = None
+    anchored: str | None = GENESIS if expect is not None and expect.entries == 0 else None
     columns = [
         AUDIT_LOG.c.id,
         AUDIT_LOG.c.at,
@@ -289,6 +448,15 @@ def verify(engine: Engine, *, max_problems: int = 50) -> ChainReport:
             report.problems.append(text)
 
     with engine.connect() as conn:
+        head = conn.execute(
+            select(AUDIT_HEAD.c.last_hash, AUDIT_HEAD.c.entries, AUDIT_HEAD.c.key_id)
+        ).first()
+        if head is not None and head.key_id is not None and head.key_id != report.key_id:
+            problem(
+                f"the chain was written with audit key id {head.key_id}, but the key in use "
+                f"has id {report.key_id}: set C360_AUDIT_KEY or restore keys/audit-key "
+                "(or the head was edited)"
+            )
         result = conn.execution_options(yield_per=2000).execute(
             select(*columns).order_by(AUDIT_LOG.c.id)
         )
@@ -303,6 +471,7 @@ def verify(engine: Engine, *, max_problems: int = 50) -> ChainReport:
                 )
             expected = entry_hash(
                 row.prev_hash,
+                key=key,
                 at=row.at,
                 principal=row.principal,
                 client=row.client,
@@ -312,11 +481,19 @@ def verify(engine: Engine, *, max_problems: int = 50) -> ChainReport:
                 fields=list(row.fields or ()),
                 detail=dict(row.detail or {}),
             )
-            if expected != row.hash:
+            if not hmac.compare_digest(expected, row.hash):
+                # Edited, or written by someone without the key: either way edited.
                 problem(f"{where}: content does not match its hash (the row was edited)")
+            if expect is not None and report.entries == expect.entries:
+                anchored = row.hash
+                if row.hash != expect.last_hash:
+                    problem(
+                        f"{where}, the chain's row {expect.entries:,}, has hash "
+                        f"{row.hash[:12]}…, but the anchor says {expect.last_hash[:12]}… "
+                        "(the log was rewritten or replaced since the anchor was taken)"
+                    )
             prev = row.hash
             previous_id = row.id
-        head = conn.execute(select(AUDIT_HEAD.c.last_hash, AUDIT_HEAD.c.entries)).first()
     report.last_hash = prev
     if head is None:
         if report.entries:
@@ -327,18 +504,29 @@ def verify(engine: Engine, *, max_problems: int = 50) -> ChainReport:
             f"says {head.entries} rows ending at {head.last_hash[:12]}… "
             "(rows were deleted from the end, or the head was edited)"
         )
+    if expect is not None and anchored is None:
+        problem(
+            f"the anchor is at row {expect.entries:,}, but the chain has only "
+            f"{report.entries:,} rows (the log was truncated or wiped since the anchor "
+            "was taken)"
+        )
     return report
 
 
 __all__ = [
     "GENESIS",
+    "MAX_PURPOSE",
+    "Anchor",
     "AuditEntry",
     "AuditHead",
     "AuditUnavailable",
     "AuditWriter",
     "ChainReport",
+    "InvalidPurpose",
     "append",
     "append_now",
+    "audit_key",
+    "clean_purpose",
     "entry_hash",
     "verify",
 ]

@@ -1,0 +1,185 @@
+"""Secret keys that must never live in the database: the key of the audit chain
+and the key of the credit subject digests.
+
+Each key is 32 random bytes (``secrets.token_bytes``), taken from an environment
+variable when it is set (hex, or standard / URL-safe base64, at least 32 bytes)
+and otherwise from a file in the data directory's key store,
+``<C360_DATA_DIR>/keys/<name>``: created on first use, 0600 in a 0700 directory,
+holding the key as hex. Whoever can write the database but cannot read this
+file (or the process environment) cannot compute a valid digest.
+
+======================  ================================  =============================
+key                     environment variable              file
+======================  ================================  =============================
+audit chain             ``C360_AUDIT_KEY``                ``keys/audit-key``
+credit subject digests  ``C360_SUBJECT_KEY``              ``keys/credit-subject-key``
+======================  ================================  =============================
+
+A key is read once per process and per place (the variable's value, the file's
+path) and kept; it never appears in a message or a log line, only its key id
+(:func:`key_id`, a keyed digest of a fixed text, safe to show).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import hashlib
+import hmac
+import logging
+import os
+import secrets
+import stat
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from c360.platform.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+KEY_BYTES = 32
+"""Length of a generated key, and the least an environment variable may give."""
+
+
+class SecretKeyError(RuntimeError):
+    """A key is configured but unusable; the message says where and why, never the key."""
+
+
+@dataclass(frozen=True, slots=True)
+class KeySpec:
+    """Where one key comes from."""
+
+    name: str
+    """The file name in the key store."""
+    env_var: str
+    """The environment variable that, when set, holds the key instead."""
+
+
+AUDIT_KEY = KeySpec("audit-key", "C360_AUDIT_KEY")
+SUBJECT_KEY = KeySpec("credit-subject-key", "C360_SUBJECT_KEY")
+
+_cache: dict[tuple[str, str], bytes] = {}
+_guard = threading.Lock()
+
+
+def key_store(data_dir: Path | None = None) -> Path:
+    """The key store directory: ``<data dir>/keys``."""
+    return (data_dir if data_dir is not None else get_settings().data_dir) / "keys"
+
+
+def key_path(spec: KeySpec, data_dir: Path | None = None) -> Path:
+    """The file ``spec`` is kept in when its environment variable is unset."""
+    return key_store(data_dir) / spec.name
+
+
+def decode_key(text: str, where: str) -> bytes:
+    """The key written as ``text`` (hex, or base64 of either alphabet), at least
+    :data:`KEY_BYTES` long; :class:`SecretKeyError` naming ``where`` otherwise."""
+    text = text.strip()
+    decoded: list[bytes] = []
+    with contextlib.suppress(ValueError):
+        decoded.append(bytes.fromhex(text))
+    padded = text + "=" * (-len(text) % 4)
+    for alphabet in (b"+/", b"-_"):
+        with contextlib.suppress(binascii.Error, ValueError):
+            decoded.append(base64.b64decode(padded, altchars=alphabet, validate=True))
+    if not decoded:
+        raise SecretKeyError(f"{where} is neither hex nor base64")
+    for raw in decoded:  # hex first: 64 hex digits are also valid base64
+        if len(raw) >= KEY_BYTES:
+            return raw
+    longest = max(len(raw) for raw in decoded)
+    raise SecretKeyError(f"{where} holds {longest} bytes; a key needs at least {KEY_BYTES}")
+
+
+def _create(path: Path) -> None:
+    """Write a new random key to ``path`` unless one is there. The key is written
+    to a private temporary file and linked into place, so a concurrent reader
+    never sees a half-written file and of two racing processes one key wins."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with contextlib.suppress(OSError):  # a directory made by an older version, or by hand
+        if stat.S_IMODE(path.parent.stat().st_mode) & 0o077:
+            path.parent.chmod(0o700)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as out:
+            out.write(secrets.token_bytes(KEY_BYTES).hex() + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return
+        log.info("generated a secret key in %s", path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _read(path: Path) -> bytes:
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        log.warning("secret key %s was readable by others (mode %o); now 0600", path, mode)
+        path.chmod(0o600)
+    try:
+        text = path.read_text(encoding="ascii")
+    except UnicodeDecodeError:
+        raise SecretKeyError(f"{path} is not a key written by c360 (not ASCII)") from None
+    return decode_key(text, str(path))
+
+
+def load_key(spec: KeySpec, *, data_dir: Path | None = None, create: bool = True) -> bytes:
+    """The key ``spec`` names: from its environment variable if set, else from its
+    file in the key store (generated there first if ``create`` and absent)."""
+    configured = os.environ.get(spec.env_var)
+    if configured is not None:
+        place = ("env", configured)
+    else:
+        place = ("file", str(key_path(spec, data_dir).resolve()))
+    with _guard:
+        found = _cache.get(place)
+        if found is not None:
+            return found
+        if configured is not None:
+            key = decode_key(configured, spec.env_var)
+        else:
+            path = Path(place[1])
+            try:
+                if not path.exists():
+                    if not create:
+                        raise SecretKeyError(f"no key in {path} (and {spec.env_var} is not set)")
+                    _create(path)
+                key = _read(path)
+            except OSError as exc:
+                raise SecretKeyError(f"cannot use the key file {path}: {exc.strerror}") from None
+        _cache[place] = key
+        return key
+
+
+def key_id(key: bytes) -> str:
+    """A short name for ``key`` that is safe to store and show (16 hex digits of an
+    HMAC of a fixed text): tells which key a digest was made with, never the key."""
+    return hmac.new(key, b"c360 key id", hashlib.sha256).hexdigest()[:16]
+
+
+def forget_cached_keys() -> None:
+    """Drop the keys read so far (tests that change the data dir or the variables)."""
+    with _guard:
+        _cache.clear()
+
+
+__all__ = [
+    "AUDIT_KEY",
+    "KEY_BYTES",
+    "SUBJECT_KEY",
+    "KeySpec",
+    "SecretKeyError",
+    "decode_key",
+    "forget_cached_keys",
+    "key_id",
+    "key_path",
+    "key_store",
+    "load_key",
+]
