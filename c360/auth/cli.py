@@ -5,7 +5,8 @@
     c360 clients list
     c360 clients revoke NAME
     c360 token --role agent [--branch R] [--ttl 8h] [--subject S]
-    c360 audit verify
+    c360 audit verify [--expect ROWS:HASH]
+    c360 audit anchor
 
 ``python -m c360.auth.cli`` runs the same commands on their own.
 """
@@ -28,13 +29,15 @@ from c360.auth.keys import SigningKeys, rotate_signing_key
 from c360.auth.policy import policy_matrix
 from c360.auth.principal import ROLES, SCOPES
 from c360.auth.tokens import TokenIssuer
-from c360.platform.audit import AuditEntry, append_now, verify
+from c360.platform.audit import Anchor, AuditEntry, append_now, verify
+from c360.platform.cli_support import user_errors
 from c360.platform.clients import ClientError, create_client, list_clients, revoke_client
 from c360.platform.db import make_engine, migrate
+from c360.platform.secret_keys import SecretKeyError
 from c360.platform.settings import get_settings
 
 clients_app = typer.Typer(help="OAuth clients: applications that get tokens.", no_args_is_help=True)
-audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+audit_app = typer.Typer(help="The keyed, hash-chained audit log.", no_args_is_help=True)
 policy_app = typer.Typer(help="The role policy table.", no_args_is_help=True)
 keys_app = typer.Typer(help="The key that signs c360's own tokens.", no_args_is_help=True)
 
@@ -247,13 +250,36 @@ def keys_list() -> None:
     console.print(table)
 
 
+def _anchor(value: str | None) -> Anchor | None:
+    if value is None:
+        return None
+    try:
+        return Anchor.parse(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Walk the hash chain: exit 1 and name the rows if any was edited or deleted."""
-    report = verify(_engine())
+def audit_verify(
+    expect: Annotated[
+        Anchor | None,
+        typer.Option(
+            "--expect",
+            metavar="ROWS:HASH",
+            parser=_anchor,
+            help="an anchor printed earlier by `c360 audit anchor`: the log must still "
+            "hold that row with that hash at that position (later rows are fine)",
+        ),
+    ] = None,
+) -> None:
+    """Walk the keyed chain: exit 1 and name the rows if any was edited, forged or
+    deleted, or the log no longer holds the anchor given with --expect."""
+    with user_errors(SecretKeyError):
+        report = verify(_engine(), expect=expect)
     if report.intact:
         console.print(
-            f"audit log intact: {report.entries:,} entries, last hash {report.last_hash}",
+            f"audit log intact: {report.entries:,} entries, last hash {report.last_hash}"
+            + (f"; holds the anchor {expect.entries:,}:{expect.last_hash[:12]}…" if expect else ""),
             highlight=False,
         )
         return
@@ -265,6 +291,22 @@ def audit_verify() -> None:
     for problem in report.problems:
         err_console.print(f"  {problem}", highlight=False)
     raise typer.Exit(1)
+
+
+@audit_app.command("anchor")
+def audit_anchor() -> None:
+    """Print the chain's length and last hash as ROWS:HASH, to keep outside this
+    machine (a ticket, a log server, a printout) and check later with
+    `c360 audit verify --expect ROWS:HASH`. Refuses (exit 1) to anchor a damaged log."""
+    with user_errors(SecretKeyError):
+        report = verify(_engine())
+    if not report.intact:
+        err_console.print(
+            "[red]audit log damaged[/red]: not anchoring it; `c360 audit verify` says why",
+            highlight=False,
+        )
+        raise typer.Exit(1)
+    typer.echo(str(report.anchor))
 
 
 @policy_app.command("show")

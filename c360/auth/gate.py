@@ -24,11 +24,11 @@ from c360.auth.policy import ROLE_POLICIES
 from c360.auth.principal import Principal
 from c360.auth.ratelimit import RateLimiter
 from c360.auth.tokens import InvalidToken, TokenVerifier, bearer_token
+from c360.platform.audit import InvalidPurpose, clean_purpose
 
 log = logging.getLogger(__name__)
 
 REALM = "c360"
-MAX_PURPOSE = 256
 
 
 def _header_text(text: str) -> str:
@@ -114,11 +114,10 @@ class Gate:
             )
         purpose = request.headers.get("x-purpose")
         if purpose is not None:
-            purpose = header_text(purpose).strip()
-            if not 1 <= len(purpose) <= MAX_PURPOSE:
-                return _problem(
-                    400,
-                    "invalid_request",
-                    f"header X-Purpose must be 1-{MAX_PURPOSE} characters, got {len(purpose)}",
-                )
+            # Checked here, before anything is read under it or batched for the
+            # audit log: a purpose the log cannot hold fails this request only.
+            try:
+                purpose = clean_purpose(header_text(purpose))
+            except InvalidPurpose as exc:
+                return _problem(400, "invalid_request", f"header X-Purpose {exc}")
         return Admission(principal, purpose)

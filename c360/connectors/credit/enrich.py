@@ -22,12 +22,14 @@
 
 Every attempt leaves a :class:`CreditLookup` row: ``charged``, ``cached``,
 ``refused_consent``, ``refused_budget`` or ``failed`` (with the reason, and its
-reservation released). Identifiers are stored as digests and masked text.
+reservation released). Identifiers are stored as keyed digests (:func:`subject_hash`)
+and masked text.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -47,6 +49,7 @@ from c360.platform.ingest import Ingestor, attach_orphan_events
 from c360.platform.locks import write_transaction
 from c360.platform.models import utcnow
 from c360.platform.normalize import NormalizationError, normalize_resident_id, normalize_uscc
+from c360.platform.secret_keys import SUBJECT_KEY, load_key
 from c360.platform.sources import get_source, list_sources
 from c360.platform.tables import table_of
 
@@ -83,9 +86,14 @@ class LookupOutcome:
     cost: float
 
 
-def subject_hash(kind: str, subject_id: str) -> str:
-    """The digest the cache and the ledger know a subject by."""
-    return hashlib.sha256(f"c360-credit-subject:{kind}:{subject_id}".encode()).hexdigest()
+def subject_hash(kind: str, subject_id: str, *, key: bytes | None = None) -> str:
+    """The digest the cache and the ledger know a subject by: HMAC-SHA256 under the
+    credit subject key (``C360_SUBJECT_KEY``, else ``<data dir>/keys/credit-subject-key``),
+    so a digest read from the database cannot be reversed by trying the id numbers
+    a known structure allows. Migration ``0006`` re-keyed the plain SHA-256
+    digests of earlier versions."""
+    message = f"c360-credit-subject:{kind}:{subject_id}".encode()
+    return hmac.new(key or load_key(SUBJECT_KEY), message, hashlib.sha256).hexdigest()
 
 
 def masked(kind: str, subject_id: str) -> str:
