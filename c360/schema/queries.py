@@ -13,6 +13,7 @@ import strawberry
 from strawberry import relay
 
 from c360.auth.policy import region_variants, search_refusal
+from c360.platform.audit import InvalidPurpose, clean_purpose
 from c360.platform.normalize import (
     NormalizationError,
     normalize_email,
@@ -112,7 +113,10 @@ def check_purpose(purpose: str | None, info: Info) -> str | None:
     request's ``X-Purpose`` header, else none."""
     if purpose is None:
         return info.context.purpose
-    return check_text(purpose, "purpose", maximum=256)
+    try:  # the same rules as the X-Purpose header (c360.platform.audit.clean_purpose)
+        return clean_purpose(purpose)
+    except InvalidPurpose as exc:
+        raise BadUserInput("purpose", str(exc)) from None
 
 
 async def customer_by_id(info: Info, customer_id: int, purpose: str | None) -> Customer | None:
