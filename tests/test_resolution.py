@@ -461,10 +461,10 @@ def test_cli_trains_explains_merges_and_splits(
     assert result.exit_code == 0, result.output
     assert "trained model v" in result.output
     cid = customer_of(trained, "web", "w4")
-    result = runner.invoke(resolution_app, ["explain", str(cid)])
+    result = runner.invoke(resolution_app, ["explain", str(cid), "--purpose", "review"])
     assert result.exit_code == 0, result.output
     assert "rule:" in result.output or "new" in result.output
-    result = runner.invoke(resolution_app, ["explain", "999999"])
+    result = runner.invoke(resolution_app, ["explain", "999999", "--purpose", "review"])
     assert result.exit_code == 2 and "no customer 999999" in result.output
     a, b = customer_of(trained, "web", "w30"), customer_of(trained, "web", "w31")
     result = runner.invoke(resolution_app, ["merge", str(a), str(b), "--by", "cli@test"])

@@ -26,6 +26,7 @@ from c360.connectors.credit.enrich import (
 )
 from c360.connectors.http import RemoteApiError
 from c360.connectors.scheduler import run_due
+from c360.platform.audit import cli_principal
 from c360.platform.cli_support import console, open_engine, user_errors
 
 app = typer.Typer(help="Enrichment, scheduled syncs and legal bases.", no_args_is_help=True)
@@ -55,13 +56,21 @@ def enrich(
     source: Annotated[
         str | None, typer.Option(help="credit source (default: the only one)")
     ] = None,
-    actor: Annotated[str, typer.Option(help="who asks, for the audit log")] = "cli",
+    actor: Annotated[
+        str | None, typer.Option(help="who asks, for the audit log (default cli:<your user>)")
+    ] = None,
     force: Annotated[bool, typer.Option(help="ignore a cached result")] = False,
 ) -> None:
-    """Look a customer up at the credit bureau (cached, budgeted, consent-checked)."""
+    """Look a customer up at the credit bureau (cached, budgeted, consent-checked).
+    The answer, fresh or cached, is put on the audit log before it is printed."""
     with _user_errors():
         outcome = enrich_customer(
-            _engine(), customer_id, purpose=purpose, actor=actor, source_name=source, force=force
+            _engine(),
+            customer_id,
+            purpose=purpose,
+            actor=actor or cli_principal(),
+            source_name=source,
+            force=force,
         )
     r = outcome.result
     table = Table("attribute", "value")

@@ -32,9 +32,11 @@ unkeyed SHA-256 chain of earlier versions became keyed.
 from __future__ import annotations
 
 import asyncio
+import getpass
 import hashlib
 import hmac
 import json
+import os
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -124,6 +126,15 @@ class AuditEntry:
     customer_id: int | None = None
     fields: Sequence[str] = ()
     detail: dict[str, Any] = field(default_factory=dict)
+
+
+def cli_principal() -> str:
+    """Who runs a command, as the audit log names them: ``cli:<os user>``."""
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):  # no login name and no passwd entry (some containers)
+        user = f"uid{os.getuid()}"
+    return f"cli:{user}"
 
 
 def audit_key() -> bytes:
@@ -527,6 +538,7 @@ __all__ = [
     "append_now",
     "audit_key",
     "clean_purpose",
+    "cli_principal",
     "entry_hash",
     "verify",
 ]

@@ -17,11 +17,21 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
+from c360.platform.audit import (
+    AuditEntry,
+    AuditUnavailable,
+    InvalidPurpose,
+    append_now,
+    clean_purpose,
+    cli_principal,
+)
 from c360.platform.locks import write_transaction
 from c360.platform.matching.constraints import CurationError, manual_merge, manual_split
 from c360.platform.matching.explain import UnknownCustomerError, explain_customer, related_customers
 from c360.platform.matching.settings import MatchSettings
+from c360.platform.secret_keys import SecretKeyError
 
 resolution_app = typer.Typer(help="Identity resolution: train, rebuild, explain, merge, split.")
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -168,18 +178,61 @@ def _print_model(rows: list[dict[str, object]], version: int | None) -> None:
     console.print(table)
 
 
+def _purpose(value: str) -> str:
+    try:
+        return clean_purpose(value)
+    except InvalidPurpose as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
 @resolution_app.command()
 def explain(
     customer_id: int,
+    purpose: Annotated[
+        str,
+        typer.Option(
+            help="why you read this customer's records (required: the values compared "
+            "are shown in clear, and the read goes on the audit log)",
+            callback=_purpose,
+        ),
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
-    """Why a customer's records are one customer, and how it relates to others."""
+    """Why a customer's records are one customer, and how it relates to others.
+
+    The compared values are personal data shown in clear: the read is put on the
+    audit log (as cli:<your user name>, with --purpose) before anything is printed."""
     engine = _engine()
     try:
         explanation = explain_customer(engine, customer_id)
         edges = related_customers(engine, customer_id)
     except UnknownCustomerError as exc:
         raise _fail(str(exc)) from None
+    compared = {
+        c.comparison
+        for link in explanation.links
+        for c in link.comparisons
+        if any(v is not None for v in c.values)
+    }
+    try:
+        append_now(
+            engine,
+            [
+                AuditEntry(
+                    principal=cli_principal(),
+                    action="read",
+                    purpose=purpose,
+                    customer_id=explanation.customer_id,
+                    fields=sorted(compared | ({"relationships"} if edges else set())),
+                    detail={"command": "explain", "records": len(explanation.links)},
+                )
+            ],
+        )
+    except (AuditUnavailable, SecretKeyError, SQLAlchemyError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise _fail(
+            f"the read could not be put on the audit log, so nothing is shown: {reason}"
+        ) from None
     if as_json:
         from dataclasses import asdict
 

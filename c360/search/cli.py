@@ -14,7 +14,7 @@ import json
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Annotated, Any
 
@@ -22,10 +22,26 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
+from c360.platform.audit import (
+    AuditEntry,
+    AuditUnavailable,
+    InvalidPurpose,
+    append_now,
+    clean_purpose,
+    cli_principal,
+)
 from c360.platform.db import make_engine, migrate
+from c360.platform.secret_keys import SecretKeyError
 from c360.platform.settings import get_settings
-from c360.search.contract import FACET_FIELDS, SearchBackend, SearchError, SearchFilters
+from c360.search.contract import (
+    FACET_FIELDS,
+    SearchBackend,
+    SearchError,
+    SearchFilters,
+    SearchHit,
+)
 from c360.search.indexer import DrainReport, Indexer, indexer_lag, reindex
 from c360.search.settings import SearchSettings, open_backend
 
@@ -134,6 +150,37 @@ def _parse_filters(values: list[str]) -> SearchFilters:
     return SearchFilters.of(**dimensions)
 
 
+def _purpose(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return clean_purpose(value)
+    except InvalidPurpose as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def _audit_search(purpose: str | None, hits: Sequence[SearchHit]) -> None:
+    """Put a search on the audit log, or stop before anything is printed."""
+    matched = sorted({f"search.{m.field}" for hit in hits for m in hit.matches})
+    entry = AuditEntry(
+        principal=cli_principal(),
+        action="search",
+        purpose=purpose,
+        fields=matched,
+        detail={"command": "search", "customers": [hit.customer_id for hit in hits]},
+    )
+    try:
+        append_now(_engine(), [entry])
+    except (AuditUnavailable, SecretKeyError, SQLAlchemyError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        err_console.print(
+            "[red]error:[/red] the search could not be put on the audit log, so nothing "
+            f"is shown: {reason}",
+            highlight=False,
+        )
+        raise typer.Exit(2) from None
+
+
 @app.command("search")
 def search_command(
     query: Annotated[str, typer.Argument(help="a name, pinyin, initials, phone tail, e-mail…")],
@@ -145,8 +192,19 @@ def search_command(
     first: Annotated[int, typer.Option(min=1, max=1000)] = 10,
     after: Annotated[str | None, typer.Option(help="cursor printed by the previous page")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    purpose: Annotated[
+        str | None,
+        typer.Option(
+            help="why you search (optional: results are masked; recorded on the audit log)",
+            callback=_purpose,
+        ),
+    ] = None,
 ) -> None:
-    """Search customers as front-line staff do; personal data is shown masked."""
+    """Search customers as front-line staff do; personal data is shown masked.
+
+    Every search is put on the audit log (as cli:<your user name>, with the
+    fields that matched and the customers found, never the query) before the
+    results are printed."""
     from c360.auth.masking import mask_value
 
     with _backend() as backend:
@@ -157,6 +215,7 @@ def search_command(
             after=after,
             facets=list(facets or []),
         )
+    _audit_search(purpose, page.hits)
     rows = []
     for rank, hit in enumerate(page.hits, 1):
         kind = hit.card.get("kind", "person")

@@ -60,6 +60,8 @@ LEDGER = table_of(CreditLookup)
 BASES = table_of(LegalBasis)
 LEGAL_BASES = ("consent", "contract", "legal_obligation", "public_interest", "public_record")
 """PIPL art. 13 grounds a lookup may rest on."""
+_RESULT_FIELDS = ["credit_score", "credit_band", "court_listings"]
+"""The fields of a bureau answer, as the audit log names them."""
 
 
 class EnrichmentRefused(Exception):
@@ -424,6 +426,21 @@ def lookup(
         if cached is not None:
             with write_transaction(engine) as conn:
                 _ledger(conn, **base, outcome="cached", cost=0.0, result_id=cached["id"])
+                # A cached answer is read as much as a fresh one: on record alike.
+                append(
+                    conn,
+                    [
+                        AuditEntry(
+                            principal=actor,
+                            action="credit.lookup.cached",
+                            purpose=purpose,
+                            customer_id=customer_id,
+                            fields=_RESULT_FIELDS
+                            + (["business_registration"] if cached.get("registration") else []),
+                            detail={"source": name, "result_id": int(cached["id"])},
+                        )
+                    ],
+                )
             return LookupOutcome(
                 "cached", cached, _shareholders_of(engine, cached["id"]), customer_id, 0.0
             )
@@ -587,7 +604,7 @@ def _store(
                     action="credit.lookup",
                     purpose=purpose,
                     customer_id=customer_id,
-                    fields=["credit_score", "credit_band", "court_listings"]
+                    fields=_RESULT_FIELDS
                     + (["business_registration"] if answer.registration else []),
                     detail={"source": name, "result_id": result_id, "found": answer.found},
                 ),
