@@ -315,11 +315,14 @@ def test_multiline_cell_is_fine_but_an_unbalanced_quote_is_flagged(tmp_path):
     assert "王芳" in recs[0].raw["地址"]  # with everything it swallowed
 
 
-def test_oversize_csv_field_is_a_problem_record_and_reading_goes_on(tmp_path):
+def test_oversize_csv_field_is_rejected_alone_and_reading_goes_on(tmp_path):
+    # 600 KB: over the value limit (64 KiB), under the record limit (1 MiB): the
+    # value is rejected with its reason, the rest of the row is kept
     text = "姓名,备注\n张伟,短\n李娜," + "长" * 200_000 + "\n王芳,短\n"
     recs = records(make([{"path": str(write(tmp_path / "big.csv", text))}]), "big")
     assert [r.external_id for r in recs] == ["row-2", "row-3", "row-4"]
-    assert "unreadable CSV record 3" in recs[1].problems["record"]
+    assert "C360_MAX_VALUE_BYTES" in recs[1].rejected["备注"]
+    assert recs[1].fields == {"name": "李娜"} and recs[1].problems == {}
     assert recs[2].fields["name"] == "王芳"
 
 
@@ -733,7 +736,8 @@ def error_locations(raw: dict[str, Any]) -> list[tuple[str, str]]:
         ),
     ],
 )
-def test_config_validation_names_the_field(raw, location, fragment):
+def test_config_validation_names_the_field(raw, location, fragment, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # relative paths must lie under an import root
     errors = error_locations(raw)
     assert any(loc == location and fragment in msg for loc, msg in errors), errors
 

@@ -1,9 +1,11 @@
 """Golden profiles: survivorship per attribute, keeping every alternative value
 with its lineage (which source record said it, how trusted, whether verified,
-when) and a ``conflicting`` flag when sources disagree."""
+when) and a ``conflicting`` flag when sources disagree. A profile keeps at most
+``C360_MAX_PROFILE_ATTRIBUTES`` attributes (:func:`cap_attributes`)."""
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -15,6 +17,12 @@ from sqlalchemy import Connection, bindparam, delete, select, update
 from c360.platform import tables as t
 from c360.platform.bulk import bulk_insert, sqlite_datetime
 from c360.platform.models import utcnow
+from c360.platform.records import ORGANIZATION_ATTRIBUTES, PERSON_ATTRIBUTES
+from c360.platform.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+_CANONICAL = frozenset((*PERSON_ATTRIBUTES, *ORGANIZATION_ATTRIBUTES))
 
 NOT_GOLDEN = frozenset(
     {
@@ -142,6 +150,21 @@ def _survive_alone(ev: Evidence) -> dict[str, dict[str, Any]]:
     return golden
 
 
+def cap_attributes(
+    golden: dict[str, dict[str, Any]], limit: int
+) -> tuple[dict[str, dict[str, Any]], int]:
+    """At most ``limit`` attributes of a profile, and how many were dropped: the
+    canonical attributes first, then the extras most records agree on (ties by
+    name), so a source with thousands of stray columns cannot bloat a customer."""
+    if len(golden) <= limit:
+        return golden, 0
+    ranked = sorted(
+        golden, key=lambda name: (name not in _CANONICAL, -len(golden[name]["lineage"]), name)
+    )
+    kept = set(ranked[:limit])
+    return {k: v for k, v in golden.items() if k in kept}, len(golden) - limit
+
+
 def _key(value: Any) -> str:
     return value.casefold() if isinstance(value, str) else str(value)
 
@@ -217,8 +240,17 @@ def _store_golden(
     conn.execute(delete(gp).where(gp.c.customer_id.in_(ids)))
     rows: list[dict[str, Any]] = []
     names: list[tuple[str | None, int]] = []
+    limit = get_settings().max_profile_attributes
     for cid in ids:
-        golden = survive(evidence[cid])
+        golden, dropped = cap_attributes(survive(evidence[cid]), limit)
+        if dropped:
+            log.warning(
+                "customer %d: %d attributes past the limit of %d per profile "
+                "(C360_MAX_PROFILE_ATTRIBUTES) left out of the golden profile",
+                cid,
+                dropped,
+                limit,
+            )
         rows.append(
             {
                 "customer_id": cid,

@@ -11,6 +11,13 @@ hash is unchanged is ``unchanged`` and costs nothing more; a new or changed one 
 normalized and validated; any invalid field quarantines it with a reason per field
 (its raw payload is kept; nothing is dropped and nothing is silently fixed).
 ``read = new + updated + unchanged + quarantined`` always holds.
+
+Before that, every record is held to the :class:`~c360.platform.records.RecordLimits`
+(``C360_MAX_*``): a value too big or a field past the column limit is *rejected*
+— left out, its reason kept in the record's ``warnings`` (and in its quarantine
+reasons when the record is quarantined) and counted in ``rejected`` — while the
+rest of the record is used. A record left with nothing usable is quarantined by
+the usual rules (a person with no name, phone, e-mail, ...).
 """
 
 from __future__ import annotations
@@ -32,13 +39,14 @@ from c360.platform.golden import Evidence, queue_for_index, rebuild_golden
 from c360.platform.matching.resolver import ProbabilisticResolver, forget_records
 from c360.platform.models import utcnow
 from c360.platform.normalize import normalize_datetime, normalize_record
-from c360.platform.records import IncomingRecord
+from c360.platform.records import IncomingRecord, RecordLimits, enforce_limits
 from c360.platform.resolution import (
     ResolutionOutcome,
     ResolvableRecord,
     Resolver,
     identity_keys,
 )
+from c360.platform.settings import get_settings
 
 IN_CHUNK = 2000
 
@@ -52,9 +60,14 @@ class IngestCounts:
     updated: int = 0
     unchanged: int = 0
     quarantined: int = 0
+    rejected: int = 0
+    """Values rejected for breaking a limit, in the records stored (one reason
+    each; the fields past the column limit of a record count once). Not a share
+    of ``read``: a record with a rejected value is still new, updated or
+    quarantined."""
 
     def add(self, other: IngestCounts) -> None:
-        for name in ("read", "new", "updated", "unchanged", "quarantined"):
+        for name in ("read", "new", "updated", "unchanged", "quarantined", "rejected"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
     def as_dict(self) -> dict[str, int]:
@@ -67,15 +80,18 @@ class IngestCounts:
 
 def content_hash(record: IncomingRecord) -> str:
     """A stable fingerprint of everything the source said about the record."""
+    parts: list[Any] = [
+        record.kind,
+        record.fields,
+        record.raw,
+        sorted(record.verified_fields),
+        record.observed_at,
+        record.problems,
+    ]
+    if record.rejected:  # only then, so records stored before limits keep their hash
+        parts.append(record.rejected)
     payload = orjson.dumps(
-        [
-            record.kind,
-            record.fields,
-            record.raw,
-            sorted(record.verified_fields),
-            record.observed_at,
-            record.problems,
-        ],
+        parts,
         option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS,
         default=str,
     )
@@ -94,9 +110,15 @@ def _observed_at(record: IncomingRecord) -> datetime | None:
 class Ingestor:
     """Ingests batches of one source's records."""
 
-    def __init__(self, source_name: str, resolver: Resolver | None = None) -> None:
+    def __init__(
+        self,
+        source_name: str,
+        resolver: Resolver | None = None,
+        limits: RecordLimits | None = None,
+    ) -> None:
         self.source_name = source_name
         self.resolver: Resolver = resolver or ProbabilisticResolver()
+        self.limits = limits or get_settings().record_limits()
 
     def ingest(self, conn: Connection, records: Sequence[IncomingRecord]) -> IngestCounts:
         """Store, link and profile one batch inside the caller's transaction."""
@@ -145,7 +167,9 @@ class Ingestor:
         updates: list[dict[str, Any]] = []
         update_records: list[IncomingRecord] = []
         seen_in_batch: dict[tuple[str, str], dict[str, Any]] = {}
+        limits = self.limits
         for rec in records:
+            rec = enforce_limits(rec, limits)
             key = (rec.stream, rec.external_id)
             digest = content_hash(rec)
             pending = seen_in_batch.get(key)
@@ -155,6 +179,11 @@ class Ingestor:
                 continue
             normalized = normalize_record(rec.kind, rec.fields)
             errors = {**normalized.errors, **rec.problems}  # the connector's reason wins
+            rejected = rec.rejected
+            if rejected:
+                counts.rejected += len(rejected)
+                if errors:  # say what was taken away, too, of a record left unusable
+                    errors = {**rejected, **errors}
             row: dict[str, Any] = {
                 "kind": rec.kind,
                 "raw": rec.raw or dict(rec.fields),
@@ -163,7 +192,9 @@ class Ingestor:
                 "content_hash": digest,
                 "status": "quarantined" if errors else "accepted",
                 "quarantine_reasons": errors,
-                "warnings": normalized.warnings,
+                "warnings": {**normalized.warnings, **rejected}
+                if rejected
+                else normalized.warnings,
                 "observed_at": _observed_at(rec),
                 "updated_at": now,
             }

@@ -59,7 +59,11 @@ class RecordBuilder:
         )
 
     def record(
-        self, number: int, values: dict[str, Any], problems: dict[str, str] | None
+        self,
+        number: int,
+        values: dict[str, Any],
+        problems: dict[str, str] | None,
+        rejected: dict[str, str] | None = None,
     ) -> IncomingRecord:
         """The row as a record of the spec's own stream."""
         plan = self._plan(values)
@@ -76,10 +80,15 @@ class RecordBuilder:
             raw=values,
             verified_fields=self.verified.intersection(fields) if self.verified else frozenset(),
             problems=problems or {},
+            rejected=rejected or {},
         )
 
     def event(
-        self, number: int, values: dict[str, Any], problems: dict[str, str] | None
+        self,
+        number: int,
+        values: dict[str, Any],
+        problems: dict[str, str] | None,
+        rejected: dict[str, str] | None = None,
     ) -> IncomingRecord | None:
         """The row's event for the ``_events`` stream, or ``None`` when the row has
         no value in any event column."""
@@ -98,4 +107,5 @@ class RecordBuilder:
             fields=fields,
             raw=values,
             problems=problems or {},
+            rejected=rejected or {},
         )

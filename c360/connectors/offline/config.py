@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 
+from c360.connectors.offline.roots import confine_pattern
 from c360.platform.records import ATTRIBUTES_BY_KIND, EVENT_ATTRIBUTES
 
 FileFormat = Literal["auto", "csv", "xlsx", "jsonl", "json"]
@@ -65,7 +66,10 @@ class EventColumns(BaseModel):
 class FileSpec(BaseModel):
     """One export file (or a glob of files with the same layout)."""
 
-    path: str = Field(description="file path or glob, relative to the working directory")
+    path: str = Field(
+        description="file path or glob, relative to the working directory; it must lie "
+        "under an import root (<data_dir>/imports or C360_IMPORT_ROOTS)"
+    )
     stream: str | None = Field(default=None, description="stream name; defaults to the file stem")
     kind: Literal["person", "organization", "event"] = "person"
     format: FileFormat = "auto"
@@ -111,6 +115,7 @@ class FileSpec(BaseModel):
     def _path_not_blank(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("must name a file")
+        confine_pattern(value)  # checked again, file by file, when it is read
         return value
 
     @field_validator("stream")

@@ -26,6 +26,18 @@ Bad rows
     for once). Rows decoded with replaced bytes, or holding a spreadsheet number
     that lost digits, are yielded with ``problems`` too.
 
+Limits
+    The :class:`~c360.platform.records.RecordLimits` in force (``C360_MAX_*``,
+    ``C360_XLSX_*``) bound what is read before it is held in memory (see
+    :mod:`.readers`): a record over the record limit becomes a problem record; a
+    cell over the value limit, or past the column limit, is left out and named in
+    the record's ``rejected``; an XLSX archive over the size, ratio or row limit
+    fails ``check`` and the sync, naming the file and the limit.
+
+Import roots
+    Every file is read through its resolved path, checked to lie under an import
+    root (:mod:`.roots`) when it is read, not only when the source was added.
+
 State
     ``{"file", "row", "fingerprint", "done", "files"}``: the file being read, the last
     row covered, the file's sha256, the files finished in this pass and their
@@ -39,6 +51,7 @@ State
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import cached_property
 from typing import Any, ClassVar
 
 from c360.connectors.base import (
@@ -54,7 +67,8 @@ from c360.connectors.offline.config import FileSpec, OfflineConfig
 from c360.connectors.offline.files import SourceFile, detect_format, fingerprint, resolve
 from c360.connectors.offline.mapping import ColumnMapping
 from c360.connectors.offline.readers import BadRow, Rows, open_rows
-from c360.platform.records import Checkpoint
+from c360.platform.records import Checkpoint, RecordLimits
+from c360.platform.settings import get_settings
 
 
 class OfflineConnector(Connector[OfflineConfig]):
@@ -63,6 +77,11 @@ class OfflineConnector(Connector[OfflineConfig]):
     name: ClassVar[str] = "offline"
     title: ClassVar[str] = "Offline exports (CSV, XLSX, JSON Lines): stores, events, trade shows"
     config_model = OfflineConfig
+
+    @cached_property
+    def limits(self) -> RecordLimits:
+        """The limits in force (``C360_MAX_*``, ``C360_XLSX_*``)."""
+        return get_settings().record_limits()
 
     def streams(self) -> list[Stream]:
         found: list[Stream] = []
@@ -86,7 +105,8 @@ class OfflineConnector(Connector[OfflineConfig]):
             mapping = ColumnMapping(spec)
             for source in files:
                 try:
-                    notes.append(f"{source.path}: {_check_file(where, spec, mapping, source)}")
+                    summary = _check_file(where, spec, mapping, source, self.limits)
+                    notes.append(f"{source.path}: {summary}")
                 except Exception as exc:
                     message = str(exc) or type(exc).__name__
                     if source.path not in message:
@@ -109,27 +129,27 @@ class OfflineConnector(Connector[OfflineConfig]):
             return
         for position, source in enumerate(todo):
             try:
-                current = fingerprint(source.path)
+                current = fingerprint(source.real)
             except FileNotFoundError:
                 raise SourceConfigError(f"{where}.path: file not found: {source.path}") from None
             resuming = source.path == resume_file and current == resume_fingerprint
             after = resume_row if resuming else 0
             last_row, pending = after, 0
             try:
-                fmt = detect_format(source.path, spec.format, where)
-                with open_rows(source.path, fmt, spec, mapping.knows, after) as rows:
+                fmt = detect_format(source.real, spec.format, where)
+                with open_rows(source.real, fmt, spec, mapping.knows, after, self.limits) as rows:
                     _require_id_column(where, mapping, source, rows)
                     build = RecordBuilder(spec, mapping, source, rows.headers)
-                    for number, values, problems in rows.rows:
+                    for number, values, problems, rejected in rows.rows:
                         if isinstance(values, BadRow):
                             if not as_events:
                                 yield build.problem(number, values)
                         elif as_events:
-                            event = build.event(number, values, problems)
+                            event = build.event(number, values, problems, rejected)
                             if event is not None:
                                 yield event
                         else:
-                            yield build.record(number, values, problems)
+                            yield build.record(number, values, problems, rejected)
                         last_row = number
                         pending += 1
                         if pending >= every:
@@ -204,9 +224,11 @@ def _require_id_column(where: str, mapping: ColumnMapping, source: SourceFile, r
         )
 
 
-def _check_file(where: str, spec: FileSpec, mapping: ColumnMapping, source: SourceFile) -> str:
-    fmt = detect_format(source.path, spec.format, where)
-    with open_rows(source.path, fmt, spec, mapping.knows) as rows:
+def _check_file(
+    where: str, spec: FileSpec, mapping: ColumnMapping, source: SourceFile, limits: RecordLimits
+) -> str:
+    fmt = detect_format(source.real, spec.format, where)
+    with open_rows(source.real, fmt, spec, mapping.knows, limits=limits) as rows:
         _require_id_column(where, mapping, source, rows)
         first = next(rows.rows, None)
         if rows.headers is None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from c360.connectors.base import SourceConfigError
 from c360.connectors.offline.config import FileSpec
+from c360.connectors.offline.roots import confine_file, confine_pattern, glob_base
 
 FORMAT_BY_SUFFIX = {
     ".csv": "csv",
@@ -39,33 +40,40 @@ class SourceFile:
     """The path as matched (the key in checkpoint state)."""
     label: str
     """Prefix of row-number ids (``<label>:row-7``); empty for a spec naming one file."""
+    real: str = ""
+    """The file to open: ``path`` with symlinks resolved, checked to lie under an
+    import root (:func:`~c360.connectors.offline.roots.confine_file`)."""
 
 
 def resolve(spec: FileSpec, where: str) -> list[SourceFile]:
     """The files of ``spec``, sorted; raises :class:`SourceConfigError` naming the
-    path when there are none. ``where`` names the spec (``files[0]``)."""
+    path when there are none, or when the path or a file it matches (a symlink
+    resolved) lies outside the import roots. ``where`` names the spec (``files[0]``)."""
+    try:
+        confine_pattern(spec.path, f"{where}.path: ")
+    except ValueError as exc:
+        raise SourceConfigError(str(exc)) from None
     pattern = os.path.expanduser(spec.path)
     if Path(pattern).is_file() or not glob.has_magic(pattern):
         if not Path(pattern).exists():
             raise SourceConfigError(f"{where}.path: file not found: {spec.path}")
         if not Path(pattern).is_file():
             raise SourceConfigError(f"{where}.path: not a file: {spec.path}")
-        return [SourceFile(pattern, "")]
+        return [SourceFile(pattern, "", _confined(pattern, where))]
     matches = sorted(p for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
     if not matches:
         raise SourceConfigError(f"{where}.path: no file matches the glob {spec.path}")
-    base = _glob_base(pattern)
-    return [SourceFile(p, os.path.relpath(p, base) if base else p) for p in matches]
+    base = glob_base(pattern)
+    return [
+        SourceFile(p, os.path.relpath(p, base) if base else p, _confined(p, where)) for p in matches
+    ]
 
 
-def _glob_base(pattern: str) -> str:
-    """The directory part of a glob before its first wildcard."""
-    parts: list[str] = []
-    for part in Path(pattern).parent.parts:
-        if glob.has_magic(part):
-            break
-        parts.append(part)
-    return str(Path(*parts)) if parts else ""
+def _confined(path: str, where: str) -> str:
+    try:
+        return confine_file(path, f"{where}.path: ")
+    except ValueError as exc:
+        raise SourceConfigError(str(exc)) from None
 
 
 def fingerprint(path: str) -> str:

@@ -14,6 +14,17 @@
 
 ``problems`` is ``None`` or a dict of reasons for a row that was read but cannot be
 trusted (undecodable bytes replaced; a number that lost digits in Excel).
+``rejected`` is ``None`` or a dict of reasons for cells left out of the row for
+breaking a :class:`~c360.platform.records.RecordLimits` limit, the rest being kept.
+
+Limits (``C360_MAX_*``, ``C360_XLSX_*``) are applied *before* a big input is
+materialized: a CSV or JSON Lines record is read at most
+``max_record_bytes`` characters at a time (a longer one is a :class:`BadRow`, its
+rest skipped without being held), cells past ``max_columns`` are dropped before a
+row dict is built, a cell over ``max_value_bytes`` is rejected alone, and an XLSX
+archive is inspected with :mod:`zipfile` (member sizes from the central directory,
+compression ratio, the sheet's rows counted by streaming its XML) before openpyxl
+opens it (:func:`inspect_xlsx`).
 """
 
 from __future__ import annotations
@@ -21,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -32,6 +44,7 @@ from c360.connectors.base import SourceConfigError
 from c360.connectors.offline.config import FileSpec
 from c360.connectors.offline.encoding import Encoding, detect
 from c360.connectors.offline.headers import clean_headers
+from c360.platform.records import COLUMNS_KEY, RecordLimits, shown_key, value_bytes
 
 HEADER_SEARCH_ROWS = 10
 SNIFF_BYTES = 64 * 1024
@@ -39,6 +52,10 @@ DELIMITERS = (",", "\t", ";", "|")
 LINE_KEEP = 1000
 """Characters of a malformed line kept in the problem record's raw ``_line``."""
 EXACT_FLOAT_LIMIT = 2**53
+RATIO_FLOOR = 1024 * 1024
+"""XLSX members smaller than this are not held to the compression ratio (a
+small, very regular styles.xml may well compress 100 to 1)."""
+SCAN_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +68,8 @@ class BadRow:
     """``line`` (JSON Lines), ``item`` (.json) or ``row`` (CSV)."""
 
 
-Row = tuple[int, dict[str, Any] | BadRow, dict[str, str] | None]
+Row = tuple[int, dict[str, Any] | BadRow, dict[str, str] | None, dict[str, str] | None]
+"""``(number, values, problems, rejected)``."""
 
 
 @dataclass(slots=True)
@@ -71,20 +89,27 @@ KnownHeader = Callable[[str], bool]
 
 @contextlib.contextmanager
 def open_rows(
-    path: str, fmt: str, spec: FileSpec, known: KnownHeader, after_row: int = 0
+    path: str,
+    fmt: str,
+    spec: FileSpec,
+    known: KnownHeader,
+    after_row: int = 0,
+    limits: RecordLimits | None = None,
 ) -> Iterator[Rows]:
     """Open ``path`` as ``fmt`` and give its rows numbered above ``after_row``.
-    ``known(header)`` says whether a header cell is one we map (header detection)."""
+    ``known(header)`` says whether a header cell is one we map (header detection).
+    Raises :class:`SourceConfigError` for an XLSX file over the limits."""
+    limits = limits or RecordLimits()
     if fmt == "xlsx":
-        with _open_xlsx(path, spec, known, after_row) as rows:
+        with _open_xlsx(path, spec, known, after_row, limits) as rows:
             yield rows
         return
     encoding = detect(Path(path), spec.encoding)
     with open(path, encoding=encoding.name, errors=encoding.errors, newline="") as f:
         if fmt == "csv":
-            rows = _csv_rows(path, f, spec, known, after_row, encoding)
+            rows = _csv_rows(path, f, spec, known, after_row, encoding, limits)
         elif fmt == "jsonl":
-            rows = Rows(None, 0, _jsonl_rows(f, after_row, encoding), encoding)
+            rows = Rows(None, 0, _jsonl_rows(f, after_row, encoding, limits), encoding)
         elif fmt == "json":
             rows = Rows(None, 0, _json_rows(f.read(), spec, path, after_row), encoding)
         else:  # pragma: no cover - the config's Literal rules it out
@@ -119,6 +144,7 @@ def _tabular(
     known: KnownHeader,
     after_row: int,
     encoding: Encoding | None,
+    limits: RecordLimits,
     check_precision: bool = False,
     delimiter: str | None = None,
 ) -> Rows:
@@ -137,8 +163,16 @@ def _tabular(
         return Rows([], 0, iter(()), encoding, ["no rows"])
     chosen = _pick_header(candidates, known, spec.header_row)
     header_row, header_cells = candidates[chosen]
-    headers = clean_headers(header_cells)
+    max_columns = limits.max_columns
     notes = [f"header at row {header_row}"] if header_row > 1 else []
+    if len(header_cells) > max_columns:
+        notes.append(
+            f"{len(header_cells) - max_columns:,} header columns past the limit of "
+            f"{max_columns:,} (C360_MAX_RECORD_COLUMNS) are ignored"
+        )
+        header_cells = header_cells[:max_columns]
+    headers = clean_headers(header_cells)
+    quarter = limits.max_value_bytes // 4  # a text this long cannot be over in UTF-8
     rest: list[tuple[int, list[str] | BadRow]] = [
         *candidates[chosen + 1 :],
         *((n, bad) for n, bad in early_bad if n > header_row),
@@ -154,11 +188,17 @@ def _tabular(
                 if number <= after_row:
                     continue
                 if isinstance(cells, BadRow):
-                    yield number, cells, None
+                    yield number, cells, None, None
                     continue
+                rejected: dict[str, str] | None = None
+                if len(cells) > max_columns:
+                    rejected = {COLUMNS_KEY: _columns_reason(len(cells), max_columns)}
+                    cells = cells[:max_columns]
                 joined = "".join(cells)
                 if not joined.strip():
                     continue
+                if len(joined) > quarter:
+                    cells, rejected = _reject_big_cells(cells, headers, limits, rejected)
                 problems = None
                 if suspect and "\ufffd" in joined:
                     problems = {
@@ -186,9 +226,86 @@ def _tabular(
                         for extra, cell in enumerate(cells[width:], 1):
                             if cell.strip():
                                 values[f"_extra_{extra}"] = cell
-                yield number, values, problems
+                yield number, values, problems, rejected
 
     return Rows(headers, header_row, rows(), encoding, notes)
+
+
+def _columns_reason(found: int, limit: int) -> str:
+    return (
+        f"{found - limit:,} cells past the limit of {limit:,} fields per record "
+        "(C360_MAX_RECORD_COLUMNS) were rejected"
+    )
+
+
+def _reject_big_cells(
+    cells: list[str], headers: list[str], limits: RecordLimits, rejected: dict[str, str] | None
+) -> tuple[list[str], dict[str, str] | None]:
+    """``cells`` with every cell over ``max_value_bytes`` emptied (and named in
+    ``rejected``); the other cells stay."""
+    kept = list(cells)
+    for index, cell in enumerate(cells):
+        size = value_bytes(cell)
+        if size > limits.max_value_bytes:
+            name = headers[index] if index < len(headers) else f"_extra_{index - len(headers) + 1}"
+            rejected = {
+                **(rejected or {}),
+                shown_key(name): f"rejected: {size:,} bytes, over the limit of "
+                f"{limits.max_value_bytes:,} bytes per value (C360_MAX_VALUE_BYTES)",
+            }
+            kept[index] = ""
+    if isinstance(cells, _Cells):
+        kept = _Cells(kept, cells.lost)
+    return kept, rejected
+
+
+class RecordTooLong(Exception):
+    """A record longer than ``max_record_bytes`` (its rest was skipped, unread)."""
+
+    def __init__(self, head: str) -> None:
+        super().__init__(head)
+        self.head = head
+
+
+def _skip_line(f: IO[str]) -> None:
+    """Read past the end of the current line, a chunk at a time (nothing kept)."""
+    while chunk := f.readline(SCAN_CHUNK):
+        if chunk.endswith("\n"):
+            return
+
+
+class _BoundedLines:
+    """The lines of ``f`` for :func:`csv.reader`, at most ``limit`` characters per
+    record: a longer line (or record of several lines) raises :class:`RecordTooLong`
+    after its rest is skipped, and reading goes on with the next line."""
+
+    def __init__(self, f: IO[str], limit: int) -> None:
+        self.f = f
+        self.limit = limit
+        self.used = 0
+        """Characters of the record being read (reset by the caller per record)."""
+
+    def __iter__(self) -> _BoundedLines:
+        return self
+
+    def __next__(self) -> str:
+        line = self.f.readline(self.limit + 1)
+        if not line:
+            raise StopIteration
+        self.used += len(line)
+        if self.used > self.limit:
+            if not line.endswith("\n"):
+                _skip_line(self.f)
+            self.used = 0
+            raise RecordTooLong(line[:LINE_KEEP])
+        return line
+
+
+def _record_reason(what: str, limits: RecordLimits) -> str:
+    return (
+        f"{what} is longer than the limit of {limits.max_record_bytes:,} bytes per record "
+        "(C360_MAX_RECORD_BYTES); it was not read"
+    )
 
 
 # --- CSV -----------------------------------------------------------------------
@@ -228,11 +345,21 @@ def sniff_delimiter(sample: str) -> str:
 
 
 def _csv_rows(
-    path: str, f: IO[str], spec: FileSpec, known: KnownHeader, after_row: int, enc: Encoding
+    path: str,
+    f: IO[str],
+    spec: FileSpec,
+    known: KnownHeader,
+    after_row: int,
+    enc: Encoding,
+    limits: RecordLimits,
 ) -> Rows:
     delimiter = spec.delimiter or sniff_delimiter(f.read(SNIFF_BYTES))
     f.seek(0)  # (a BOM is skipped again: the codec resets at position 0)
-    reader = csv.reader(f, delimiter=delimiter, quotechar='"', doublequote=True, strict=False)
+    # No field may be longer than a whole record (process-wide, and the same for
+    # every reader: the record limit); the lines themselves are bounded below.
+    csv.field_size_limit(limits.max_record_bytes)
+    lines = _BoundedLines(f, limits.max_record_bytes)
+    reader = csv.reader(lines, delimiter=delimiter, quotechar='"', doublequote=True, strict=False)
 
     def numbered() -> Iterator[tuple[int, list[str] | BadRow]]:
         number = 0
@@ -240,13 +367,19 @@ def _csv_rows(
             try:
                 for cells in reader:
                     number += 1
+                    lines.used = 0
                     yield number, cells
                 return
             except csv.Error as exc:  # e.g. a field over the size limit; csv resumes after it
                 number += 1
+                lines.used = 0
                 yield number, BadRow(f"unreadable CSV record {number}: {exc}", "", "row")
+            except RecordTooLong as exc:
+                number += 1
+                reason = _record_reason(f"CSV record {number}", limits)
+                yield number, BadRow(reason, exc.head, "row")
 
-    rows = _tabular(numbered(), spec, known, after_row, enc, delimiter=delimiter)
+    rows = _tabular(numbered(), spec, known, after_row, enc, limits, delimiter=delimiter)
     rows.notes.append(f"delimiter {delimiter!r}")
     rows.notes.append(f"encoding {enc.name} ({enc.reason})")
     return rows
@@ -310,12 +443,68 @@ def _xlsx_cells(values: tuple[Any, ...]) -> list[str]:
     return _Cells(texts, lost) if lost else texts
 
 
+def inspect_xlsx(path: str, limits: RecordLimits) -> None:
+    """Refuse an XLSX archive that would expand past the limits, from its central
+    directory alone (nothing is decompressed): the members' total size and each
+    big member's compression ratio. zipfile never yields more than a member's
+    declared size, so a lying directory cannot get past this either."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise SourceConfigError(f"{path}: not a readable XLSX file: {exc}") from exc
+    total = sum(m.file_size for m in members)
+    if total > limits.xlsx_max_uncompressed_bytes:
+        raise SourceConfigError(
+            f"{path}: the XLSX archive expands to {total:,} bytes, over the limit of "
+            f"{limits.xlsx_max_uncompressed_bytes:,} (C360_XLSX_MAX_UNCOMPRESSED_BYTES); "
+            "refused before opening it"
+        )
+    for member in members:
+        ratio = member.file_size / max(member.compress_size, 1)
+        if member.file_size > RATIO_FLOOR and ratio > limits.xlsx_max_ratio:
+            raise SourceConfigError(
+                f"{path}: {member.filename} is compressed {ratio:,.0f} to 1, over the limit "
+                f"of {limits.xlsx_max_ratio:,} (C360_XLSX_MAX_RATIO), as in a zip bomb; "
+                "refused before opening it"
+            )
+
+
+_ROW_NUMBER = re.compile(rb'<row\b[^>]*?\sr="(\d+)"')
+
+
+def count_sheet_rows(archive: Any, member: str) -> int:
+    """How many rows a worksheet's XML makes openpyxl yield: the highest of the
+    number of ``<row>`` elements and the last row number (openpyxl fills the gap
+    up to a row numbered 1,000,000 with empty rows). Streams the member a chunk at
+    a time; rows come in order, so the last ``r=`` seen is the highest."""
+    count = last = 0
+    tail = b""
+    with archive.open(member) as xml:
+        while chunk := xml.read(SCAN_CHUNK):
+            data = tail + chunk
+            count += data.count(b"<row ") + data.count(b"<row>")
+            count -= tail.count(b"<row ") + tail.count(b"<row>")
+            at = data.rfind(b"<row ")
+            if at >= 0:
+                found = _ROW_NUMBER.match(data, at)
+                if found:
+                    last = int(found.group(1))
+            tail = data[-256:]
+    return max(count, last)
+
+
 @contextlib.contextmanager
-def _open_xlsx(path: str, spec: FileSpec, known: KnownHeader, after_row: int) -> Iterator[Rows]:
+def _open_xlsx(
+    path: str, spec: FileSpec, known: KnownHeader, after_row: int, limits: RecordLimits
+) -> Iterator[Rows]:
     import zipfile
 
     from openpyxl import load_workbook
 
+    inspect_xlsx(path, limits)
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
@@ -332,11 +521,23 @@ def _open_xlsx(path: str, spec: FileSpec, known: KnownHeader, after_row: int) ->
             sheet = workbook.worksheets[0]
         if hasattr(sheet, "reset_dimensions"):
             sheet.reset_dimensions()  # exporters often write a wrong <dimension>
+        member = getattr(sheet, "_worksheet_path", None)
+        max_rows = limits.xlsx_max_rows
+        if member is not None:
+            found = count_sheet_rows(workbook._archive, member)
+            if found > max_rows:
+                raise SourceConfigError(
+                    f"{path}: sheet {sheet.title!r} has {found:,} rows, over the limit of "
+                    f"{max_rows:,} (C360_XLSX_MAX_ROWS); refused before reading it"
+                )
         numbered = (
             (number, _xlsx_cells(values))
-            for number, values in enumerate(sheet.iter_rows(min_row=1, values_only=True), 1)
+            # max_row: a second bound, should the count above have missed a row
+            for number, values in enumerate(
+                sheet.iter_rows(min_row=1, max_row=max_rows, values_only=True), 1
+            )
         )
-        rows = _tabular(numbered, spec, known, after_row, None, check_precision=True)
+        rows = _tabular(numbered, spec, known, after_row, None, limits, check_precision=True)
         rows.notes.append(f"sheet {sheet.title!r}")
         yield rows
     finally:
@@ -346,11 +547,27 @@ def _open_xlsx(path: str, spec: FileSpec, known: KnownHeader, after_row: int) ->
 # --- JSON Lines and JSON -----------------------------------------------------------
 
 
-def _jsonl_rows(f: IO[str], after_row: int, enc: Encoding) -> Iterator[Row]:
+def _bounded_lines(f: IO[str], limit: int) -> Iterator[tuple[str, bool]]:
+    """``(line, too_long)`` for each line of ``f``: a line over ``limit``
+    characters comes as its first characters only, its rest skipped unread."""
+    while line := f.readline(limit + 1):
+        if len(line) > limit:
+            if not line.endswith("\n"):
+                _skip_line(f)
+            yield line[:LINE_KEEP], True
+        else:
+            yield line, False
+
+
+def _jsonl_rows(f: IO[str], after_row: int, enc: Encoding, limits: RecordLimits) -> Iterator[Row]:
     loads = json.loads
     suspect = not enc.exact
-    for number, line in enumerate(f, 1):
+    for number, (line, too_long) in enumerate(_bounded_lines(f, limits.max_record_bytes), 1):
         if number <= after_row:
+            continue
+        if too_long:
+            reason = _record_reason(f"line {number}", limits)
+            yield number, BadRow(reason, line), None, None
             continue
         text = line.strip()
         if not text:
@@ -358,11 +575,12 @@ def _jsonl_rows(f: IO[str], after_row: int, enc: Encoding) -> Iterator[Row]:
         try:
             value = loads(text)
         except json.JSONDecodeError as exc:
-            yield number, BadRow(f"malformed JSON at line {number}: {exc}", text[:LINE_KEEP]), None
+            bad = BadRow(f"malformed JSON at line {number}: {exc}", text[:LINE_KEEP])
+            yield number, bad, None, None
             continue
         if type(value) is not dict:
             reason = f"expected a JSON object at line {number}, got {_json_type(value)}"
-            yield number, BadRow(reason, text[:LINE_KEEP]), None
+            yield number, BadRow(reason, text[:LINE_KEEP]), None, None
             continue
         problems = None
         if suspect and "\ufffd" in text:
@@ -370,7 +588,7 @@ def _jsonl_rows(f: IO[str], after_row: int, enc: Encoding) -> Iterator[Row]:
                 "record": f"line {number} has bytes that are not valid {enc.name}; "
                 "they were replaced with U+FFFD"
             }
-        yield number, value, problems
+        yield number, value, problems, None
 
 
 def _json_type(value: Any) -> str:
@@ -412,11 +630,11 @@ def _json_rows(text: str, spec: FileSpec, path: str, after_row: int) -> Iterator
         if number <= after_row:
             continue
         if type(item) is dict:
-            yield number, item, None
+            yield number, item, None, None
         else:
             reason = f"expected a JSON object at item {number}, got {_json_type(item)}"
             shown = json.dumps(item, ensure_ascii=False)[:LINE_KEEP]
-            yield number, BadRow(reason, shown, "item"), None
+            yield number, BadRow(reason, shown, "item"), None, None
 
 
 def _skip_space(text: str, pos: int) -> int:
@@ -447,11 +665,11 @@ def _salvage(text: str, spec: FileSpec, after_row: int) -> Iterator[Row]:
                     raise json.JSONDecodeError("expected ','", text, pos)
                 pos = _skip_space(text, pos + 1)
             except json.JSONDecodeError as exc:
-                yield 1, BadRow(f"malformed JSON: {exc}", text[:LINE_KEEP], "item"), None
+                yield 1, BadRow(f"malformed JSON: {exc}", text[:LINE_KEEP], "item"), None, None
                 return
     if not text.startswith("[", pos):
         reason = f"malformed JSON: expected an array of objects at char {pos}"
-        yield 1, BadRow(reason, text[:LINE_KEEP], "item"), None
+        yield 1, BadRow(reason, text[:LINE_KEEP], "item"), None, None
         return
     pos = _skip_space(text, pos + 1)
     if text.startswith("]", pos):
@@ -463,19 +681,19 @@ def _salvage(text: str, spec: FileSpec, after_row: int) -> Iterator[Row]:
             item, end = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
             reason = f"malformed JSON at item {number}: {exc}"
-            yield number, BadRow(reason, text[pos : pos + LINE_KEEP], "item"), None
+            yield number, BadRow(reason, text[pos : pos + LINE_KEEP], "item"), None, None
             return
         if number > after_row:
             if type(item) is dict:
-                yield number, item, None
+                yield number, item, None, None
             else:
                 reason = f"expected a JSON object at item {number}, got {_json_type(item)}"
-                yield number, BadRow(reason, text[pos:end][:LINE_KEEP], "item"), None
+                yield number, BadRow(reason, text[pos:end][:LINE_KEEP], "item"), None, None
         pos = _skip_space(text, end)
         if pos >= len(text) or text.startswith("]", pos):
             return  # a missing closing bracket loses nothing
         if not text.startswith(",", pos):
             reason = f"malformed JSON after item {number}: expected ',' or ']' at char {pos}"
-            yield number + 1, BadRow(reason, text[pos : pos + LINE_KEEP], "item"), None
+            yield number + 1, BadRow(reason, text[pos : pos + LINE_KEEP], "item"), None, None
             return
         pos = _skip_space(text, pos + 1)
