@@ -313,11 +313,12 @@ async def send_all(
         try:
             for i, body in queue:
                 stamp = str(int(time.time()))
+                delivery = f"{prefix}{i}"
                 headers = {
                     "Content-Type": "application/json",
                     "X-C360-Timestamp": stamp,
-                    "X-C360-Signature": sign(WEBHOOK_SECRET, stamp, body),
-                    "X-C360-Delivery": f"{prefix}{i}",
+                    "X-C360-Signature": sign(WEBHOOK_SECRET, delivery, stamp, body),
+                    "X-C360-Delivery": delivery,
                 }
                 sent = time.perf_counter()
                 status, answer = await connection.post("/hooks/shop", body, headers)

@@ -98,13 +98,15 @@ def deliver(
 ) -> httpx.Response:
     body = raw if raw is not None else json.dumps(document, ensure_ascii=False).encode()
     stamp = str(int(at if at is not None else time.time()))
+    if delivery is None:  # the event's id, as senders do, else the body's digest
+        found = document.get("id") if isinstance(document, dict) else None
+        delivery = found or "sha256:" + __import__("hashlib").sha256(body).hexdigest()
     headers = {
+        "X-C360-Delivery": delivery,
         "X-C360-Timestamp": stamp,
-        "X-C360-Signature": sign(secret, stamp, body),
+        "X-C360-Signature": sign(secret, delivery, stamp, body),
         "Content-Type": "application/json",
     }
-    if delivery:
-        headers["X-C360-Delivery"] = delivery
     return httpx.post(f"{url}/hooks/{source}", content=body, headers=headers, timeout=10)
 
 
@@ -165,13 +167,17 @@ def test_bad_signatures_stale_timestamps_and_oversize_bodies_are_refused(
     replayed = deliver(hooks, CUSTOMER, at=time.time() - 3600)  # an old delivery sent again
     assert replayed.status_code == 401 and "outside the 300s window" in replayed.json()["error"]
     unsigned = httpx.post(f"{hooks}/hooks/shop", content=b"{}", timeout=10)
-    assert unsigned.status_code == 401 and "missing X-C360-Timestamp" in unsigned.json()["error"]
+    assert unsigned.status_code == 401 and "missing X-C360-Delivery" in unsigned.json()["error"]
     tampered_body = json.dumps(CUSTOMER).encode()
     stamp = str(int(time.time()))
     tampered = httpx.post(
         f"{hooks}/hooks/shop",
         content=tampered_body.replace(b"U9", b"U0"),
-        headers={"X-C360-Timestamp": stamp, "X-C360-Signature": sign(SECRET, stamp, tampered_body)},
+        headers={
+            "X-C360-Delivery": "evt-1",
+            "X-C360-Timestamp": stamp,
+            "X-C360-Signature": sign(SECRET, "evt-1", stamp, tampered_body),
+        },
         timeout=10,
     )
     assert tampered.status_code == 401

@@ -11,7 +11,9 @@ what the request read for the audit log.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import traceback
 from collections.abc import Callable
 
 import strawberry
@@ -21,7 +23,13 @@ from strawberry.types import ExecutionContext
 
 from c360.schema.context import RequestContext, Subject
 from c360.schema.errors import CLIENT_ERRORS
-from c360.schema.limits import Limits, QueryTooComplex, limit_extensions
+from c360.schema.limits import (
+    Limits,
+    QueryTooComplex,
+    ResponseTooLarge,
+    count_list_items,
+    limit_extensions,
+)
 from c360.schema.mutations import Mutation
 from c360.schema.queries import Query
 from c360.schema.types import Customer
@@ -35,23 +43,57 @@ def is_client_error(error: GraphQLError) -> bool:
     original = error.original_error
     if original is None:
         return True  # syntax and validation errors carry no original error
-    return isinstance(original, (*CLIENT_ERRORS, QueryTooComplex))
+    if type(original) is GraphQLError and original.original_error is None:
+        return True  # graphql-core's own refusal of an argument (first: null for an Int!)
+    return isinstance(original, (*CLIENT_ERRORS, QueryTooComplex, ResponseTooLarge))
+
+
+def query_digest(query: str | None) -> str:
+    """A short digest naming a query text in logs (the text itself may hold a
+    phone or an e-mail in a literal argument, so it is never logged)."""
+    return "sha256:" + hashlib.sha256((query or "").encode("utf-8", "replace")).hexdigest()[:16]
+
+
+def log_server_error(error: GraphQLError, execution_context: ExecutionContext | None) -> None:
+    """Log a server fault by the operation's name, the query's digest, the field
+    path and the exception's type and stack — never the query text, the
+    variables or the exception's message (a database error quotes its
+    statement's parameters: the values searched for)."""
+    query = execution_context.query if execution_context is not None else None
+    operation = (execution_context.operation_name if execution_context else None) or "-"
+    path = ".".join(str(p) for p in error.path or ()) or "-"
+    original = error.original_error
+    kind = type(original).__name__ if original is not None else type(error).__name__
+    stack = ""
+    if original is not None and original.__traceback__ is not None:
+        stack = "\n" + "".join(traceback.format_tb(original.__traceback__)).rstrip()
+    log.error(
+        "server error in operation %s (query %s) at %s: %s%s",
+        operation,
+        query_digest(query),
+        path,
+        kind,
+        stack,
+    )
 
 
 class Schema(strawberry.Schema):
     """Strawberry's schema, except that a client's bad input is answered, not
-    logged as a server error."""
+    logged as a server error, and a server error is logged without the query or
+    anything it holds (:func:`log_server_error`)."""
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        server_errors = [e for e in errors if not is_client_error(e)]
-        super().process_errors(server_errors, execution_context)
+        for error in errors:
+            if not is_client_error(error):
+                log_server_error(error, execution_context)
 
 
 def _mask_server_errors() -> SchemaExtension:
     """Server faults reach the client as "Internal server error" with nothing of
-    the exception (whose text could hold data); they are logged in full."""
+    the exception (whose text could hold data); they are logged by
+    :func:`log_server_error`."""
     return MaskErrors(
         should_mask_error=lambda error: not is_client_error(error),
         error_message="Internal server error",
@@ -64,7 +106,9 @@ def build_schema(limits: Limits | None = None) -> Schema:
         *limit_extensions(limits or Limits()),
         _mask_server_errors,
     ]
-    return Schema(query=Query, mutation=Mutation, types=[Customer], extensions=extensions)
+    built = Schema(query=Query, mutation=Mutation, types=[Customer], extensions=extensions)
+    count_list_items(built._schema)  # the response's size counts as the query runs
+    return built
 
 
 schema = build_schema()

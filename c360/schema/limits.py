@@ -13,12 +13,23 @@ included), takes every ``first`` argument's value (literal or variable) and
   size for a field with ``first`` (its default when not given), times
   :data:`LIST_ESTIMATE` for another list; scalars are free. Over the maximum,
   the query is refused with ``code: QUERY_TOO_COMPLEX`` and its cost.
+
+The estimate cannot know how long a list really is (a profile may hold
+thousands of attributes), so the response's size is counted again while the
+query runs (:class:`ResponseBudget`): every list a field returns adds its
+length, and once the lists of one response hold more than
+``max_response_items`` in all, the field that passed it is refused with
+``code: RESPONSE_TOO_LARGE`` (naming it) instead of being completed. The
+encoded response is bounded too (``max_response_bytes``, checked by the ASGI
+app, which encodes off the event loop).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sized
+from contextvars import ContextVar
 from dataclasses import dataclass
+from inspect import isawaitable
 from typing import Any
 
 from graphql import (
@@ -34,12 +45,14 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLResolveInfo,
     GraphQLSchema,
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
     Undefined,
     VariableNode,
+    default_field_resolver,
     get_named_type,
     value_from_ast_untyped,
 )
@@ -68,6 +81,10 @@ class Limits:
     max_tokens: int = 4_000
     max_aliases: int = 30
     max_page_size: int = MAX_PAGE_SIZE
+    max_response_items: int = 50_000
+    """List items one response may hold in all, counted as the query runs."""
+    max_response_bytes: int = 16_000_000
+    """Largest encoded response."""
 
 
 class QueryTooComplex(GraphQLError):
@@ -78,6 +95,22 @@ class QueryTooComplex(GraphQLError):
             f"Query too complex: it could return about {cost} objects, the limit is {maximum}; "
             "ask for smaller pages (first) or fewer nested lists",
             extensions={"code": "QUERY_TOO_COMPLEX", "cost": cost, "maxCost": maximum},
+        )
+
+
+class ResponseTooLarge(GraphQLError):
+    """A field whose list would take the response past ``max_response_items``."""
+
+    def __init__(self, path: str, items: int, maximum: int) -> None:
+        super().__init__(
+            f"Response too large: {path} would bring it to {items} list items, the limit "
+            f"is {maximum}; ask for fewer nested lists or smaller pages",
+            extensions={
+                "code": "RESPONSE_TOO_LARGE",
+                "field": path,
+                "items": items,
+                "maxItems": maximum,
+            },
         )
 
 
@@ -232,6 +265,73 @@ class QueryCostLimiter(SchemaExtension):
         yield
 
 
+class _Count:
+    __slots__ = ("items", "maximum")
+
+    def __init__(self, maximum: int) -> None:
+        self.items = 0
+        self.maximum = maximum
+
+
+_response_count: ContextVar[_Count | None] = ContextVar("c360_response_count", default=None)
+"""The list items of the response being computed (set per operation by
+:class:`ResponseBudget`; resolvers run in tasks that share it)."""
+
+
+class ResponseBudget(SchemaExtension):
+    """Counts the response's list items while the operation runs (the lists are
+    counted by the resolvers :func:`count_list_items` wraps)."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+
+    def on_execute(self) -> Iterator[None]:
+        token = _response_count.set(_Count(self.limits.max_response_items))
+        try:
+            yield
+        finally:
+            _response_count.reset(token)
+
+
+def _charge(result: Any, info: GraphQLResolveInfo) -> None:
+    count = _response_count.get()
+    if count is None or not isinstance(result, Sized) or isinstance(result, str | bytes):
+        return
+    count.items += len(result)
+    if count.items > count.maximum:
+        path = ".".join(str(p) for p in info.path.as_list())
+        raise ResponseTooLarge(path, count.items, count.maximum)
+
+
+async def _charge_later(result: Awaitable[Any], info: GraphQLResolveInfo) -> Any:
+    value = await result
+    _charge(value, info)
+    return value
+
+
+def _counting(resolve: Callable[..., Any]) -> Callable[..., Any]:
+    def counted(root: Any, info: GraphQLResolveInfo, **arguments: Any) -> Any:
+        result = resolve(root, info, **arguments)
+        if isawaitable(result):
+            return _charge_later(result, info)
+        _charge(result, info)
+        return result
+
+    return counted
+
+
+def count_list_items(schema: GraphQLSchema) -> None:
+    """Wrap the resolver of every list field of ``schema`` so that what it returns
+    is counted against the response's budget (:class:`ResponseBudget`). Only
+    list fields are wrapped: scalars resolve as fast as before."""
+    for type_ in schema.type_map.values():
+        if not isinstance(type_, GraphQLObjectType) or type_.name.startswith("__"):
+            continue
+        for field in type_.fields.values():
+            if _unwrap(field.type)[1]:
+                field.resolve = _counting(field.resolve or default_field_resolver)
+
+
 class StaticRules(SchemaExtension):
     """Adds validation rules that do not depend on the request (depth, aliases),
     the same rule classes every time so validation results can be cached."""
@@ -260,4 +360,5 @@ def limit_extensions(limits: Limits) -> list[Callable[[], SchemaExtension]]:
         lambda: StaticRules(rules),
         lambda: ValidationCache(maxsize=512),
         lambda: QueryCostLimiter(limits),
+        lambda: ResponseBudget(limits),
     ]

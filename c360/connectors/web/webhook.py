@@ -2,23 +2,31 @@
 
 A delivery is accepted only if
 
-1. the source exists, is a ``web`` source and has a ``webhook`` config (else 404);
-2. its body is at most ``max_body_bytes`` (else 413);
-3. its timestamp header is within ``tolerance_s`` of now (else 401: a replay of
-   an old delivery, or a clock that is off);
+1. the source exists, is a ``web`` source and has a ``webhook`` config (else one
+   generic 404, the same for each case: the answer does not tell a stranger
+   which sources exist);
+2. its body is at most ``max_body_bytes`` (else 413, as soon as the body passes
+   it: it is read as it streams in, never whole first);
+3. it carries a delivery id (``X-C360-Delivery``: 1-200 printable ASCII
+   characters) and a timestamp (``X-C360-Timestamp``: whole Unix seconds) within
+   ``tolerance_s`` of now (else 401: a replay of an old delivery, or a clock
+   that is off);
 4. its signature header holds ``sha256=<hex>`` of HMAC-SHA256(secret,
-   ``<timestamp>.<body>``) — several comma-separated signatures are allowed, for
-   rotating secrets (else 401).
+   ``<delivery id>.<timestamp>.<body>``), as Standard Webhooks signs
+   ``webhook-id`` — several comma-separated signatures are allowed, for rotating
+   secrets (else 401).
 
 An accepted delivery is committed to ``webhook_inbox`` *before* the answer
-(202); its delivery id (header, else the body's ``id``, else the body's digest)
-is unique per source, so a delivery sent again is answered 200 ``duplicate`` and
-stored once. Nothing is parsed beyond that on the request path: the answer is
-fast, and a process that dies right after the 2xx loses nothing — the inbox is
-drained into the ingest pipeline (:func:`drain_inbox`) right after the answer, by
-the scheduler's background task, and by ``c360 sync-due``. Deliveries that
-arrive together share one commit (:class:`InboxWriter`), and while they keep
-arriving the background drain yields to them (:class:`_Drainer`).
+(202); its delivery id is unique per source, so a delivery sent again is
+answered 200 ``duplicate`` and stored once. The id is signed, so a captured
+delivery replayed within the window with the id changed or removed fails the
+signature instead of being stored again. Nothing is parsed beyond that on the
+request path: the answer is fast, and a process that dies right after the 2xx
+loses nothing — the inbox is drained into the ingest pipeline
+(:func:`drain_inbox`) right after the answer, by the scheduler's background
+task, and by ``c360 sync-due``. Deliveries that arrive together share one commit
+(:class:`InboxWriter`), and while they keep arriving the background drain yields
+to them (:class:`_Drainer`).
 
 Draining turns each delivery into a record of the stream its type is routed to,
 with that stream's mapping (so a pushed order and the same order pulled later
@@ -34,6 +42,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -88,28 +97,48 @@ class WebhookRefused(Exception):
         self.reason = reason
 
 
-def sign(secret: str, timestamp: int | str, body: bytes) -> str:
-    """The signature header value for ``body`` sent at ``timestamp`` (Unix seconds)."""
-    mac = hmac.new(secret.encode("utf-8"), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return "sha256=" + mac.hexdigest()
+DELIVERY_ID = re.compile(r"[\x21-\x7e]{1,200}")
+"""A delivery id: 1-200 printable ASCII characters (no spaces)."""
+UNIX_SECONDS = re.compile(r"[0-9]{1,11}")
+"""A timestamp: whole Unix seconds (no sign, fraction, exponent, ``nan`` or ``inf``)."""
+NOT_FOUND = "no webhook here"
+"""The one answer for an unknown source, one that is not ``web``, or one without a
+webhook: which sources exist is nobody's business but the operator's."""
+
+
+def sign(secret: str, delivery_id: str, timestamp: int | str, body: bytes) -> str:
+    """The signature header value for delivery ``delivery_id`` of ``body`` sent at
+    ``timestamp`` (Unix seconds): HMAC-SHA256 of ``<id>.<timestamp>.<body>``."""
+    signed = f"{delivery_id}.{timestamp}.".encode() + body
+    return "sha256=" + hmac.new(secret.encode("utf-8"), signed, hashlib.sha256).hexdigest()
 
 
 def verify(
     config: WebhookConfig, headers: Any, body: bytes, now: float | None = None
 ) -> tuple[str, datetime]:
-    """Check a delivery's timestamp and signature; returns ``(delivery id, signed at)``
-    or raises :class:`WebhookRefused` naming what is wrong."""
+    """Check a delivery's id, timestamp and signature; returns ``(delivery id,
+    signed at)`` or raises :class:`WebhookRefused` naming what is wrong."""
     if len(body) > config.max_body_bytes:
         raise WebhookRefused(413, f"body over {config.max_body_bytes} bytes")
+    delivery = headers.get(config.delivery_header)
+    if not delivery:
+        raise WebhookRefused(
+            401,
+            f"missing {config.delivery_header} header (the delivery's id, signed with its "
+            "timestamp and body)",
+        )
+    if not DELIVERY_ID.fullmatch(delivery):
+        raise WebhookRefused(
+            401, f"{config.delivery_header} must be 1-200 printable ASCII characters"
+        )
     stamp = headers.get(config.timestamp_header)
     if not stamp:
         raise WebhookRefused(401, f"missing {config.timestamp_header} header")
-    try:
-        signed_at = float(stamp)
-    except ValueError:
+    if not UNIX_SECONDS.fullmatch(stamp):
         raise WebhookRefused(
-            401, f"{config.timestamp_header} is not Unix seconds: {stamp[:40]!r}"
-        ) from None
+            401, f"{config.timestamp_header} is not whole Unix seconds: {stamp[:40]!r}"
+        )
+    signed_at = int(stamp)
     now = time.time() if now is None else now
     if abs(now - signed_at) > config.tolerance_s:
         raise WebhookRefused(
@@ -124,20 +153,28 @@ def verify(
         secret = resolve_secret(config.secret, "webhook.secret")
     except SourceConfigError as exc:
         raise WebhookRefused(503, str(exc)) from None
-    expected = sign(secret, stamp, body)
+    expected = sign(secret, delivery, stamp, body)
     candidates = [part.strip() for part in given.split(",")]
     if not any(hmac.compare_digest(expected, c) for c in candidates):
-        raise WebhookRefused(401, f"{config.signature_header} does not match the body")
-    delivery = headers.get(config.delivery_header)
-    if not delivery:
-        try:
-            found = get_path(json.loads(body), config.id_path)
-        except ValueError:
-            found = None
-        delivery = str(found) if isinstance(found, str | int) and found != "" else None
-    if not delivery:
-        delivery = "sha256:" + hashlib.sha256(body).hexdigest()
-    return delivery[:256], datetime.fromtimestamp(signed_at, UTC)
+        raise WebhookRefused(
+            401, f"{config.signature_header} does not match the delivery id, timestamp and body"
+        )
+    return delivery, datetime.fromtimestamp(signed_at, UTC)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, read as it streams in; :class:`_BodyTooLarge` as soon as
+    it passes ``limit`` bytes (nothing past that is read or kept)."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise _BodyTooLarge
+    return bytes(body)
 
 
 def _insert_delivery(engine: Engine) -> Any:
@@ -371,13 +408,17 @@ def webhook_routes(engine: Engine, *, drain: bool = True) -> list[BaseRoute]:
         if config is None:  # first delivery, or the cached config expired
             config = await run_in_threadpool(load, source_name)
         if config.webhook is None:
-            return JSONResponse({"error": config.problem}, status_code=404)
+            log.info("webhook delivery refused: %s", config.problem)
+            return JSONResponse({"error": NOT_FOUND}, status_code=404)
+        limit = config.webhook.max_body_bytes
+        too_large = JSONResponse({"error": f"body over {limit} bytes"}, status_code=413)
         declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > config.webhook.max_body_bytes:
-            return JSONResponse(
-                {"error": f"body over {config.webhook.max_body_bytes} bytes"}, status_code=413
-            )
-        body = await request.body()
+        if declared and declared.isdigit() and int(declared) > limit:
+            return too_large
+        try:
+            body = await read_body(request, limit)
+        except _BodyTooLarge:
+            return too_large
         try:
             delivery, signed_at = verify(config.webhook, request.headers, body)
         except WebhookRefused as refused:
