@@ -6,7 +6,15 @@
   refused is written to the audit log before its response leaves;
 * ``POST /oauth/token`` — c360's own tokens, client-credentials grant;
 * ``/.well-known/jwks.json`` and ``/.well-known/oauth-authorization-server`` —
-  the keys that verify those tokens, and where to get them.
+  the keys that verify those tokens, and where to get them;
+* ``POST /hooks/{source}`` — signed webhook deliveries.
+
+Every request body is streamed against its route's limit before the route sees
+it (:class:`~c360.platform.http_limits.BodyLimit`). GraphQL operations run in a
+worker thread on an event loop of its own, so a heavy query (a profile with
+thousands of attributes) never holds up the server's loop (``/healthz``, other
+requests); their responses are encoded there too, and refused past
+``max_response_bytes``.
 
 This module assembles the other subpackages (it may import ``c360.schema`` and
 ``c360.auth``); the rest of ``c360.platform`` imports none of them.
@@ -14,24 +22,28 @@ This module assembles the other subpackages (it may import ``c360.schema`` and
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from sqlalchemy import Engine, text
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 
 from c360.auth.config import AuthSettings
@@ -42,35 +54,51 @@ from c360.auth.principal import Principal
 from c360.auth.ratelimit import RateLimiter
 from c360.auth.tokens import OidcProvider, TokenIssuer, TokenVerifier
 from c360.platform.audit import AuditWriter
+from c360.platform.http_limits import BodyLimit, HttpLimits
 from c360.schema import Limits, RequestContext, Schema, build_schema
 from c360.search.contract import SearchBackend
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 NOBODY = Principal(subject="", roles=frozenset())
 
-MAX_BODY_BYTES = 1_000_000
-"""Largest GraphQL request body accepted (queries are small; variables too)."""
+NO_STORE = (b"cache-control", b"no-store")
+"""On every /graphql response: they carry personal data, no cache may keep them."""
 
 
-class BodyTooLarge(Exception):
-    pass
+class _Encoded(dict[str, Any]):
+    """A response already encoded (in the worker thread), passed through
+    strawberry's ``create_response`` to :meth:`GraphQLApp.encode_json`."""
+
+    def __init__(self, raw: bytes) -> None:
+        super().__init__()
+        self.raw = raw
 
 
-def _limited(receive: Receive, limit: int) -> Receive:
-    """``receive`` that raises :class:`BodyTooLarge` past ``limit`` body bytes."""
-    seen = 0
+class _WorkerLoops:
+    """Runs coroutines to completion in worker threads, each thread with an event
+    loop of its own kept for the thread's life. Their blocking calls
+    (``asyncio.to_thread``) share one bounded pool."""
 
-    async def wrapped() -> Message:
-        nonlocal seen
-        message = await receive()
-        if message["type"] == "http.request":
-            seen += len(message.get("body", b""))
-            if seen > limit:
-                raise BodyTooLarge
-        return message
+    def __init__(self, max_workers: int = 32) -> None:
+        self._local = threading.local()
+        self._pool = ThreadPoolExecutor(max_workers, thread_name_prefix="c360-graphql-io")
 
-    return wrapped
+    def _loop(self) -> asyncio.AbstractEventLoop:
+        loop: asyncio.AbstractEventLoop | None = getattr(self._local, "loop", None)
+        if loop is None or loop.is_closed():
+            loop = asyncio.new_event_loop()
+            loop.set_default_executor(self._pool)
+            self._local.loop = loop
+        return loop
+
+    def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return self._loop().run_until_complete(coroutine)
+
+    async def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """``coroutine``'s result, computed off the calling event loop."""
+        return await run_in_threadpool(self._run, coroutine)
 
 
 @dataclass
@@ -142,38 +170,69 @@ class GraphQLApp(GraphQL[RequestContext, None]):
         schema: Schema,
         gate: Gate,
         search: Callable[[], SearchBackend] | None = None,
+        max_response_bytes: int = Limits.max_response_bytes,
     ) -> None:
         super().__init__(schema, graphql_ide="graphiql", allow_queries_via_get=True)
         self.engine = engine
         self.gate = gate
         self.search = search
         self.audit = AuditWriter(engine)
+        self.max_response_bytes = max_response_bytes
+        self.workers = _WorkerLoops()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # no subscriptions: nothing is served over websockets
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": 1008})
             return
+        send = _no_store(send)
         request = Request(scope, receive)
         if self._is_ide_page(request):  # the IDE page holds no data; its queries need tokens
             await super().__call__(scope, receive, send)
             return
-        length = request.headers.get("content-length", "")
-        if length.isdigit() and int(length) > MAX_BODY_BYTES:
-            await self._too_large(scope, receive, send)
-            return
+        # The body's size was checked by BodyLimit as it arrived, before this.
         admission = await self.gate.admit(request)
         if isinstance(admission, Response):
             await admission(scope, receive, send)
             return
         scope.setdefault("state", {})["admission"] = admission
-        try:
-            await super().__call__(scope, _limited(receive, MAX_BODY_BYTES), send)
-        except BodyTooLarge:
-            await self._too_large(scope, receive, send)
+        await super().__call__(scope, receive, send)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """The request's JSON, which must be an object (or a list, which
+        strawberry refuses as a batch): ``null``, a string or a number is the
+        client's mistake (400), not a server error."""
+        parsed = super().parse_json(data)
+        if not isinstance(parsed, dict | list):
+            raise HTTPException(
+                400,
+                'the request body must be a JSON object such as {"query": "..."}, '
+                f"not {type(parsed).__name__ if parsed is not None else 'null'}",
+            )
+        return parsed
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: RequestContext,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """The operation, executed in a worker thread on an event loop of its own:
+        resolving and completing a big result is CPU work that would otherwise
+        hold up every other request on the server's loop."""
+        execution = super().execute_single(
+            request, request_adapter, sub_response, context, root_value, request_data
+        )
+        return await self.workers.run(execution)
 
     def encode_json(self, data: object) -> bytes:
-        """Responses are encoded with orjson (a 360 view: ~10x faster than json)."""
+        """Responses are encoded with orjson (a 360 view: ~10x faster than json),
+        in the worker thread by :meth:`process_result` for GraphQL results."""
+        if isinstance(data, _Encoded):
+            return data.raw
         return orjson.dumps(data)
 
     @staticmethod
@@ -183,14 +242,6 @@ class GraphQLApp(GraphQL[RequestContext, None]):
             and "query" not in request.query_params
             and "text/html" in request.headers.get("accept", "")
         )
-
-    @staticmethod
-    async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
-        response = JSONResponse(
-            {"errors": [{"message": f"request body larger than {MAX_BODY_BYTES} bytes"}]},
-            status_code=413,
-        )
-        await response(scope, receive, send)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -229,7 +280,43 @@ class GraphQLApp(GraphQL[RequestContext, None]):
                         }
                     ],
                 }
-        return await super().process_result(request, result)
+        processed = await super().process_result(request, result)
+        return await run_in_threadpool(self._encoded, processed)
+
+    def _encoded(self, processed: GraphQLHTTPResponse) -> GraphQLHTTPResponse:
+        """``processed``, encoded; a response over ``max_response_bytes`` is
+        replaced by an error saying so."""
+        raw = orjson.dumps(processed)
+        if len(raw) > self.max_response_bytes:
+            raw = orjson.dumps(
+                {
+                    "data": None,
+                    "errors": [
+                        {
+                            "message": f"Response too large: {len(raw)} bytes, the limit is "
+                            f"{self.max_response_bytes}; ask for fewer fields or smaller pages",
+                            "extensions": {
+                                "code": "RESPONSE_TOO_LARGE",
+                                "bytes": len(raw),
+                                "maxBytes": self.max_response_bytes,
+                            },
+                        }
+                    ],
+                }
+            )
+        return _Encoded(raw)  # type: ignore[return-value]
+
+
+def _no_store(send: Send) -> Send:
+    """``send`` adding ``Cache-Control: no-store`` to the response."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = [h for h in message.get("headers", []) if h[0].lower() != NO_STORE[0]]
+            message = {**message, "headers": [*headers, NO_STORE]}
+        await send(message)
+
+    return sending
 
 
 def _ping(engine: Engine) -> None:
@@ -244,13 +331,15 @@ def create_app(
     limits: Limits | None = None,
     oidc_provider: OidcProvider | None = None,
     search: SearchBackend | None = None,
+    http_limits: HttpLimits | None = None,
 ) -> Starlette:
     """The application serving ``engine``'s database (the caller owns the engine).
 
     ``auth`` defaults to the ``C360_*`` environment (:class:`AuthSettings`);
     ``limits`` to the schema's defaults; ``search`` (owned by the caller) to the
     backend the ``C360_SEARCH_*`` settings choose, opened on the first search and
-    closed with the app."""
+    closed with the app; ``http_limits`` (body sizes and time) to the ``C360_*``
+    environment (:class:`HttpLimits`)."""
     settings = auth or AuthSettings()
     tokens = Auth.from_settings(settings, oidc_provider)
     if settings.self_issued_tokens:
@@ -268,7 +357,16 @@ def create_app(
 
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
-        Route("/graphql", GraphQLApp(engine, build_schema(limits), gate, search_provider)),
+        Route(
+            "/graphql",
+            GraphQLApp(
+                engine,
+                build_schema(limits),
+                gate,
+                search_provider,
+                max_response_bytes=(limits or Limits()).max_response_bytes,
+            ),
+        ),
     ]
     if settings.self_issued_tokens:
         server = TokenServer(
@@ -304,7 +402,13 @@ def create_app(
         yield
         await run_in_threadpool(search_provider.close)
 
-    app = Starlette(routes=routes, lifespan=lifespan)
+    # BodyLimit wraps every route (and the 404 of none), inside only Starlette's
+    # error middleware, so nothing reads a body unbounded.
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(BodyLimit, limits=http_limits or HttpLimits())],
+    )
     app.state.engine = engine
     app.state.auth = tokens
     return app
