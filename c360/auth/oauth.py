@@ -189,9 +189,11 @@ async def _read_form(request: Request) -> dict[str, str]:
     """The form parameters of a token request (urlencoded, small, none repeated)."""
     if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         raise ValueError("send the parameters as application/x-www-form-urlencoded")
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        raise ValueError(f"the request body is larger than {MAX_FORM_BYTES} bytes")
+    body = bytearray()
+    async for chunk in request.stream():  # read as it arrives, never past the limit
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            raise ValueError(f"the request body is larger than {MAX_FORM_BYTES} bytes")
     try:
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
     except UnicodeDecodeError:
@@ -240,10 +242,13 @@ def token_endpoint(server: TokenServer, limiter: RateLimiter | None = None) -> A
                     "on loopback addresses only)",
                 },
                 status_code=400,
+                headers={"Cache-Control": "no-store"},
             )
         status, body, headers = await run_in_threadpool(server.respond, oauth_request)
         headers.pop("Content-Type", None)
         headers.pop("content-type", None)
+        headers = {k: v for k, v in headers.items() if k.lower() != "cache-control"}
+        headers["Cache-Control"] = "no-store"  # a token, or why there is none: never cached
         return JSONResponse(body, status_code=status, headers=headers)
 
     return endpoint
