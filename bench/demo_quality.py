@@ -19,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from c360.connectors.offline.roots import allow_import_root
 from c360.connectors.runner import SyncRunner
 from c360.platform.db import make_engine, migrate
 from c360.platform.demo_data import generate_demo_data, load_truth
@@ -40,6 +41,7 @@ def main() -> None:
         dataset = generate_demo_data(
             Path(tmp) / "files", people=args.people, companies=args.companies, seed=args.seed
         )
+        allow_import_root(dataset.directory)  # a bench's own temporary files
         engine = make_engine(f"sqlite:///{Path(tmp) / 'demo.db'}")
         migrate(engine)
         started = time.perf_counter()

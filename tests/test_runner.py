@@ -157,7 +157,7 @@ def test_kill_9_mid_sync_then_rerun_loses_nothing_and_duplicates_nothing(
         statuses = (
             conn.execute(select(t.sync_run.c.status).order_by(t.sync_run.c.id)).scalars().all()
         )
-    assert statuses == ["interrupted", "succeeded"]  # the killed run does not stay "running"
+    assert statuses == ["failed", "succeeded"]  # the killed run does not stay "running"
     counts = run["counts"]
     assert (
         counts["read"]

@@ -12,6 +12,11 @@ records, so a crash at any point resumes with no loss; re-reading committed
 records is idempotent, so it resumes with no duplicates either. Transient source
 errors are retried from the last committed checkpoint with exponential backoff
 and jitter; invalid records are quarantined by the ingest step, never dropped.
+
+A run whose process died (``kill -9``, a crash, a lost machine) cannot mark
+itself: :func:`fail_dead_runs` marks it ``failed`` as soon as no process holds its
+source's lock — the next sync of that source, ``c360 runs`` and the scheduler all
+call it.
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ from c360.connectors.registry import get_connector
 from c360.platform import tables as t
 from c360.platform.backlog import BacklogProgress, BacklogReport, last_landed, resolve_backlog
 from c360.platform.ingest import IngestCounts, Ingestor
-from c360.platform.locks import source_lock, write_transaction
+from c360.platform.locks import SourceBusyError, source_lock, write_transaction
 from c360.platform.models import utcnow
 from c360.platform.records import Checkpoint, IncomingRecord
 from c360.platform.sources import get_source
@@ -135,17 +140,8 @@ class SyncRunner:
         syncing the same source."""
         source = get_source(self.engine, source_name)
         with source_lock(self.engine, source_name):
-            self._close_abandoned_runs(source_name)
+            _fail_running(self.engine, source_name)
             return self._sync_locked(source, streams)
-
-    def _close_abandoned_runs(self, source_name: str) -> None:
-        """Runs still marked running while we hold the source lock were killed."""
-        with self.engine.begin() as conn:
-            conn.execute(
-                t.sync_run.update()
-                .where(t.sync_run.c.source_name == source_name, t.sync_run.c.status == "running")
-                .values(status="interrupted", error="the process ended before the run finished")
-            )
 
     def _sync_locked(self, source: Any, streams: list[str] | None) -> SyncReport:
         source_name = source.name
@@ -287,6 +283,43 @@ class SyncRunner:
                     error=error[:4000] if error else None,
                 )
             )
+
+
+DEAD_RUN_ERROR = "the sync process ended before the run finished (no process holds the source lock)"
+
+
+def _fail_running(engine: Engine, source_name: str) -> int:
+    """Mark the runs of ``source_name`` still ``running`` as failed; the caller
+    holds the source lock, so no live process is running them."""
+    with engine.begin() as conn:
+        result = conn.execute(
+            t.sync_run.update()
+            .where(t.sync_run.c.source_name == source_name, t.sync_run.c.status == "running")
+            .values(status="failed", finished_at=utcnow(), error=DEAD_RUN_ERROR)
+        )
+    return int(result.rowcount or 0)
+
+
+def fail_dead_runs(engine: Engine) -> int:
+    """Mark as ``failed`` every run left ``running`` by a process that died: for
+    each source with such a run, take its sync lock without waiting — if that
+    works, nobody is syncing it. A source being synced is left alone. Returns how
+    many runs were marked. (A run of an in-memory SQLite database has no lock to
+    test and is left as it is.)"""
+    if engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:"):
+        return 0
+    run = t.sync_run
+    with engine.connect() as conn:
+        names = conn.execute(select(run.c.source_name).where(run.c.status == "running").distinct())
+        sources = sorted(names.scalars())
+    marked = 0
+    for name in sources:
+        try:
+            with source_lock(engine, name):
+                marked += _fail_running(engine, name)
+        except SourceBusyError:
+            continue  # alive: its process holds the lock
+    return marked
 
 
 def _resolution_counts(report: SyncReport) -> dict[str, int | float]:

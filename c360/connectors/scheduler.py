@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from c360.connectors.base import SourceConfigError, TransientSourceError
-from c360.connectors.runner import ResolutionError, SyncReport, SyncRunner
+from c360.connectors.runner import ResolutionError, SyncReport, SyncRunner, fail_dead_runs
 from c360.platform import tables as t
 from c360.platform.backlog import backlog_size, resolve_backlog
 from c360.platform.locks import SourceBusyError
@@ -107,6 +107,7 @@ def run_due(
     from c360.connectors.credit.enrich import refresh_stale
     from c360.connectors.web.webhook import drain_inbox, pending_deliveries
 
+    fail_dead_runs(engine)  # a run whose process died must not stay "running"
     results: list[DueRun] = []
     connectors = {s.name: s.connector for s in list_sources(engine)}
     for name in due_sources(engine, now):
