@@ -23,7 +23,13 @@ from sqlalchemy import Engine
 
 from c360.connectors.base import SourceConfigError, TransientSourceError
 from c360.connectors.registry import UnknownConnectorError, connectors, default_trust, get_connector
-from c360.connectors.runner import ResolutionError, SyncReport, SyncRunner, build_connector
+from c360.connectors.runner import (
+    ResolutionError,
+    SyncReport,
+    SyncRunner,
+    build_connector,
+    fail_dead_runs,
+)
 from c360.platform.backlog import backlog_size
 from c360.platform.cli_support import console, err_console, open_engine
 from c360.platform.cli_support import user_errors as _user_errors
@@ -302,9 +308,12 @@ def sync(
 
 @app.command()
 def runs(limit: Annotated[int, typer.Option(min=1, max=1000)] = 20) -> None:
-    """Recent sync runs: status, counts, duration, errors."""
+    """Recent sync runs: status, counts, duration, errors. A run whose process
+    died (no process holds its source's lock) is marked failed first."""
+    engine = open_engine()
+    fail_dead_runs(engine)
     table = Table("run", "source", "status", "started", "seconds", "counts", "error")
-    for run in recent_runs(open_engine(), limit):
+    for run in recent_runs(engine, limit):
         seconds = (
             f"{(run.finished_at - run.started_at).total_seconds():.1f}" if run.finished_at else "-"
         )
@@ -420,12 +429,14 @@ def run_demo(
     evaluate: bool,
 ) -> None:
     """Generate the demo exports, register them as sources, sync them and summarise."""
+    from c360.connectors.offline.roots import allow_import_root
     from c360.platform.demo_data import generate_demo_data, load_truth
     from c360.platform.evaluation import score_links
     from c360.platform.summary import database_summary
 
     started = time.perf_counter()
     dataset = generate_demo_data(directory, people=people, companies=companies, seed=seed)
+    allow_import_root(dataset.directory)  # the operator named it: its files may be read
     out.print(
         f"generated {people:,} people and {companies:,} companies into {dataset.directory}/ "
         f"in {time.perf_counter() - started:.1f}s"
