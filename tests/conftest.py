@@ -19,6 +19,14 @@ from sqlalchemy import Engine, text
 
 from c360.platform.db import make_engine, migrate
 
+# The audit chain and the credit subject digests are keyed (c360.platform.secret_keys):
+# one random key each for the test session, in the environment so that in-process
+# writers and the `c360` subprocesses they start share it (rather than each data
+# dir growing a key of its own). tests/test_audit_keyed.py unsets them to test the
+# key files.
+os.environ.setdefault("C360_AUDIT_KEY", secrets.token_hex(32))
+os.environ.setdefault("C360_SUBJECT_KEY", secrets.token_hex(32))
+
 # Offline sources may only read files under import roots (c360.connectors.offline.roots):
 # the tests keep theirs in pytest's temporary directories, so that is their root
 # (inherited by the `c360` subprocesses they start). tests/test_offline_confinement.py

@@ -290,3 +290,7 @@ def status_command() -> None:
     typer.echo(json.dumps({**health, "lag": lag.as_dict()}, ensure_ascii=False, indent=2))
     if health.get("status") != "ok":
         raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    app()
