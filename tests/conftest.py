@@ -33,14 +33,6 @@ os.environ.setdefault("C360_SUBJECT_KEY", secrets.token_hex(32))
 # sets its own.
 os.environ.setdefault("C360_IMPORT_ROOTS", tempfile.gettempdir())
 
-# The audit chain and the credit subject digests are keyed (c360.platform.secret_keys):
-# one random key each for the test session, in the environment so that in-process
-# writers and the `c360` subprocesses they start share it (rather than each data
-# dir growing a key of its own). tests/test_audit_keyed.py unsets them to test the
-# key files.
-os.environ.setdefault("C360_AUDIT_KEY", secrets.token_hex(32))
-os.environ.setdefault("C360_SUBJECT_KEY", secrets.token_hex(32))
-
 POSTGRES_URL = os.environ.get(
     "C360_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
