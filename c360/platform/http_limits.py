@@ -126,7 +126,10 @@ class _Exchange:
             await app(self.scope, self.receive, self.send)
         except ClientDisconnect:
             if not self.answered:
-                log.info("client went away after %d body bytes (%s)", self.received, self._where())
+                # One line: a dropped body is the client's doing, not a server fault.
+                log.warning(
+                    "client went away after %d body bytes (%s)", self.received, self._where()
+                )
         except Exception:
             if not self.answered:
                 raise
@@ -143,7 +146,7 @@ class _Exchange:
             async with asyncio.timeout(max(0.0, self.deadline - time.monotonic())):
                 message = await self._receive()
         except TimeoutError:
-            log.info(
+            log.warning(
                 "request body not received within %gs (%d bytes; %s)",
                 self.timeout_s,
                 self.received,

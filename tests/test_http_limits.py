@@ -1,0 +1,331 @@
+"""Input limits over real HTTP: ``c360 serve`` as a real process (its own
+uvicorn settings, its stderr captured) for request bodies, slow clients and
+dropped bodies; the app under uvicorn in-process for a profile too big to serve.
+
+* a chunked 200 MB body (no ``Content-Length``) to ``/hooks/<source>``,
+  ``/oauth/token`` and ``/graphql`` is answered 413 as soon as it passes the
+  route's limit, and the server's RSS hardly grows;
+* a connection that sends nothing, or its headers a byte at a time, is closed
+  after the header timeout; a body that trickles in is answered 408;
+* a client that drops its body half-way is logged in one line, no traceback;
+* a customer with thousands of attributes (written straight into the database)
+  is answered RESPONSE_TOO_LARGE, and ``/healthz`` answers while it is computed.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import Engine, insert
+
+from c360.auth.keys import SigningKeys
+from c360.auth.tokens import TokenIssuer
+from c360.platform import tables as t
+from c360.platform.db import make_engine, migrate
+from c360.platform.models import utcnow
+from c360.platform.sources import save_source
+from c360.schema import Limits
+from tests.test_graphql_api import free_socket, make_settings, serve, shared_signing_key
+from tests.test_webhook import source_config
+
+C360 = [sys.executable, "-m", "c360.platform.cli"]
+MB = 1 << 20
+
+
+@dataclass
+class Served:
+    """A ``c360 serve`` process: its URL, pid, where its stderr goes, and its tokens."""
+
+    url: str
+    port: int
+    pid: int
+    stderr: Path
+    issuer: TokenIssuer
+
+    def token(self, *roles: str) -> str:
+        return self.issuer.issue(subject="test-" + "-".join(roles), roles=roles)
+
+    def log(self) -> str:
+        return self.stderr.read_text(encoding="utf-8", errors="replace")
+
+    def rss_kb(self) -> int:
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise AssertionError("no VmRSS")
+
+
+def serve_process(directory: Path, **env: str) -> Iterator[Served]:
+    """``c360 serve`` over a migrated SQLite database in ``directory`` holding
+    the webhook source ``shop``, until the caller is done."""
+    directory.mkdir(parents=True, exist_ok=True)
+    url = f"sqlite:///{directory / 'c360.db'}"
+    engine = make_engine(url)
+    migrate(engine)
+    save_source(engine, "shop", "web", source_config())
+    engine.dispose()
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    sock.close()
+    stderr = directory / "stderr.log"
+    environment = {
+        **os.environ,
+        "C360_DATABASE_URL": url,
+        "C360_DATA_DIR": str(directory / "data"),
+        "C360_SIGNING_KEY_PATH": str(shared_signing_key()),
+        "C360_SEARCH_BACKEND": "embedded",
+        "C360_RATE_LIMIT_PER_MINUTE": "0",
+        **env,
+    }
+    with stderr.open("wb") as errors:
+        process = subprocess.Popen(
+            [*C360, "serve", "--port", str(port)],
+            env=environment,
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, stderr.read_text()
+            assert time.monotonic() < deadline, "c360 serve did not start"
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        keys = SigningKeys(shared_signing_key())
+        issuer = TokenIssuer(keys, issuer="urn:c360", audience="c360-api", ttl=600)
+        yield Served(base, port, process.pid, stderr, issuer)
+    finally:
+        process.terminate()
+        process.wait(15)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    yield from serve_process(
+        tmp_path_factory.mktemp("serve"),
+        C360_HEADER_TIMEOUT_S="1",
+        C360_BODY_TIMEOUT_S="1",
+    )
+
+
+def chunks(total: int, size: int = 64 * 1024) -> Iterator[bytes]:
+    """``total`` bytes as a chunked body (a generator: no Content-Length)."""
+    block = b"a" * size
+    for _ in range(total // size):
+        yield block
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type"),
+    [
+        ("/hooks/shop", "application/json"),
+        ("/oauth/token", "application/x-www-form-urlencoded"),
+        ("/graphql", "application/json"),
+    ],
+)
+def test_a_chunked_200_mb_body_is_refused_as_it_streams(
+    served: Served, path: str, content_type: str
+) -> None:
+    headers = {"Content-Type": content_type}
+    if path == "/graphql":  # admitted, so the body is read (else 401 before reading it)
+        headers["Authorization"] = f"Bearer {served.token('admin')}"
+    before = served.rss_kb()
+    started = time.monotonic()
+    response = httpx.post(served.url + path, content=chunks(200 * MB), headers=headers, timeout=30)
+    assert response.status_code == 413, response.text
+    assert response.headers["connection"] == "close"
+    assert time.monotonic() - started < 10  # refused as it passed the limit, not at the end
+    grown_mb = (served.rss_kb() - before) / 1024
+    assert grown_mb < 8, f"RSS grew by {grown_mb:.1f} MB"
+    assert httpx.get(served.url + "/healthz", timeout=5).status_code == 200
+
+
+def test_a_declared_oversize_body_is_refused_before_it_is_sent(served: Served) -> None:
+    with socket.create_connection(("127.0.0.1", served.port), timeout=5) as sock:
+        sock.sendall(
+            b"POST /oauth/token HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\n\r\n"
+        )
+        answer = sock.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 413"), answer
+
+
+def _closed_within(sock: socket.socket, seconds: float, drip: bytes = b"") -> float:
+    """Seconds until the server closes ``sock`` (sending ``drip`` a byte at a
+    time, every 0.2 s, meanwhile); fails after ``seconds``."""
+    started = time.monotonic()
+    sock.settimeout(0.2)
+    sent = 0
+    while time.monotonic() - started < seconds:
+        if sent < len(drip):
+            try:
+                sock.sendall(drip[sent : sent + 1])
+            except OSError:
+                return time.monotonic() - started
+            sent += 1
+        try:
+            if sock.recv(4096) == b"":
+                return time.monotonic() - started
+        except TimeoutError:
+            continue
+        except OSError:
+            return time.monotonic() - started
+    raise AssertionError(f"the connection was still open after {seconds} s")
+
+
+def test_idle_connections_and_slow_headers_are_timed_out(served: Served) -> None:
+    with socket.create_connection(("127.0.0.1", served.port)) as idle:
+        assert _closed_within(idle, 5) >= 0.9  # C360_HEADER_TIMEOUT_S=1
+    with socket.create_connection(("127.0.0.1", served.port)) as slow:
+        drip = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"z" * 100
+        assert _closed_within(slow, 5, drip) < 3
+
+
+def test_a_body_that_trickles_in_is_answered_408(served: Served) -> None:
+    with socket.create_connection(("127.0.0.1", served.port), timeout=5) as sock:
+        sock.sendall(
+            b"POST /oauth/token HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\n"
+            b"Content-Length: 1000\r\n\r\ngrant_type="
+        )
+        started = time.monotonic()
+        answer = sock.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 408"), answer
+    assert 0.9 <= time.monotonic() - started < 4
+
+
+def test_a_dropped_body_is_logged_in_one_line(served: Served) -> None:
+    already = served.log()
+    with socket.create_connection(("127.0.0.1", served.port), timeout=5) as sock:
+        sock.sendall(
+            b"POST /hooks/shop HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 5000\r\n\r\n" + b"{" * 2000
+        )
+        time.sleep(0.2)
+    deadline = time.monotonic() + 5
+    while "went away" not in served.log()[len(already) :] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    new = served.log()[len(already) :]
+    assert "went away after 2000 body bytes (POST /hooks/shop)" in new, new
+    assert "Traceback" not in new and len(new.strip().splitlines()) == 1, new
+
+
+def test_responses_carrying_personal_data_are_not_cached(served: Served) -> None:
+    query = httpx.post(
+        served.url + "/graphql",
+        json={"query": "{ customers { totalCount } }"},
+        headers={"Authorization": f"Bearer {served.token('admin')}"},
+        timeout=10,
+    )
+    assert query.status_code == 200 and query.headers["cache-control"] == "no-store"
+    refused = httpx.post(served.url + "/graphql", json={"query": "{ __typename }"}, timeout=10)
+    assert refused.status_code == 401 and refused.headers["cache-control"] == "no-store"
+    token = httpx.post(
+        served.url + "/oauth/token",
+        data={"grant_type": "client_credentials", "client_id": "x", "client_secret": "y"},
+        timeout=10,
+    )
+    assert token.status_code in (400, 401) and token.headers["cache-control"] == "no-store"
+
+
+# --------------------------------------------------------------------------- a huge profile
+
+WIDE = 60_000
+"""Attributes of the wide profile: each a list item of the response."""
+
+
+def wide_customer(engine: Engine, attributes: int = WIDE, value: str = "x") -> int:
+    """A customer whose golden profile holds ``attributes`` attributes, written
+    straight into the database (as a profile built before ingest had limits)."""
+    with engine.begin() as conn:
+        customer_id = conn.execute(
+            insert(t.customer)
+            .values(kind="person", display_name="宽", created_at=utcnow(), updated_at=utcnow())
+            .returning(t.customer.c.id)
+        ).scalar_one()
+        profile = {
+            f"extra_{i}": {"value": value, "verified": False, "conflicting": False, "lineage": []}
+            for i in range(attributes)
+        }
+        conn.execute(
+            insert(t.golden_profile).values(
+                customer_id=customer_id, attributes=profile, conflicting=False, updated_at=utcnow()
+            )
+        )
+    return int(customer_id)
+
+
+def poll_healthz(url: str, done: threading.Event, latencies: list[float]) -> None:
+    """GET /healthz until ``done``, noting each answer's latency."""
+    with httpx.Client(timeout=30) as client:
+        while not done.is_set():
+            started = time.monotonic()
+            assert client.get(f"{url}/healthz").status_code == 200
+            latencies.append(time.monotonic() - started)
+            time.sleep(0.01)
+
+
+def test_a_huge_profile_is_refused_and_healthz_answers_meanwhile(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    customer_id = wide_customer(sqlite_engine)
+    for server in serve(sqlite_engine, make_settings(tmp_path)):
+        token = server.token("admin")
+        latencies: list[float] = []
+        done = threading.Event()
+
+        poller = threading.Thread(target=poll_healthz, args=(server.url, done, latencies))
+        poller.start()
+        try:
+            started = time.monotonic()
+            response = httpx.post(
+                f"{server.url}/graphql",
+                json={
+                    "query": "query($id: ID!) { customer(id: $id) "
+                    "{ attributes { name value verified conflicting } } }",
+                    "variables": {"id": str(customer_id)},
+                },
+                headers={"Authorization": f"Bearer {token}", "X-Purpose": "integration test"},
+                timeout=60,
+            )
+            took = time.monotonic() - started
+        finally:
+            done.set()
+            poller.join()
+        assert response.status_code == 200
+        errors = response.json()["errors"]
+        assert errors[0]["extensions"]["code"] == "RESPONSE_TOO_LARGE", errors
+        assert errors[0]["extensions"]["field"] == "customer.attributes"
+        assert took < 10
+        # On the event loop (before), 60,000 attributes held /healthz up ~0.85 s here.
+        assert latencies and max(latencies) < 0.4, f"/healthz took up to {max(latencies):.2f} s"
+
+
+def test_a_response_over_its_byte_limit_is_refused(sqlite_engine: Engine, tmp_path: Path) -> None:
+    customer_id = wide_customer(sqlite_engine, attributes=3, value="长" * 200_000)
+    limits = Limits(max_response_bytes=1_000_000)
+    for server in serve(sqlite_engine, make_settings(tmp_path), limits=limits):
+        response = httpx.post(
+            f"{server.url}/graphql",
+            json={"query": f'{{ customer(id: "{customer_id}") {{ attributes {{ value }} }} }}'},
+            headers={"Authorization": f"Bearer {server.token('admin')}"},
+            timeout=30,
+        )
+        assert response.status_code == 200
+        assert len(response.content) < 1000
+        error = response.json()["errors"][0]
+        assert error["extensions"]["code"] == "RESPONSE_TOO_LARGE" and "bytes" in error["message"]
