@@ -353,6 +353,7 @@ def serve_app(engine: Engine, host: str, port: int) -> None:
 
     from c360.connectors.scheduler import BackgroundScheduler
     from c360.platform.app import create_app
+    from c360.platform.http_limits import uvicorn_options
     from c360.search.indexer import BackgroundIndexer
     from c360.search.settings import SearchSettings, open_backend
 
@@ -370,7 +371,15 @@ def serve_app(engine: Engine, host: str, port: int) -> None:
     console.print(f"c360 serving on [bold]http://{host}:{port}/graphql[/bold]  (Ctrl+C to stop)")
     scheduler = BackgroundScheduler(engine).start()  # runs due syncs while serving
     try:
-        uvicorn.run(create_app(engine, search=backend), host=host, port=port, log_level="warning")
+        # Slow clients are timed out (idle, header and body timeouts, bounded
+        # heads, a connection cap): see c360.platform.http_limits.
+        uvicorn.run(
+            create_app(engine, search=backend),
+            host=host,
+            port=port,
+            log_level="warning",
+            **uvicorn_options(),
+        )
     finally:
         scheduler.stop()
         if indexer is not None:
