@@ -69,10 +69,11 @@ def confine_pattern(path: str, where: str = "") -> None:
     if ".." in Path(expanded).parts:
         raise ValueError(f"{where}{path!r}: '..' is not allowed in an offline source path")
     base = glob_base(expanded) if glob.has_magic(expanded) else expanded
-    real = os.path.realpath(os.path.abspath(base or "."))
+    absolute = os.path.abspath(base or ".")
+    real = os.path.realpath(absolute)
     roots = import_roots()
     if not _within(real, roots):
-        raise _outside(path, roots, where)
+        raise _outside(path if real == absolute else f"{path} (-> {real})", roots, where)
 
 
 def confine_file(path: str, where: str = "") -> str:
