@@ -29,6 +29,7 @@ import pytest
 from sqlalchemy import Engine, insert
 
 from c360.auth.keys import SigningKeys
+from c360.auth.principal import SCOPES
 from c360.auth.tokens import TokenIssuer
 from c360.platform import tables as t
 from c360.platform.db import make_engine, migrate
@@ -53,7 +54,8 @@ class Served:
     issuer: TokenIssuer
 
     def token(self, *roles: str) -> str:
-        return self.issuer.issue(subject="test-" + "-".join(roles), roles=roles)
+        """A token for ``roles`` with every c360 scope."""
+        return self.issuer.issue(subject="test-" + "-".join(roles), roles=roles, scopes=SCOPES)
 
     def log(self) -> str:
         return self.stderr.read_text(encoding="utf-8", errors="replace")
