@@ -90,7 +90,7 @@ def test_token_command_prints_a_verifiable_token(cli_env: Path, engine: Engine) 
     principal = asyncio.run(TokenVerifier(settings, SigningKeys(settings.key_path())).verify(token))
     assert principal.subject == "wang"
     assert principal.roles == frozenset({"agent"})
-    assert principal.region == "上海"
+    assert principal.regions == frozenset({"上海"})
     key_file = cli_env / "keys" / "token-signing-key.json"
     assert key_file.exists() and oct(key_file.stat().st_mode & 0o777) == "0o600"
     with Session(engine) as session:

@@ -23,6 +23,7 @@ from c360.auth.masking import MASKS, mask_value
 from c360.auth.policy import FIELDS, ROLES, Access, policy_field
 from c360.platform.matching.models import CustomerEdge
 from c360.platform.models import (
+    AuditLog,
     Customer,
     Event,
     GoldenAttribute,
@@ -71,6 +72,12 @@ EXTERNAL_ID = "CRM-EXT-0001"
 EVENT_TEXT = "请尽快回电确认地址"
 NOTE_TEXT = "客户要求下周回访"
 TAG = "vip"
+
+
+def staff(server: Server, *roles: str, **facts: Any) -> Api:
+    """A client for ``roles`` at the 北京 branch, where the matrix's customers
+    live (a region limits only the roles whose policy says so)."""
+    return server.api(*roles, region="北京", **facts)
 
 
 @dataclass
@@ -287,7 +294,7 @@ def ask(api: Api, matrix: Matrix, purpose: str | None) -> Response:
 @pytest.mark.parametrize("purpose", [None, "kyc review"], ids=["no-purpose", "purpose"])
 @pytest.mark.parametrize("role", ROLES)
 def test_role_field_matrix(server: Server, matrix: Matrix, role: str, purpose: str | None) -> None:
-    answer = ask(server.api(role), matrix, purpose)
+    answer = ask(staff(server, role), matrix, purpose)
     person = answer.data["person"]
     cells: dict[str, str] = {}
 
@@ -412,7 +419,7 @@ SEARCHES = [
 @pytest.mark.parametrize("role", ROLES)
 def test_search_matrix(server: Server, matrix: Matrix, role: str, purpose: str | None) -> None:
     """Filtering by a field is allowed exactly where the field is read in clear."""
-    api = server.api(role)
+    api = staff(server, role)
     for argument, attribute, value in SEARCHES:
         kind = "organization" if attribute == "uscc" else "person"
         outcome = expected(role, policy_field(attribute, kind), attribute, purpose)
@@ -470,14 +477,23 @@ def test_agents_are_limited_to_their_region(server: Server, matrix: Matrix, engi
     shanghai_agent = server.api("agent", region="上海市")
     data = shanghai_agent.query(page)["customers"]
     assert [e["node"]["customerId"] for e in data["edges"]] == [shanghai_id]
-    # One customer outside the region: refused, not served.
+    # One customer outside the region: answered as an unknown id is (null, no
+    # error that would tell it exists), and the refusal is on the audit log.
     response = shanghai_agent.post(
         "query($id: ID!) { customer(id: $id) { displayName } }", {"id": str(matrix.person)}
     )
-    body = response.json()
-    assert body["data"] == {"customer": None}
-    assert body["errors"][0]["extensions"] == {"code": "FORBIDDEN", "field": "row"}
+    unknown = shanghai_agent.post(
+        "query($id: ID!) { customer(id: $id) { displayName } }", {"id": "999999"}
+    )
+    assert response.json() == unknown.json() == {"data": {"customer": None}}
     assert PERSON["name"] not in response.text
+    with Session(engine) as session:
+        refusals = session.exec(
+            select(AuditLog).where(
+                AuditLog.action == "refuse", AuditLog.customer_id == matrix.person
+            )
+        ).all()
+    assert [r.fields for r in refusals] == [["row"]]
     # The edge to a customer of another region is left out.
     with Session(engine) as session:
         profile = session.get(GoldenProfile, matrix.relative)
@@ -490,13 +506,13 @@ def test_agents_are_limited_to_their_region(server: Server, matrix: Matrix, engi
         {"id": str(matrix.person)},
     )
     assert related["customer"]["related"] == []
-    # An agent without a region claim, and other roles, see every row.
-    assert server.api("agent").query(page)["customers"]["totalCount"] == 4
+    # An agent without a region sees nothing; roles that see every row do.
+    assert server.api("agent").query(page)["customers"] == {"totalCount": 0, "edges": []}
     assert server.api("marketing", region="上海").query(page)["customers"]["totalCount"] == 4
 
 
 def test_scopes_narrow_a_role(server: Server, matrix: Matrix) -> None:
-    reader = server.api("agent", scopes=["customers:read"])
+    reader = staff(server, "agent", scopes=["customers:read"])
     reader.query("{ customers { totalCount } }")
     response = reader.post(
         'mutation($id: ID!) { tagCustomer(customerId: $id, tag: "x") { tags } }',
@@ -505,7 +521,7 @@ def test_scopes_narrow_a_role(server: Server, matrix: Matrix) -> None:
     error = response.json()["errors"][0]
     assert error["extensions"] == {"code": "FORBIDDEN", "field": "mutation.tag"}
     assert "customers:write" in error["message"]
-    writer_only = server.api("agent", scopes=["customers:write"])
+    writer_only = staff(server, "agent", scopes=["customers:write"])
     body = writer_only.post(
         "query($id: ID!) { customer(id: $id) { displayName } }", {"id": str(matrix.person)}
     ).json()
@@ -514,7 +530,7 @@ def test_scopes_narrow_a_role(server: Server, matrix: Matrix) -> None:
 
 
 def test_several_roles_get_the_best_of_each(server: Server, matrix: Matrix) -> None:
-    both = server.api("agent", "risk")
+    both = staff(server, "agent", "risk")
     data = both.query(
         "query($id: ID!) { customer(id: $id) {"
         ' phone: attribute(name: "phone") { value }'
@@ -620,7 +636,7 @@ def test_free_text_search_matrix(
     """Free text finds a customer through a field exactly where the role reads that
     field in clear; elsewhere the search is refused (FORBIDDEN, when the text can
     only mean that field) or does not consult the field at all."""
-    api = search_server.api(role)
+    api = staff(search_server, role)
     target = {"person": matrix.person, "organization": matrix.organization}
     for attribute, kind, text in FREE_TEXT_SEARCHES:
         outcome = expected(role, policy_field(attribute, kind), attribute, purpose)

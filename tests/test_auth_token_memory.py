@@ -35,7 +35,11 @@ def test_a_remembered_token_gives_the_same_principal(tmp_path: Path) -> None:
     first = asyncio.run(verifier.verify(token))
     again = asyncio.run(verifier.verify(token))
     assert again == first
-    assert (again.subject, again.roles, again.region) == ("alice", frozenset({"agent"}), "北京")
+    assert (again.subject, again.roles, again.regions) == (
+        "alice",
+        frozenset({"agent"}),
+        frozenset({"北京"}),
+    )
 
 
 def test_a_remembered_token_is_refused_once_it_expires(

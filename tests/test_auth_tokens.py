@@ -86,7 +86,7 @@ def assert_refused(response: httpx.Response, fragment: str, status: int = 401) -
 
 
 def test_a_valid_token_is_served(server: Server, world: World) -> None:
-    data = server.api("agent").query(QUERY, {"id": str(world.zhang)})
+    data = server.api("agent", region="北京").query(QUERY, {"id": str(world.zhang)})
     assert data["customer"]["phone"]["value"] == "+8613800138000"
 
 
@@ -260,7 +260,11 @@ def test_client_credentials_grant_issues_a_working_token(
     server: Server, engine: Engine, world: World
 ) -> None:
     info, secret = create_client(
-        engine, "crm-app", role="agent", scopes=["customers:read", "customers:write"]
+        engine,
+        "crm-app",
+        role="agent",
+        scopes=["customers:read", "customers:write"],
+        region="北京",
     )
     response = httpx.post(
         f"{server.url}/oauth/token",

@@ -30,6 +30,7 @@ from strawberry.relay import GlobalID
 
 from c360.auth.config import AuthSettings
 from c360.auth.keys import load_or_create_signing_key
+from c360.auth.principal import SCOPES
 from c360.auth.tokens import OidcProvider, TokenIssuer
 from c360.platform.app import create_app
 from c360.platform.db import make_engine
@@ -98,7 +99,9 @@ class Server:
         return self.app.state.auth.issuer
 
     def token(self, *roles: str, subject: str | None = None, **facts: Any) -> str:
-        """A token signed with the app's key, for ``roles``."""
+        """A token signed with the app's key, for ``roles`` (with every c360 scope
+        unless ``scopes`` says otherwise)."""
+        facts.setdefault("scopes", SCOPES)
         return self.issuer.issue(
             subject=subject or f"test-{'-'.join(roles) or 'nobody'}", roles=roles, **facts
         )
@@ -490,7 +493,9 @@ def test_unknown_id_is_null(api: Api, world: World) -> None:
     query = "query($id: ID!) { customer(id: $id) { customerId } }"
     assert api.query(query, {"id": "987654"}) == {"customer": None}
     assert api.query(query, {"id": gid(987654)}) == {"customer": None}
-    assert api.query(query, {"id": "99999999999999999999999"}) == {"customer": None}
+    assert api.query(query, {"id": str(2**63)}) == {"customer": None}  # past any id
+    [error] = api.errors(query, {"id": "9" * 5000})
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "argument": "id"}
 
 
 @pytest.mark.parametrize(

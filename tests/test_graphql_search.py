@@ -46,6 +46,9 @@ query($q: String, $f: CustomerFilter, $first: Int, $after: String, $sort: Custom
 }
 """
 
+EVERY_REGION = ["北京", "浙江", "广东", "上海"]
+"""An agent's regions that cover every customer of the search world that has one."""
+
 
 @pytest.fixture
 def world(engine: Engine, backend: SearchBackend) -> World:
@@ -64,7 +67,7 @@ def ids(data: dict[str, Any]) -> list[int]:
 
 
 def test_exact_name_ranks_first_with_its_explanation(server: Server, world: World) -> None:
-    data = server.api("agent").query(SEARCH, {"q": "张伟"})
+    data = server.api("agent", region=EVERY_REGION).query(SEARCH, {"q": "张伟"})
     found = ids(data)
     assert found[0] == world["zhangwei"]
     assert world["zhangweidong"] in found  # 张伟 is a prefix of 张伟东
@@ -84,7 +87,7 @@ def test_exact_name_ranks_first_with_its_explanation(server: Server, world: Worl
     ],
 )
 def test_pinyin_phone_tail_and_email(server: Server, world: World, text: str, ext: str) -> None:
-    assert ids(server.api("agent").query(SEARCH, {"q": text}))[0] == world[ext]
+    assert ids(server.api("agent", region=EVERY_REGION).query(SEARCH, {"q": text}))[0] == world[ext]
 
 
 def test_every_edge_has_a_cursor_that_resumes_right_after_it(server: Server, world: World) -> None:
@@ -121,7 +124,8 @@ def test_facets_count_all_matches(server: Server, world: World) -> None:
         facets(fields: [CITY, KIND, CITY]) { field values { value count } }
       }
     }"""
-    data = server.api("agent").query(query, {"q": ""})["customers"]
+    everyone = server.api("marketing")  # a role that sees every row
+    data = everyone.query(query, {"q": ""})["customers"]
     facets = {f["field"]: {v["value"]: v["count"] for v in f["values"]} for f in data["facets"]}
     assert list(facets) == ["city", "kind"]
     assert facets["kind"] == {"person": len(world.ids) - 1, "organization": 1}
@@ -129,7 +133,7 @@ def test_facets_count_all_matches(server: Server, world: World) -> None:
     # Facets of a plain database listing count the same customers.
     listing = """{ customers(first: 1, filter: {kind: PERSON}) {
         facets(fields: [KIND]) { field values { value count } } } }"""
-    [kind] = server.api("agent").query(listing)["customers"]["facets"]
+    [kind] = everyone.query(listing)["customers"]["facets"]
     assert kind["values"] == [{"value": "person", "count": len(world.ids) - 1}]
 
 
@@ -147,8 +151,9 @@ def test_filters_narrow_a_search(server: Server, world: World) -> None:
 def test_an_agent_searches_only_within_their_region(server: Server, world: World) -> None:
     found = ids(server.api("agent", region="浙江").query(SEARCH, {"q": "张"}))
     assert set(found) == {world["zhangwei"], world["zhangwei2"]}
-    everywhere = ids(server.api("agent").query(SEARCH, {"q": "张"}))
+    everywhere = ids(server.api("agent", region=EVERY_REGION).query(SEARCH, {"q": "张"}))
     assert world["zhangweidong"] in everywhere
+    assert ids(server.api("agent").query(SEARCH, {"q": "张"})) == []  # no region: no rows
 
 
 def test_searching_by_a_field_the_role_cannot_read_is_refused(
@@ -164,9 +169,11 @@ def test_searching_by_a_field_the_role_cannot_read_is_refused(
     # Digits could be a member number too: for marketing they never consult phones.
     found = ids(server.api("marketing").query(SEARCH, {"q": "13800138000"}))
     assert world["zhangwei"] not in found
-    assert ids(server.api("agent").query(SEARCH, {"q": "13800138000"})) == [world["zhangwei"]]
+    assert ids(server.api("agent", region=EVERY_REGION).query(SEARCH, {"q": "13800138000"})) == [
+        world["zhangwei"]
+    ]
     # Agents read id numbers masked: an id number is refused, whatever the index holds.
-    response = server.api("agent").post(SEARCH, {"q": LI_NA_ID})
+    response = server.api("agent", region=EVERY_REGION).post(SEARCH, {"q": LI_NA_ID})
     [error] = response.json()["errors"]
     assert error["extensions"] == {"code": "FORBIDDEN", "field": "search.id_number"}
     # Marketing may not read people's names: Chinese text searches companies only.
@@ -176,7 +183,7 @@ def test_searching_by_a_field_the_role_cannot_read_is_refused(
     assert world["zhangwei"] not in found
     # Agents may not count by risk level.
     query = '{ customers(search: "") { facets(fields: [RISK_LEVEL]) { field } } }'
-    [error] = server.api("agent").errors(query)
+    [error] = server.api("agent", region=EVERY_REGION).errors(query)
     assert error["extensions"] == {"code": "FORBIDDEN", "field": "facets.risk_level"}
     # Every refusal is on the audit log, with the field and never the value.
     with engine.connect() as conn:
@@ -198,7 +205,7 @@ def test_id_numbers_are_searched_with_a_declared_purpose(server: Server, world: 
 
 
 def test_searches_by_personal_fields_are_audited(server: Server, engine: Engine) -> None:
-    server.api("agent", purpose="callback").query(SEARCH, {"q": "8000"})
+    server.api("agent", purpose="callback", region=EVERY_REGION).query(SEARCH, {"q": "8000"})
     with engine.connect() as conn:
         rows = conn.execute(
             select(t.audit_log.c.fields, t.audit_log.c.purpose).where(
@@ -239,11 +246,11 @@ def test_an_unreachable_index_is_reported_not_crashed(
     monkeypatch.setenv("C360_SEARCH_BACKEND", "opensearch")
     monkeypatch.setenv("C360_OPENSEARCH_URL", "http://127.0.0.1:9")  # nothing listens there
     for server in serve(engine, make_settings(tmp_path)):
-        [error] = server.api("agent").errors(FIND, {"q": "张伟"})
+        [error] = server.api("agent", region=EVERY_REGION).errors(FIND, {"q": "张伟"})
         assert error["extensions"] == {"code": "SEARCH_UNAVAILABLE"}
         assert "127.0.0.1" not in error["message"]
         # The database listing still works.
-        listing = server.api("agent").query("{ customers { totalCount } }")
+        listing = server.api("agent", region=EVERY_REGION).query("{ customers { totalCount } }")
         assert listing["customers"]["totalCount"] == 0
 
 
@@ -259,7 +266,7 @@ def test_a_write_is_findable_through_the_api_within_a_second(
         BackgroundIndexer(engine, index, interval=0.05),
     ):
         for server in serve(engine, make_settings(tmp_path), search=index):
-            api = server.api("agent")
+            api = server.api("admin")
             record: IncomingRecord = person("fresh", name="欧阳娜娜", phone="18912345678")
             ingest(engine, "crm", [record])
             committed = time.monotonic()

@@ -4,6 +4,8 @@
 ``C360_TOKEN_ISSUER``           ``iss`` of the tokens c360 issues (``urn:c360``)
 ``C360_TOKEN_AUDIENCE``         ``aud`` the API accepts (``c360-api``)
 ``C360_TOKEN_TTL``              lifetime of issued tokens, seconds (3600)
+``C360_MAX_TOKEN_LIFETIME``     longest lifetime of any accepted token, seconds (7 days)
+``C360_CLIENT_STATUS_SECONDS``  how long "this client is active" is remembered (5)
 ``C360_SELF_ISSUED_TOKENS``     accept c360's own tokens (true)
 ``C360_SIGNING_KEY_PATH``       the signing key (``<data dir>/keys/token-signing-key.json``)
 ``C360_OIDC_ISSUER``            an OpenID Connect provider whose tokens are accepted
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ALGORITHMS: tuple[str, ...] = ("RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA")
@@ -39,6 +41,8 @@ class AuthSettings(BaseSettings):
     token_issuer: str = "urn:c360"
     token_audience: str = "c360-api"
     token_ttl: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+    max_token_lifetime: int = Field(default=7 * 24 * 3600, ge=60, le=30 * 24 * 3600)
+    client_status_seconds: float = Field(default=5.0, ge=0, le=300)
     self_issued_tokens: bool = True
     signing_key_path: Path | None = None
     oidc_issuer: str | None = None
@@ -50,6 +54,15 @@ class AuthSettings(BaseSettings):
     clock_leeway: int = Field(default=30, ge=0, le=600)
     rate_limit_per_minute: int = Field(default=6000, ge=0)
     rate_limit_burst: int = Field(default=600, ge=1)
+
+    @model_validator(mode="after")
+    def _ttl_within_lifetime(self) -> AuthSettings:
+        if self.token_ttl > self.max_token_lifetime:
+            raise ValueError(
+                f"C360_TOKEN_TTL ({self.token_ttl}) is longer than C360_MAX_TOKEN_LIFETIME "
+                f"({self.max_token_lifetime}): c360 would issue tokens it refuses"
+            )
+        return self
 
     def key_path(self) -> Path:
         """Where the signing key lives."""

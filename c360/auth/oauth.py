@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl
 
 from authlib.oauth2 import AuthorizationServer, OAuth2Request
 from authlib.oauth2.rfc6749 import ClientMixin, OAuth2Error
+from authlib.oauth2.rfc6749.errors import InvalidScopeError
 from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
@@ -62,10 +63,13 @@ class RegisteredClient(ClientMixin):
         return None
 
     def get_allowed_scope(self, scope: str | None) -> str:
-        allowed = self.info.scopes or SCOPES
+        """The scope to grant: what was asked (every scope of it already checked
+        against the client's by :meth:`_ClientCredentials.validate_token_request`),
+        or all the client's scopes when nothing was asked."""
+        allowed = self.info.scopes
         if not scope:
             return " ".join(allowed)
-        return " ".join(s for s in scope.split() if s in allowed)
+        return " ".join(s for s in dict.fromkeys(scope.split()) if s in allowed)
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
         return False
@@ -124,9 +128,26 @@ class _AccessTokens(JWTBearerTokenGenerator):
 
 
 class _ClientCredentials(ClientCredentialsGrant):
-    """The client-credentials grant, the secret in a Basic header or the form."""
+    """The client-credentials grant, the secret in a Basic header or the form.
+
+    A client gets only scopes it was created with: a request naming any other
+    (``customers:write`` for a read-only client, ``openid``) is answered
+    ``invalid_scope`` naming them, never a token with fewer or no scopes."""
 
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]  # noqa: RUF012
+
+    def validate_token_request(self) -> None:
+        super().validate_token_request()
+        client: RegisteredClient = self.request.client
+        requested = (self.request.payload.scope or "").split()
+        refused = sorted(set(requested) - set(client.info.scopes))
+        if refused:
+            raise InvalidScopeError(
+                description=f"client {client.get_client_id()!r} may not have scope "
+                f"{' '.join(refused)!r}; its scopes are {' '.join(client.info.scopes)!r}"
+            )
+        if not client.info.scopes:
+            raise InvalidScopeError(description=f"client {client.get_client_id()!r} has no scopes")
 
 
 class TokenServer(AuthorizationServer):
@@ -142,6 +163,14 @@ class TokenServer(AuthorizationServer):
         self.register_token_generator(
             "default", _AccessTokens(keys, issuer=issuer, audience=audience, ttl=ttl)
         )
+
+    def validate_requested_scope(self, scope: str | None) -> None:
+        unknown = sorted(set((scope or "").split()) - set(SCOPES))
+        if unknown:
+            raise InvalidScopeError(
+                description=f"unknown scope {' '.join(unknown)!r}; c360's scopes are "
+                f"{' '.join(SCOPES)!r}"
+            )
 
     def query_client(self, client_id: str) -> RegisteredClient | None:
         found = find_client(self.engine, client_id) if client_id else None

@@ -15,8 +15,12 @@ An organization's ``name`` is public registration data (``organization_name``);
 attributes listed in :data:`PUBLIC_ATTRIBUTES` are clear to every role; any
 other attribute (a source's pass-through column) follows the ``other`` row.
 
-A principal with several roles gets, per field, the best any of its roles gets;
-its rows are unrestricted if any role's are.
+A principal with several roles sees the rows any of its roles sees, and a
+field of a customer is served as the best of the roles *that see that
+customer* (:func:`roles_seeing`): an agent of 北京 who is also in marketing sees
+a 上海 customer through marketing alone, so that customer's phone is masked.
+Decisions that are not about one customer (what may be searched) count only
+the roles that see every row the principal sees (:func:`covering_roles`).
 """
 
 from __future__ import annotations
@@ -43,8 +47,9 @@ class Rows(Enum):
 
     ALL = "all"
     REGION = "region"
-    """Only customers of the token's ``region`` claim (their golden ``province``
-    or ``city``), when the token carries one; every customer when it does not."""
+    """Only customers of the token's regions (their golden ``province`` or
+    ``city`` is one of the ``region`` claim's names); none when the token names
+    no region."""
 
 
 C = Access.CLEAR
@@ -190,21 +195,32 @@ def decide(
     *,
     subject_kind: str = "person",
     purpose: str | None = None,
+    roles: frozenset[str] | None = None,
 ) -> Decision:
     """How ``attribute`` of a subject of ``subject_kind`` is served to
-    ``principal`` under ``purpose`` (``None``: none declared)."""
+    ``principal`` under ``purpose`` (``None``: none declared), counting only
+    ``roles`` among its roles: those that see the customer (:func:`roles_seeing`);
+    by default those that see every row it sees (:func:`covering_roles`)."""
     field = policy_field(attribute, subject_kind)
     if not principal.has_scope(READ_SCOPE):
         return Decision(
             Outcome.REFUSED, field, f'the token\'s scopes do not include "{READ_SCOPE}"'
         )
+    counted = covering_roles(principal) if roles is None else roles & principal.roles
     best: Decision | None = None
-    for role in _roles(principal):
+    for role in ROLES:
+        if role not in counted:
+            continue
         decision = _decide_for_role(role, field, attribute, purpose)
         if best is None or _RANK[decision.outcome] > _RANK[best.outcome]:
             best = decision
     if best is None:
-        return Decision(Outcome.REFUSED, field, "the token carries no c360 role")
+        reason = (
+            "the token carries no c360 role"
+            if not _roles(principal)
+            else "none of the token's roles sees this customer"
+        )
+        return Decision(Outcome.REFUSED, field, reason)
     return best
 
 
@@ -257,32 +273,94 @@ def search_refusal(
     return None
 
 
+NO_REGION = "\uffff"
+"""A region term no customer has: the filter of a scope that admits nothing
+(a noncharacter, which ``fold_text`` removes from every stored value; and
+unlike NUL, PostgreSQL text can hold it)."""
+
+
 @dataclass(frozen=True, slots=True)
 class RowScope:
-    """Which customers a principal sees: all (``region is None``), or those whose
-    golden ``province`` or ``city`` is the region."""
+    """Which customers are seen: all (``regions is None``), or those whose
+    golden ``province`` or ``city`` is one of ``regions`` (none when empty)."""
 
-    region: str | None = None
+    regions: frozenset[str] | None = None
 
     @property
     def unrestricted(self) -> bool:
-        return self.region is None
+        return self.regions is None
+
+    @property
+    def sees_nothing(self) -> bool:
+        return self.regions is not None and not self.regions
 
     def admits(self, province: str | None, city: str | None) -> bool:
         """Whether a customer with this ``province`` and ``city`` is visible."""
-        if self.region is None:
+        if self.regions is None:
             return True
-        variants = region_variants(self.region)
-        return province in variants or city in variants
+        terms = self.region_terms
+        return province in terms or city in terms
+
+    def covers(self, other: RowScope) -> bool:
+        """Whether every row ``other`` admits, this admits too."""
+        if self.regions is None:
+            return True
+        return other.regions is not None and other.regions <= self.regions
+
+    @property
+    def region_terms(self) -> tuple[str, ...]:
+        """The spellings a database or index filter matches province and city
+        against: ``()`` when unrestricted (no filter), :data:`NO_REGION` when
+        the scope admits nothing."""
+        if self.regions is None:
+            return ()
+        if not self.regions:
+            return (NO_REGION,)
+        return tuple(
+            dict.fromkeys(
+                term for region in sorted(self.regions) for term in region_variants(region)
+            )
+        )
+
+    def describe(self) -> str:
+        """The scope for messages: ``北京, 上海`` or ``no region``."""
+        if self.regions is None:
+            return "every region"
+        return ", ".join(sorted(self.regions)) or "no region"
+
+
+def role_rows(principal: Principal, role: str) -> RowScope:
+    """The rows ``role`` sees for ``principal``: all, or its regions (none
+    when a region-limited role comes without a region)."""
+    if ROLE_POLICIES[role].rows is Rows.ALL:
+        return RowScope()
+    return RowScope(frozenset(principal.regions))
 
 
 def row_scope(principal: Principal) -> RowScope:
-    """The rows ``principal`` sees: unrestricted if any of its roles is; else
-    limited to its ``region`` claim when it has one."""
-    policies = [ROLE_POLICIES[role] for role in _roles(principal)]
-    if not policies or any(p.rows is Rows.ALL for p in policies) or not principal.region:
+    """The rows ``principal`` sees: those any of its roles sees."""
+    scopes = [role_rows(principal, role) for role in _roles(principal)]
+    if not scopes:
+        return RowScope(frozenset())
+    if any(scope.unrestricted for scope in scopes):
         return RowScope()
-    return RowScope(principal.region)
+    return RowScope(frozenset().union(*(scope.regions or () for scope in scopes)))
+
+
+def roles_seeing(principal: Principal, province: str | None, city: str | None) -> frozenset[str]:
+    """The roles of ``principal`` that see a customer of this ``province`` and
+    ``city`` (empty: the customer is not visible)."""
+    return frozenset(
+        role for role in _roles(principal) if role_rows(principal, role).admits(province, city)
+    )
+
+
+def covering_roles(principal: Principal) -> frozenset[str]:
+    """The roles of ``principal`` that see every row it sees: the ones that
+    decide what it may search by, so a search never reaches a row through a
+    role that could not read the field searched."""
+    whole = row_scope(principal)
+    return frozenset(role for role in _roles(principal) if role_rows(principal, role).covers(whole))
 
 
 _REGION_SUFFIXES = ("省", "市", "自治区", "特别行政区")
@@ -331,6 +409,7 @@ def policy_matrix() -> dict[str, dict[str, str]]:
 __all__ = [
     "FIELDS",
     "MUTATIONS",
+    "NO_REGION",
     "PERSONAL_FIELDS",
     "PUBLIC_ATTRIBUTES",
     "ROLE_POLICIES",
@@ -340,6 +419,7 @@ __all__ = [
     "RolePolicy",
     "RowScope",
     "Rows",
+    "covering_roles",
     "decide",
     "field_access",
     "may_query",
@@ -348,6 +428,8 @@ __all__ = [
     "policy_field",
     "policy_matrix",
     "region_variants",
+    "role_rows",
+    "roles_seeing",
     "row_scope",
     "search_refusal",
 ]

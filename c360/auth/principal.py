@@ -10,23 +10,27 @@ ROLES: tuple[str, ...] = ("agent", "marketing", "risk", "compliance", "admin")
 READ_SCOPE = "customers:read"
 WRITE_SCOPE = "customers:write"
 SCOPES: tuple[str, ...] = (READ_SCOPE, WRITE_SCOPE)
-"""Scopes an application can be limited to. A token that names none of them is
-limited by its role alone; one that names some gets only those."""
+"""Scopes an application can be limited to. The verifier decides what a token
+was granted (:func:`c360.auth.tokens.granted_scopes`): c360's own tokens carry
+exactly their ``scope`` claim; a provider's token that names none of these
+scopes may read (its role decides what) and never write."""
 
 
 @dataclass(frozen=True, slots=True)
 class Principal:
     """The caller of one request, as its token says.
 
-    ``roles`` are the c360 roles among the token's roles; ``region`` limits the
-    rows of a role whose policy says so (an agent of one branch); ``client_id``
-    is the application the token was issued to (``None`` for a person's token
-    from an identity provider that does not say)."""
+    ``roles`` are the c360 roles among the token's roles; ``scopes`` are the
+    c360 scopes it was granted (nothing more is ever assumed); ``regions`` limit
+    the rows of a role whose policy says so (an agent of one or more branches);
+    a region-limited role with no region sees nothing. ``client_id`` is the
+    application the token was issued to (``None`` for a person's token from an
+    identity provider that does not say)."""
 
     subject: str
     roles: frozenset[str]
     scopes: frozenset[str] = frozenset()
-    region: str | None = None
+    regions: frozenset[str] = frozenset()
     client_id: str | None = None
     issuer: str = ""
     token_id: str | None = None
@@ -37,10 +41,8 @@ class Principal:
         return self.client_id or self.subject
 
     def has_scope(self, scope: str) -> bool:
-        """Whether the token's scopes allow ``scope`` (all do when it names none
-        of c360's scopes)."""
-        named = self.scopes & frozenset(SCOPES)
-        return not named or scope in named
+        """Whether the token was granted ``scope``."""
+        return scope in self.scopes
 
     @property
     def describe(self) -> str:

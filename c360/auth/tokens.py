@@ -14,9 +14,15 @@ Verification (:class:`TokenVerifier`), in order, each failure a
    key file or refresh the provider's JWKS once (rate-limited), then fail;
 5. the signature verifies with that key (``joserfc``);
 6. ``iss``, ``aud``, ``exp`` and ``sub`` are present and right, ``nbf`` and
-   ``iat`` are not in the future (a small leeway for clock skew).
+   ``iat`` are not in the future (a small leeway for clock skew), and the token
+   lives no longer than ``C360_MAX_TOKEN_LIFETIME``;
+7. a token c360 issued to a client is refused once that client is revoked
+   (checked on every request, the answer cached for a few seconds:
+   :class:`ClientStatus`).
 
-The claims then become a :class:`~c360.auth.principal.Principal`.
+The claims then become a :class:`~c360.auth.principal.Principal`, or the token
+is refused when they are malformed: a region claim that is not a region name or
+a list of them (:func:`regions_of`). Scopes fail closed (:func:`granted_scopes`).
 
 A token that passed every check is remembered (by its SHA-256) for at most
 :data:`VERIFIED_CACHE_SECONDS`, so a client sending it again is not verified
@@ -35,7 +41,7 @@ import json
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -55,7 +61,8 @@ from joserfc.jwk import Key, KeySet
 
 from c360.auth.config import ALGORITHMS, AuthSettings
 from c360.auth.keys import ALGORITHM, SigningKeys
-from c360.auth.principal import ROLES, Principal
+from c360.auth.principal import READ_SCOPE, ROLES, SCOPES, Principal
+from c360.platform.regions import RegionError, check_region_name
 
 log = logging.getLogger(__name__)
 
@@ -104,12 +111,14 @@ class TokenIssuer:
         subject: str,
         roles: Iterable[str],
         scopes: Iterable[str] = (),
-        region: str | None = None,
+        region: str | Iterable[str] | None = None,
         client_id: str | None = None,
         ttl: int | None = None,
         jti: str | None = None,
     ) -> dict[str, Any]:
-        """The claims of a token for these facts."""
+        """The claims of a token for these facts (``scopes`` are exactly what
+        the token may do: none named, nothing granted; ``region`` one region name
+        or several)."""
         now = int(time.time())
         claims: dict[str, Any] = {
             "iss": self.issuer,
@@ -123,8 +132,10 @@ class TokenIssuer:
         }
         if jti:
             claims["jti"] = jti
-        if region:
+        if isinstance(region, str):
             claims["region"] = region
+        elif region is not None:
+            claims["region"] = list(region)
         if client_id:
             claims["client_id"] = client_id
         return claims
@@ -303,10 +314,14 @@ class TokenVerifier:
         settings: AuthSettings,
         keys: SigningKeys | None,
         provider: OidcProvider | None = None,
+        clients: ClientStatus | None = None,
     ) -> None:
         self.settings = settings
         self.keys = keys if settings.self_issued_tokens else None
         self.provider = provider
+        self.clients = clients
+        """Asked whether the client of a c360-issued token is still active;
+        ``None`` only where no client table exists (a bare verifier in tests)."""
         if provider is None and settings.oidc_issuer:
             self.provider = OidcProvider(
                 settings.oidc_issuer,
@@ -320,14 +335,22 @@ class TokenVerifier:
         if len(token) > MAX_TOKEN_LENGTH:
             raise InvalidToken(f"the token is longer than {MAX_TOKEN_LENGTH} characters")
         digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
-        remembered = self._remembered(digest)
-        if remembered is not None:
-            return remembered
-        principal, expires, key, kid = await self._verify(token)
-        self._verified[digest] = _Verified(principal, expires, key, kid, time.monotonic())
-        while len(self._verified) > VERIFIED_CACHE_SIZE:
-            self._verified.popitem(last=False)
+        principal = self._remembered(digest)
+        if principal is None:
+            principal, expires, key, kid = await self._verify(token)
+            self._verified[digest] = _Verified(principal, expires, key, kid, time.monotonic())
+            while len(self._verified) > VERIFIED_CACHE_SIZE:
+                self._verified.popitem(last=False)
+        await self._check_client(principal)
         return principal
+
+    async def _check_client(self, principal: Principal) -> None:
+        """Refuse a c360-issued token whose client was revoked (or removed)."""
+        own = principal.issuer == self.settings.token_issuer
+        if not own or principal.client_id is None or self.clients is None:
+            return
+        if not await self.clients.active(principal.client_id):
+            raise InvalidToken(f"client {principal.client_id!r} is revoked")
 
     def _remembered(self, digest: bytes) -> Principal | None:
         """The principal of a token verified a moment ago, if it would still pass."""
@@ -376,7 +399,8 @@ class TokenVerifier:
         else:
             raise InvalidToken(f"the token's issuer {issuer!r} is not trusted")
         claims = self._verified_claims(token, key, str(alg), str(issuer), audience)
-        return self._principal(claims, roles_claim), claims["exp"], key, kid
+        own = self.keys is not None and issuer == self.settings.token_issuer
+        return self._principal(claims, roles_claim, own=own), claims["exp"], key, kid
 
     @staticmethod
     def _unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -433,7 +457,22 @@ class TokenVerifier:
             raise InvalidToken(f"the token lacks the claim(s) {exc.claim}") from None
         except ClaimError as exc:
             raise InvalidToken(self._claim_message(exc.claim, claims, audience)) from None
+        self._check_lifetime(claims)
         return claims
+
+    def _check_lifetime(self, claims: Mapping[str, Any]) -> None:
+        """Refuse a token meant to live longer than ``max_token_lifetime`` (from
+        its ``iat``, and from now: a token minted with an absurd ``exp`` is a
+        credential that never dies)."""
+        longest = self.settings.max_token_lifetime + self.settings.clock_leeway
+        exp, iat = claims["exp"], claims.get("iat")
+        if not isinstance(exp, int | float) or exp != exp:  # NaN
+            raise InvalidToken("the token's 'exp' claim is not a number")
+        if exp - time.time() > longest or (isinstance(iat, int | float) and exp - iat > longest):
+            raise InvalidToken(
+                f"the token lives longer than {self.settings.max_token_lifetime} s "
+                f"(expires {_when(exp)}); the longest accepted is C360_MAX_TOKEN_LIFETIME"
+            )
 
     @staticmethod
     def _claim_message(claim: str, claims: Mapping[str, Any], audience: str) -> str:
@@ -450,21 +489,72 @@ class TokenVerifier:
             return f"the token's issuer {claims.get('iss')!r} is not trusted"
         return f"the token's {claim!r} claim is invalid"
 
-    def _principal(self, claims: Mapping[str, Any], roles_claim: str) -> Principal:
+    def _principal(self, claims: Mapping[str, Any], roles_claim: str, *, own: bool) -> Principal:
         roles = frozenset(r for r in _strings(_claim_at(claims, roles_claim)) if r in ROLES)
-        scopes = frozenset(_strings(claims.get("scope")) + _strings(claims.get("scp")))
-        region = _claim_at(claims, self.settings.region_claim)
         client_id = claims.get("client_id") or claims.get("azp")
         jti = claims.get("jti")
         return Principal(
             subject=str(claims["sub"]),
             roles=roles,
-            scopes=scopes,
-            region=region.strip() or None if isinstance(region, str) else None,
+            scopes=granted_scopes(claims, own=own),
+            regions=regions_of(
+                _claim_at(claims, self.settings.region_claim), self.settings.region_claim
+            ),
             client_id=str(client_id) if client_id else None,
             issuer=str(claims["iss"]),
             token_id=str(jti) if jti else None,
         )
+
+
+def granted_scopes(claims: Mapping[str, Any], *, own: bool) -> frozenset[str]:
+    """The c360 scopes a token grants. c360's own tokens grant exactly the c360
+    scopes their ``scope`` claim names (none named: nothing, never "the role
+    decides"); a provider's token that names none of c360's scopes (``openid
+    profile``) may read, as its role allows, and never write."""
+    named = frozenset(_strings(claims.get("scope")) + _strings(claims.get("scp"))) & frozenset(
+        SCOPES
+    )
+    if named or own:
+        return named
+    return frozenset({READ_SCOPE})
+
+
+def regions_of(value: Any, claim: str = "region") -> frozenset[str]:
+    """The regions a region claim names: absent (``None``) is none; a region
+    name is one; a list of region names (how Keycloak sends a multivalued
+    attribute) is several. Anything else — an empty or blank name, ``*``, a
+    number, an object, an empty list — is a malformed token: :class:`InvalidToken`."""
+    if value is None:
+        return frozenset()
+    values = value if isinstance(value, list) else [value]
+    if not values:
+        raise InvalidToken(f"the token's {claim!r} claim is an empty list")
+    try:
+        return frozenset(check_region_name(v, f"the token's {claim!r} claim") for v in values)
+    except RegionError as exc:
+        raise InvalidToken(str(exc)) from None
+
+
+class ClientStatus:
+    """Whether a client c360 issued tokens to is still active, asked of the
+    client table and remembered for ``cache_seconds`` (a revoked client's
+    tokens stop working within that time, not at their expiry)."""
+
+    def __init__(self, is_active: Callable[[str], bool], cache_seconds: float = 5.0) -> None:
+        self._is_active = is_active
+        self.cache_seconds = cache_seconds
+        self._known: dict[str, tuple[bool, float]] = {}
+
+    async def active(self, client_id: str) -> bool:
+        known = self._known.get(client_id)
+        now = time.monotonic()
+        if known is not None and now - known[1] < self.cache_seconds:
+            return known[0]
+        answer = await asyncio.to_thread(self._is_active, client_id)
+        if len(self._known) > VERIFIED_CACHE_SIZE:
+            self._known.clear()
+        self._known[client_id] = (answer, now)
+        return answer
 
 
 def bearer_token(authorization: str | None) -> str:
@@ -481,6 +571,7 @@ def bearer_token(authorization: str | None) -> str:
 
 
 __all__ = [
+    "ClientStatus",
     "IdentityProviderUnavailable",
     "InvalidToken",
     "OidcProvider",
@@ -488,4 +579,6 @@ __all__ = [
     "TokenVerifier",
     "bearer_token",
     "check_issuer_url",
+    "granted_scopes",
+    "regions_of",
 ]

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import threading
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -52,8 +53,9 @@ from c360.auth.keys import SigningKeys
 from c360.auth.oauth import TokenServer, authorization_server_metadata, token_endpoint
 from c360.auth.principal import Principal
 from c360.auth.ratelimit import RateLimiter
-from c360.auth.tokens import OidcProvider, TokenIssuer, TokenVerifier
+from c360.auth.tokens import ClientStatus, OidcProvider, TokenIssuer, TokenVerifier
 from c360.platform.audit import AuditWriter
+from c360.platform.clients import client_is_active
 from c360.platform.http_limits import BodyLimit, HttpLimits
 from c360.schema import Limits, RequestContext, Schema, build_schema
 from c360.search.contract import SearchBackend
@@ -112,7 +114,21 @@ class Auth:
     limiter: RateLimiter
 
     @classmethod
-    def from_settings(cls, settings: AuthSettings, provider: OidcProvider | None = None) -> Auth:
+    def from_settings(
+        cls,
+        settings: AuthSettings,
+        provider: OidcProvider | None = None,
+        engine: Engine | None = None,
+    ) -> Auth:
+        """The machinery for ``settings``; with ``engine``, tokens of revoked
+        clients are refused at once (within ``client_status_seconds``)."""
+        clients = (
+            ClientStatus(
+                functools.partial(client_is_active, engine), settings.client_status_seconds
+            )
+            if engine is not None
+            else None
+        )
         keys = SigningKeys(
             settings.key_path(), keep_retired_for=settings.token_ttl + settings.clock_leeway
         )
@@ -125,7 +141,7 @@ class Auth:
                 audience=settings.token_audience,
                 ttl=settings.token_ttl,
             ),
-            verifier=TokenVerifier(settings, keys, provider),
+            verifier=TokenVerifier(settings, keys, provider, clients),
             limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
         )
 
@@ -341,7 +357,7 @@ def create_app(
     closed with the app; ``http_limits`` (body sizes and time) to the ``C360_*``
     environment (:class:`HttpLimits`)."""
     settings = auth or AuthSettings()
-    tokens = Auth.from_settings(settings, oidc_provider)
+    tokens = Auth.from_settings(settings, oidc_provider, engine)
     if settings.self_issued_tokens:
         tokens.keys.key  # noqa: B018  (generated now, not on the first request's event loop)
     gate = Gate(tokens.verifier, tokens.limiter)

@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 
 from c360.platform.auth_models import OAuthClient
 from c360.platform.models import utcnow
+from c360.platform.regions import RegionError, check_region_name
 
 SCRYPT_N = 2**15
 SCRYPT_R = 8
@@ -115,12 +116,19 @@ def create_client(
             f"client name {client_id!r} must be 2-64 characters of a-z, 0-9, '.', '_' or '-', "
             "starting with a letter or digit"
         )
+    if region is not None:
+        try:
+            region = check_region_name(region, "--region")
+        except RegionError as exc:
+            raise ClientError(str(exc)) from None
+    if not scopes:
+        raise ClientError("a client needs at least one scope (it could do nothing)")
     secret = secrets.token_urlsafe(32)
     row = OAuthClient(
         client_id=client_id,
         role=role,
         scopes=sorted(set(scopes)),
-        region=region or None,
+        region=region,
         secret_hash=hash_secret(secret),
     )
     with Session(engine) as session:
@@ -140,8 +148,8 @@ def list_clients(engine: Engine) -> list[ClientInfo]:
 
 
 def revoke_client(engine: Engine, client_id: str) -> ClientInfo:
-    """Stop ``client_id`` from getting new tokens (tokens already issued live
-    until they expire)."""
+    """Stop ``client_id`` from getting new tokens; the tokens it holds are
+    refused too, within seconds (the verifier asks :func:`client_is_active`)."""
     with Session(engine) as session:
         row = session.get(OAuthClient, client_id)
         if row is None:
@@ -163,9 +171,17 @@ def find_client(engine: Engine, client_id: str) -> tuple[ClientInfo, str] | None
         return _info(row), row.secret_hash
 
 
+def client_is_active(engine: Engine, client_id: str) -> bool:
+    """Whether ``client_id`` exists and is not revoked."""
+    with Session(engine) as session:
+        row = session.get(OAuthClient, client_id)
+        return row is not None and row.revoked_at is None
+
+
 __all__ = [
     "ClientError",
     "ClientInfo",
+    "client_is_active",
     "create_client",
     "find_client",
     "hash_secret",

@@ -15,6 +15,8 @@ from sqlalchemy import Engine, event
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session, create_engine
 
+from c360.platform.private_files import private_file
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 SQLITE_POOL_SIZE = 16
@@ -38,15 +40,16 @@ def dump_json(value: Any) -> str:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url``; SQLite files get WAL, foreign keys and a busy timeout."""
+    """An engine for ``url``; SQLite files get WAL, foreign keys and a busy
+    timeout, and are private to this user (:mod:`c360.platform.private_files`)."""
     kwargs.setdefault("json_serializer", dump_json)
     # Statement parameters carry personal data: keep them out of error messages.
     kwargs.setdefault("hide_parameters", True)
     kwargs.setdefault("json_deserializer", orjson.loads)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if path and path != ":memory:" and not path.startswith("file:"):
+            private_file(Path(path))
             if "poolclass" not in kwargs:
                 # Keep a connection per worker thread open: one opened past the
                 # pool is closed on return, and opening one again (pragmas, WAL

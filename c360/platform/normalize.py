@@ -175,6 +175,8 @@ def _folded(value: Any, field: str) -> str:
 
 
 _HAN = "\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+HAN_CHARACTERS = _HAN
+"""The Han character ranges, as the inside of a regular-expression class."""
 _HAN_RE = re.compile(f"[{_HAN}]")
 _SPACE_NEXT_TO_HAN_RE = re.compile(f"(?<=[{_HAN}]) +| +(?=[{_HAN}])")
 _LATIN_WORD_RE = re.compile("[a-z]+")

@@ -22,11 +22,14 @@ from c360.search.contract import SearchBackend
 
 @dataclass(frozen=True, slots=True)
 class Subject:
-    """Whose data a value is, and under which declared purpose it is read."""
+    """Whose data a value is, under which declared purpose it is read, and
+    through which of the caller's roles the customer is seen (``None``: not one
+    customer, decided by the roles that see every row the caller sees)."""
 
     customer_id: int | None
     kind: str = "person"
     purpose: str | None = None
+    roles: frozenset[str] | None = None
 
 
 @dataclass
@@ -110,7 +113,7 @@ class RequestContext:
     ``None`` when this app serves no search."""
     loaders: Loaders = field(init=False)
     access: AccessRecord = field(init=False, default_factory=AccessRecord)
-    _decisions: dict[tuple[str, str, str | None], Decision] = field(
+    _decisions: dict[tuple[str, str, str | None, frozenset[str] | None], Decision] = field(
         init=False, default_factory=dict
     )
     _row_scope: RowScope | None = field(init=False, default=None)
@@ -121,11 +124,15 @@ class RequestContext:
     def decide(self, attribute: str, subject: Subject) -> Decision:
         """The policy's decision for ``attribute`` of ``subject`` (cached for the
         request: the same question is asked once per value)."""
-        key = (attribute, subject.kind, subject.purpose)
+        key = (attribute, subject.kind, subject.purpose, subject.roles)
         decision = self._decisions.get(key)
         if decision is None:
             decision = decide(
-                self.principal, attribute, subject_kind=subject.kind, purpose=subject.purpose
+                self.principal,
+                attribute,
+                subject_kind=subject.kind,
+                purpose=subject.purpose,
+                roles=subject.roles,
             )
             self._decisions[key] = decision
         return decision

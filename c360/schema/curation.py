@@ -94,13 +94,14 @@ def add_tag(engine: Engine, customer_id: int, tag: str, actor: Actor) -> bool:
         ).first()
         if exists is not None:
             return False
-        conn.execute(
-            insert(TAG).values(
-                customer_id=customer_id, tag=tag, created_by=actor.subject, created_at=utcnow()
-            )
-        )
+        tag_id = conn.execute(
+            insert(TAG)
+            .values(customer_id=customer_id, tag=tag, created_by=actor.subject, created_at=utcnow())
+            .returning(TAG.c.id)
+        ).scalar_one()
         queue_for_index(conn, [customer_id])
-        append(conn, [actor.entry("tag", customer_id, tag=tag)])
+        # the tag's id, not its text: the log is immutable, a tag row can be erased
+        append(conn, [actor.entry("tag", customer_id, tag_id=int(tag_id))])
     return True
 
 
@@ -109,13 +110,22 @@ def remove_tag(
 ) -> bool:
     """Remove a tag from a customer and the customers merged into it."""
     with engine.begin() as conn:
-        removed = conn.execute(
-            delete(TAG).where(TAG.c.customer_id.in_([customer_id, *merged_ids]), TAG.c.tag == tag)
-        ).rowcount
+        removed = (
+            conn.execute(
+                delete(TAG)
+                .where(
+                    TAG.c.customer_id.in_([customer_id, *merged_ids]),
+                    TAG.c.tag.in_({tag, tag.lower()}),
+                )
+                .returning(TAG.c.id)
+            )
+            .scalars()
+            .all()
+        )
         if not removed:
             return False
         queue_for_index(conn, [customer_id])
-        append(conn, [actor.entry("untag", customer_id, tag=tag)])
+        append(conn, [actor.entry("untag", customer_id, tag_ids=sorted(int(i) for i in removed))])
     return True
 
 

@@ -17,6 +17,7 @@ from strawberry.permission import BasePermission, PermissionExtension
 
 from c360.auth.policy import may_run
 from c360.platform.models import utcnow
+from c360.platform.stewardship import TagError, check_tag
 from c360.schema.context import Subject
 from c360.schema.curation import Actor, CurationError, add_note, add_tag, merge, remove_tag, split
 from c360.schema.errors import BadUserInput, Forbidden, check_text
@@ -57,7 +58,10 @@ def _actor(info: Info, purpose: str | None = None) -> Actor:
 
 
 def _tag(value: str) -> str:
-    return check_text(unicodedata.normalize("NFKC", value), "tag", maximum=64)
+    try:
+        return check_tag(value)
+    except TagError as exc:
+        raise BadUserInput("tag", str(exc)) from None
 
 
 async def _target(info: Info, argument: str, value: strawberry.ID) -> Customer:
@@ -108,7 +112,9 @@ class Mutation:
     async def untag_customer(
         self, info: Info, customer_id: strawberry.ID, tag: str
     ) -> Customer | None:
-        label = _tag(tag)
+        # A tag stored before tags were checked may not pass check_tag: it can still
+        # be removed by its exact text.
+        label = check_text(unicodedata.normalize("NFKC", tag), "tag", maximum=64)
         customer = await _target(info, "customerId", customer_id)
         merged = await info.context.loaders.merged_ids.load(customer.customer_id)
         await _run(info, remove_tag, customer.customer_id, label, merged, _actor(info))

@@ -12,7 +12,7 @@ from typing import TypeVar
 import strawberry
 from strawberry import relay
 
-from c360.auth.policy import region_variants, search_refusal
+from c360.auth.policy import search_refusal
 from c360.platform.audit import InvalidPurpose, clean_purpose
 from c360.platform.normalize import (
     NormalizationError,
@@ -48,7 +48,7 @@ from c360.schema.types import (
     FacetCounter,
     Info,
     SearchMatch,
-    outside_scope,
+    record_outside_scope,
     visible_rows,
 )
 from c360.search.contract import SearchBackend, SearchFilters, SortOrder
@@ -58,6 +58,8 @@ CURSOR_PREFIX = "customers"
 
 MAX_ID = 2**63 - 1
 """Ids beyond a 64-bit integer cannot exist; asking for one is answered with null."""
+
+MAX_ID_DIGITS = len(str(MAX_ID))
 
 _DIGITS = re.compile(r"[0-9]+")
 
@@ -69,6 +71,8 @@ def parse_customer_id(value: str, argument: str = "id") -> int:
     customer id itself as a decimal string. Anything else is :class:`BadUserInput`."""
     text = str(value).strip()
     if _DIGITS.fullmatch(text):
+        if len(text) > MAX_ID_DIGITS:
+            raise BadUserInput(argument, f"a customer id has at most {MAX_ID_DIGITS} digits")
         return int(text)
     try:
         global_id = relay.GlobalID.from_id(text)
@@ -80,7 +84,7 @@ def parse_customer_id(value: str, argument: str = "id") -> int:
         raise BadUserInput(
             argument, f"{value!r} is the id of a {global_id.type_name}, not of a Customer"
         )
-    if not _DIGITS.fullmatch(global_id.node_id):
+    if not _DIGITS.fullmatch(global_id.node_id) or len(global_id.node_id) > MAX_ID_DIGITS:
         raise BadUserInput(argument, f"{value!r} does not carry a numeric customer id")
     return int(global_id.node_id)
 
@@ -103,7 +107,12 @@ def decode_cursor(cursor: str, argument: str = "after") -> int:
         prefix, last_id = relay.from_base64(cursor)
     except ValueError:
         prefix, last_id = "", ""
-    if prefix != CURSOR_PREFIX or not _DIGITS.fullmatch(last_id) or int(last_id) > MAX_ID:
+    if (
+        prefix != CURSOR_PREFIX
+        or not _DIGITS.fullmatch(last_id)
+        or len(last_id) > MAX_ID_DIGITS
+        or int(last_id) > MAX_ID
+    ):
         raise BadUserInput(argument, f"{cursor!r} is not a cursor of this connection")
     return int(last_id)
 
@@ -127,11 +136,12 @@ async def customer_by_id(info: Info, customer_id: int, purpose: str | None) -> C
     row = await info.context.loaders.customer.load(customer_id)
     if row is None:
         return None
-    [visible] = await visible_rows(info, [row])
-    if not visible:
+    [roles] = await visible_rows(info, [row])
+    if not roles:
         assert row.id is not None
-        raise outside_scope(info, row.id)
-    return Customer.from_row(row, purpose)
+        record_outside_scope(info, row.id)
+        return None
+    return Customer.from_row(row, purpose, roles)
 
 
 @strawberry.input(
@@ -213,8 +223,7 @@ def selection_for(
 ) -> CustomerSelection:
     """The selection a filter stands for, within the caller's rows; filtering by
     a field the caller does not read in clear is refused."""
-    scope = info.context.row_scope
-    regions = region_variants(scope.region) if scope.region else ()
+    regions = info.context.row_scope.region_terms
     if where is None:
         return CustomerSelection(regions=regions)
     searched = [
@@ -275,7 +284,6 @@ def search_request(
     kinds = {k.value for k in (kind, where.kind if where else None) if k is not None}
     if len(kinds) > 1:
         raise BadUserInput("kind", "contradicts filter.kind")
-    scope = info.context.row_scope
     filters = SearchFilters(
         kind=tuple(kinds),
         tags=_one(where.tag if where else None, "filter.tag"),
@@ -285,7 +293,7 @@ def search_request(
         province=_one(where.province if where else None, "filter.province"),
         city=_one(where.city if where else None, "filter.city"),
         source=_one(where.source if where else None, "filter.source"),
-        regions=region_variants(scope.region) if scope.region else (),
+        regions=info.context.row_scope.region_terms,
     )
     if sort is None:
         order = SortOrder.RELEVANCE if text else SortOrder.CUSTOMER_ID
@@ -354,18 +362,18 @@ async def search_connection(
     visible = await visible_rows(info, rows)
     edges: list[CustomerEdge] = []
     seen: set[int] = set()
-    for (_, score, matches), cursor, row, ok in zip(
+    for (_, score, matches), cursor, row, roles in zip(
         outcome.hits, outcome.cursors, rows, visible, strict=True
     ):
         # The index may lag a merge (two hits, one survivor) or an erasure (no row).
-        if row is None or not ok or row.id in seen:
+        if row is None or not roles or row.id in seen:
             continue
         assert row.id is not None
         seen.add(row.id)
         edges.append(
             CustomerEdge(
                 cursor=cursor,
-                node=Customer.from_row(row, request.purpose),
+                node=Customer.from_row(row, request.purpose, roles),
                 score=score,
                 matches=[SearchMatch(field=f, kind=k, term=t) for f, k, t in matches],
             )
@@ -451,7 +459,13 @@ class Query:
             limit=first + 1,
             selection=selection,
         )
-        page = [Customer.from_row(row, reason) for row in rows[:first]]
+        listed = rows[:first]
+        viewers = await visible_rows(info, list(listed))
+        page = [
+            Customer.from_row(row, reason, roles)
+            for row, roles in zip(listed, viewers, strict=True)
+            if roles
+        ]
         edges = [CustomerEdge(cursor=encode_cursor(c.customer_id), node=c) for c in page]
         counter = None
         if filter is None or not filter.identity_arguments():

@@ -19,7 +19,7 @@ import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
-from c360.auth.policy import Outcome
+from c360.auth.policy import Outcome, covering_roles, roles_seeing
 from c360.platform import models
 from c360.schema.context import RequestContext, Subject
 from c360.schema.errors import BadUserInput, Forbidden, check_page_size
@@ -362,31 +362,40 @@ class RelatedCustomer:
         )
 
 
-async def visible_rows(info: Info, rows: list[models.Customer | None]) -> list[bool]:
-    """For each customer row, whether the caller's row scope admits it (its
-    golden province or city is the caller's region); one batched load."""
-    scope = info.context.row_scope
-    if scope.unrestricted:
-        return [row is not None for row in rows]
+def parse_node_number(node_id: str) -> int:
+    """The customer id of a ``Customer`` node id's numeric part; ``-1`` (no
+    customer) for anything that is not a 64-bit decimal."""
+    if node_id.isascii() and node_id.isdigit() and len(node_id) <= 19:
+        return int(node_id)
+    return -1
+
+
+async def visible_rows(info: Info, rows: list[models.Customer | None]) -> list[frozenset[str]]:
+    """For each customer row, the caller's roles that see it (empty: not
+    visible; a missing row is never visible); one batched load of the golden
+    province and city, only when some role is region-limited."""
+    context = info.context
+    principal = context.principal
+    if context.row_scope.unrestricted and covering_roles(principal) == principal.roles:
+        return [principal.roles if row is not None else frozenset() for row in rows]
     ids = [row.id for row in rows if row is not None and row.id is not None]
-    golden = dict(
-        zip(ids, await info.context.loaders.golden_attributes.load_many(ids), strict=True)
-    )
-    out = []
+    golden = dict(zip(ids, await context.loaders.golden_attributes.load_many(ids), strict=True))
+    out: list[frozenset[str]] = []
     for row in rows:
         if row is None or row.id is None:
-            out.append(False)
+            out.append(frozenset())
             continue
         values = {a.name: a.value for a in golden[row.id]}
-        out.append(scope.admits(values.get("province"), values.get("city")))
+        out.append(roles_seeing(principal, values.get("province"), values.get("city")))
     return out
 
 
-def outside_scope(info: Info, customer_id: int) -> Forbidden:
-    """The refusal of a customer outside the caller's rows (recorded for audit)."""
-    reason = f"customer {customer_id} is outside your region ({info.context.row_scope.region})"
+def record_outside_scope(info: Info, customer_id: int) -> None:
+    """Put on the audit log that ``customer_id`` is outside the caller's rows;
+    the caller is answered as for an unknown id (null), so an id outside one's
+    region tells nothing about whether it exists."""
+    reason = f"customer {customer_id} is outside your rows ({info.context.row_scope.describe()})"
     info.context.access.refused(Subject(customer_id), "row", reason)
-    return Forbidden("row", reason)
 
 
 @strawberry.type(description="A person or organization in the unified customer graph.")
@@ -399,9 +408,13 @@ class Customer(relay.Node):
     updated_at: datetime
     stored_display_name: strawberry.Private[str | None]
     purpose: strawberry.Private[str | None]
+    viewer_roles: strawberry.Private[frozenset[str]]
+    """The caller's roles that see this customer: its fields are decided by them."""
 
     @classmethod
-    def from_row(cls, row: models.Customer, purpose: str | None = None) -> Self:
+    def from_row(
+        cls, row: models.Customer, purpose: str | None, viewer_roles: frozenset[str]
+    ) -> Self:
         assert row.id is not None
         return cls(
             customer_id=row.id,
@@ -410,6 +423,7 @@ class Customer(relay.Node):
             updated_at=as_utc(row.updated_at),
             stored_display_name=row.display_name,
             purpose=purpose,
+            viewer_roles=viewer_roles,
         )
 
     @classmethod
@@ -421,23 +435,24 @@ class Customer(relay.Node):
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
         """Customers by the numeric part of their global ids, following merges;
-        customers outside the caller's rows are refused."""
-        ids = [int(i) if i.isascii() and i.isdigit() else -1 for i in node_ids]
+        customers outside the caller's rows are null, as unknown ids are."""
+        ids = [parse_node_number(i) for i in node_ids]
         rows = await info.context.loaders.customer.load_many(ids)
         visible = await visible_rows(info, rows)
         nodes: list[Self | None] = []
-        for row, ok in zip(rows, visible, strict=True):
-            if row is not None and not ok:
+        for row, roles in zip(rows, visible, strict=True):
+            if row is not None and not roles:
                 assert row.id is not None
-                raise outside_scope(info, row.id)
-            nodes.append(cls.from_row(row, info.context.purpose) if row is not None else None)
+                record_outside_scope(info, row.id)
+                row = None
+            nodes.append(cls.from_row(row, info.context.purpose, roles) if row else None)
         if required and any(node is None for node in nodes):
             raise ValueError("some customers do not exist")
         return nodes
 
     @property
     def subject(self) -> Subject:
-        return Subject(self.customer_id, self.kind.value, self.purpose)
+        return Subject(self.customer_id, self.kind.value, self.purpose, self.viewer_roles)
 
     @strawberry.field(description="The customer's name (a person's as your role allows).")
     def display_name(self, info: Info) -> str | None:
@@ -511,14 +526,14 @@ class Customer(relay.Node):
         rows = await info.context.loaders.customer.load_many([r.customer_id for r in relations])
         visible = await visible_rows(info, rows)
         out = []
-        for relation, row, ok in zip(relations, rows, visible, strict=True):
-            if row is None or not ok or row.id == self.customer_id:
+        for relation, row, roles in zip(relations, rows, visible, strict=True):
+            if row is None or not roles or row.id == self.customer_id:
                 continue
             out.append(
                 RelatedCustomer(
                     relation=relation,
                     subject=self.subject,
-                    node=Customer.from_row(row, self.purpose),
+                    node=Customer.from_row(row, self.purpose, roles),
                 )
             )
         return out

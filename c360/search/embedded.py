@@ -42,6 +42,7 @@ import orjson
 import tantivy
 from tantivy import Document, Filter, Occur, Order, Query, TextAnalyzerBuilder, Tokenizer
 
+from c360.platform.private_files import private_dir
 from c360.search.contract import (
     FACET_SIZE,
     MAX_RESULT_WINDOW,
@@ -194,8 +195,7 @@ class EmbeddedSearch(SearchBackend):
     name = "embedded"
 
     def __init__(self, root: Path | str) -> None:
-        self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root = private_dir(Path(root))
         self._schema = _schema()
         self._lock = threading.RLock()
         """Guards the reader state (snapshots, generation); held only briefly."""
