@@ -460,3 +460,22 @@ def test_the_database_and_the_index_are_private(tmp_path: Path) -> None:
     (data / "c360.db").chmod(0o644)
     make_engine(f"sqlite:///{data / 'c360.db'}").dispose()
     assert stat.S_IMODE((data / "c360.db").stat().st_mode) == 0o600
+
+
+def test_the_cli_refuses_malformed_regions(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    env = {**os.environ, "C360_DATA_DIR": str(tmp_path), "C360_DATABASE_URL": ""}
+    env.pop("C360_DATABASE_URL")
+    c360 = [sys.executable, "-m", "c360.platform.cli"]
+    for command in (
+        ["clients", "create", "blank-branch", "--role", "agent", "--region", " "],
+        ["clients", "create", "star-branch", "--role", "agent", "--region", "*"],
+        ["token", "--role", "agent", "--region", " "],
+        ["token", "--role", "agent", "--ttl", "400d"],
+    ):
+        done = subprocess.run([*c360, *command], env=env, capture_output=True, text=True)
+        assert done.returncode != 0, command
+        assert "region" in done.stderr + done.stdout or "ttl" in done.stderr + done.stdout
+        assert "Traceback" not in done.stderr, done.stderr

@@ -33,6 +33,7 @@ from c360.platform.audit import Anchor, AuditEntry, append_now, verify
 from c360.platform.cli_support import user_errors
 from c360.platform.clients import ClientError, create_client, list_clients, revoke_client
 from c360.platform.db import make_engine, migrate
+from c360.platform.regions import RegionError, check_region_name
 from c360.platform.secret_keys import SecretKeyError
 from c360.platform.settings import get_settings
 
@@ -172,8 +173,17 @@ def token(
     Send it as 'Authorization: Bearer <token>'."""
     settings = AuthSettings()
     seconds = parse_duration(ttl)
-    if not 60 <= seconds <= 7 * 86400:
-        raise typer.BadParameter("must be between 1 minute and 7 days", param_hint="--ttl")
+    if not 60 <= seconds <= settings.max_token_lifetime:
+        raise typer.BadParameter(
+            f"must be between 1 minute and {settings.max_token_lifetime} s "
+            "(C360_MAX_TOKEN_LIFETIME)",
+            param_hint="--ttl",
+        )
+    if branch is not None:
+        try:
+            branch = check_region_name(branch, "--region")
+        except RegionError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--region") from None
     sub = subject or f"dev:{getpass.getuser()}"
     issuer = TokenIssuer(
         SigningKeys(settings.key_path()),
