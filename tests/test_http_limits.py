@@ -331,3 +331,18 @@ def test_a_response_over_its_byte_limit_is_refused(sqlite_engine: Engine, tmp_pa
         assert len(response.content) < 1000
         error = response.json()["errors"][0]
         assert error["extensions"]["code"] == "RESPONSE_TOO_LARGE" and "bytes" in error["message"]
+
+
+@pytest.mark.parametrize("body", [b"null", b'"x"', b"1", b"[]", b"\xff\xfe{}", b"{"])
+def test_graphql_bodies_that_are_not_a_request_are_a_400(served: Served, body: bytes) -> None:
+    response = httpx.post(
+        served.url + "/graphql",
+        content=body,
+        headers={
+            "Authorization": f"Bearer {served.token('admin')}",
+            "Content-Type": "application/json",
+        },
+        timeout=10,
+    )
+    assert response.status_code == 400, response.text
+    assert "Traceback" not in served.log()
