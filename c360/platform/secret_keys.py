@@ -90,8 +90,7 @@ def decode_key(text: str, where: str) -> bytes:
     for raw in decoded:  # hex first: 64 hex digits are also valid base64
         if len(raw) >= KEY_BYTES:
             return raw
-    longest = max(len(raw) for raw in decoded)
-    raise SecretKeyError(f"{where} holds {longest} bytes; a key needs at least {KEY_BYTES}")
+    raise SecretKeyError(f"{where} holds {len(decoded[0])} bytes; a key needs at least {KEY_BYTES}")
 
 
 def _create(path: Path) -> None:
