@@ -11,15 +11,15 @@ from c360.connectors.web.pull import StreamSpec
 
 class WebhookConfig(BaseModel):
     """Pushed deliveries at ``POST /hooks/<source>``: each is signed with HMAC-SHA256
-    over ``<timestamp>.<body>`` and carries ``{"id", "type", "data"}`` (paths
-    configurable); ``routes`` sends each type to a stream, whose mapping turns
-    ``data`` into a record exactly as a pulled item of that stream."""
+    over ``<delivery id>.<timestamp>.<body>`` and carries ``{"id", "type", "data"}``
+    (paths configurable); ``routes`` sends each type to a stream, whose mapping
+    turns ``data`` into a record exactly as a pulled item of that stream."""
 
     secret: str = Field(min_length=8, description="shared HMAC secret, or env:NAME")
     signature_header: str = "X-C360-Signature"
     timestamp_header: str = "X-C360-Timestamp"
     delivery_header: str = Field(
-        default="X-C360-Delivery", description="the delivery's unique id (else the body's id)"
+        default="X-C360-Delivery", description="the delivery's unique id (required, signed)"
     )
     tolerance_s: int = Field(
         default=300, ge=1, le=86_400, description="how old (or early) a timestamp may be"
