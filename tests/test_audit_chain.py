@@ -19,7 +19,9 @@ from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
 from c360.auth.cli import app as auth_cli
+from c360.auth.principal import SCOPES
 from c360.platform.audit import AuditEntry, append_now, verify
+from c360.platform.clients import create_client
 from c360.platform.models import AuditLog
 from c360.platform.settings import get_settings
 from tests.test_auth_policy import EXTERNAL_ID, NOTE_TEXT, PERSON, Matrix, seed_matrix
@@ -56,7 +58,8 @@ def rows(engine: Engine) -> list[AuditLog]:
 def test_clear_reads_are_recorded_with_who_what_when_and_why(
     server: Server, engine: Engine, matrix: Matrix
 ) -> None:
-    agent = server.api("agent", subject="agent-0007", client_id="service-desk")
+    create_client(engine, "service-desk", role="agent", scopes=list(SCOPES), region="北京")
+    agent = server.api("agent", region="北京", subject="agent-0007", client_id="service-desk")
     agent.query(READ, {"id": str(matrix.person), "purpose": "callback request"})
     [entry] = rows(engine)
     assert entry.action == "read"
@@ -71,7 +74,7 @@ def test_clear_reads_are_recorded_with_who_what_when_and_why(
 
     # The purpose can come from the X-Purpose header: percent-encoded, or raw
     # UTF-8 as curl sends it.
-    server.api("agent", subject="agent-0007", purpose=quote("投诉处理")).query(
+    server.api("agent", region="北京", subject="agent-0007", purpose=quote("投诉处理")).query(
         READ, {"id": str(matrix.person)}
     )
     assert rows(engine)[-1].purpose == "投诉处理"
@@ -79,7 +82,7 @@ def test_clear_reads_are_recorded_with_who_what_when_and_why(
         f"{server.url}/graphql",
         json={"query": READ, "variables": {"id": str(matrix.person)}},
         headers=[
-            (b"authorization", f"Bearer {server.token('agent')}".encode()),
+            (b"authorization", f"Bearer {server.token('agent', region='北京')}".encode()),
             (b"x-purpose", "回访".encode()),
         ],
     )
@@ -120,7 +123,7 @@ def test_refusals_are_recorded(server: Server, engine: Engine, matrix: Matrix) -
 def test_writes_are_recorded_in_their_transaction(
     server: Server, engine: Engine, matrix: Matrix
 ) -> None:
-    agent = server.api("agent", subject="agent-9")
+    agent = server.api("agent", region="北京", subject="agent-9")
     agent.query(
         'mutation($id: ID!) { tagCustomer(customerId: $id, tag: "回访") { customerId } }',
         {"id": str(matrix.person)},
@@ -257,7 +260,7 @@ def test_nothing_is_served_when_the_audit_log_cannot_be_written(
 ) -> None:
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE audit_head"))
-    response = server.api("agent").raw(READ, {"id": str(matrix.person)})
+    response = server.api("agent", region="北京").raw(READ, {"id": str(matrix.person)})
     assert response.status_code == 200
     body = response.json()
     assert body["data"] is None
@@ -268,7 +271,7 @@ def test_nothing_is_served_when_the_audit_log_cannot_be_written(
 def test_searches_by_personal_fields_are_recorded(
     server: Server, engine: Engine, matrix: Matrix
 ) -> None:
-    agent = server.api("agent", subject="agent-3")
+    agent = server.api("agent", region="北京", subject="agent-3")
     agent.query(
         'query { customers(filter: {phone: "13800138000"}, purpose: "caller id") '
         "{ edges { node { customerId } } } }"

