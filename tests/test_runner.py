@@ -279,7 +279,7 @@ def test_cli_rejects_bad_config_naming_the_field(cli_env: dict[str, str]) -> Non
     assert truncated.returncode == 2 and "not valid JSON" in truncated.stderr
 
 
-def test_cli_names_unknown_sources_and_connectors(cli_env: dict[str, str]) -> None:
+def test_cli_names_unknown_sources_and_connectors(cli_env: dict[str, str], tmp_path: Path) -> None:
     result = run_cli(["sync", "nope"], cli_env)
     assert result.returncode == 2 and "no source named 'nope'" in result.stderr
     result = run_cli(["sources", "add", "x", "--connector", "fax-machine"], cli_env)
@@ -295,6 +295,7 @@ def test_cli_names_unknown_sources_and_connectors(cli_env: dict[str, str]) -> No
             '{"files": [{"path": "a.csv"}]}',
         ],
         cli_env,
+        cwd=tmp_path,  # a.csv under an import root
     )
     assert result.returncode == 2 and "source name" in result.stderr
 
