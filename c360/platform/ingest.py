@@ -71,7 +71,11 @@ class IngestCounts:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
     def as_dict(self) -> dict[str, int]:
-        return asdict(self)
+        """The counts; ``rejected`` only when some value was (as ``c360 runs`` shows)."""
+        found = asdict(self)
+        if not self.rejected:
+            del found["rejected"]
+        return found
 
     def balanced(self) -> bool:
         """Every record accounted for."""
