@@ -1,21 +1,28 @@
 """Shared fixtures: a migrated database on SQLite and on the real PostgreSQL.
 
 The PostgreSQL leg runs against ``C360_TEST_POSTGRES_URL`` (default: the local
-server at 127.0.0.1:5432, database ``test``), each test in a schema of its own.
-When PostgreSQL is unreachable the leg skips locally but *fails* under ``CI=true``.
+server at 127.0.0.1:5432, database ``test``). When PostgreSQL is unreachable the
+leg skips locally but *fails* under ``CI=true``.
+
+Migrating takes about a second a database, and most tests want a fresh one, so
+each test process migrates once per backend and every test gets a copy: of the
+SQLite file, or a PostgreSQL database created from a migrated template database
+(``CREATE DATABASE … TEMPLATE``, tens of milliseconds). Tests about migrating
+itself use :func:`postgres_engine_in_fresh_schema` or an empty SQLite file.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, make_url, text
 
 from c360.platform.db import make_engine, migrate
 
@@ -74,24 +81,69 @@ def drop_postgres_schema(schema: str) -> None:
     admin.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database URL with the schema migrated to head, on each backend.
+def _postgres_admin() -> Engine:
+    problem = _postgres_available()
+    if problem:
+        message = f"PostgreSQL at {POSTGRES_URL} unreachable: {problem}"
+        if IN_CI:
+            pytest.fail(message + " (CI=true: the PostgreSQL leg must run)")
+        pytest.skip(message)
+    return make_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
 
-    For PostgreSQL the URL carries the per-test schema in its ``options`` query
-    parameter, so subprocesses (``c360 sync``) land in the same schema."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'c360.db'}"
-        engine = make_engine(url)
-        migrate(engine)
-        engine.dispose()
-        yield url
-        return
-    engine, schema = postgres_engine_in_fresh_schema()
+
+def _database_url(name: str) -> str:
+    return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file for this test process, copied by each test."""
+    path = tmp_path_factory.mktemp("template") / "c360.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate(engine)
+    engine.dispose()  # the last connection checkpoints the WAL into the file
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    """A migrated PostgreSQL database for this test process, the template of
+    each test's database (nobody connects to it after the migration)."""
+    admin = _postgres_admin()
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"c360_template_{worker}_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(_database_url(name))
     migrate(engine)
     engine.dispose()
-    yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    drop_postgres_schema(schema)
+    yield name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database URL with the schema migrated to head, on each backend: a copy
+    of the process's template, so subprocesses (``c360 sync``) given the URL
+    land in the same database."""
+    if request.param == "sqlite":
+        path = tmp_path / "c360.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    template = request.getfixturevalue("postgres_template")
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    admin = _postgres_admin()
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    try:
+        yield _database_url(name)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture
@@ -103,9 +155,9 @@ def engine(db_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+def sqlite_engine(tmp_path: Path, sqlite_template: Path) -> Iterator[Engine]:
     """A migrated SQLite engine, for tests about SQLite-only behaviour."""
+    shutil.copyfile(sqlite_template, tmp_path / "c360.db")
     eng = make_engine(f"sqlite:///{tmp_path / 'c360.db'}")
-    migrate(eng)
     yield eng
     eng.dispose()

@@ -738,6 +738,7 @@ def seed_many(engine: Engine, n: int) -> None:
                         for name, value in (
                             ("phone", f"+86138{i:08d}"),
                             ("email", f"c{i}@example.com"),
+                            ("city", "北京市"),
                         )
                     ],
                 )
@@ -775,7 +776,7 @@ def test_query_count_does_not_grow_with_page_size(api: Api, engine: Engine) -> N
         assert data["totalCount"] == 50
         for edge in data["edges"]:
             node = edge["node"]
-            assert len(node["attributes"]) == 2
+            assert len(node["attributes"]) == 3  # phone, e-mail, city
             assert len(node["sourceRecords"]) == 1
             assert len(node["timeline"]) == 2
             assert len(node["mergedIds"]) == 1

@@ -15,6 +15,8 @@ import httpx
 import pytest
 from sqlalchemy import Engine, event
 
+from c360.auth.principal import SCOPES
+from c360.platform.clients import create_client
 from c360.schema import Limits
 from tests.test_graphql_api import Server, World, make_settings, seed, seed_many, serve
 
@@ -142,8 +144,10 @@ def test_oversized_bodies_are_refused(server: Server, world: World) -> None:
 
 def test_rate_limit_per_client(engine: Engine, tmp_path: Path, world: World) -> None:
     settings = make_settings(tmp_path, rate_limit_per_minute=60, rate_limit_burst=3)
+    for name in ("greedy-app", "polite-app"):
+        create_client(engine, name, role="marketing", scopes=list(SCOPES))
     for served in serve(engine, settings):
-        greedy = served.api("agent", client_id="greedy-app")
+        greedy = served.api("marketing", client_id="greedy-app")
         query = "{ customers { totalCount } }"
         for _ in range(3):
             assert greedy.raw(query).status_code == 200
@@ -153,7 +157,7 @@ def test_rate_limit_per_client(engine: Engine, tmp_path: Path, world: World) -> 
         assert "greedy-app" in limited.json()["error_description"]
         assert "data" not in limited.json()
         # Another client is not held back by the greedy one.
-        assert served.api("agent", client_id="polite-app").raw(query).status_code == 200
+        assert served.api("marketing", client_id="polite-app").raw(query).status_code == 200
 
 
 FULL_PAGE = """
@@ -180,7 +184,7 @@ def test_query_count_is_flat_and_off_the_event_loop(engine: Engine, tmp_path: Pa
 
 
 def check_flat_and_threaded(server: Server, engine: Engine) -> None:
-    api = server.api("agent")
+    api = server.api("agent", region="北京")  # the row scope's check is counted too
 
     def run(first: int) -> Statements:
         with Statements(engine) as sql:

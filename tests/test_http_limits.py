@@ -313,8 +313,11 @@ def test_a_huge_profile_is_refused_and_healthz_answers_meanwhile(
         assert errors[0]["extensions"]["code"] == "RESPONSE_TOO_LARGE", errors
         assert errors[0]["extensions"]["field"] == "customer.attributes"
         assert took < 10
-        # On the event loop (before), 60,000 attributes held /healthz up ~0.85 s here.
-        assert latencies and max(latencies) < 0.4, f"/healthz took up to {max(latencies):.2f} s"
+        # On the event loop (before), the query held /healthz up for about as long as it
+        # ran (0.85 s here); beside it, /healthz waits only for its share of the GIL. The
+        # bound is relative, so a loaded machine slows both sides alike.
+        worst = max(latencies) if latencies else float("inf")
+        assert worst < max(0.25, took / 2), f"/healthz took up to {worst:.2f} s of {took:.2f} s"
 
 
 def test_a_response_over_its_byte_limit_is_refused(sqlite_engine: Engine, tmp_path: Path) -> None:

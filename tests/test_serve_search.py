@@ -95,7 +95,7 @@ def test_serve_rebuilds_an_old_index_and_keeps_it_current(
     served: str, env: dict[str, str], engine: Engine
 ) -> None:
     token = subprocess.run(
-        [*C360, "token", "--role", "agent"], env=env, capture_output=True, text=True, check=True
+        [*C360, "token", "--role", "admin"], env=env, capture_output=True, text=True, check=True
     ).stdout.strip()
     assert find(served, token, "诸葛明") == ["诸葛明"]  # rebuilt from the database
     ingest(engine, "crm", [person("new", name="欧阳修远", phone="13787654321")])

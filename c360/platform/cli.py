@@ -399,9 +399,14 @@ def serve(
 
 @app.command()
 def demo(
-    directory: Annotated[Path, typer.Option("--dir", help="where to write the demo files")] = Path(
-        "demo-data"
-    ),
+    directory: Annotated[
+        Path | None,
+        typer.Option(
+            "--dir",
+            help="where to write the demo files (default: <data dir>/imports/demo, inside the "
+            "import roots, so `c360 sync store_pos` works later too)",
+        ),
+    ] = None,
     people: Annotated[int, typer.Option(min=10, max=2_000_000)] = 10_000,
     companies: Annotated[int, typer.Option(min=1, max=200_000)] = 1_000,
     seed: Annotated[int, typer.Option(help="same seed, same data")] = 360,
@@ -417,7 +422,7 @@ def demo(
         run_demo(
             engine,
             console,
-            directory,
+            directory or settings.data_dir / "imports" / "demo",
             people=people,
             companies=companies,
             seed=seed,
