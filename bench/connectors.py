@@ -1,6 +1,6 @@
 """How fast do the ``web`` connector's pull and webhook paths run, over real HTTP?
 
-1. **Pull.** The web-shop stand-in (``c360.connectors.standins.ShopAPI``) serves
+1. **Pull.** The web-shop stand-in (``c360.demo.standins.ShopAPI``) serves
    ``--records`` seeded customers (Chinese names, phones in mixed formats,
    e-mails; ~20% are the same people again under a new account, so linking does
    real work) in pages of ``--page-size`` from its own process on loopback. The
@@ -10,7 +10,7 @@
    normalize, validate, store, checkpoints; ``pull_records_per_s``), then
    *resolving* the backlog (link, golden profiles;
    ``pull_resolved_records_per_s`` is records over both steps' time).
-2. **Webhook intake.** The real app (``c360.platform.app.create_app``, with its
+2. **Webhook intake.** The real app (``c360.app.create_app``, with its
    background drain) runs under uvicorn in its own process over a fresh SQLite
    database; ``--senders`` concurrent senders post ``--events`` correctly
    signed deliveries to ``POST /hooks/shop``. Every 202 is checked against the
@@ -45,9 +45,9 @@ from typing import Any
 from sqlalchemy import func, select
 
 from c360.connectors.runner import SyncRunner
-from c360.connectors.standins import ShopAPI, shop_config_at
-from c360.connectors.standins.apis import china_iso
 from c360.connectors.web.webhook import INBOX, sign
+from c360.demo.standins import ShopAPI, shop_config_at
+from c360.demo.standins.apis import china_iso
 from c360.platform import tables as t
 from c360.platform.backlog import resolve_backlog
 from c360.platform.db import make_engine, migrate
@@ -168,7 +168,7 @@ def _serve_app(data_dir: str, sock: socket.socket) -> None:
 
     import uvicorn
 
-    from c360.platform.app import create_app
+    from c360.app import create_app
 
     logging.getLogger("c360").setLevel(logging.ERROR)
     engine = make_engine(Settings(data_dir=Path(data_dir)).resolved_database_url())

@@ -28,8 +28,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from c360.demo.evaluation import score_links
 from c360.platform.db import make_engine, migrate
-from c360.platform.evaluation import score_links
 from c360.platform.ingest import Ingestor
 from c360.platform.matching.features import record_features
 from c360.platform.matching.settings import MatchSettings

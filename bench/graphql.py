@@ -437,7 +437,7 @@ def c360_env(directory: Path) -> dict[str, str]:
 
 def c360_command() -> list[str]:
     found = shutil.which("c360", path=str(Path(sys.executable).parent))
-    return [found] if found else [sys.executable, "-m", "c360.platform.cli"]
+    return [found] if found else [sys.executable, "-m", "c360.cli"]
 
 
 @contextlib.contextmanager

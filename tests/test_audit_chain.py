@@ -18,8 +18,8 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
-from c360.auth.cli import app as auth_cli
 from c360.auth.principal import SCOPES
+from c360.cli.auth import app as auth_cli
 from c360.platform.audit import AuditEntry, append_now, verify
 from c360.platform.clients import create_client
 from c360.platform.models import AuditLog

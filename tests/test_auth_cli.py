@@ -1,5 +1,5 @@
 """The token, client and policy commands (mounted on ``c360`` by the lead with
-:func:`c360.auth.cli.register`), run through typer's runner against a real
+:func:`c360.cli.auth.register`), run through typer's runner against a real
 database on SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from c360.auth.cli import app, parse_duration
 from c360.auth.config import AuthSettings
 from c360.auth.keys import SigningKeys
 from c360.auth.tokens import TokenVerifier
+from c360.cli.auth import app, parse_duration
 from c360.platform.auth_models import OAuthClient
 from c360.platform.clients import find_client, secret_matches
 from c360.platform.models import AuditLog

@@ -468,7 +468,7 @@ def test_the_cli_refuses_malformed_regions(tmp_path: Path) -> None:
 
     env = {**os.environ, "C360_DATA_DIR": str(tmp_path), "C360_DATABASE_URL": ""}
     env.pop("C360_DATABASE_URL")
-    c360 = [sys.executable, "-m", "c360.platform.cli"]
+    c360 = [sys.executable, "-m", "c360.cli"]
     for command in (
         ["clients", "create", "blank-branch", "--role", "agent", "--region", " "],
         ["clients", "create", "star-branch", "--role", "agent", "--region", "*"],

@@ -29,8 +29,8 @@ from c360.connectors.credit.enrich import (
 )
 from c360.connectors.http import RemoteApiError
 from c360.connectors.runner import SyncRunner
-from c360.connectors.standins import BureauAPI, Fault
-from c360.connectors.standins import credit_source_config as credit_config
+from c360.demo.standins import BureauAPI, Fault
+from c360.demo.standins import credit_source_config as credit_config
 from c360.platform import tables as t
 from c360.platform.models import utcnow
 from c360.platform.sources import save_source
@@ -288,7 +288,7 @@ def test_enrich_and_consents_commands(
     setup(engine, bureau)
     zhang = customer(engine, "person", name="张伟", id_number=ZHANG)
     env = dict(os.environ, C360_DATABASE_URL=db_url, C360_DATA_DIR=str(tmp_path))
-    cli = [sys.executable, "-m", "c360.connectors.cli"]
+    cli = [sys.executable, "-m", "c360.cli.connectors"]
     refused = subprocess.run([*cli, "enrich", str(zhang)], env=env, capture_output=True, text=True)
     assert refused.returncode == 2 and "no recorded legal basis" in refused.stderr
     added = subprocess.run(

@@ -16,9 +16,9 @@ from sqlalchemy import Engine, func, select
 from c360.connectors.base import SourceConfigError, TransientSourceError
 from c360.connectors.http import RemoteApiError, retry_after_seconds
 from c360.connectors.runner import SyncRunner, load_state
-from c360.connectors.standins import Answer, Fault, Listing, Request, ShopAPI, StandInServer
-from c360.connectors.standins import shop_source_config as shop_config
 from c360.connectors.web import WebConnector
+from c360.demo.standins import Answer, Fault, Listing, Request, ShopAPI, StandInServer
+from c360.demo.standins import shop_source_config as shop_config
 from c360.platform import tables as t
 from c360.platform.sources import save_source
 

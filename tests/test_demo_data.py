@@ -17,7 +17,7 @@ import pytest
 from stdnum.cn import ric, uscc
 
 from c360.connectors.offline.config import OfflineConfig
-from c360.platform.demo_data import (
+from c360.demo.world import (
     EXPO_TITLE,
     DemoDataset,
     generate_demo_data,

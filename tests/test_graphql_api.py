@@ -28,11 +28,11 @@ from sqlmodel import Session
 from starlette.applications import Starlette
 from strawberry.relay import GlobalID
 
+from c360.app import create_app
 from c360.auth.config import AuthSettings
 from c360.auth.keys import load_or_create_signing_key
 from c360.auth.principal import SCOPES
 from c360.auth.tokens import OidcProvider, TokenIssuer
-from c360.platform.app import create_app
 from c360.platform.db import make_engine
 from c360.platform.models import (
     Customer,

@@ -77,7 +77,7 @@ def outbox_ids(engine: Engine) -> set[str]:
 
 
 def rebuild_by_cli(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from c360.platform.resolution_cli import resolution_app
+    from c360.cli.resolution import resolution_app
     from c360.platform.settings import get_settings
 
     monkeypatch.setenv("C360_DATABASE_URL", db_url)

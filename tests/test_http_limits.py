@@ -39,7 +39,7 @@ from c360.schema import Limits
 from tests.test_graphql_api import free_socket, make_settings, serve, shared_signing_key
 from tests.test_webhook import source_config
 
-C360 = [sys.executable, "-m", "c360.platform.cli"]
+C360 = [sys.executable, "-m", "c360.cli"]
 MB = 1 << 20
 
 

@@ -451,7 +451,7 @@ def test_the_cluster_size_guard_refuses_a_runaway_merge(sources: Engine) -> None
 def test_cli_trains_explains_merges_and_splits(
     trained: Engine, db_url: str, monkeypatch: Any
 ) -> None:
-    from c360.platform.resolution_cli import resolution_app
+    from c360.cli.resolution import resolution_app
     from c360.platform.settings import get_settings
 
     monkeypatch.setenv("C360_DATABASE_URL", db_url)

@@ -28,7 +28,7 @@ from c360.platform.records import Checkpoint, IncomingRecord
 from c360.platform.sources import save_source
 from tests.helpers import resident_id
 
-C360 = [sys.executable, "-m", "c360.platform.cli"]
+C360 = [sys.executable, "-m", "c360.cli"]
 
 
 def write_members(path: Path, n: int) -> None:

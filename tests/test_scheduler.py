@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlalchemy import Engine, select
 
 from c360.connectors.scheduler import BackgroundScheduler, due_sources, run_due
-from c360.connectors.standins import BureauAPI, ShopAPI, credit_source_config, shop_source_config
+from c360.demo.standins import BureauAPI, ShopAPI, credit_source_config, shop_source_config
 from c360.platform import tables as t
 from c360.platform.models import utcnow
 from c360.platform.sources import save_source

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
+from c360.cli.search import app
 from c360.platform.db import make_engine, migrate
 from c360.platform.settings import get_settings
 from c360.platform.sources import save_source
-from c360.search.cli import app
 from c360.search.embedded import EmbeddedSearch
 from tests.search_helpers import PEOPLE, ingest, person
 

@@ -16,7 +16,9 @@ from c360.connectors.base import CheckResult, Connector, Stream
 from c360.connectors.credit import CreditConnector
 from c360.connectors.offline import OfflineConnector
 from c360.connectors.social import SocialConnector
-from c360.connectors.standins import (
+from c360.connectors.testing import ContractViolation, check_connector
+from c360.connectors.web import WebConnector
+from c360.demo.standins import (
     BureauAPI,
     Fault,
     ShopAPI,
@@ -25,8 +27,6 @@ from c360.connectors.standins import (
     shop_source_config,
     social_source_config,
 )
-from c360.connectors.testing import ContractViolation, check_connector
-from c360.connectors.web import WebConnector
 from c360.platform.records import Checkpoint, IncomingRecord
 from tests.helpers import credit_code
 from tests.test_connector_credit import ENTERPRISES, PERSONS

@@ -9,7 +9,7 @@
   provider's keys; :mod:`c360.auth.keys` — c360's signing key on disk;
 * :mod:`c360.auth.oauth` — ``POST /oauth/token`` (authlib, client credentials);
 * :mod:`c360.auth.gate` — bearer token → principal, rate limit, or 401/403/429;
-* :mod:`c360.auth.cli` — ``c360 clients``, ``c360 token``, ``c360 audit``,
+* :mod:`c360.cli.auth` — ``c360 clients``, ``c360 token``, ``c360 audit``,
   ``c360 policy``;
 * :mod:`c360.auth.config` — the ``C360_*`` settings of all the above.
 

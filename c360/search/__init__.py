@@ -10,7 +10,7 @@
 - :mod:`~c360.search.policy` — the access-control hook;
 - :mod:`~c360.search.settings` — ``C360_SEARCH_*`` settings and
   :func:`~c360.search.settings.open_backend`;
-- :mod:`~c360.search.cli` — ``reindex``, ``indexer``, ``search``, ``status``.
+- :mod:`~c360.cli.search` — ``reindex``, ``indexer``, ``search``, ``status``.
 
 May import: ``c360.platform``; ``cli`` alone also uses ``c360.auth.masking`` to
 show results masked.

@@ -10,7 +10,7 @@ Modules, one concern each:
 ``enrich``     lookups for customers: legal basis, cache, budget, rate limit, storage
 
 Its tables (legal bases, results, shareholders, the lookup ledger) are in
-:mod:`c360.connectors.models`.
+:mod:`c360.platform.connector_tables`.
 
 Registered through the ``c360`` entry point ``credit = "c360.connectors.credit"``.
 

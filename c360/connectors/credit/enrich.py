@@ -42,9 +42,9 @@ from c360.connectors.base import SourceConfigError, TransientSourceError
 from c360.connectors.credit.bureau import Bureau, BureauAnswer, registration_record
 from c360.connectors.credit.config import CreditConfig
 from c360.connectors.http import RemoteApiError, Throttle
-from c360.connectors.models import CreditLookup, CreditResult, LegalBasis, OrgShareholder
 from c360.platform import tables as t
 from c360.platform.audit import AuditEntry, append
+from c360.platform.connector_tables import CreditLookup, CreditResult, LegalBasis, OrgShareholder
 from c360.platform.ingest import Ingestor, attach_orphan_events
 from c360.platform.locks import write_transaction
 from c360.platform.models import utcnow

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from c360.connectors.standins.server import Answer, Request, StandInServer
+from c360.demo.standins.server import Answer, Request, StandInServer
 
 CHINA = timedelta(hours=8)
 

@@ -14,11 +14,11 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from c360.cli.support import console, err_console, fail, open_engine
 from c360.platform.audit import (
     AuditEntry,
     AuditUnavailable,
@@ -34,19 +34,6 @@ from c360.platform.matching.settings import MatchSettings
 from c360.platform.secret_keys import SecretKeyError
 
 resolution_app = typer.Typer(help="Identity resolution: train, rebuild, explain, merge, split.")
-console = Console(width=None if sys.stdout.isatty() else 160)
-err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
-
-
-def _engine() -> Engine:
-    from c360.platform.cli import open_engine  # the one place that opens and migrates
-
-    return open_engine()
-
-
-def _fail(message: str) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {message}", highlight=False)
-    return typer.Exit(2)
 
 
 def _settings(path: Path | None) -> MatchSettings | None:
@@ -55,11 +42,11 @@ def _settings(path: Path | None) -> MatchSettings | None:
     try:
         return MatchSettings.model_validate_json(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise _fail(f"--settings {path}: {exc.strerror}") from None
+        raise fail(f"--settings {path}: {exc.strerror}") from None
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "settings"
-        raise _fail(f"--settings {path}: {where}: {first['msg']}") from None
+        raise fail(f"--settings {path}: {where}: {first['msg']}") from None
 
 
 @resolution_app.command()
@@ -90,11 +77,11 @@ def resolve(
     from c360.platform.matching.store import load_model
 
     if backlog and (rebuild or show or settings is not None):
-        raise _fail(
+        raise fail(
             "--backlog resolves with the model in force: "
             "it takes no --rebuild, --show or --settings"
         )
-    engine = _engine()
+    engine = open_engine()
     chosen = _settings(settings)
     if backlog:
         _resolve_backlog(engine)
@@ -115,7 +102,7 @@ def resolve(
         )
         return
     if not train:
-        raise _fail("nothing to do: pass --rebuild, or train (the default)")
+        raise fail("nothing to do: pass --rebuild, or train (the default)")
     trained = batch.train(engine, chosen, seed=seed)
     console.print(
         f"trained model v{trained.version} ({trained.settings.name}) on "
@@ -202,12 +189,12 @@ def explain(
 
     The compared values are personal data shown in clear: the read is put on the
     audit log (as cli:<your user name>, with --purpose) before anything is printed."""
-    engine = _engine()
+    engine = open_engine()
     try:
         explanation = explain_customer(engine, customer_id)
         edges = related_customers(engine, customer_id)
     except UnknownCustomerError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     compared = {
         c.comparison
         for link in explanation.links
@@ -230,7 +217,7 @@ def explain(
         )
     except (AuditUnavailable, SecretKeyError, SQLAlchemyError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise _fail(
+        raise fail(
             f"the read could not be put on the audit log, so nothing is shown: {reason}"
         ) from None
     if as_json:
@@ -295,12 +282,12 @@ def merge(
     reason: Annotated[str | None, typer.Option(help="why")] = None,
 ) -> None:
     """Merge two customers for good: the older id survives; later runs keep them one."""
-    engine = _engine()
+    engine = open_engine()
     try:
         with write_transaction(engine) as conn:
             survivor = manual_merge(conn, first, second, decided_by=by, reason=reason)
     except CurationError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     console.print(f"merged {first} and {second} into customer {survivor}")
 
 
@@ -311,12 +298,12 @@ def split(
     reason: Annotated[str | None, typer.Option(help="why")] = None,
 ) -> None:
     """Move a source record out of its customer; later runs never put it back."""
-    engine = _engine()
+    engine = open_engine()
     try:
         with write_transaction(engine) as conn:
             previous, created = manual_split(conn, record_id, decided_by=by, reason=reason)
     except CurationError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     console.print(f"record {record_id} left customer {previous} for new customer {created}")
 
 

@@ -38,6 +38,12 @@ def open_engine() -> Engine:
     return engine
 
 
+def fail(message: str) -> typer.Exit:
+    """Print ``message`` as an error; the exit (code 2) for the caller to raise."""
+    err_console.print(f"[red]error:[/red] {message}", highlight=False)
+    return typer.Exit(2)
+
+
 @contextmanager
 def user_errors(*errors: type[BaseException]) -> Iterator[None]:
     """Bad input (``ValueError`` and ``LookupError`` always, plus ``errors``) ends the

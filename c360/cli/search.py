@@ -19,11 +19,11 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from c360.cli.support import console, err_console, open_engine
 from c360.platform.audit import (
     AuditEntry,
     AuditUnavailable,
@@ -32,9 +32,7 @@ from c360.platform.audit import (
     clean_purpose,
     cli_principal,
 )
-from c360.platform.db import make_engine, migrate
 from c360.platform.secret_keys import SecretKeyError
-from c360.platform.settings import get_settings
 from c360.search.contract import (
     FACET_FIELDS,
     SearchBackend,
@@ -46,14 +44,6 @@ from c360.search.indexer import DrainReport, Indexer, indexer_lag, reindex
 from c360.search.settings import SearchSettings, open_backend
 
 app = typer.Typer(help="Customer search: index, indexer, search.", no_args_is_help=True)
-console = Console(width=None if sys.stdout.isatty() else 160)
-err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
-
-
-def _engine() -> Engine:
-    engine = make_engine(get_settings().resolved_database_url())
-    migrate(engine)
-    return engine
 
 
 @contextmanager
@@ -79,7 +69,7 @@ def reindex_command(
     """Rebuild the search index from the database into a fresh index and swap it
     in. Searches keep working on the old index meanwhile; the indexer pauses and
     catches up afterwards."""
-    engine = _engine()
+    engine = open_engine()
     with _backend() as backend:
         show = sys.stdout.isatty()
 
@@ -119,7 +109,7 @@ def indexer_command(
     """Apply queued customer changes to the search index (continuously, until
     interrupted; safe to stop and restart at any point)."""
     settings = SearchSettings()
-    engine = _engine()
+    engine = open_engine()
     with _backend() as backend:
         indexer = Indexer(engine, backend, batch_size=batch_size or settings.indexer_batch_size)
         if once:
@@ -170,7 +160,7 @@ def _audit_search(purpose: str | None, hits: Sequence[SearchHit]) -> None:
         detail={"command": "search", "customers": [hit.customer_id for hit in hits]},
     )
     try:
-        append_now(_engine(), [entry])
+        append_now(open_engine(), [entry])
     except (AuditUnavailable, SecretKeyError, SQLAlchemyError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         err_console.print(
@@ -283,7 +273,7 @@ def search_command(
 @app.command("status")
 def status_command() -> None:
     """Search backend health, documents, and how far the indexer is behind."""
-    engine = _engine()
+    engine = open_engine()
     with _backend() as backend:
         health = backend.health()
     lag = indexer_lag(engine)

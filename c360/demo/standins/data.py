@@ -1,5 +1,5 @@
 """Demo data for the stand-in APIs, drawn from the same invented world as
-:mod:`c360.platform.demo_data` (same ``seed`` and sizes, same people): shop
+:mod:`c360.demo.world` (same ``seed`` and sizes, same people): shop
 customers and their orders and chats, social followers and their interactions,
 bureau reports on people and companies. Deterministic for a given seed.
 """
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from c360.connectors.standins.apis import china_iso
+from c360.demo.standins.apis import china_iso
 
 CHAT_TEXTS = (
     "请问这款产品什么时候发货？",
@@ -107,7 +107,7 @@ def _court(rng: random.Random, name: str, enforcement: float, dishonest: float) 
 
 def build_data(seed: int = 360, people: int = 10_000, companies: int = 1_000) -> StandInData:
     """The stand-ins' data for the demo world of ``generate_demo_data(seed, people, companies)``."""
-    from c360.platform.demo_data import _World  # the demo's own world, so people match
+    from c360.demo.world import _World  # the demo's own world, so people match
 
     world = _World(people, min(companies, people), seed)
     rng = random.Random(seed * 7919 + 11)

@@ -23,10 +23,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from c360.connectors.standins.apis import BureauAPI, Listing, ShopAPI, SocialAPI
-from c360.connectors.standins.data import StandInData, build_data
-from c360.connectors.standins.server import Answer, Fault, Request, StandInServer
-from c360.platform.demo_data import DemoSource
+from c360.demo.standins.apis import BureauAPI, Listing, ShopAPI, SocialAPI
+from c360.demo.standins.data import StandInData, build_data
+from c360.demo.standins.server import Answer, Fault, Request, StandInServer
+from c360.demo.world import DemoSource
 
 __all__ = [
     "Answer",

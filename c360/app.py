@@ -10,7 +10,7 @@
 * ``POST /hooks/{source}`` — signed webhook deliveries.
 
 Every request body is streamed against its route's limit before the route sees
-it (:class:`~c360.platform.http_limits.BodyLimit`). GraphQL operations run in a
+it (:class:`~c360.http_limits.BodyLimit`). GraphQL operations run in a
 worker thread on an event loop of its own, so a heavy query (a profile with
 thousands of attributes) never holds up the server's loop (``/healthz``, other
 requests); their responses are encoded there too, and refused past
@@ -54,9 +54,9 @@ from c360.auth.oauth import TokenServer, authorization_server_metadata, token_en
 from c360.auth.principal import Principal
 from c360.auth.ratelimit import RateLimiter
 from c360.auth.tokens import ClientStatus, OidcProvider, TokenIssuer, TokenVerifier
+from c360.http_limits import BodyLimit, HttpLimits
 from c360.platform.audit import AuditWriter
 from c360.platform.clients import client_is_active
-from c360.platform.http_limits import BodyLimit, HttpLimits
 from c360.schema import Limits, RequestContext, Schema, build_schema
 from c360.search.contract import SearchBackend
 

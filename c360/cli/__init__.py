@@ -21,6 +21,8 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import Engine
 
+from c360.cli.support import console, err_console, open_engine
+from c360.cli.support import user_errors as _user_errors
 from c360.connectors.base import SourceConfigError, TransientSourceError
 from c360.connectors.registry import UnknownConnectorError, connectors, default_trust, get_connector
 from c360.connectors.runner import (
@@ -31,8 +33,6 @@ from c360.connectors.runner import (
     fail_dead_runs,
 )
 from c360.platform.backlog import backlog_size
-from c360.platform.cli_support import console, err_console, open_engine
-from c360.platform.cli_support import user_errors as _user_errors
 from c360.platform.ingest import IngestCounts
 from c360.platform.locks import SourceBusyError
 from c360.platform.settings import get_settings
@@ -263,7 +263,7 @@ def sync(
 
     --due is what cron runs: only the sources whose refresh interval has passed."""
     if due:
-        from c360.connectors.cli import sync_due
+        from c360.cli.connectors import sync_due
 
         sync_due()
         return
@@ -351,9 +351,9 @@ def serve_app(engine: Engine, host: str, port: int) -> None:
     background and, with the embedded search backend, the search indexer too."""
     import uvicorn
 
+    from c360.app import create_app
     from c360.connectors.scheduler import BackgroundScheduler
-    from c360.platform.app import create_app
-    from c360.platform.http_limits import uvicorn_options
+    from c360.http_limits import uvicorn_options
     from c360.search.indexer import BackgroundIndexer
     from c360.search.settings import SearchSettings, open_backend
 
@@ -372,7 +372,7 @@ def serve_app(engine: Engine, host: str, port: int) -> None:
     scheduler = BackgroundScheduler(engine).start()  # runs due syncs while serving
     try:
         # Slow clients are timed out (idle, header and body timeouts, bounded
-        # heads, a connection cap): see c360.platform.http_limits.
+        # heads, a connection cap): see c360.http_limits.
         uvicorn.run(
             create_app(engine, search=backend),
             host=host,
@@ -444,9 +444,9 @@ def run_demo(
 ) -> None:
     """Generate the demo exports, register them as sources, sync them and summarise."""
     from c360.connectors.offline.roots import allow_import_root
-    from c360.platform.demo_data import generate_demo_data, load_truth
-    from c360.platform.evaluation import score_links
-    from c360.platform.summary import database_summary
+    from c360.demo.evaluation import score_links
+    from c360.demo.summary import database_summary
+    from c360.demo.world import generate_demo_data, load_truth
 
     started = time.perf_counter()
     dataset = generate_demo_data(directory, people=people, companies=companies, seed=seed)
@@ -460,7 +460,7 @@ def run_demo(
     reports = sync_sources(engine, [src.name for src in dataset.sources])
     # The same world over HTTP: a web shop API, a social platform and a credit
     # bureau, played by local stand-ins for the length of the sync.
-    from c360.connectors.standins import start_standins
+    from c360.demo.standins import start_standins
 
     with start_standins(seed=seed, people=people, companies=companies) as standins:
         remote = standins.sources()
@@ -500,10 +500,10 @@ def run_demo(
 
 def _mount_feature_commands() -> None:
     """Commands contributed by the connectors, search, auth and resolution modules."""
-    from c360.auth.cli import register as register_auth_commands
-    from c360.connectors.cli import register as register_connector_commands
-    from c360.platform.resolution_cli import resolution_app
-    from c360.search import cli as search_cli
+    from c360.cli import search as search_cli
+    from c360.cli.auth import register as register_auth_commands
+    from c360.cli.connectors import register as register_connector_commands
+    from c360.cli.resolution import resolution_app
 
     register_connector_commands(app)
     app.add_typer(resolution_app)  # resolve, explain, merge, split at the top level
@@ -527,7 +527,3 @@ def main() -> None:
             err_console.print(f"[red]error:[/red] {name}: {err['msg']}", highlight=False)
         raise SystemExit(2) from None
     app()
-
-
-if __name__ == "__main__":
-    main()

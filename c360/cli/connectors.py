@@ -15,6 +15,7 @@ import typer
 from rich.table import Table
 from sqlalchemy import Engine
 
+from c360.cli.support import console, open_engine, user_errors
 from c360.connectors.base import SourceConfigError, TransientSourceError
 from c360.connectors.credit.enrich import (
     LEGAL_BASES,
@@ -27,7 +28,6 @@ from c360.connectors.credit.enrich import (
 from c360.connectors.http import RemoteApiError
 from c360.connectors.scheduler import run_due
 from c360.platform.audit import cli_principal
-from c360.platform.cli_support import console, open_engine, user_errors
 
 app = typer.Typer(help="Enrichment, scheduled syncs and legal bases.", no_args_is_help=True)
 consents_app = typer.Typer(

@@ -8,56 +8,38 @@
     c360 audit verify [--expect ROWS:HASH]
     c360 audit anchor
 
-``python -m c360.auth.cli`` runs the same commands on their own.
+``python -m c360.cli.auth`` runs the same commands on their own.
 """
 
 from __future__ import annotations
 
 import getpass
 import re
-import sys
 from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Engine
 
 from c360.auth.config import AuthSettings
 from c360.auth.keys import SigningKeys, rotate_signing_key
 from c360.auth.policy import policy_matrix
 from c360.auth.principal import ROLES, SCOPES
 from c360.auth.tokens import TokenIssuer
+from c360.cli.support import console, err_console, fail, open_engine, user_errors
 from c360.platform.audit import Anchor, AuditEntry, append_now, verify
-from c360.platform.cli_support import user_errors
 from c360.platform.clients import ClientError, create_client, list_clients, revoke_client
-from c360.platform.db import make_engine, migrate
 from c360.platform.regions import RegionError, check_region_name
 from c360.platform.secret_keys import SecretKeyError
-from c360.platform.settings import get_settings
 
 clients_app = typer.Typer(help="OAuth clients: applications that get tokens.", no_args_is_help=True)
 audit_app = typer.Typer(help="The keyed, hash-chained audit log.", no_args_is_help=True)
 policy_app = typer.Typer(help="The role policy table.", no_args_is_help=True)
 keys_app = typer.Typer(help="The key that signs c360's own tokens.", no_args_is_help=True)
 
-console = Console(width=None if sys.stdout.isatty() else 160)
-err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 _DURATION = re.compile(r"(\d+)\s*([smhd]?)")
 _UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def _engine() -> Engine:
-    engine = make_engine(get_settings().resolved_database_url())
-    migrate(engine)
-    return engine
-
-
-def _fail(message: str) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {message}", highlight=False)
-    return typer.Exit(2)
 
 
 def _role(value: str) -> str:
@@ -94,11 +76,11 @@ def clients_create(
     ] = None,
 ) -> None:
     """Register an application. Its secret is shown once, here; only a hash is kept."""
-    engine = _engine()
+    engine = open_engine()
     try:
         info, secret = create_client(engine, name, role=role, scopes=_scopes(scope), region=region)
     except ClientError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     append_now(
         engine,
         [
@@ -124,7 +106,7 @@ def clients_create(
 def clients_list() -> None:
     """Every client, active and revoked (never a secret)."""
     table = Table("client", "role", "scopes", "region", "created", "revoked")
-    for info in list_clients(_engine()):
+    for info in list_clients(open_engine()):
         table.add_row(
             info.client_id,
             info.role,
@@ -139,11 +121,11 @@ def clients_list() -> None:
 @clients_app.command("revoke")
 def clients_revoke(name: str) -> None:
     """Stop a client from getting new tokens (issued ones live until they expire)."""
-    engine = _engine()
+    engine = open_engine()
     try:
         info = revoke_client(engine, name)
     except ClientError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     append_now(
         engine,
         [
@@ -193,7 +175,7 @@ def token(
     )
     scopes = _scopes(scope)
     append_now(
-        _engine(),
+        open_engine(),
         [
             AuditEntry(
                 principal=f"cli:{getpass.getuser()}",
@@ -228,7 +210,7 @@ def keys_rotate(
         settings.key_path(), keep_retired_for=grace, keep_old=not drop_old
     )
     append_now(
-        _engine(),
+        open_engine(),
         [
             AuditEntry(
                 principal=f"cli:{getpass.getuser()}",
@@ -285,7 +267,7 @@ def audit_verify(
     """Walk the keyed chain: exit 1 and name the rows if any was edited, forged or
     deleted, or the log no longer holds the anchor given with --expect."""
     with user_errors(SecretKeyError):
-        report = verify(_engine(), expect=expect)
+        report = verify(open_engine(), expect=expect)
     if report.intact:
         console.print(
             f"audit log intact: {report.entries:,} entries, last hash {report.last_hash}"
@@ -309,7 +291,7 @@ def audit_anchor() -> None:
     machine (a ticket, a log server, a printout) and check later with
     `c360 audit verify --expect ROWS:HASH`. Refuses (exit 1) to anchor a damaged log."""
     with user_errors(SecretKeyError):
-        report = verify(_engine())
+        report = verify(open_engine())
     if not report.intact:
         err_console.print(
             "[red]audit log damaged[/red]: not anchoring it; `c360 audit verify` says why",
