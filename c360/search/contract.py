@@ -22,11 +22,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from c360.search.documents import CustomerDocument
-    from c360.search.policy import SearchPolicy
 
 __all__ = [
     "FACET_FIELDS",
@@ -44,6 +43,7 @@ __all__ = [
     "SearchFilters",
     "SearchHit",
     "SearchPage",
+    "SearchPolicy",
     "SearchUnavailableError",
     "SortOrder",
 ]
@@ -73,6 +73,27 @@ FACET_FIELDS: tuple[str, ...] = (
 
 class SearchError(Exception):
     """A search could not be answered as asked (the message says why)."""
+
+
+@runtime_checkable
+class SearchPolicy(Protocol):
+    """What one caller may do with search."""
+
+    @property
+    def name(self) -> str:
+        """Who this policy is for, as error messages name it (a role)."""
+        ...
+
+    def may_search(self, field: str) -> bool:
+        """Whether free text may be matched against ``field`` (one of
+        :data:`SEARCH_FIELDS`) and filters / facets use it (one of
+        :data:`~c360.search.contract.FACET_FIELDS`)."""
+        ...
+
+    def may_see(self, field: str) -> bool:
+        """Whether hits may carry the display value ``field`` (one of
+        :data:`CARD_FIELDS`) — in clear; masking is the presentation's concern."""
+        ...
 
 
 class InvalidCursorError(SearchError, ValueError):

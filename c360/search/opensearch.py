@@ -54,6 +54,7 @@ from c360.search.contract import (
     SearchFilters,
     SearchHit,
     SearchPage,
+    SearchPolicy,
     SearchUnavailableError,
     SortOrder,
 )
@@ -68,7 +69,6 @@ from c360.search.fields import (
     text_values,
 )
 from c360.search.planning import empty_page, plan_search
-from c360.search.policy import SearchPolicy
 from c360.search.query import Clause, Op, QueryPlan, Term
 
 __all__ = ["OpenSearchSearch", "index_template"]

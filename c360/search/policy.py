@@ -9,19 +9,18 @@ the *shape of the query alone*, never by what the index holds; and a fragment th
 could mean several fields (six digits: a phone tail, a member number, the end of
 an id number) simply does not consult the forbidden ones.
 
-:class:`FieldPolicy` is a plain table; the access-control work (``c360.auth``)
-plugs its role-based policy in by implementing :class:`SearchPolicy` — two
-methods — and passing it to :meth:`SearchBackend.search
-<c360.search.contract.SearchBackend.search>`.
+:class:`FieldPolicy` is a plain table implementing the contract's
+:class:`~c360.search.contract.SearchPolicy` (two methods); the API's role-based
+policy (``c360.schema.searching.CallerSearchPolicy``) implements it too and is
+passed to :meth:`SearchBackend.search <c360.search.contract.SearchBackend.search>`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
 
-from c360.search.contract import FACET_FIELDS, SearchError
+from c360.search.contract import FACET_FIELDS, SearchError, SearchPolicy
 
 __all__ = [
     "ALL_FIELDS",
@@ -74,27 +73,6 @@ class SearchForbiddenError(SearchError, PermissionError):
         super().__init__(f"{message}: {detail}" if detail else message)
 
 
-@runtime_checkable
-class SearchPolicy(Protocol):
-    """What one caller may do with search."""
-
-    @property
-    def name(self) -> str:
-        """Who this policy is for, as error messages name it (a role)."""
-        ...
-
-    def may_search(self, field: str) -> bool:
-        """Whether free text may be matched against ``field`` (one of
-        :data:`SEARCH_FIELDS`) and filters / facets use it (one of
-        :data:`~c360.search.contract.FACET_FIELDS`)."""
-        ...
-
-    def may_see(self, field: str) -> bool:
-        """Whether hits may carry the display value ``field`` (one of
-        :data:`CARD_FIELDS`) — in clear; masking is the presentation's concern."""
-        ...
-
-
 @dataclass(frozen=True, slots=True)
 class FieldPolicy:
     """A policy as two sets of field names."""
@@ -124,7 +102,8 @@ class FieldPolicy:
 
 
 DEFAULT_POLICY = FieldPolicy.allowing("the default search policy", except_fields=["id_number"])
-"""Until the access-control work plugs in real roles: everything but id numbers."""
+"""For callers that bring no policy of their own (tools, tests): everything but
+id numbers."""
 
 OPEN_POLICY = FieldPolicy.allowing("an unrestricted caller")
 """Everything, id numbers included (operators, tests)."""
