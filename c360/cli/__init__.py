@@ -24,7 +24,8 @@ from sqlalchemy import Engine
 from c360.cli.support import console, err_console, open_engine
 from c360.cli.support import user_errors as _user_errors
 from c360.connectors.base import SourceConfigError, TransientSourceError
-from c360.connectors.registry import UnknownConnectorError, connectors, default_trust, get_connector
+from c360.connectors.registry import UnknownConnectorError, default_trust, get_connector
+from c360.connectors.registry import connectors as installed_connectors  # c360.cli.connectors
 from c360.connectors.runner import (
     ResolutionError,
     SyncReport,
@@ -43,10 +44,10 @@ from c360.platform.sources import (
     SourceNotFoundError,
     get_source,
     list_sources,
-    recent_runs,
     reset_state,
     save_source,
 )
+from c360.platform.sync_runs import recent_runs
 
 app = typer.Typer(
     help="c360 — customer-360: connectors, golden profiles, GraphQL.", no_args_is_help=True
@@ -87,7 +88,7 @@ def db_upgrade() -> None:
 def connectors_list() -> None:
     """List installed connectors (built-in and plugins)."""
     table = Table("connector", "description", "module")
-    for name, cls in connectors().items():
+    for name, cls in installed_connectors().items():
         table.add_row(name, cls.title, cls.__module__)
     console.print(table)
 
