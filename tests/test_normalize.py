@@ -701,7 +701,7 @@ def test_person_record_keeps_valid_fields_and_reports_invalid_ones() -> None:
         "id_number": number,
         "id_region": "110101",
         "gender": "female",  # derived from the id number
-        "city": "北京",
+        "city": "北京市",  # the canonical spelling
         "address": "北京市东城区 东长安街1号",
     }
     assert "email" not in result.attributes and "birth_date" not in result.attributes
