@@ -53,7 +53,9 @@ from c360.auth.keys import SigningKeys
 from c360.auth.oauth import TokenServer, authorization_server_metadata, token_endpoint
 from c360.auth.principal import Principal
 from c360.auth.ratelimit import RateLimiter
-from c360.auth.tokens import ClientStatus, OidcProvider, TokenIssuer, TokenVerifier
+from c360.auth.issuing import TokenIssuer
+from c360.auth.oidc import OidcProvider
+from c360.auth.tokens import ClientStatus, TokenVerifier
 from c360.http_limits import BodyLimit, HttpLimits
 from c360.platform.audit import AuditWriter
 from c360.platform.clients import client_is_active

@@ -26,7 +26,7 @@ from sqlmodel import Session, select
 
 from c360.auth.config import AuthSettings
 from c360.auth.keys import SigningKeys, load_or_create_signing_key
-from c360.auth.tokens import OidcProvider
+from c360.auth.oidc import OidcProvider
 from c360.platform.clients import create_client, revoke_client
 from c360.platform.models import AuditLog
 from tests.test_graphql_api import (

@@ -23,7 +23,8 @@ from starlette.responses import JSONResponse, Response
 from c360.auth.policy import ROLE_POLICIES
 from c360.auth.principal import Principal
 from c360.auth.ratelimit import RateLimiter
-from c360.auth.tokens import InvalidToken, TokenVerifier, bearer_token
+from c360.auth.token_errors import InvalidToken
+from c360.auth.tokens import TokenVerifier, bearer_token
 from c360.platform.audit import InvalidPurpose, clean_purpose
 
 log = logging.getLogger(__name__)

@@ -36,33 +36,30 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import ipaddress
 import json
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
-import httpx
 from joserfc import jws, jwt
 from joserfc.errors import (
     BadSignatureError,
     ClaimError,
     ExpiredTokenError,
-    InvalidKeyIdError,
     JoseError,
     MissingClaimError,
 )
-from joserfc.jwk import Key, KeySet
+from joserfc.jwk import Key
 
+from c360.auth.claims import claim_at, granted_scopes, regions_of, strings, when
 from c360.auth.config import ALGORITHMS, AuthSettings
-from c360.auth.keys import ALGORITHM, SigningKeys
-from c360.auth.principal import READ_SCOPE, ROLES, SCOPES, Principal
-from c360.platform.regions import RegionError, check_region_name
+from c360.auth.keys import SigningKeys
+from c360.auth.oidc import OidcProvider
+from c360.auth.principal import ROLES, Principal
+from c360.auth.token_errors import InvalidToken
 
 log = logging.getLogger(__name__)
 
@@ -72,226 +69,6 @@ VERIFIED_CACHE_SIZE = 4096
 """Most verified tokens remembered at once (the least recently used go first)."""
 VERIFIED_CACHE_SECONDS = 60.0
 """Longest a verified token is remembered before it is verified again in full."""
-
-
-class InvalidToken(Exception):
-    """A token that is not accepted: answered 401 with this message."""
-
-    status_code = 401
-    error = "invalid_token"
-
-    def __init__(self, description: str) -> None:
-        super().__init__(description)
-        self.description = description
-
-
-class IdentityProviderUnavailable(InvalidToken):
-    """The OIDC provider could not be asked for its keys: answered 503."""
-
-    status_code = 503
-    error = "temporarily_unavailable"
-
-
-# --- issuing --------------------------------------------------------------------------
-
-
-class TokenIssuer:
-    """Signs c360's own access tokens (``typ: at+jwt``, RFC 9068 claims plus
-    ``roles`` and ``region``)."""
-
-    def __init__(self, keys: SigningKeys, *, issuer: str, audience: str, ttl: int) -> None:
-        self.keys = keys
-        self.issuer = issuer
-        self.audience = audience
-        self.ttl = ttl
-
-    def claims(
-        self,
-        *,
-        subject: str,
-        roles: Iterable[str],
-        scopes: Iterable[str] = (),
-        region: str | Iterable[str] | None = None,
-        client_id: str | None = None,
-        ttl: int | None = None,
-        jti: str | None = None,
-    ) -> dict[str, Any]:
-        """The claims of a token for these facts (``scopes`` are exactly what
-        the token may do: none named, nothing granted; ``region`` one region name
-        or several)."""
-        now = int(time.time())
-        claims: dict[str, Any] = {
-            "iss": self.issuer,
-            "aud": self.audience,
-            "sub": subject,
-            "iat": now,
-            "nbf": now,
-            "exp": now + (ttl or self.ttl),
-            "roles": sorted(set(roles)),
-            "scope": " ".join(sorted(set(scopes))),
-        }
-        if jti:
-            claims["jti"] = jti
-        if isinstance(region, str):
-            claims["region"] = region
-        elif region is not None:
-            claims["region"] = list(region)
-        if client_id:
-            claims["client_id"] = client_id
-        return claims
-
-    def sign(self, claims: Mapping[str, Any]) -> str:
-        """``claims`` as a signed JWT."""
-        key = self.keys.key
-        header = {"alg": ALGORITHM, "typ": "at+jwt", "kid": key.kid}
-        return jwt.encode(header, dict(claims), key, algorithms=[ALGORITHM])
-
-    def issue(self, **facts: Any) -> str:
-        """A signed token for ``facts`` (the keyword arguments of :meth:`claims`)."""
-        return self.sign(self.claims(**facts))
-
-
-# --- the provider's keys --------------------------------------------------------------
-
-
-def _is_loopback(host: str | None) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return host is not None and ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_issuer_url(url: str) -> str:
-    """``url`` if it can name an OIDC issuer: https, or http on a loopback
-    address (a provider on the same machine, as in tests)."""
-    parts = urlsplit(url)
-    if parts.scheme == "https" or (parts.scheme == "http" and _is_loopback(parts.hostname)):
-        return url
-    raise ValueError(f"C360_OIDC_ISSUER must be an https URL (or http on loopback), got {url!r}")
-
-
-class OidcProvider:
-    """An OpenID Connect provider's signing keys, found through its discovery
-    document and cached; refreshed when they are older than ``cache_seconds``,
-    and on a token with an unknown key id, at most once per ``refresh_interval``."""
-
-    def __init__(
-        self,
-        issuer: str,
-        *,
-        cache_seconds: float = 600,
-        refresh_interval: float = 10,
-        timeout: float = 5,
-    ) -> None:
-        self.issuer = check_issuer_url(issuer)
-        self.cache_seconds = cache_seconds
-        self.refresh_interval = refresh_interval
-        self.timeout = timeout
-        self._keys: KeySet | None = None
-        self._fetched_at = 0.0
-        self._lock = asyncio.Lock()
-        self.fetches = 0
-        """How many times the JWKS was fetched (for operators and tests)."""
-
-    async def _fetch_json(self, client: httpx.AsyncClient, url: str, what: str) -> dict[str, Any]:
-        try:
-            response = await client.get(url, headers={"accept": "application/json"})
-            response.raise_for_status()
-            document = response.json()
-        except (httpx.HTTPError, ValueError) as exc:
-            reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
-            raise IdentityProviderUnavailable(
-                f"the identity provider's {what} could not be read ({reason})"
-            ) from None
-        if not isinstance(document, dict):
-            raise IdentityProviderUnavailable(f"the identity provider's {what} is not an object")
-        return document
-
-    async def _refresh(self) -> None:
-        async with httpx.AsyncClient(timeout=self.timeout, follow_redirects=False) as client:
-            discovery = await self._fetch_json(
-                client,
-                self.issuer.rstrip("/") + "/.well-known/openid-configuration",
-                "discovery document",
-            )
-            if discovery.get("issuer") != self.issuer:
-                raise IdentityProviderUnavailable(
-                    "the identity provider's discovery document names issuer "
-                    f"{discovery.get('issuer')!r}, not {self.issuer!r}"
-                )
-            jwks_uri = discovery.get("jwks_uri")
-            if not isinstance(jwks_uri, str):
-                raise IdentityProviderUnavailable("the discovery document has no jwks_uri")
-            document = await self._fetch_json(client, jwks_uri, "key set")
-        self.fetches += 1
-        keys: list[Key] = []
-        for data in document.get("keys") or ():
-            if not isinstance(data, dict) or data.get("use", "sig") != "sig":
-                continue
-            try:
-                keys.append(KeySet.import_key_set({"keys": [data]}).keys[0])
-            except (JoseError, ValueError, TypeError, KeyError):
-                log.warning("ignoring a key of %s that cannot be read", self.issuer)
-        self._keys = KeySet(keys)
-        self._fetched_at = time.monotonic()
-
-    async def key(self, kid: str | None) -> Key:
-        """The provider's key ``kid`` (the only key, if ``kid`` is None and it has one)."""
-        async with self._lock:
-            stale = time.monotonic() - self._fetched_at > self.cache_seconds
-            if self._keys is None or stale:
-                await self._refresh()
-            found = self._find(kid)
-            if found is None and time.monotonic() - self._fetched_at >= self.refresh_interval:
-                await self._refresh()
-                found = self._find(kid)
-        if found is None:
-            raise InvalidToken(f"no signing key of the identity provider has key id {kid!r}")
-        return found
-
-    def holds(self, key: Key, kid: str | None) -> bool:
-        """Whether ``key`` is still the provider's key ``kid``, and the key set
-        it came from is not older than ``cache_seconds``."""
-        stale = time.monotonic() - self._fetched_at > self.cache_seconds
-        return not stale and self._find(kid) is key
-
-    def _find(self, kid: str | None) -> Key | None:
-        if self._keys is None:
-            return None
-        try:
-            return self._keys.get_by_kid(kid)
-        except (InvalidKeyIdError, ValueError):
-            return None
-
-
-# --- verifying ------------------------------------------------------------------------
-
-
-def _claim_at(claims: Mapping[str, Any], path: str) -> Any:
-    """The claim at a dotted ``path`` (``realm_access.roles``)."""
-    value: Any = claims
-    for part in path.split("."):
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(part)
-    return value
-
-
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return value.split()
-    if isinstance(value, list | tuple):
-        return [v for v in value if isinstance(v, str)]
-    return []
-
-
-def _when(value: Any) -> str:
-    try:
-        return datetime.fromtimestamp(float(value), UTC).isoformat(timespec="seconds")
-    except (TypeError, ValueError, OverflowError):
-        return repr(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -452,7 +229,7 @@ class TokenVerifier:
         try:
             registry.validate(claims)
         except ExpiredTokenError:
-            raise InvalidToken(f"the token expired at {_when(claims.get('exp'))}") from None
+            raise InvalidToken(f"the token expired at {when(claims.get('exp'))}") from None
         except MissingClaimError as exc:
             raise InvalidToken(f"the token lacks the claim(s) {exc.claim}") from None
         except ClaimError as exc:
@@ -471,7 +248,7 @@ class TokenVerifier:
         if exp - time.time() > longest or (isinstance(iat, int | float) and exp - iat > longest):
             raise InvalidToken(
                 f"the token lives longer than {self.settings.max_token_lifetime} s "
-                f"(expires {_when(exp)}); the longest accepted is C360_MAX_TOKEN_LIFETIME"
+                f"(expires {when(exp)}); the longest accepted is C360_MAX_TOKEN_LIFETIME"
             )
 
     @staticmethod
@@ -482,15 +259,15 @@ class TokenVerifier:
                 f"this API is {audience!r}"
             )
         if claim == "nbf":
-            return f"the token is not valid before {_when(claims.get('nbf'))}"
+            return f"the token is not valid before {when(claims.get('nbf'))}"
         if claim == "iat":
-            return f"the token says it was issued in the future ({_when(claims.get('iat'))})"
+            return f"the token says it was issued in the future ({when(claims.get('iat'))})"
         if claim == "iss":
             return f"the token's issuer {claims.get('iss')!r} is not trusted"
         return f"the token's {claim!r} claim is invalid"
 
     def _principal(self, claims: Mapping[str, Any], roles_claim: str, *, own: bool) -> Principal:
-        roles = frozenset(r for r in _strings(_claim_at(claims, roles_claim)) if r in ROLES)
+        roles = frozenset(r for r in strings(claim_at(claims, roles_claim)) if r in ROLES)
         client_id = claims.get("client_id") or claims.get("azp")
         jti = claims.get("jti")
         return Principal(
@@ -498,41 +275,12 @@ class TokenVerifier:
             roles=roles,
             scopes=granted_scopes(claims, own=own),
             regions=regions_of(
-                _claim_at(claims, self.settings.region_claim), self.settings.region_claim
+                claim_at(claims, self.settings.region_claim), self.settings.region_claim
             ),
             client_id=str(client_id) if client_id else None,
             issuer=str(claims["iss"]),
             token_id=str(jti) if jti else None,
         )
-
-
-def granted_scopes(claims: Mapping[str, Any], *, own: bool) -> frozenset[str]:
-    """The c360 scopes a token grants. c360's own tokens grant exactly the c360
-    scopes their ``scope`` claim names (none named: nothing, never "the role
-    decides"); a provider's token that names none of c360's scopes (``openid
-    profile``) may read, as its role allows, and never write."""
-    named = frozenset(_strings(claims.get("scope")) + _strings(claims.get("scp"))) & frozenset(
-        SCOPES
-    )
-    if named or own:
-        return named
-    return frozenset({READ_SCOPE})
-
-
-def regions_of(value: Any, claim: str = "region") -> frozenset[str]:
-    """The regions a region claim names: absent (``None``) is none; a region
-    name is one; a list of region names (how Keycloak sends a multivalued
-    attribute) is several. Anything else — an empty or blank name, ``*``, a
-    number, an object, an empty list — is a malformed token: :class:`InvalidToken`."""
-    if value is None:
-        return frozenset()
-    values = value if isinstance(value, list) else [value]
-    if not values:
-        raise InvalidToken(f"the token's {claim!r} claim is an empty list")
-    try:
-        return frozenset(check_region_name(v, f"the token's {claim!r} claim") for v in values)
-    except RegionError as exc:
-        raise InvalidToken(str(exc)) from None
 
 
 class ClientStatus:
@@ -570,15 +318,4 @@ def bearer_token(authorization: str | None) -> str:
     return token.strip()
 
 
-__all__ = [
-    "ClientStatus",
-    "IdentityProviderUnavailable",
-    "InvalidToken",
-    "OidcProvider",
-    "TokenIssuer",
-    "TokenVerifier",
-    "bearer_token",
-    "check_issuer_url",
-    "granted_scopes",
-    "regions_of",
-]
+__all__ = ["MAX_TOKEN_LENGTH", "ClientStatus", "TokenVerifier", "bearer_token"]

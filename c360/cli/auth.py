@@ -22,10 +22,10 @@ import typer
 from rich.table import Table
 
 from c360.auth.config import AuthSettings
+from c360.auth.issuing import TokenIssuer
 from c360.auth.keys import SigningKeys, rotate_signing_key
 from c360.auth.policy import policy_matrix
 from c360.auth.principal import ROLES, SCOPES
-from c360.auth.tokens import TokenIssuer
 from c360.cli.support import console, err_console, fail, open_engine, user_errors
 from c360.platform.audit import Anchor, AuditEntry, append_now, verify
 from c360.platform.clients import ClientError, create_client, list_clients, revoke_client
