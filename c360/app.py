@@ -7,7 +7,8 @@
 * ``POST /oauth/token`` — c360's own tokens, client-credentials grant;
 * ``/.well-known/jwks.json`` and ``/.well-known/oauth-authorization-server`` —
   the keys that verify those tokens, and where to get them;
-* ``POST /hooks/{source}`` — signed webhook deliveries.
+* whatever plugins serve (``c360_register_routes``): the ``web`` connector's
+  ``POST /hooks/{source}``, signed webhook deliveries.
 
 Every request body is streamed against its route's limit before the route sees
 it (:class:`~c360.http_limits.BodyLimit`). GraphQL operations run in a
@@ -49,13 +50,14 @@ from strawberry.types import ExecutionResult
 
 from c360.auth.config import AuthSettings
 from c360.auth.gate import Admission, Gate
+from c360.auth.issuing import TokenIssuer
 from c360.auth.keys import SigningKeys
 from c360.auth.oauth import TokenServer, authorization_server_metadata, token_endpoint
+from c360.auth.oidc import OidcProvider
 from c360.auth.principal import Principal
 from c360.auth.ratelimit import RateLimiter
-from c360.auth.issuing import TokenIssuer
-from c360.auth.oidc import OidcProvider
 from c360.auth.tokens import ClientStatus, TokenVerifier
+from c360.connectors.registry import plugin_routes
 from c360.http_limits import BodyLimit, HttpLimits
 from c360.platform.audit import AuditWriter
 from c360.platform.clients import client_is_active
@@ -410,10 +412,9 @@ def create_app(
             Route("/.well-known/jwks.json", jwks, methods=["GET"]),
             Route("/.well-known/oauth-authorization-server", metadata, methods=["GET"]),
         ]
-    # Push sources: signed webhooks land in a durable inbox (POST /hooks/{source}).
-    from c360.connectors.web.webhook import webhook_routes
-
-    routes += webhook_routes(engine)
+    # What plugins serve, after c360's own routes so those win a clash: the web
+    # connector's signed webhook inbox (POST /hooks/{source}) among them.
+    routes += plugin_routes(engine)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

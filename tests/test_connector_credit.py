@@ -288,7 +288,7 @@ def test_enrich_and_consents_commands(
     setup(engine, bureau)
     zhang = customer(engine, "person", name="张伟", id_number=ZHANG)
     env = dict(os.environ, C360_DATABASE_URL=db_url, C360_DATA_DIR=str(tmp_path))
-    cli = [sys.executable, "-m", "c360.cli.connectors"]
+    cli = [sys.executable, "-m", "c360.cli"]
     refused = subprocess.run([*cli, "enrich", str(zhang)], env=env, capture_output=True, text=True)
     assert refused.returncode == 2 and "no recorded legal basis" in refused.stderr
     added = subprocess.run(

@@ -24,7 +24,12 @@ from sqlalchemy import Engine
 from c360.cli.support import console, err_console, open_engine
 from c360.cli.support import user_errors as _user_errors
 from c360.connectors.base import SourceConfigError, TransientSourceError
-from c360.connectors.registry import UnknownConnectorError, default_trust, get_connector
+from c360.connectors.registry import (
+    UnknownConnectorError,
+    default_trust,
+    get_connector,
+    register_plugin_commands,
+)
 from c360.connectors.registry import connectors as installed_connectors  # c360.cli.connectors
 from c360.connectors.runner import (
     ResolutionError,
@@ -507,6 +512,7 @@ def _mount_feature_commands() -> None:
     from c360.cli.resolution import resolution_app
 
     register_connector_commands(app)
+    register_plugin_commands(app)  # enrich, consents and third-party plugins' commands
     app.add_typer(resolution_app)  # resolve, explain, merge, split at the top level
     register_auth_commands(app)
     app.command("reindex")(search_cli.reindex_command)

@@ -1,120 +1,24 @@
-"""Commands the connectors add to ``c360``: ``enrich``, ``sync-due`` and ``consents``.
+"""``c360 sync-due``: the scheduler run once, for cron.
 
-Mount them on the main app with :func:`register` (``register(app)``), or use
-``app`` here as a typer app of its own.
+The built-in connectors' own commands (``enrich``, ``consents``) come in through
+the ``c360_register_commands`` hook like any plugin's; :func:`register` mounts
+this one on the main app.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
-from typing import Annotated
-
 import typer
 from rich.table import Table
-from sqlalchemy import Engine
 
 from c360.cli.support import console, open_engine, user_errors
 from c360.connectors.base import SourceConfigError, TransientSourceError
-from c360.connectors.credit.enrich import (
-    LEGAL_BASES,
-    EnrichmentRefused,
-    enrich_customer,
-    list_legal_bases,
-    record_legal_basis,
-    revoke_legal_basis,
-)
-from c360.connectors.http import RemoteApiError
 from c360.connectors.scheduler import run_due
-from c360.platform.audit import cli_principal
-
-app = typer.Typer(help="Enrichment, scheduled syncs and legal bases.", no_args_is_help=True)
-consents_app = typer.Typer(
-    help="Legal bases and consents for looking people up.", no_args_is_help=True
-)
-app.add_typer(consents_app, name="consents")
-
-USER_ERRORS = (EnrichmentRefused, SourceConfigError, TransientSourceError, RemoteApiError)
-
-
-def _engine() -> Engine:
-    return open_engine()
-
-
-@contextmanager
-def _user_errors() -> Iterator[None]:
-    with user_errors(*USER_ERRORS):
-        yield
-
-
-def enrich(
-    customer_id: Annotated[int, typer.Argument(help="the customer to look up")],
-    purpose: Annotated[
-        str, typer.Option(help="why (must have a recorded legal basis for a person)")
-    ] = "credit_assessment",
-    source: Annotated[
-        str | None, typer.Option(help="credit source (default: the only one)")
-    ] = None,
-    actor: Annotated[
-        str | None, typer.Option(help="who asks, for the audit log (default cli:<your user>)")
-    ] = None,
-    force: Annotated[bool, typer.Option(help="ignore a cached result")] = False,
-) -> None:
-    """Look a customer up at the credit bureau (cached, budgeted, consent-checked).
-    The answer, fresh or cached, is put on the audit log before it is printed."""
-    with _user_errors():
-        outcome = enrich_customer(
-            _engine(),
-            customer_id,
-            purpose=purpose,
-            actor=actor or cli_principal(),
-            source_name=source,
-            force=force,
-        )
-    r = outcome.result
-    table = Table("attribute", "value")
-    table.add_row("customer", str(outcome.customer_id))
-    table.add_row("subject", f"{r['subject_kind']} {r['subject_ref']}")
-    table.add_row("found", "yes" if r["found"] else "no record at the bureau")
-    for label, key in (
-        ("score", "score"),
-        ("band", "band"),
-        ("overdue", "overdue_count"),
-        ("defaults", "default_count"),
-    ):
-        if r.get(key) is not None:
-            table.add_row(label, str(r[key]))
-    table.add_row("court enforcements", str(len(r.get("enforcements") or [])))
-    table.add_row("dishonest-debtor listings", str(len(r.get("dishonest") or [])))
-    reg = r.get("registration") or {}
-    if reg:
-        table.add_row(
-            "registration",
-            " · ".join(
-                str(reg.get(k) or "-")
-                for k in ("name", "status", "registered_capital", "legal_representative")
-            ),
-        )
-    for holder in outcome.shareholders:
-        table.add_row(
-            "shareholder",
-            f"{holder['shareholder_name']} "
-            f"({holder['shareholder_kind']}, {holder.get('share_ratio')})",
-        )
-    table.add_row("provider", f"{r['provider']} (request {r.get('request_id') or '-'})")
-    table.add_row(
-        "retrieved",
-        f"{r['retrieved_at']:%Y-%m-%d %H:%M:%S} UTC, expires {r['expires_at']:%Y-%m-%d}",
-    )
-    table.add_row("cost", f"{outcome.cost:.2f} ({outcome.outcome})")
-    console.print(table)
 
 
 def sync_due() -> None:
     """Sync every source whose refresh interval has passed (for cron), and drain webhook inboxes."""
-    with _user_errors():
-        results = run_due(_engine())
+    with user_errors(SourceConfigError, TransientSourceError):
+        results = run_due(open_engine())
     table = Table("source", "action", "status", "detail")
     for item in results:
         table.add_row(item.source, item.action, item.status, item.detail[:100])
@@ -123,79 +27,6 @@ def sync_due() -> None:
         raise typer.Exit(1)
 
 
-@consents_app.command("add")
-def consents_add(
-    customer_id: int,
-    purpose: Annotated[str, typer.Option(help="e.g. credit_assessment, loan_application")],
-    basis: Annotated[str, typer.Option(help=f"one of: {', '.join(LEGAL_BASES)}")] = "consent",
-    evidence: Annotated[
-        str, typer.Option(help="where the proof is: form number, contract, file")
-    ] = "",
-    expires: Annotated[str | None, typer.Option(help="ISO date the basis lapses")] = None,
-    actor: Annotated[str, typer.Option(help="who records it")] = "cli",
-) -> None:
-    """Record a legal basis (consent, contract...) for looking a person up for a purpose."""
-    with _user_errors():
-        expires_at = None
-        if expires:
-            try:
-                expires_at = datetime.fromisoformat(expires)
-            except ValueError:
-                raise ValueError(f"--expires: {expires!r} is not an ISO date") from None
-            if expires_at.tzinfo is None:
-                expires_at = expires_at.replace(tzinfo=UTC)
-        basis_id = record_legal_basis(
-            _engine(),
-            customer_id,
-            purpose=purpose,
-            basis=basis,
-            evidence=evidence,
-            recorded_by=actor,
-            expires_at=expires_at,
-        )
-    console.print(f"legal basis {basis_id} recorded: customer {customer_id}, {purpose}, {basis}")
-
-
-@consents_app.command("list")
-def consents_list(customer_id: Annotated[int | None, typer.Argument()] = None) -> None:
-    """Recorded legal bases (of one customer, or all)."""
-    table = Table(
-        "id", "customer", "purpose", "basis", "evidence", "recorded", "expires", "revoked"
-    )
-    for row in list_legal_bases(_engine(), customer_id):
-        table.add_row(
-            str(row["id"]),
-            str(row["customer_id"]),
-            row["purpose"],
-            row["basis"],
-            row["evidence"],
-            f"{row['recorded_at']:%Y-%m-%d} by {row['recorded_by']}",
-            f"{row['expires_at']:%Y-%m-%d}" if row["expires_at"] else "-",
-            f"{row['revoked_at']:%Y-%m-%d} by {row['revoked_by']}" if row["revoked_at"] else "-",
-        )
-    console.print(table)
-
-
-@consents_app.command("revoke")
-def consents_revoke(
-    basis_id: int, actor: Annotated[str, typer.Option(help="who revokes it")] = "cli"
-) -> None:
-    """Revoke a legal basis (consent withdrawn): later lookups are refused."""
-    with _user_errors():
-        revoke_legal_basis(_engine(), basis_id, revoked_by=actor)
-    console.print(f"legal basis {basis_id} revoked")
-
-
-app.command("enrich")(enrich)
-app.command("sync-due")(sync_due)
-
-
 def register(parent: typer.Typer) -> None:
-    """Add ``enrich``, ``sync-due`` and ``consents`` to ``parent`` (the ``c360`` app)."""
-    parent.command("enrich")(enrich)
+    """Add ``sync-due`` to ``parent`` (the ``c360`` app)."""
     parent.command("sync-due")(sync_due)
-    parent.add_typer(consents_app, name="consents")
-
-
-if __name__ == "__main__":
-    app()

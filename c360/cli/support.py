@@ -12,10 +12,8 @@ from contextlib import contextmanager
 import typer
 from rich.console import Console
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
 
-from c360.platform.db import make_engine, migrate
-from c360.platform.settings import get_settings
+from c360.platform.db import DatabaseUnavailable, open_database
 
 # Piped output (CI logs, `| tee`) gets a wide console so tables are not cut.
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -25,17 +23,10 @@ err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 def open_engine() -> Engine:
     """The configured database, migrated to the latest schema. An unreachable
     database ends the command with the reason, not a traceback."""
-    engine = make_engine(get_settings().resolved_database_url())
     try:
-        migrate(engine)
-    except OperationalError as exc:
-        shown = engine.url.render_as_string(hide_password=True)
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-        err_console.print(
-            f"[red]error:[/red] cannot open the database {shown}: {reason}", highlight=False
-        )
-        raise typer.Exit(2) from None
-    return engine
+        return open_database()
+    except DatabaseUnavailable as exc:
+        raise fail(str(exc)) from None
 
 
 def fail(message: str) -> typer.Exit:

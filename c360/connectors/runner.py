@@ -48,6 +48,7 @@ from c360.platform.locks import SourceBusyError, source_lock, write_transaction
 from c360.platform.models import utcnow
 from c360.platform.records import Checkpoint, IncomingRecord
 from c360.platform.sources import get_source
+from c360.platform.sync_runs import fail_running, finish_run, sources_running, start_run
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +141,7 @@ class SyncRunner:
         syncing the same source."""
         source = get_source(self.engine, source_name)
         with source_lock(self.engine, source_name):
-            _fail_running(self.engine, source_name)
+            fail_running(self.engine, source_name, DEAD_RUN_ERROR)
             return self._sync_locked(source, streams)
 
     def _sync_locked(self, source: Any, streams: list[str] | None) -> SyncReport:
@@ -155,7 +156,7 @@ class SyncRunner:
                 f"streams: {', '.join(offered)}"
             )
         started = time.perf_counter()
-        run_id = self._start_run(source_name)
+        run_id = start_run(self.engine, source_name)
         report = SyncReport(source=source_name, run_id=run_id)
         ingestor = Ingestor(source_name)
         try:
@@ -261,43 +262,12 @@ class SyncRunner:
         if self.progress is not None:
             self.progress(stream, report.total)
 
-    def _start_run(self, source_name: str) -> int:
-        with self.engine.begin() as conn:
-            result = conn.execute(
-                t.sync_run.insert()
-                .values(source_name=source_name, started_at=utcnow(), status="running", counts={})
-                .returning(t.sync_run.c.id)
-            )
-            return int(result.scalar_one())
-
     def _finish_run(self, run_id: int, report: SyncReport, status: str, error: str | None) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                t.sync_run.update()
-                .where(t.sync_run.c.id == run_id)
-                .values(
-                    finished_at=utcnow(),
-                    status=status,
-                    counts={**report.total.as_dict(), "retries": report.retries}
-                    | _resolution_counts(report),
-                    error=error[:4000] if error else None,
-                )
-            )
+        counts = {**report.total.as_dict(), "retries": report.retries} | _resolution_counts(report)
+        finish_run(self.engine, run_id, status, counts, error)
 
 
 DEAD_RUN_ERROR = "the sync process ended before the run finished (no process holds the source lock)"
-
-
-def _fail_running(engine: Engine, source_name: str) -> int:
-    """Mark the runs of ``source_name`` still ``running`` as failed; the caller
-    holds the source lock, so no live process is running them."""
-    with engine.begin() as conn:
-        result = conn.execute(
-            t.sync_run.update()
-            .where(t.sync_run.c.source_name == source_name, t.sync_run.c.status == "running")
-            .values(status="failed", finished_at=utcnow(), error=DEAD_RUN_ERROR)
-        )
-    return int(result.rowcount or 0)
 
 
 def fail_dead_runs(engine: Engine) -> int:
@@ -308,15 +278,11 @@ def fail_dead_runs(engine: Engine) -> int:
     test and is left as it is.)"""
     if engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:"):
         return 0
-    run = t.sync_run
-    with engine.connect() as conn:
-        names = conn.execute(select(run.c.source_name).where(run.c.status == "running").distinct())
-        sources = sorted(names.scalars())
     marked = 0
-    for name in sources:
+    for name in sources_running(engine):
         try:
             with source_lock(engine, name):
-                marked += _fail_running(engine, name)
+                marked += fail_running(engine, name, DEAD_RUN_ERROR)
         except SourceBusyError:
             continue  # alive: its process holds the lock
     return marked

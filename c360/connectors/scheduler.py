@@ -2,10 +2,12 @@
 *due* when its latest run started longer ago than that (or it never ran).
 
 * :func:`due_sources` — which sources are due now;
-* :func:`run_due` — sync every due source (a ``credit`` source refreshes its stale
-  results and watchlist instead, under its budget), then drain every webhook
-  inbox that has pending deliveries and resolve the resolution backlog;
-  ``c360 sync-due`` / ``c360 sync --due`` run it from cron;
+* :func:`run_due` — for every due source, a plugin's own work if it has some
+  (the ``c360_source_due`` hook: a ``credit`` source refreshes its stale
+  lookups) or else a sync; then every plugin's background work (the
+  ``c360_scheduler_tick`` hook: the ``web`` connector drains its webhook
+  inboxes), then the resolution backlog; ``c360 sync-due`` / ``c360 sync --due``
+  run it from cron;
 * :class:`BackgroundScheduler` — the same every ``tick_s`` seconds in a thread,
   for ``c360 serve`` (:func:`lifespan` wraps it for Starlette).
 
@@ -19,50 +21,32 @@ import contextlib
 import logging
 import threading
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
 from c360.connectors.base import SourceConfigError, TransientSourceError
+from c360.connectors.hookspecs import DueRun
+from c360.connectors.registry import scheduler_tick, source_due
 from c360.connectors.runner import ResolutionError, SyncReport, SyncRunner, fail_dead_runs
-from c360.platform import tables as t
 from c360.platform.backlog import backlog_size, resolve_backlog
 from c360.platform.locks import SourceBusyError
-from c360.platform.models import utcnow
+from c360.platform.models import Source, utcnow
 from c360.platform.sources import list_sources
+from c360.platform.sync_runs import latest_starts
+
+__all__ = ["BackgroundScheduler", "DueRun", "due_sources", "lifespan", "run_due"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(slots=True)
-class DueRun:
-    """What happened to one due source (or one webhook inbox)."""
-
-    source: str
-    action: str  # sync | credit-refresh | webhook-drain | resolve-backlog
-    status: str  # succeeded | failed | skipped
-    detail: str = ""
-    report: Any = None
 
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
 
 
-def due_sources(engine: Engine, now: datetime | None = None) -> list[str]:
-    """Sources with a refresh interval whose latest run started at least that long
-    ago, or never ran; by name."""
-    now = now or utcnow()
-    with engine.connect() as conn:
-        latest = dict(
-            conn.execute(
-                select(t.sync_run.c.source_name, func.max(t.sync_run.c.started_at)).group_by(
-                    t.sync_run.c.source_name
-                )
-            ).all()
-        )
+def _due(engine: Engine, now: datetime) -> list[Source]:
+    latest = latest_starts(engine)
     due = []
     for source in list_sources(engine):
         interval = source.refresh_interval_s
@@ -70,29 +54,22 @@ def due_sources(engine: Engine, now: datetime | None = None) -> list[str]:
             continue
         last = latest.get(source.name)
         if last is None or _aware(last) + timedelta(seconds=interval) <= now:
-            due.append(source.name)
+            due.append(source)
     return due
 
 
-def _record_run(
-    engine: Engine,
-    source: str,
-    started: datetime,
-    status: str,
-    counts: dict[str, int],
-    error: str | None,
-) -> None:
-    with engine.begin() as conn:
-        conn.execute(
-            t.sync_run.insert().values(
-                source_name=source,
-                started_at=started,
-                finished_at=utcnow(),
-                status=status,
-                counts=counts,
-                error=error[:4000] if error else None,
-            )
-        )
+def due_sources(engine: Engine, now: datetime | None = None) -> list[str]:
+    """Sources with a refresh interval whose latest run started at least that long
+    ago, or never ran; by name."""
+    return [source.name for source in _due(engine, now or utcnow())]
+
+
+def _plugin_work(engine: Engine, source: Source, now: datetime) -> DueRun | None:
+    try:
+        return source_due(engine, source, now)
+    except Exception as exc:  # a plugin's bug must not stop the other sources
+        log.warning("scheduled work for %s failed: %s", source.name, exc)
+        return DueRun(source.name, "refresh", "failed", f"{type(exc).__name__}: {exc}")
 
 
 def run_due(
@@ -102,32 +79,17 @@ def run_due(
     runner_factory: Callable[[Engine], SyncRunner] | None = None,
     drain: bool = True,
 ) -> list[DueRun]:
-    """Run every due source once, then drain pending webhook deliveries and
-    resolve whatever waits on the resolution backlog."""
-    from c360.connectors.credit.enrich import refresh_stale
-    from c360.connectors.web.webhook import drain_inbox, pending_deliveries
-
+    """Run every due source once (its plugin's own work, or a sync), then, with
+    ``drain``, every plugin's background work and whatever waits on the
+    resolution backlog."""
+    now = now or utcnow()
     fail_dead_runs(engine)  # a run whose process died must not stay "running"
     results: list[DueRun] = []
-    connectors = {s.name: s.connector for s in list_sources(engine)}
-    for name in due_sources(engine, now):
-        if connectors.get(name) == "credit":
-            started = utcnow()
-            try:
-                refreshed = refresh_stale(engine, name, now=now)
-            except Exception as exc:
-                _record_run(engine, name, started, "failed", {}, f"{type(exc).__name__}: {exc}")
-                results.append(DueRun(name, "credit-refresh", "failed", str(exc)))
-                continue
-            counts = {
-                "looked_up": refreshed.looked_up,
-                "cached": refreshed.cached,
-                "refused": refreshed.refused,
-                "failed": refreshed.failed,
-            }
-            detail = "; ".join(refreshed.reasons[:3])
-            _record_run(engine, name, started, "succeeded", counts, detail or None)
-            results.append(DueRun(name, "credit-refresh", "succeeded", detail, refreshed))
+    for source in _due(engine, now):
+        name = source.name
+        done = _plugin_work(engine, source, now)
+        if done is not None:
+            results.append(done)
             continue
         runner = runner_factory(engine) if runner_factory else SyncRunner(engine)
         try:
@@ -146,14 +108,7 @@ def run_due(
         else:
             results.append(DueRun(name, "sync", "succeeded", "", report))
     if drain:
-        for name in sorted(pending_deliveries(engine)):
-            try:
-                drained = drain_inbox(engine, name)
-            except Exception as exc:
-                log.warning("draining the webhook inbox of %s failed: %s", name, exc)
-                results.append(DueRun(name, "webhook-drain", "failed", str(exc)))
-            else:
-                results.append(DueRun(name, "webhook-drain", "succeeded", "", drained))
+        results += scheduler_tick(engine, now)
         if backlog_size(engine):  # left by `c360 sync --no-resolve` or an interrupted sync
             try:
                 resolved = resolve_backlog(engine)

@@ -1,5 +1,7 @@
 """Database engine and sessions: SQLite (WAL) by default, PostgreSQL by URL, the
-schema always brought to the latest Alembic revision."""
+schema always brought to the latest Alembic revision. :func:`open_database` is
+how a command (c360's own or a plugin's) opens the configured database: an
+unreachable one is a :class:`DatabaseUnavailable` whose message is one line."""
 
 from __future__ import annotations
 
@@ -12,10 +14,12 @@ import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session, create_engine
 
 from c360.platform.private_files import private_file
+from c360.platform.settings import get_settings
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -74,6 +78,26 @@ def alembic_config(engine: Engine) -> Config:
 def migrate(engine: Engine, revision: str = "heads") -> None:
     """Bring the schema to ``revision`` (default: every branch's latest)."""
     command.upgrade(alembic_config(engine), revision)
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be opened; the message says which one and why, in one
+    line (the password left out)."""
+
+
+def open_database(url: str | None = None) -> Engine:
+    """The database at ``url`` (default: the configured ``C360_DATABASE_URL``),
+    migrated to the latest schema; :class:`DatabaseUnavailable` if it cannot be
+    reached."""
+    engine = make_engine(url or get_settings().resolved_database_url())
+    try:
+        migrate(engine)
+    except OperationalError as exc:
+        shown = engine.url.render_as_string(hide_password=True)
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        engine.dispose()
+        raise DatabaseUnavailable(f"cannot open the database {shown}: {reason}") from None
+    return engine
 
 
 @contextmanager

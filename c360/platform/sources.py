@@ -1,4 +1,5 @@
-"""Configured sources: add, list, look up and remove (the ``source`` table)."""
+"""Configured sources: add, list, look up and remove (the ``source`` table).
+Their runs are :mod:`c360.platform.sync_runs`."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from c360.platform.models import ConnectorState, Source, SyncRun, utcnow
+from c360.platform.models import ConnectorState, Source, utcnow
 
 SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}$")
 
@@ -77,10 +78,3 @@ def reset_state(engine: Engine, name: str) -> None:
         for state in session.exec(select(ConnectorState).where(ConnectorState.source_name == name)):
             session.delete(state)
         session.commit()
-
-
-def recent_runs(engine: Engine, limit: int = 20) -> list[SyncRun]:
-    """The latest sync runs, newest first."""
-    with Session(engine, expire_on_commit=False) as session:
-        stmt = select(SyncRun).order_by(SyncRun.id.desc()).limit(limit)  # type: ignore[union-attr]
-        return list(session.exec(stmt).all())

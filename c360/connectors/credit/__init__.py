@@ -8,6 +8,11 @@ Modules, one concern each:
 ``bureau``     the bureau's API: one lookup, its answer parsed, registrations as records
 ``connector``  the :class:`CreditConnector` (a sync refreshes the watchlist's registrations)
 ``enrich``     lookups for customers: legal basis, cache, budget, rate limit, storage
+``commands``   ``c360 enrich`` and ``c360 consents``
+
+Through the plugin hooks, like any plugin: the connector, its default trust, its
+commands, and, when a credit source is due, a refresh of its stale lookups and
+its watchlist (under its budget) instead of a sync.
 
 Its tables (legal bases, results, shareholders, the lookup ledger) are in
 :mod:`c360.platform.connector_tables`.
@@ -19,11 +24,19 @@ May import: ``c360.connectors`` (base, http, models) and ``c360.platform``.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+import typer
+from sqlalchemy import Engine
+
+from c360.connectors.credit import commands
 from c360.connectors.credit.config import CreditConfig
 from c360.connectors.credit.connector import CreditConnector
-from c360.connectors.hookspecs import hookimpl
+from c360.connectors.credit.enrich import refresh_stale
+from c360.connectors.hookspecs import DueRun, hookimpl
+from c360.platform.models import Source, utcnow
+from c360.platform.sync_runs import record_run
 
 __all__ = ["CreditConfig", "CreditConnector"]
 
@@ -38,3 +51,44 @@ def c360_register_connectors() -> list[type[Any]]:
 def c360_source_trust(connector_name: str) -> int | None:
     """Registrations come from the official register through the bureau."""
     return 85 if connector_name == "credit" else None
+
+
+@hookimpl
+def c360_register_commands(app: typer.Typer) -> None:
+    """``c360 enrich`` and ``c360 consents``."""
+    commands.register(app)
+
+
+@hookimpl
+def c360_source_due(engine: Engine, source: Source, now: datetime) -> DueRun | None:
+    """A due credit source refreshes its stale lookups and its watchlist instead
+    of syncing (people are never looked up in bulk); the refresh is a run."""
+    if source.connector != "credit":
+        return None
+    started = utcnow()
+    try:
+        refreshed = refresh_stale(engine, source.name, now=now)
+    except Exception as exc:  # a failed refresh is a failed run, not a stopped scheduler
+        with engine.begin() as conn:
+            error = f"{type(exc).__name__}: {exc}"
+            record_run(
+                conn, source.name, started_at=started, status="failed", counts={}, error=error
+            )
+        return DueRun(source.name, "credit-refresh", "failed", str(exc))
+    counts = {
+        "looked_up": refreshed.looked_up,
+        "cached": refreshed.cached,
+        "refused": refreshed.refused,
+        "failed": refreshed.failed,
+    }
+    detail = "; ".join(refreshed.reasons[:3])
+    with engine.begin() as conn:
+        record_run(
+            conn,
+            source.name,
+            started_at=started,
+            status="succeeded",
+            counts=counts,
+            error=detail or None,
+        )
+    return DueRun(source.name, "credit-refresh", "succeeded", detail, refreshed)

@@ -12,6 +12,10 @@ Modules, one concern each:
 
 HTTP itself (auth, retries, pagination) is :mod:`c360.connectors.http`.
 
+Through the plugin hooks, like any plugin: the connector, its default trust,
+the webhook inbox's route (``c360_register_routes``) and draining the inboxes
+on every scheduler tick (``c360_scheduler_tick``).
+
 Registered through the ``c360`` entry point ``web = "c360.connectors.web"``.
 
 May import: ``c360.connectors`` (base, http, models, offline.headers) and ``c360.platform``.
@@ -19,12 +23,17 @@ May import: ``c360.connectors`` (base, http, models, offline.headers) and ``c360
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from c360.connectors.hookspecs import hookimpl
+from sqlalchemy import Engine
+from starlette.routing import BaseRoute
+
+from c360.connectors.hookspecs import DueRun, hookimpl
 from c360.connectors.web.config import WebConfig, WebhookConfig
 from c360.connectors.web.connector import WebConnector
 from c360.connectors.web.pull import StreamSpec
+from c360.connectors.web.webhook import drain_pending, webhook_routes
 
 __all__ = ["StreamSpec", "WebConfig", "WebConnector", "WebhookConfig"]
 
@@ -39,3 +48,15 @@ def c360_register_connectors() -> list[type[Any]]:
 def c360_source_trust(connector_name: str) -> int | None:
     """Self-typed web sign-ups: a little above the middle."""
     return 60 if connector_name == "web" else None
+
+
+@hookimpl
+def c360_register_routes(engine: Engine) -> list[BaseRoute]:
+    """The webhook inbox, ``POST /hooks/{source}``."""
+    return webhook_routes(engine)
+
+
+@hookimpl
+def c360_scheduler_tick(engine: Engine, now: datetime) -> list[DueRun]:
+    """Drain every webhook inbox with pending deliveries."""
+    return drain_pending(engine)

@@ -23,10 +23,10 @@ delivery replayed within the window with the id changed or removed fails the
 signature instead of being stored again. Nothing is parsed beyond that on the
 request path: the answer is fast, and a process that dies right after the 2xx
 loses nothing — the inbox is drained into the ingest pipeline
-(:func:`drain_inbox`) right after the answer, by the scheduler's background
-task, and by ``c360 sync-due``. Deliveries that arrive together share one commit
-(:class:`InboxWriter`), and while they keep arriving the background drain yields
-to them (:class:`_Drainer`).
+(:func:`drain_inbox`) right after the answer, and on every scheduler tick
+(:func:`drain_pending`: ``c360 serve``'s background task, ``c360 sync-due``).
+Deliveries that arrive together share one commit (:class:`InboxWriter`), and
+while they keep arriving the background drain yields to them (:class:`_Drainer`).
 
 Draining turns each delivery into a record of the stream its type is routed to,
 with that stream's mapping (so a pushed order and the same order pulled later
@@ -60,16 +60,17 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from c360.connectors.base import SourceConfigError
+from c360.connectors.hookspecs import DueRun
 from c360.connectors.http import BODY_KEEP, get_path, resolve_secret
 from c360.connectors.web.config import WebConfig, WebhookConfig
 from c360.connectors.web.pull import RecordMapper
-from c360.platform import tables as t
 from c360.platform.connector_tables import WebhookInbox
 from c360.platform.ingest import IngestCounts, Ingestor, attach_orphan_events
 from c360.platform.locks import write_transaction
 from c360.platform.models import utcnow
 from c360.platform.records import IncomingRecord
 from c360.platform.sources import SourceNotFoundError, get_source
+from c360.platform.sync_runs import record_run
 from c360.platform.tables import table_of
 
 log = logging.getLogger(__name__)
@@ -562,21 +563,31 @@ def drain_inbox(
     with write_transaction(engine) as conn:
         attach_orphan_events(conn, source_name)
         report.seconds = time.perf_counter() - started
-        run_id = conn.execute(
-            t.sync_run.insert()
-            .values(
-                source_name=source_name,
-                started_at=started_at,
-                finished_at=utcnow(),
-                status="succeeded",
-                counts={**report.counts.as_dict(), "deliveries": report.deliveries},
-                error=None,
-            )
-            .returning(t.sync_run.c.id)
-        ).scalar_one()
+        run_id = record_run(
+            conn,
+            source_name,
+            started_at=started_at,
+            status="succeeded",
+            counts={**report.counts.as_dict(), "deliveries": report.deliveries},
+        )
         for i in range(0, len(done_ids), 2000):
             conn.execute(
                 update(INBOX).where(INBOX.c.id.in_(done_ids[i : i + 2000])).values(run_id=run_id)
             )
-    report.run_id = int(run_id)
+    report.run_id = run_id
     return report
+
+
+def drain_pending(engine: Engine) -> list[DueRun]:
+    """Drain every inbox with pending deliveries (the scheduler's tick, through
+    ``c360_scheduler_tick``); a source that fails does not stop the others."""
+    done: list[DueRun] = []
+    for name in sorted(pending_deliveries(engine)):
+        try:
+            drained = drain_inbox(engine, name)
+        except Exception as exc:  # left pending: the next tick tries again
+            log.warning("draining the webhook inbox of %s failed: %s", name, exc)
+            done.append(DueRun(name, "webhook-drain", "failed", str(exc)))
+        else:
+            done.append(DueRun(name, "webhook-drain", "succeeded", "", drained))
+    return done
