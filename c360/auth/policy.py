@@ -31,6 +31,7 @@ from enum import Enum
 
 from c360.auth.masking import MASKS
 from c360.auth.principal import READ_SCOPE, ROLES, WRITE_SCOPE, Principal
+from c360.platform.regions import region_term
 
 
 class Access(Enum):
@@ -305,22 +306,21 @@ class RowScope:
         """Whether every row ``other`` admits, this admits too."""
         if self.regions is None:
             return True
-        return other.regions is not None and other.regions <= self.regions
+        if other.regions is None:
+            return False
+        return {region_term(r) for r in other.regions} <= {region_term(r) for r in self.regions}
 
     @property
     def region_terms(self) -> tuple[str, ...]:
-        """The spellings a database or index filter matches province and city
-        against: ``()`` when unrestricted (no filter), :data:`NO_REGION` when
+        """The values a database or index filter matches province and city
+        against, canonical as normalization stores them (a claim ``北京`` is
+        ``北京市``): ``()`` when unrestricted (no filter), :data:`NO_REGION` when
         the scope admits nothing."""
         if self.regions is None:
             return ()
         if not self.regions:
             return (NO_REGION,)
-        return tuple(
-            dict.fromkeys(
-                term for region in sorted(self.regions) for term in region_variants(region)
-            )
-        )
+        return tuple(dict.fromkeys(region_term(region) for region in sorted(self.regions)))
 
     def describe(self) -> str:
         """The scope for messages: ``北京, 上海`` or ``no region``."""
@@ -361,20 +361,6 @@ def covering_roles(principal: Principal) -> frozenset[str]:
     role that could not read the field searched."""
     whole = row_scope(principal)
     return frozenset(role for role in _roles(principal) if role_rows(principal, role).covers(whole))
-
-
-_REGION_SUFFIXES = ("省", "市", "自治区", "特别行政区")
-
-
-def region_variants(region: str) -> tuple[str, ...]:
-    """The spellings a region claim matches: ``北京`` matches ``北京``, ``北京市``
-    (and ``北京省``…); ``广东省`` matches ``广东`` too."""
-    base = region.strip()
-    for suffix in _REGION_SUFFIXES:
-        if base.endswith(suffix) and len(base) > len(suffix):
-            base = base[: -len(suffix)]
-            break
-    return (base, *(base + suffix for suffix in _REGION_SUFFIXES))
 
 
 def may_query(principal: Principal) -> str | None:
@@ -427,7 +413,6 @@ __all__ = [
     "may_search",
     "policy_field",
     "policy_matrix",
-    "region_variants",
     "role_rows",
     "roles_seeing",
     "row_scope",

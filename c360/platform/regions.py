@@ -2,14 +2,19 @@
 check of a region name, whether it comes from a token's claim or from an
 administrator creating a client.
 
-A region is a province or city name as customers' golden ``province`` /
-``city`` attributes hold it (``北京``, ``北京市``, ``广东省``, ``杭州``). There is
-no wildcard: a caller who should see every row has a role whose policy says so.
+A region is a province or city name (``北京``, ``北京市``, ``广东省``, ``杭州``),
+compared with customers' golden ``province`` / ``city`` in the canonical
+spelling normalization stores (:func:`region_term`: ``北京`` is ``北京市``).
+There is no wildcard: a caller who should see every row has a role whose policy
+says so.
 """
 
 from __future__ import annotations
 
 import unicodedata
+
+from c360.platform.normalize.china import canonical_region_name
+from c360.platform.normalize.text import fold_text
 
 MAX_REGION_LENGTH = 64
 
@@ -38,4 +43,11 @@ def check_region_name(value: object, where: str = "region") -> str:
     return name
 
 
-__all__ = ["MAX_REGION_LENGTH", "RegionError", "check_region_name"]
+def region_term(name: str) -> str:
+    """The value a region name is compared with: as normalization stores a province
+    or city (``北京`` → ``北京市``, ``广东`` → ``广东省``); a name it does not know
+    (a district, pinyin) folded as it is."""
+    return canonical_region_name(fold_text(name))
+
+
+__all__ = ["MAX_REGION_LENGTH", "RegionError", "check_region_name", "region_term"]

@@ -1,23 +1,54 @@
-"""What people add to the customer graph: tags, notes, and the manual merge and
-split decisions of data stewards.
+"""What people do to the customer graph: tags, notes, and a data steward's
+manual merge and split — the one place both the GraphQL mutations and
+``c360 merge`` / ``c360 split`` go through.
 
-Tags and notes stay on the customer id they were written for; readers follow
-merges (a survivor shows the tags and notes of every customer merged into it).
-A :class:`CurationDecision` records each manual merge or split, with who and
-why, so automatic resolution can treat it as a constraint ("humans win").
+Each operation is one transaction with its audit entry, so a change is never
+without its record. Tags and notes stay on the customer id they were written
+for; readers follow merges (a survivor shows the tags and notes of every
+customer merged into it). Merge and split take the ingest write lock, so they
+never interleave with a sync's resolution, and write in the same transaction
+the golden profiles, the shared-identifier edges, the
+:class:`~c360.platform.matching.models.CurationDecision` and its must-link or
+cannot-link constraints (:mod:`c360.platform.matching.constraints`): every later
+sync and ``c360 resolve --rebuild`` respects the decision from the moment it is
+committed ("humans win").
+
+Any customer id ever handed out may be given: it is followed to the customer it
+means now (invariant 4), as every read does. Refusing a merged id would make a
+steward's stale screen an error, while following it merges the person the id
+names.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import DateTime, Text, UniqueConstraint
+from sqlalchemy import Connection, DateTime, Engine, Text, UniqueConstraint, delete, insert, select
 from sqlmodel import Field, SQLModel
 
+from c360.platform import tables as t
+from c360.platform.audit import AuditEntry, append
+from c360.platform.customers.ids import absorbed_by, survivor_of
+from c360.platform.golden import queue_for_index, rebuild_golden
+from c360.platform.locks import write_transaction
+from c360.platform.matching.constraints import (
+    constrain_merge,
+    constrain_split,
+    records_of,
+    sync_decisions,
+)
+from c360.platform.matching.graph import refresh_shared_edges
+from c360.platform.matching.models import CurationDecision
+from c360.platform.matching.store import load_model
+from c360.platform.matching.tables import decision
 from c360.platform.models import utcnow
-from c360.platform.normalize import HAN_CHARACTERS
+from c360.platform.normalize.china import HAN_CHARACTERS
+from c360.platform.resolution import merge_customers
+from c360.platform.tables import table_of
 
 MAX_TAG_LENGTH = 32
 MAX_TAG_DIGITS = 4
@@ -77,17 +108,304 @@ class CustomerNote(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
 
 
-class CurationDecision(SQLModel, table=True):
-    """A manual merge (``customer_id`` absorbed ``other_customer_id``) or split
-    (``record_id`` moved from ``other_customer_id`` to the new ``customer_id``)."""
+TAG = table_of(CustomerTag)
+NOTE = table_of(CustomerNote)
 
-    __tablename__ = "curation_decision"
 
-    id: int | None = Field(default=None, primary_key=True)
-    kind: str = Field(max_length=16, description="merge | split")
-    customer_id: int = Field(foreign_key="customer.id", index=True)
-    other_customer_id: int = Field(foreign_key="customer.id")
-    record_id: int | None = Field(default=None, foreign_key="source_record.id")
-    reason: str | None = Field(default=None, sa_type=Text)
-    decided_by: str = Field(max_length=256)
-    decided_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+class CurationError(ValueError):
+    """A change that cannot be made. ``argument`` names the input at fault:
+    ``customer``, ``survivor``, ``absorbed`` (the second customer of a merge) or
+    ``record``."""
+
+    def __init__(self, argument: str, reason: str) -> None:
+        super().__init__(reason)
+        self.argument = argument
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who makes a change, for the audit entry and the decision record."""
+
+    subject: str
+    client: str | None = None
+    roles: str | None = None
+    purpose: str | None = None
+
+    def entry(self, action: str, customer_id: int | None, **detail: Any) -> AuditEntry:
+        roles = {} if self.roles is None else {"roles": self.roles}
+        return AuditEntry(
+            principal=self.subject,
+            client=self.client,
+            action=action,
+            purpose=self.purpose,
+            customer_id=customer_id,
+            fields=[],
+            detail={**roles, **{k: v for k, v in detail.items() if v is not None}},
+        )
+
+
+def _customer(conn: Connection, customer_id: int, argument: str) -> int:
+    found = survivor_of(conn, [customer_id]).get(customer_id)
+    if found is None:
+        raise CurationError(argument, f"customer {customer_id} does not exist")
+    return found
+
+
+def add_tag(engine: Engine, customer_id: int, tag: str, actor: Actor) -> bool:
+    """Tag the customer ``customer_id`` means now with ``tag`` (already checked
+    by :func:`check_tag`); ``False`` if it already had the tag (nothing written)."""
+    with engine.begin() as conn:
+        cid = _customer(conn, customer_id, "customer")
+        exists = conn.execute(
+            select(TAG.c.id).where(TAG.c.customer_id == cid, TAG.c.tag == tag)
+        ).first()
+        if exists is not None:
+            return False
+        tag_id = conn.execute(
+            insert(TAG)
+            .values(customer_id=cid, tag=tag, created_by=actor.subject, created_at=utcnow())
+            .returning(TAG.c.id)
+        ).scalar_one()
+        queue_for_index(conn, [cid])
+        # the tag's id, not its text: the log is immutable, a tag row can be erased
+        append(conn, [actor.entry("tag", cid, tag_id=int(tag_id))])
+    return True
+
+
+def remove_tag(engine: Engine, customer_id: int, tag: str, actor: Actor) -> bool:
+    """Remove ``tag`` (its exact text, or folded to lower case: tags stored
+    before they were checked) from the customer and the customers merged into
+    it; ``False`` if none had it."""
+    with engine.begin() as conn:
+        cid = _customer(conn, customer_id, "customer")
+        removed = (
+            conn.execute(
+                delete(TAG)
+                .where(
+                    TAG.c.customer_id.in_([cid, *absorbed_by(conn, cid)]),
+                    TAG.c.tag.in_({tag, tag.lower()}),
+                )
+                .returning(TAG.c.id)
+            )
+            .scalars()
+            .all()
+        )
+        if not removed:
+            return False
+        queue_for_index(conn, [cid])
+        append(conn, [actor.entry("untag", cid, tag_ids=sorted(int(i) for i in removed))])
+    return True
+
+
+def add_note(engine: Engine, customer_id: int, text: str, actor: Actor) -> int:
+    """Write a note on a customer; returns its id. The audit entry records that
+    a note was written, not what it says."""
+    with engine.begin() as conn:
+        cid = _customer(conn, customer_id, "customer")
+        note_id = conn.execute(
+            insert(NOTE)
+            .values(customer_id=cid, text=text, author=actor.subject, created_at=utcnow())
+            .returning(NOTE.c.id)
+        ).scalar_one()
+        append(conn, [actor.entry("note", cid, note_id=int(note_id))])
+    return int(note_id)
+
+
+def _record_decision(
+    conn: Connection,
+    kind: str,
+    customer_id: int,
+    other_customer_id: int,
+    record_id: int | None,
+    actor: Actor,
+    reason: str | None,
+) -> int:
+    return int(
+        conn.execute(
+            insert(decision)
+            .values(
+                kind=kind,
+                customer_id=customer_id,
+                other_customer_id=other_customer_id,
+                record_id=record_id,
+                reason=reason,
+                decided_by=actor.subject,
+                decided_at=utcnow(),
+            )
+            .returning(decision.c.id)
+        ).scalar_one()
+    )
+
+
+def merge(
+    engine: Engine,
+    first: int,
+    second: int,
+    actor: Actor,
+    *,
+    reason: str | None = None,
+    survivor: int | None = None,
+) -> int:
+    """Merge two customers for good: the older id survives (or ``survivor``, one
+    of the two, when a steward chose), the other redirects, and every later
+    resolution keeps their records together. Returns the survivor."""
+    with write_transaction(engine) as conn:
+        found = survivor_of(conn, [first, second] + ([] if survivor is None else [survivor]))
+        a, b = found.get(first), found.get(second)
+        if a is None:
+            raise CurationError("survivor", f"customer {first} does not exist")
+        if b is None:
+            raise CurationError("absorbed", f"customer {second} does not exist")
+        if a == b:
+            followed = [f"{i} was merged into {a}" for i in (first, second) if i != a]
+            raise CurationError(
+                "absorbed",
+                f"customers {first} and {second} are already one"
+                + (f" ({'; '.join(followed)})" if followed else ""),
+            )
+        kinds = dict(
+            conn.execute(
+                select(t.customer.c.id, t.customer.c.kind).where(t.customer.c.id.in_([a, b]))
+            ).all()
+        )
+        if kinds[a] != kinds[b]:
+            raise CurationError(
+                "absorbed", f"customer {b} is a {kinds[b]}, {a} a {kinds[a]}: not mergeable"
+            )
+        if survivor is None:
+            kept, absorbed = min(a, b), max(a, b)
+        else:
+            chosen = found.get(survivor)
+            if chosen not in (a, b):
+                raise CurationError(
+                    "survivor", f"survivor {survivor} is neither {first} nor {second}"
+                )
+            kept, absorbed = chosen, b if chosen == a else a
+        sync_decisions(conn)
+        records = records_of(conn, kept) + records_of(conn, absorbed)
+        merge_customers(conn, kept, absorbed)
+        rebuild_golden(conn, [kept])
+        decision_id = _record_decision(conn, "merge", kept, absorbed, None, actor, reason)
+        constrain_merge(conn, records, actor.subject, reason, decision_id)
+        refresh_shared_edges(conn, [kept], load_model(conn).settings)
+        append(conn, [actor.entry("merge", kept, absorbed=absorbed, reason=reason)])
+    return kept
+
+
+def split(
+    engine: Engine, record_id: int, actor: Actor, *, reason: str | None = None
+) -> tuple[int, int]:
+    """Move a source record (and the events that name it) out of its customer
+    into a new one; later resolution never puts it back with the records it
+    left. Returns ``(previous customer, new customer)``; both get an audit
+    entry, so each one's history shows the split."""
+    with write_transaction(engine) as conn:
+        sync_decisions(conn)
+        previous, created = _split(conn, record_id, actor, reason)
+        append(
+            conn,
+            [
+                actor.entry(
+                    "split", previous, record_id=record_id, new_customer=created, reason=reason
+                ),
+                actor.entry(
+                    "split", created, record_id=record_id, split_from=previous, reason=reason
+                ),
+            ],
+        )
+    return previous, created
+
+
+def _split(conn: Connection, record_id: int, actor: Actor, reason: str | None) -> tuple[int, int]:
+    rl, cu, sr = t.record_link, t.customer, t.source_record
+    row = conn.execute(
+        select(
+            rl.c.customer_id,
+            sr.c.kind,
+            sr.c.attributes,
+            sr.c.source_name,
+            sr.c.stream,
+            sr.c.external_id,
+        )
+        .join(sr, sr.c.id == rl.c.record_id)
+        .where(rl.c.record_id == record_id)
+    ).first()
+    if row is None:
+        raise CurationError("record", f"record {record_id} is not linked to a customer")
+    previous = int(row.customer_id)
+    others = [r for r in records_of(conn, previous) if r != record_id]
+    if not others:
+        raise CurationError("record", f"record {record_id} is customer {previous}'s only record")
+    now = utcnow()
+    name = (row.attributes or {}).get("name")
+    created = int(
+        conn.execute(
+            insert(cu)
+            .values(
+                kind=row.kind,
+                display_name=str(name)[:256] if name else None,
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(cu.c.id)
+        ).scalar_one()
+    )
+    conn.execute(
+        rl.update()
+        .where(rl.c.record_id == record_id)
+        .values(
+            customer_id=created,
+            method="manual:split",
+            score=1.0,
+            evidence={"rule": "manual split", "split_from": previous, "by": actor.subject},
+            linked_at=now,
+        )
+    )
+    conn.execute(
+        t.identity_key.update()
+        .where(t.identity_key.c.record_id == record_id)
+        .values(customer_id=created)
+    )
+    _move_events(conn, row.source_name, row.stream, row.external_id, previous, created)
+    rebuild_golden(conn, [previous, created])
+    decision_id = _record_decision(conn, "split", created, previous, record_id, actor, reason)
+    constrain_split(conn, record_id, others, actor.subject, reason, decision_id)
+    refresh_shared_edges(conn, [previous, created], load_model(conn).settings)
+    return previous, created
+
+
+def _move_events(
+    conn: Connection, source: str, stream: str, external_id: str, previous: int, created: int
+) -> None:
+    """Events of the same source that name the split record (and its stream, when
+    they say one) go with it."""
+    ev, sr = t.event, t.source_record
+    moving = [
+        row.id
+        for row in conn.execute(
+            select(ev.c.id, sr.c.attributes)
+            .join(sr, sr.c.id == ev.c.record_id)
+            .where(ev.c.customer_id == previous, ev.c.source_name == source)
+        )
+        if str((row.attributes or {}).get("subject_external_id")) == external_id
+        and (row.attributes or {}).get("subject_stream") in (None, "", stream)
+    ]
+    if moving:
+        conn.execute(ev.update().where(ev.c.id.in_(moving)).values(customer_id=created))
+
+
+__all__ = [
+    "Actor",
+    "CurationDecision",
+    "CurationError",
+    "CustomerNote",
+    "CustomerTag",
+    "TagError",
+    "add_note",
+    "add_tag",
+    "check_tag",
+    "merge",
+    "remove_tag",
+    "split",
+]

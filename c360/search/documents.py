@@ -45,6 +45,7 @@ from c360.platform.normalize import (
     normalize_company_name,
     normalize_name,
 )
+from c360.platform.normalize.china import region_forms
 
 __all__ = [
     "ENRICHERS",
@@ -255,17 +256,9 @@ def national_number(e164: str) -> str | None:
     return phonenumbers.national_significant_number(parsed)
 
 
-_REGION_SUFFIXES = ("特别行政区", "自治区", "自治州", "地区", "省", "市", "区", "县")
-
-
 @functools.lru_cache(maxsize=4096)
 def _region_forms(value: str) -> tuple[str, ...]:
-    forms = [value.lower()]
-    for suffix in _REGION_SUFFIXES:
-        if value.endswith(suffix) and len(value) - len(suffix) >= 2:
-            forms.append(value[: -len(suffix)].lower())
-            break
-    return tuple(forms)
+    return tuple(dict.fromkeys(form.lower() for form in region_forms(value)))
 
 
 # ----------------------------------------------------------------- building

@@ -53,6 +53,7 @@ from c360.platform.normalize import (
     normalize_phone,
     normalize_resident_id,
 )
+from c360.platform.normalize.china import HAN_CHARACTERS, LEGAL_FORMS
 from c360.search.contract import FieldMatch, MatchKind
 from c360.search.documents import (
     ID_SUFFIX_LENGTHS,
@@ -282,9 +283,8 @@ def _fuzzy_distance(text: str) -> int:
 
 # ---------------------------------------------------------------- fragments
 
-_HAN = "\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
-_RUN_RE = re.compile(f"[{_HAN}]+|[a-z]+|[0-9]+")
-_HAN_ONLY_RE = re.compile(f"[{_HAN}]+")
+_RUN_RE = re.compile(f"[{HAN_CHARACTERS}]+|[a-z]+|[0-9]+")
+_HAN_ONLY_RE = re.compile(f"[{HAN_CHARACTERS}]+")
 _LATIN_ONLY_RE = re.compile("[a-z]+")
 _PHONE_TEXT_RE = re.compile(r"[+0-9(][0-9 +\-().]*")
 _PHONE_PUNCTUATION_RE = re.compile(r"[ \-().+]")
@@ -382,23 +382,6 @@ def _typed_readings(text: str) -> tuple[str, ...]:
 _COMPANY_FAMILIES = (("company", 0), ("employer", -8))
 """An organization's own name, and a person's employer a little below it."""
 
-_LEGAL_FORMS = sorted(
-    {
-        "有限公司",
-        "有限责任公司",
-        "股份有限公司",
-        "集团有限公司",
-        "集团股份有限公司",
-        "股份公司",
-        "集团公司",
-        "分公司",
-        "公司",
-        "集团",
-    },
-    key=len,
-    reverse=True,
-)
-
 
 def _han_company_clauses(
     family: str, offset: float, company: tuple[str, str, str, str]
@@ -465,7 +448,7 @@ def _company(text: str) -> tuple[str, str, str, str] | None:
     core = company.core.lower()
     display = company.display.lower()
     loose, reading = core, company.pinyin
-    for form in _LEGAL_FORMS:
+    for form in LEGAL_FORMS:
         size = next(
             (
                 k

@@ -25,14 +25,17 @@ from importlib import resources
 from typing import Literal
 
 __all__ = [
+    "DISTRICT_SUFFIXES",
     "HAN_CHARACTERS",
     "HAN_RE",
+    "LATIN_LEGAL_FORMS_RE",
     "LEGAL_FORMS",
     "REGION_SUFFIXES",
     "Place",
     "canonical_region",
     "canonical_region_name",
     "place_of",
+    "region_forms",
     "region_names",
     "region_short_forms",
 ]
@@ -165,6 +168,23 @@ def region_short_forms(name: str) -> tuple[str, ...]:
         if ethnic and ethnic.start() >= 2:
             forms.append(short[: ethnic.start()])
     return tuple(forms)
+
+
+DISTRICT_SUFFIXES: tuple[str, ...] = ("区", "县")
+"""What ends a county-level name (``西湖区``, ``长兴县``): staff type it without."""
+
+
+def region_forms(name: str) -> tuple[str, ...]:
+    """``name`` and the shorter ways staff type it, for search: ``杭州市`` →
+    ``杭州``; ``延边朝鲜族自治州`` → ``延边``; a district ``西湖区`` → ``西湖``."""
+    forms = region_short_forms(name)
+    if not forms:
+        forms = tuple(
+            name[: -len(suffix)]
+            for suffix in DISTRICT_SUFFIXES
+            if name.endswith(suffix) and len(name) - len(suffix) >= 2
+        )[:1]
+    return (name, *forms)
 
 
 @functools.cache
