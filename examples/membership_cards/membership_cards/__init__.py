@@ -8,7 +8,8 @@ The card system writes ``cards.json``, a list of cards::
 Each card becomes a person record keyed by its card number. Cards are issued
 against an id card, so ``id_number`` is verified, and the source's default trust
 is 80. Installed with ``pip install ./examples/membership_cards``, it appears in
-``c360 connectors list`` as ``membership-cards``.
+``c360 connectors list`` as ``membership-cards``, and adds ``c360 cards-sources``
+(each card source and what its export holds now).
 """
 
 from __future__ import annotations
@@ -19,18 +20,23 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import typer
 from pydantic import BaseModel, Field
 
-from c360.connectors import hookimpl
-from c360.connectors.base import (
+from c360.connectors import (
+    Checkpoint,
     CheckResult,
     Connector,
+    DatabaseUnavailable,
+    IncomingRecord,
     Message,
     SourceConfigError,
     Stream,
     TransientSourceError,
+    hookimpl,
+    list_sources,
+    open_database,
 )
-from c360.platform.records import Checkpoint, IncomingRecord
 
 
 class CardsConfig(BaseModel):
@@ -126,3 +132,23 @@ def c360_register_connectors() -> list[type[Connector[Any]]]:
 @hookimpl
 def c360_source_trust(connector_name: str) -> int | None:
     return 80 if connector_name == "membership-cards" else None
+
+
+@hookimpl
+def c360_register_commands(app: typer.Typer) -> None:
+    @app.command("cards-sources")
+    def cards_sources() -> None:
+        """Each membership-card source and what its export holds now."""
+        try:
+            engine = open_database()
+        except DatabaseUnavailable as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        found = [s for s in list_sources(engine) if s.connector == CardsConnector.name]
+        for source in found:
+            result = CardsConnector.from_config(source.config).check()
+            typer.echo(f"{source.name}: {'ok' if result.succeeded else 'FAILED'}: {result.message}")
+        if not found:
+            typer.echo(
+                "no membership-card sources (c360 sources add NAME --connector membership-cards)"
+            )
