@@ -22,7 +22,7 @@ from pathlib import Path
 from c360.connectors.offline.roots import allow_import_root
 from c360.connectors.runner import SyncRunner
 from c360.demo.evaluation import score_links
-from c360.demo.world import generate_demo_data, load_truth
+from c360.demo.generate import generate_demo_data, load_truth
 from c360.platform.db import make_engine, migrate
 from c360.platform.matching.rebuild import rebuild
 from c360.platform.sources import save_source

@@ -17,7 +17,7 @@ import pytest
 from stdnum.cn import ric, uscc
 
 from c360.connectors.offline.config import OfflineConfig
-from c360.demo.world import (
+from c360.demo.generate import (
     EXPO_TITLE,
     DemoDataset,
     generate_demo_data,

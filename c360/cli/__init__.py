@@ -452,7 +452,7 @@ def run_demo(
     from c360.connectors.offline.roots import allow_import_root
     from c360.demo.evaluation import score_links
     from c360.demo.summary import database_summary
-    from c360.demo.world import generate_demo_data, load_truth
+    from c360.demo.generate import generate_demo_data, load_truth
 
     started = time.perf_counter()
     dataset = generate_demo_data(directory, people=people, companies=companies, seed=seed)

@@ -26,7 +26,7 @@ from typing import Any
 from c360.demo.standins.apis import BureauAPI, Listing, ShopAPI, SocialAPI
 from c360.demo.standins.data import StandInData, build_data
 from c360.demo.standins.server import Answer, Fault, Request, StandInServer
-from c360.demo.world import DemoSource
+from c360.demo.generate import DemoSource
 
 __all__ = [
     "Answer",

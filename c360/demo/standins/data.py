@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from c360.demo.standins.apis import china_iso
+from c360.demo.world import World  # the demo's own world, so people match
 
 CHAT_TEXTS = (
     "请问这款产品什么时候发货？",
@@ -107,9 +108,7 @@ def _court(rng: random.Random, name: str, enforcement: float, dishonest: float) 
 
 def build_data(seed: int = 360, people: int = 10_000, companies: int = 1_000) -> StandInData:
     """The stand-ins' data for the demo world of ``generate_demo_data(seed, people, companies)``."""
-    from c360.demo.world import _World  # the demo's own world, so people match
-
-    world = _World(people, min(companies, people), seed)
+    world = World(people, min(companies, people), seed)
     rng = random.Random(seed * 7919 + 11)
     start = datetime(2024, 1, 1, tzinfo=UTC)
     data = StandInData()
