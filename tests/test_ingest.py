@@ -86,7 +86,7 @@ def test_changed_record_updates_in_place(sources: Engine) -> None:
     assert (counts.updated, counts.new) == (1, 0)
     assert count(engine, t.source_record) == 1
     assert customer_of(engine, "web", "1") == cid
-    assert golden(engine, cid)["city"]["value"] == "北京"
+    assert golden(engine, cid)["city"]["value"] == "北京市"  # canonical spelling
 
 
 def test_invalid_fields_quarantine_the_record_with_reasons_and_keep_the_rest(
@@ -237,15 +237,15 @@ def test_survivorship_prefers_verified_then_trust_then_recency_and_keeps_lineage
     cid = customer_of(engine, "web", "w1")
     profile = golden(engine, cid)
     # trust: pos (80) beats web (40)
-    assert profile["city"]["value"] == "北京"
+    assert profile["city"]["value"] == "北京市"
     assert profile["city"]["conflicting"] is True
     # verified beats trust and recency
     assert profile["address"]["value"] == "北京市东城区2号"
     assert profile["address"]["verified"] is True
     lineage = profile["city"]["lineage"]
     assert [(e["source"], e["value"], e["chosen"]) for e in lineage] == [
-        ("pos", "北京", True),
-        ("web", "上海", False),
+        ("pos", "北京市", True),
+        ("web", "上海市", False),
     ]
     assert all(e["record_id"] and e["external_id"] for e in lineage)
     assert profile["name"]["conflicting"] is False
