@@ -129,14 +129,12 @@ def parse_report(kind: str, subject_id: str, body: Any) -> BureauAnswer:
 
 
 class Bureau:
-    """The bureau's API for one source (use as a context manager)."""
+    """The bureau's API for one source (use as a context manager; it closes the
+    client it is given, or opens its own from ``config``)."""
 
-    def __init__(self, config: CreditConfig) -> None:
+    def __init__(self, config: CreditConfig, client: ApiClient | None = None) -> None:
         self.config = config
-        options = config.http
-        if options.rate_limit_per_s is None:
-            options = options.model_copy(update={"rate_limit_per_s": config.lookups_per_s})
-        self.client = ApiClient(config.base_url, config.auth, options)
+        self.client = client if client is not None else config.open_client()
 
     def __enter__(self) -> Bureau:
         return self

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
-from c360.connectors.http import AuthConfig, HttpOptions, NoAuth
+from c360.connectors.http import ApiConfig, HttpOptions
 from c360.platform.normalize import NormalizationError, normalize_uscc
 
 
-class CreditConfig(BaseModel):
+class CreditConfig(ApiConfig):
     """Config of a ``credit`` source: a third-party credit bureau queried per subject."""
 
     base_url: str = Field(description="the bureau's API, e.g. https://api.bureau.example")
-    auth: AuthConfig = Field(default_factory=NoAuth)
-    http: HttpOptions = Field(default_factory=HttpOptions)
     provider: str = Field(default="credit-bureau", max_length=128, description="provenance label")
     person_path: str = "/v1/persons/report"
     organization_path: str = "/v1/enterprises/report"
@@ -57,3 +55,10 @@ class CreditConfig(BaseModel):
             except NormalizationError as exc:
                 raise ValueError(f"[{i}] {code!r}: {exc.reason}") from None
         return codes
+
+    def client_options(self) -> HttpOptions:
+        """``http``, its rate limit defaulting to ``lookups_per_s``: every bureau call
+        is a lookup the provider counts."""
+        if self.http.rate_limit_per_s is not None:
+            return self.http
+        return self.http.model_copy(update={"rate_limit_per_s": self.lookups_per_s})

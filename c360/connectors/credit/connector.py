@@ -21,14 +21,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
-from c360.connectors.base import (
-    CheckResult,
-    Connector,
-    Message,
-    SourceConfigError,
-    Stream,
-    TransientSourceError,
-)
+from c360.connectors.base import CheckResult, Message, SourceConfigError, Stream
 from c360.connectors.credit.bureau import (
     REGISTRATIONS_STREAM,
     Bureau,
@@ -36,10 +29,11 @@ from c360.connectors.credit.bureau import (
     registration_record,
 )
 from c360.connectors.credit.config import CreditConfig
+from c360.connectors.http import ApiClient, ApiConnector, StreamSpec
 from c360.platform.records import Checkpoint, IncomingRecord
 
 
-class CreditConnector(Connector[CreditConfig]):
+class CreditConnector(ApiConnector[CreditConfig]):
     """Credit reports, court listings and business registrations from a bureau."""
 
     name: ClassVar[str] = "credit"
@@ -58,13 +52,13 @@ class CreditConnector(Connector[CreditConfig]):
             )
         ]
 
-    def check(self) -> CheckResult:
-        options = self.config.http.model_copy(update={"max_attempts": 2, "max_retry_after_s": 5})
-        try:
-            with Bureau(self.config.model_copy(update={"http": options})) as bureau:
-                account = bureau.account()
-        except (SourceConfigError, TransientSourceError) as exc:
-            return CheckResult.failed(str(exc))
+    def pull_specs(self) -> list[StreamSpec]:
+        return []  # a bureau lists nothing: read() looks the watchlist up code by code
+
+    def probe(self, client: ApiClient) -> CheckResult:
+        """The account (a free call), not a lookup: a check must not cost money."""
+        with Bureau(self.config, client) as bureau:
+            account = bureau.account()
         shown = ", ".join(f"{k}={v}" for k, v in sorted(account.items()) if k != "token")
         return CheckResult.ok(f"{self.config.base_url}: account {shown or 'ok'}")
 

@@ -19,48 +19,36 @@ official account, mini program) becomes ``wechat_id``, an identity key;
 ``province`` and ``city``. Interactions are events of type ``comment``, ``like``
 or ``message`` (a direct message) on the follower's timeline.
 
-Paging, the ``updated_at`` cursor, retries and quarantine are the web
-connector's (:mod:`c360.connectors.web.pull`).
+Paging, the ``updated_at`` cursor, retries, quarantine, ``check()`` and
+``read()`` are :class:`~c360.connectors.http.ApiConnector`'s.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from c360.connectors.base import (
-    CheckResult,
-    Connector,
-    Message,
-    SourceConfigError,
-    Stream,
-    TransientSourceError,
-)
 from c360.connectors.http import (
     ApiClient,
-    AuthConfig,
-    HttpOptions,
-    NoAuth,
+    ApiConfig,
+    ApiConnector,
     Pagination,
+    Refine,
     RemoteApiError,
-    pages,
+    StreamSpec,
 )
-from c360.connectors.web.pull import StreamSpec, read_pull_stream
 from c360.platform.records import IncomingRecord
 
 INTERACTION_TYPES = {"comment": "comment", "like": "like", "dm": "message", "message": "message"}
 
 
-class SocialConfig(BaseModel):
+class SocialConfig(ApiConfig):
     """Config of a ``social`` source."""
 
     base_url: str = Field(description="the platform's API, e.g. https://api.example-sns.com")
-    auth: AuthConfig = Field(default_factory=NoAuth)
-    http: HttpOptions = Field(default_factory=HttpOptions)
     platform: str = Field(default="wechat", description="channel name on timeline events")
     followers_path: str = "/sns/v1/followers"
     interactions_path: str = "/sns/v1/interactions"
@@ -79,7 +67,7 @@ def _split_region(region: Any) -> dict[str, str]:
     return {"city": parts[0]}
 
 
-class SocialConnector(Connector[SocialConfig]):
+class SocialConnector(ApiConnector[SocialConfig]):
     """Followers and their comments, likes and messages from a social platform."""
 
     name: ClassVar[str] = "social"
@@ -88,12 +76,16 @@ class SocialConnector(Connector[SocialConfig]):
         "and their comments, likes, messages"
     )
     config_model = SocialConfig
+    stream_descriptions: ClassVar[dict[str, str]] = {
+        "followers": "followers' profiles",
+        "interactions": "comments, likes and direct messages",
+    }
 
-    def specs(self) -> dict[str, StreamSpec]:
+    def pull_specs(self) -> list[StreamSpec]:
         c = self.config
         paging = Pagination(style="cursor", page_size=c.page_size)
-        return {
-            "followers": StreamSpec(
+        return [
+            StreamSpec(
                 name="followers",
                 kind="person",
                 path=c.followers_path,
@@ -102,7 +94,7 @@ class SocialConnector(Connector[SocialConfig]):
                 auto_map=False,
                 fields={"real_name": "name", "phone": "phone", "gender": "gender"},
             ),
-            "interactions": StreamSpec(
+            StreamSpec(
                 name="interactions",
                 kind="event",
                 path=c.interactions_path,
@@ -113,39 +105,12 @@ class SocialConnector(Connector[SocialConfig]):
                 subject_field="uid",
                 subject_stream="followers",
             ),
-        }
-
-    def streams(self) -> list[Stream]:
-        return [
-            Stream("followers", "person", "followers' profiles"),
-            Stream("interactions", "event", "comments, likes and direct messages"),
         ]
 
-    def check(self) -> CheckResult:
-        options = self.config.http.model_copy(update={"max_attempts": 2, "max_retry_after_s": 5})
-        spec = self.specs()["followers"]
-        try:
-            with ApiClient(self.config.base_url, self.config.auth, options) as client:
-                first = next(pages(client, spec.path or "", spec.pagination))
-        except (SourceConfigError, TransientSourceError) as exc:
-            return CheckResult.failed(str(exc))
-        if first.fetched.unreadable:
-            return CheckResult.failed(f"{first.fetched.url}: {first.fetched.unreadable}")
-        return CheckResult.ok(f"{self.config.base_url}: {len(first.items)} followers on page 1")
-
-    def read(self, stream: str, state: dict[str, Any]) -> Iterator[Message]:
-        spec = self.specs().get(stream)
-        if spec is None:
-            raise SourceConfigError(
-                f"stream {stream!r} is not offered; streams: followers, interactions"
-            )
-        with ApiClient(self.config.base_url, self.config.auth, self.config.http) as client:
-            refine = (
-                _ProfileRefiner(client, self.config.hash_avatars)
-                if stream == "followers"
-                else _InteractionRefiner(self.config.platform)
-            )
-            yield from read_pull_stream(client, spec, state, refine)
+    def refiner(self, spec: StreamSpec, client: ApiClient) -> Refine:
+        if spec.name == "followers":
+            return _ProfileRefiner(client, self.config.hash_avatars)
+        return _InteractionRefiner(self.config.platform)
 
 
 class _ProfileRefiner:

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, model_validator
 
-from c360.connectors.http import AuthConfig, HttpOptions, NoAuth
-from c360.connectors.web.pull import StreamSpec
+from c360.connectors.http import ApiConfig, StreamSpec
 
 
 class WebhookConfig(BaseModel):
@@ -33,12 +32,10 @@ class WebhookConfig(BaseModel):
     max_body_bytes: int = Field(default=1_000_000, ge=1_000, le=50_000_000)
 
 
-class WebConfig(BaseModel):
+class WebConfig(ApiConfig):
     """Config of a ``web`` source: a JSON-over-HTTP API (sign-ups, orders, chats)."""
 
     base_url: str = Field(description="e.g. https://shop.example.com")
-    auth: AuthConfig = Field(default_factory=NoAuth)
-    http: HttpOptions = Field(default_factory=HttpOptions)
     streams: list[StreamSpec] = Field(min_length=1)
     webhook: WebhookConfig | None = None
 
@@ -56,8 +53,6 @@ class WebConfig(BaseModel):
                         f"webhook.routes: {pattern!r} goes to stream {stream!r}, which is not "
                         f"defined; streams: {', '.join(sorted(seen))}"
                     )
-        if not self.base_url.startswith(("http://", "https://")):
-            raise ValueError("base_url: must start with http:// or https://")
         return self
 
     def stream(self, name: str) -> StreamSpec | None:
