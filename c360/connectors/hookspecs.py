@@ -210,8 +210,8 @@ def c360_scheduler_tick(engine: Engine, now: datetime) -> list[DueRun]:  # type:
 
         @hookimpl
         def c360_scheduler_tick(engine, now):
-            moved = archive_old_exports(now)  # whatever the plugin keeps tidy
-            if not moved:
-                return []
-            return [DueRun("cards", "archive", "succeeded", f"{moved} exports archived")]
+            exports = [s for s in list_sources(engine) if s.connector == "membership-cards"]
+            if not exports:
+                return []  # nothing to do this tick
+            return [DueRun("cards", "heartbeat", "succeeded", f"{len(exports)} sources seen")]
     """
