@@ -449,7 +449,7 @@ def test_a_listing_sorts_once_and_sees_every_change() -> None:
 
 
 def test_the_cursor_is_the_latest_moment_whatever_the_offset() -> None:
-    from c360.connectors.web.pull import later, moment
+    from c360.connectors.http.pull import later, moment
 
     assert moment("2025-03-14T10:00:00+08:00") == moment("2025-03-14T02:00:00Z")
     assert moment("2025-03-14 10:00") == moment("2025-03-14T02:00:00+00:00")  # naive: China
