@@ -9,10 +9,16 @@ each test process migrates once per backend and every test gets a copy: of the
 SQLite file, or a PostgreSQL database created from a migrated template database
 (``CREATE DATABASE … TEMPLATE``, tens of milliseconds). Tests about migrating
 itself use :func:`postgres_engine_in_fresh_schema` or an empty SQLite file.
+
+The fixtures several test modules share live here too (a served app and its
+administrator client, the seeded API and policy worlds, the webhook app, the
+CLI environment, the search backends); the builders they use live in the
+``tests/*_helpers.py`` modules, so no test module imports another.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import shutil
@@ -20,11 +26,28 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, make_url, text
+from starlette.applications import Starlette
 
+from c360.connectors.web.webhook import (
+    webhook_routes,
+)
 from c360.platform.db import make_engine, migrate
+from c360.platform.settings import get_settings
+from c360.platform.sources import save_source
+from c360.search.contract import SearchBackend
+from tests.api_helpers import PURPOSE, Api, Server, make_settings, serve
+from tests.api_world import World, seed
+from tests.cli_helpers import InProcessCli
+from tests.policy_helpers import (
+    Matrix,
+    seed_matrix,
+)
+from tests.search_helpers import BACKENDS, make_backend
+from tests.webhook_helpers import HookServer, source_config
 
 # The audit chain and the credit subject digests are keyed (c360.platform.secret_keys):
 # one random key each for the test session, in the environment so that in-process
@@ -46,7 +69,9 @@ POSTGRES_URL = os.environ.get(
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
+@functools.cache
 def _postgres_available() -> str | None:
+    """Why PostgreSQL cannot be reached (None when it can), asked once a process."""
     try:
         engine = make_engine(POSTGRES_URL)
         with engine.connect() as conn:
@@ -161,3 +186,84 @@ def sqlite_engine(tmp_path: Path, sqlite_template: Path) -> Iterator[Engine]:
     eng = make_engine(f"sqlite:///{tmp_path / 'c360.db'}")
     yield eng
     eng.dispose()
+
+
+@pytest.fixture
+def server(engine: Engine, tmp_path: Path) -> Iterator[Server]:
+    """The app served over ``engine`` with default settings."""
+    yield from serve(engine, make_settings(tmp_path))
+
+
+@pytest.fixture
+def api(server: Server) -> Api:
+    """An administrator declaring a purpose: reads everything in clear."""
+    return server.api("admin", purpose=PURPOSE)
+
+
+@pytest.fixture
+def world(engine: Engine) -> World:
+    """The API tests' seeded world (search tests override it with theirs)."""
+    return seed(engine)
+
+
+@pytest.fixture
+def matrix(engine: Engine) -> Matrix:
+    """The role × field matrix's customers."""
+    return seed_matrix(engine)
+
+
+@pytest.fixture
+def hooks(engine: Engine) -> Iterator[str]:
+    """The URL of the webhook routes for the ``shop`` source (not drained)."""
+    save_source(engine, "shop", "web", source_config())
+    with HookServer(Starlette(routes=webhook_routes(engine, drain=False))) as server:
+        yield server.url
+
+
+@pytest.fixture
+def cli_env(db_url: str, tmp_path: Path) -> dict[str, str]:
+    """The environment of a ``c360`` subprocess on this test's database."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "C360_DATABASE_URL": db_url,
+            "C360_DATA_DIR": str(tmp_path / "data"),
+            "C360_BATCH_SIZE": "200",
+        }
+    )
+    return env
+
+
+@pytest.fixture
+def cli(
+    tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[InProcessCli]:
+    """``c360`` in this process on a migrated SQLite copy: for argument and
+    config errors, which do not depend on the backend or on a process."""
+    shutil.copyfile(sqlite_template, tmp_path / "c360.db")
+    monkeypatch.setenv("C360_DATABASE_URL", f"sqlite:///{tmp_path / 'c360.db'}")
+    monkeypatch.setenv("C360_DATA_DIR", str(tmp_path / "data"))
+    yield InProcessCli()
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def osmem_instance() -> Iterator[Any]:
+    """One osmem-server for the session (each test gets its own clone)."""
+    try:
+        from osmem_server import OsmemServer
+
+        server = OsmemServer.start(japanese=False)
+    except Exception as exc:  # the reason is shown in the skip/fail message
+        message = f"osmem-server unavailable: {type(exc).__name__}: {exc}"
+        if IN_CI:
+            pytest.fail(message + " (CI=true: the OpenSearch leg must run)")
+        pytest.skip(message)
+    yield server
+    server.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> SearchBackend:
+    """Each search backend in turn (the test runs once per backend)."""
+    return make_backend(request, request.param, tmp_path)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,26 +28,9 @@ from c360.search.indexer import Indexer
 from c360.search.opensearch import OpenSearchSearch
 from tests.helpers import credit_code, resident_id
 
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 REAL_OPENSEARCH = os.environ.get("C360_TEST_OPENSEARCH_URL")
 BACKENDS = ["embedded", "osmem", *(["opensearch"] if REAL_OPENSEARCH else [])]
 """Search backends every behavioural test runs against."""
-
-
-@pytest.fixture(scope="session")
-def osmem_instance() -> Iterator[Any]:
-    """One osmem-server for the session (each test gets its own clone)."""
-    try:
-        from osmem_server import OsmemServer
-
-        server = OsmemServer.start(japanese=False)
-    except Exception as exc:  # the reason is shown in the skip/fail message
-        message = f"osmem-server unavailable: {type(exc).__name__}: {exc}"
-        if IN_CI:
-            pytest.fail(message + " (CI=true: the OpenSearch leg must run)")
-        pytest.skip(message)
-    yield server
-    server.close()
 
 
 def make_backend(request: pytest.FixtureRequest, kind: str, tmp_path: Path) -> SearchBackend:
@@ -72,12 +54,6 @@ def make_backend(request: pytest.FixtureRequest, kind: str, tmp_path: Path) -> S
         request.addfinalizer(drop)
     request.addfinalizer(backend.close)
     return backend
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> SearchBackend:
-    """Each search backend in turn (the test runs once per backend)."""
-    return make_backend(request, request.param, tmp_path)
 
 
 # ------------------------------------------------------------------ data

@@ -8,8 +8,6 @@ from __future__ import annotations
 import itertools
 import json
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import quote
 
 import httpx
@@ -24,8 +22,8 @@ from c360.platform.audit import AuditEntry, append_now, verify
 from c360.platform.clients import create_client
 from c360.platform.models import AuditLog
 from c360.platform.settings import get_settings
-from tests.test_auth_policy import EXTERNAL_ID, NOTE_TEXT, PERSON, Matrix, seed_matrix
-from tests.test_graphql_api import Server, make_settings, serve
+from tests.api_helpers import Server
+from tests.policy_helpers import EXTERNAL_ID, NOTE_TEXT, PERSON, Matrix
 
 READ = """
 query($id: ID!, $purpose: String) {
@@ -38,16 +36,6 @@ query($id: ID!, $purpose: String) {
   }
 }
 """
-
-
-@pytest.fixture
-def server(engine: Engine, tmp_path: Path) -> Iterator[Server]:
-    yield from serve(engine, make_settings(tmp_path))
-
-
-@pytest.fixture
-def matrix(engine: Engine) -> Matrix:
-    return seed_matrix(engine)
 
 
 def rows(engine: Engine) -> list[AuditLog]:

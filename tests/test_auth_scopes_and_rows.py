@@ -34,8 +34,7 @@ from c360.platform.db import make_engine, migrate
 from c360.platform.models import AuditLog, Customer, GoldenAttribute, GoldenProfile
 from c360.platform.stewardship import CustomerTag
 from c360.search.embedded import EmbeddedSearch
-from tests.test_auth_tokens import Provider
-from tests.test_graphql_api import Api, Server, make_settings, serve
+from tests.api_helpers import Api, Provider, Server, make_settings, serve
 
 BEIJING_PHONE = "+8613800138000"
 SHANGHAI_PHONE = "+8613900139000"

@@ -13,11 +13,11 @@ import pytest
 
 from c360.auth import tokens
 from c360.auth.config import AuthSettings
-from c360.auth.keys import SigningKeys
 from c360.auth.issuing import TokenIssuer
+from c360.auth.keys import SigningKeys
 from c360.auth.token_errors import InvalidToken
 from c360.auth.tokens import TokenVerifier
-from tests.test_graphql_api import shared_signing_key
+from tests.api_helpers import shared_signing_key
 
 
 def _setup(tmp_path: Path, leeway: int = 0) -> tuple[TokenIssuer, TokenVerifier, Path]:

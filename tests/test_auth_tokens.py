@@ -10,10 +10,8 @@ import hmac
 import json
 import os
 import stat
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -29,29 +27,12 @@ from c360.auth.keys import SigningKeys, load_or_create_signing_key
 from c360.auth.oidc import OidcProvider
 from c360.platform.clients import create_client, revoke_client
 from c360.platform.models import AuditLog
-from tests.test_graphql_api import (
-    CLEAR_VALUES,
-    Api,
-    Server,
-    World,
-    make_settings,
-    seed,
-    serve,
-)
+from tests.api_helpers import Api, Provider, Server, make_settings, serve
+from tests.api_world import CLEAR_VALUES, World
 
 QUERY = """
 query($id: ID!) { customer(id: $id) { displayName phone: attribute(name: "phone") { value } } }
 """
-
-
-@pytest.fixture
-def server(engine: Engine, tmp_path: Path) -> Iterator[Server]:
-    yield from serve(engine, make_settings(tmp_path))
-
-
-@pytest.fixture
-def world(engine: Engine) -> World:
-    return seed(engine)
 
 
 def b64(data: bytes) -> str:
@@ -355,61 +336,6 @@ def test_self_issued_tokens_can_be_turned_off(engine: Engine, tmp_path: Path, wo
 
 
 # --- an external OIDC provider --------------------------------------------------------
-
-
-class Provider:
-    """An OpenID Connect provider on loopback: discovery and a JWKS that the
-    test can rotate; counts how often the JWKS is fetched."""
-
-    def __init__(self) -> None:
-        self.keys: list[Any] = [ECKey.generate_key("P-256", private=True, auto_kid=True)]
-        self.jwks_fetches = 0
-        provider = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                if self.path == "/.well-known/openid-configuration":
-                    body = {"issuer": provider.issuer, "jwks_uri": f"{provider.issuer}/jwks"}
-                elif self.path == "/jwks":
-                    provider.jwks_fetches += 1
-                    body = KeySet(provider.keys).as_dict(private=False)
-                else:
-                    self.send_error(404)
-                    return
-                data = json.dumps(body).encode()
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.issuer = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def token(self, key: Any = None, *, kid: str | None = None, **overrides: Any) -> str:
-        key = key or self.keys[0]
-        now = int(time.time())
-        claims = {
-            "iss": self.issuer,
-            "sub": "staff-0042",
-            "aud": "c360-api",
-            "iat": now,
-            "exp": now + 300,
-            "realm_access": {"roles": ["agent", "offline_access"]},
-            "office": "北京",
-            "azp": "staff-portal",
-            **overrides,
-        }
-        return jwt.encode({"alg": "ES256", "kid": kid or key.kid}, claims, key)
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.fixture

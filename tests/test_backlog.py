@@ -25,13 +25,8 @@ from c360.platform.ingest import Ingestor
 from c360.platform.matching.rebuild import rebuild
 from c360.platform.records import IncomingRecord
 from c360.platform.sources import save_source
+from tests.cli_helpers import kill_sync_when, run_cli, write_members
 from tests.conftest import drop_postgres_schema, postgres_engine_in_fresh_schema
-from tests.test_runner import (  # noqa: F401  (cli_env is a fixture)
-    cli_env,
-    kill_sync_when,
-    run_cli,
-    write_members,
-)
 
 
 def person(ext: str, **fields: Any) -> IncomingRecord:
@@ -249,7 +244,7 @@ def _count(engine: Engine, table: Any) -> int:
 
 def test_kill_9_during_resolution_loses_nothing_and_links_nothing_twice(
     engine: Engine,
-    cli_env: dict[str, str],  # noqa: F811
+    cli_env: dict[str, str],
     tmp_path: Path,
 ) -> None:
     rows = 4000
@@ -281,7 +276,7 @@ def test_kill_9_during_resolution_loses_nothing_and_links_nothing_twice(
 
 def test_cli_sync_without_resolving_says_what_waits(
     engine: Engine,
-    cli_env: dict[str, str],  # noqa: F811
+    cli_env: dict[str, str],
     tmp_path: Path,
 ) -> None:
     members = tmp_path / "members.csv"
@@ -331,7 +326,7 @@ def test_a_record_that_cannot_be_resolved_is_set_aside_and_holds_up_no_one(
 
 def test_the_cli_lists_records_it_could_not_resolve(
     engine: Engine,
-    cli_env: dict[str, str],  # noqa: F811
+    cli_env: dict[str, str],
 ) -> None:
     save_source(engine, "shop", "offline", {}, trust=50)
     with engine.begin() as conn:

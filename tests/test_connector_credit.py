@@ -34,66 +34,7 @@ from c360.demo.standins import credit_source_config as credit_config
 from c360.platform import tables as t
 from c360.platform.models import utcnow
 from c360.platform.sources import save_source
-from tests.helpers import credit_code, resident_id
-
-ZHANG = resident_id("110101", "19900307", "123")
-LI = resident_id("310104", "19851120", "224")
-ACME = credit_code("91110108MA01ABCDE")
-OLD = credit_code("91310000MA1FL0000")
-
-PERSONS = {
-    ZHANG: {
-        "credit": {
-            "score": 712,
-            "band": "B",
-            "overdue": {"count": 1, "amount": 1200.5},
-            "defaults": {"count": 0},
-        },
-        "court": {"enforcements": [], "dishonest": []},
-    },
-    LI: {
-        "credit": {
-            "score": 480,
-            "band": "E",
-            "overdue": {"count": 5, "amount": 30000},
-            "defaults": {"count": 1},
-        },
-        "court": {
-            "enforcements": [{"case_no": "（2023）沪0104执123号", "amount": 50000}],
-            "dishonest": [{"case_no": "（2024）沪0104执456号", "behaviour": "拒不履行"}],
-        },
-    },
-}
-ENTERPRISES = {
-    ACME: {
-        "registration": {
-            "name": "北京华信科技有限公司",
-            "uscc": ACME,
-            "status": "存续",
-            "registered_capital": "1000万元人民币",
-            "legal_representative": "张伟",
-            "established": "2015-03-02",
-            "industry": "软件",
-            "approved_at": "2024-06-01",
-        },
-        "shareholders": [
-            {"name": "张伟", "type": "person", "ratio": 0.6},
-            {"name": "上海远景投资有限公司", "type": "enterprise", "uscc": OLD, "ratio": 0.4},
-        ],
-        "credit": {"score": 810, "band": "A"},
-        "court": {},
-    },
-    OLD: {
-        "registration": {
-            "name": "上海远景投资有限公司",
-            "uscc": OLD,
-            "status": "吊销",
-            "registered_capital": "500万元",
-            "legal_representative": "Li Na",
-        },
-        "credit": {"score": 350, "band": "E"},
-    },
-}
+from tests.connector_payloads import ACME, ENTERPRISES, LI, OLD, PERSONS, ZHANG
 
 
 @pytest.fixture

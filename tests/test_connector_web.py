@@ -21,84 +21,8 @@ from c360.demo.standins import Answer, Fault, Listing, Request, ShopAPI, StandIn
 from c360.demo.standins import shop_source_config as shop_config
 from c360.platform import tables as t
 from c360.platform.sources import save_source
+from tests.connector_payloads import CHATS, CUSTOMERS, ORDERS
 
-CUSTOMERS = [
-    {
-        "id": "U1",
-        "name": "张伟",
-        "mobile": "138 0013 8000",
-        "email": "zhangwei@163.com",
-        "city": "北京",
-        "updated_at": "2025-01-01T09:00:00+08:00",
-    },
-    {
-        "id": "U2",
-        "name": "李娜",
-        "mobile": "+86 139 0013 9000",
-        "email": None,
-        "city": "上海",
-        "updated_at": "2025-01-02T09:00:00+08:00",
-    },
-    {
-        "id": "U3",
-        "name": "John Smith",
-        "mobile": None,
-        "email": "john.smith@example.com",
-        "city": "Shenzhen",
-        "updated_at": "2025-01-03T09:00:00+08:00",
-    },
-    {
-        "id": "U4",
-        "name": "Emily Chen",
-        "mobile": "13700137000",
-        "email": "EMILY@qq.com",
-        "city": "广州",
-        "updated_at": "2025-01-04T09:00:00+08:00",
-    },
-    {
-        "id": "U5",
-        "name": "王芳",
-        "mobile": "13600136000",
-        "email": "wangfang@126.com",
-        "city": "杭州",
-        "updated_at": "2025-01-05T09:00:00+08:00",
-    },
-]
-ORDERS = [
-    {
-        "id": f"SO{i}",
-        "customer_id": f"U{i % 5 + 1}",
-        "amount": f"{100 + i}.00",
-        "currency": "CNY",
-        "channel": "web" if i % 2 else "小程序",
-        "created_at": f"2025-02-0{i % 9 + 1}T10:00:00+08:00",
-        "updated_at": f"2025-02-0{i % 9 + 1}T10:00:00+08:00",
-    }
-    for i in range(7)
-]
-CHATS = [
-    {
-        "id": "CH1",
-        "customer_id": "U1",
-        "text": "请问什么时候发货？",
-        "created_at": "2025-03-01T10:00:00+08:00",
-        "updated_at": "2025-03-01T10:00:00+08:00",
-    },
-    {
-        "id": "CH2",
-        "customer_id": "U3",
-        "text": "Where is my parcel?",
-        "created_at": "2025-03-02T10:00:00+08:00",
-        "updated_at": "2025-03-02T10:00:00+08:00",
-    },
-    {
-        "id": "CH3",
-        "customer_id": "U4",
-        "text": "退货流程是什么？",
-        "created_at": "2025-03-03T10:00:00+08:00",
-        "updated_at": "2025-03-03T10:00:00+08:00",
-    },
-]
 FAST = {"backoff_initial_s": 0.01, "backoff_max_s": 0.05, "timeout_s": 0.5, "max_attempts": 4}
 
 

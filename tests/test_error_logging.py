@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.test_http_limits import Served, serve_process
+from tests.cli_helpers import Served, serve_process
 
 PHONE = "13812345678"
 EMAIL = "li.na.secret@example.com"

@@ -26,9 +26,9 @@ from c360.platform.sources import save_source
 from c360.schema import schema
 from c360.search.embedded import EmbeddedSearch
 from c360.search.indexer import reindex
-from tests.test_auth_policy import EVENT_TEXT, EXTERNAL_ID, NOTE_TEXT, PERSON, Matrix, seed_matrix
-from tests.test_graphql_api import Server, make_settings, serve
-from tests.test_webhook import SECRET, source_config
+from tests.api_helpers import Server, make_settings, serve
+from tests.policy_helpers import EVENT_TEXT, EXTERNAL_ID, NOTE_TEXT, PERSON, Matrix, seed_matrix
+from tests.webhook_helpers import SECRET, source_config
 
 SDL = schema.as_str()
 ROLE = "marketing"

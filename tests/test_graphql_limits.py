@@ -18,17 +18,13 @@ from sqlalchemy import Engine, event
 from c360.auth.principal import SCOPES
 from c360.platform.clients import create_client
 from c360.schema import Limits
-from tests.test_graphql_api import Server, World, make_settings, seed, seed_many, serve
+from tests.api_helpers import Server, make_settings, serve
+from tests.api_world import World, seed_many
 
 
 @pytest.fixture
 def server(engine: Engine, tmp_path: Path) -> Iterator[Server]:
     yield from serve(engine, make_settings(tmp_path), limits=Limits(max_depth=10, max_cost=2000))
-
-
-@pytest.fixture
-def world(engine: Engine) -> World:
-    return seed(engine)
 
 
 class Statements:

@@ -4,8 +4,6 @@ audit log, bad input answered naming the argument."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,8 +13,8 @@ from sqlmodel import Session, col, select
 from c360.platform.audit import verify
 from c360.platform.models import AuditLog, Event, SourceRecord
 from c360.platform.stewardship import CurationDecision
-from tests.test_auth_policy import PERSON, RELATIVE, Matrix, seed_matrix
-from tests.test_graphql_api import Api, Server, make_settings, serve
+from tests.api_helpers import Api, Server
+from tests.policy_helpers import PERSON, RELATIVE, Matrix
 
 TAG = """
 mutation($id: ID!, $tag: String!) { tagCustomer(customerId: $id, tag: $tag) { customerId tags } }
@@ -44,16 +42,6 @@ mutation($r: Int!) {
 }
 """
 ONE = "query($id: ID!) { customer(id: $id) { customerId mergedIds tags notes { text } } }"
-
-
-@pytest.fixture
-def server(engine: Engine, tmp_path: Path) -> Iterator[Server]:
-    yield from serve(engine, make_settings(tmp_path))
-
-
-@pytest.fixture
-def matrix(engine: Engine) -> Matrix:
-    return seed_matrix(engine)
 
 
 def forbidden(api: Api, query: str, variables: dict[str, Any], field: str) -> None:

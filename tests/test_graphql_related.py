@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import Engine
 
 from c360.platform.sources import save_source
+from tests.api_helpers import Server, make_settings, serve
 from tests.helpers import credit_code
 from tests.search_helpers import customer_of, ingest, organization, person
-from tests.test_graphql_api import Server, make_settings, serve
 
 RELATED = """
 query($id: ID!) {

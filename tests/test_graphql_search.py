@@ -20,18 +20,8 @@ from c360.connectors.base import IncomingRecord
 from c360.platform import tables as t
 from c360.search.contract import SearchBackend
 from c360.search.indexer import BackgroundIndexer
-from tests.search_helpers import (
-    LI_NA_ID,
-    World,
-    backend,
-    build_world,
-    ingest,
-    osmem_instance,
-    person,
-)
-from tests.test_graphql_api import Server, make_settings, serve
-
-__all__ = ["backend", "osmem_instance"]  # fixtures, imported for pytest
+from tests.api_helpers import Server, make_settings, serve
+from tests.search_helpers import LI_NA_ID, World, build_world, ingest, person
 
 SEARCH = """
 query($q: String, $f: CustomerFilter, $first: Int, $after: String, $sort: CustomerSort,

@@ -14,105 +14,23 @@ dropped bodies; the app under uvicorn in-process for a profile too big to serve.
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import Engine, insert
 
-from c360.auth.keys import SigningKeys
-from c360.auth.principal import SCOPES
-from c360.auth.tokens import TokenIssuer
 from c360.platform import tables as t
-from c360.platform.db import make_engine, migrate
 from c360.platform.models import utcnow
-from c360.platform.sources import save_source
 from c360.schema import Limits
-from tests.test_graphql_api import free_socket, make_settings, serve, shared_signing_key
-from tests.test_webhook import source_config
+from tests.api_helpers import make_settings, serve
+from tests.cli_helpers import Served, serve_process
 
-C360 = [sys.executable, "-m", "c360.cli"]
 MB = 1 << 20
-
-
-@dataclass
-class Served:
-    """A ``c360 serve`` process: its URL, pid, where its stderr goes, and its tokens."""
-
-    url: str
-    port: int
-    pid: int
-    stderr: Path
-    issuer: TokenIssuer
-
-    def token(self, *roles: str) -> str:
-        """A token for ``roles`` with every c360 scope."""
-        return self.issuer.issue(subject="test-" + "-".join(roles), roles=roles, scopes=SCOPES)
-
-    def log(self) -> str:
-        return self.stderr.read_text(encoding="utf-8", errors="replace")
-
-    def rss_kb(self) -> int:
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        raise AssertionError("no VmRSS")
-
-
-def serve_process(directory: Path, **env: str) -> Iterator[Served]:
-    """``c360 serve`` over a migrated SQLite database in ``directory`` holding
-    the webhook source ``shop``, until the caller is done."""
-    directory.mkdir(parents=True, exist_ok=True)
-    url = f"sqlite:///{directory / 'c360.db'}"
-    engine = make_engine(url)
-    migrate(engine)
-    save_source(engine, "shop", "web", source_config())
-    engine.dispose()
-    sock = free_socket()
-    port = sock.getsockname()[1]
-    sock.close()
-    stderr = directory / "stderr.log"
-    environment = {
-        **os.environ,
-        "C360_DATABASE_URL": url,
-        "C360_DATA_DIR": str(directory / "data"),
-        "C360_SIGNING_KEY_PATH": str(shared_signing_key()),
-        "C360_SEARCH_BACKEND": "embedded",
-        "C360_RATE_LIMIT_PER_MINUTE": "0",
-        **env,
-    }
-    with stderr.open("wb") as errors:
-        process = subprocess.Popen(
-            [*C360, "serve", "--port", str(port)],
-            env=environment,
-            stdout=subprocess.DEVNULL,
-            stderr=errors,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, stderr.read_text()
-            assert time.monotonic() < deadline, "c360 serve did not start"
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        keys = SigningKeys(shared_signing_key())
-        issuer = TokenIssuer(keys, issuer="urn:c360", audience="c360-api", ttl=600)
-        yield Served(base, port, process.pid, stderr, issuer)
-    finally:
-        process.terminate()
-        process.wait(15)
 
 
 @pytest.fixture(scope="module")

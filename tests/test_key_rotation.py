@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import Engine
 
 from c360.auth.keys import SigningKeys, load_or_create_signing_key, rotate_signing_key
-from tests.test_graphql_api import Server, make_settings, serve
+from tests.api_helpers import Server, make_settings, serve
 
 C360 = [sys.executable, "-m", "c360.cli"]
 QUERY = "{ customers(first: 1) { totalCount } }"

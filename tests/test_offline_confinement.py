@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from c360.connectors.offline import OfflineConnector
 from c360.platform.settings import get_settings
-from tests.test_runner import run_cli
+from tests.cli_helpers import run_cli
 
 
 @pytest.fixture

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,24 +23,14 @@ from c360.platform.audit import (
     clean_purpose,
     verify,
 )
-from tests.test_auth_policy import Matrix, seed_matrix
-from tests.test_graphql_api import Server, make_settings, serve
+from tests.api_helpers import Server
+from tests.policy_helpers import Matrix
 
 READ = """
 query($id: ID!, $purpose: String) {
   customer(id: $id, purpose: $purpose) { displayName phone: attribute(name: "phone") { value } }
 }
 """
-
-
-@pytest.fixture
-def server(engine: Engine, tmp_path: Path) -> Iterator[Server]:
-    yield from serve(engine, make_settings(tmp_path))
-
-
-@pytest.fixture
-def matrix(engine: Engine) -> Matrix:
-    return seed_matrix(engine)
 
 
 def audit_rows(engine: Engine) -> int:

@@ -31,7 +31,7 @@ from c360.platform.locks import source_lock
 from c360.platform.models import utcnow
 from c360.platform.records import IncomingRecord
 from c360.platform.sources import save_source
-from tests.test_runner import kill_sync_when, run_cli, write_members
+from tests.cli_helpers import kill_sync_when, run_cli, write_members
 
 MiB = 1024 * 1024
 

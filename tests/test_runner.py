@@ -7,11 +7,8 @@ from __future__ import annotations
 import csv
 import json
 import os
-import signal
 import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,71 +21,10 @@ from c360.connectors.hookspecs import hookimpl
 from c360.connectors.registry import plugin_manager
 from c360.connectors.runner import SyncRunner, load_state
 from c360.platform import tables as t
+from c360.platform.locks import source_lock
 from c360.platform.records import Checkpoint, IncomingRecord
 from c360.platform.sources import save_source
-from tests.helpers import resident_id
-
-C360 = [sys.executable, "-m", "c360.cli"]
-
-
-def write_members(path: Path, n: int) -> None:
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["会员卡号", "姓名", "手机", "身份证号", "城市"])
-        for i in range(n):
-            writer.writerow(
-                [
-                    f"M{i:06d}",
-                    f"张{'伟芳娜敏静'[i % 5]}{i}",
-                    f"138{i:08d}",
-                    resident_id(seq=f"{i % 1000:03d}", birth=f"19{60 + i % 40}0101"),
-                    "北京",
-                ]
-            )
-
-
-def run_cli(args: list[str], env: dict[str, str], **kw: Any) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*C360, *args], env=env, capture_output=True, text=True, timeout=300, **kw
-    )
-
-
-def kill_sync_when(
-    env: dict[str, str], source: str, ready: Callable[[], bool], otherwise: str
-) -> None:
-    """Start ``c360 sync source`` and ``kill -9`` it as soon as ``ready()``; fail
-    with ``otherwise`` if that takes 120 s, or if the sync ends first."""
-    proc = subprocess.Popen(
-        [*C360, "sync", source], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    deadline = time.monotonic() + 120
-    try:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                pytest.fail(f"sync finished before it could be killed: {proc.stderr.read()!r}")
-            if ready():
-                break
-            time.sleep(0.02)
-        else:
-            pytest.fail(f"{otherwise} within 120 s")
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-
-
-@pytest.fixture
-def cli_env(db_url: str, tmp_path: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        {
-            "C360_DATABASE_URL": db_url,
-            "C360_DATA_DIR": str(tmp_path / "data"),
-            "C360_BATCH_SIZE": "200",
-        }
-    )
-    return env
+from tests.cli_helpers import C360, InProcessCli, kill_sync_when, run_cli, write_members
 
 
 def count_records(engine: Engine) -> int:
@@ -258,8 +194,8 @@ def test_persistent_transient_errors_fail_the_run_with_the_reason(
     assert count_records(engine) == 20  # what was committed before the failure stays
 
 
-def test_cli_rejects_bad_config_naming_the_field(cli_env: dict[str, str]) -> None:
-    result = run_cli(
+def test_cli_rejects_bad_config_naming_the_field(cli: InProcessCli) -> None:
+    result = cli(
         [
             "sources",
             "add",
@@ -268,23 +204,23 @@ def test_cli_rejects_bad_config_naming_the_field(cli_env: dict[str, str]) -> Non
             "offline",
             "--config",
             '{"files": [{"path": "a.csv", "kind": "robot"}]}',
-        ],
-        cli_env,
+        ]
     )
-    assert result.returncode == 2
+    assert result.exit_code == 2
     assert "files.0.kind" in result.stderr
-    truncated = run_cli(
-        ["sources", "add", "x", "--connector", "offline", "--config", '{"files": ['], cli_env
-    )
-    assert truncated.returncode == 2 and "not valid JSON" in truncated.stderr
+    truncated = cli(["sources", "add", "x", "--connector", "offline", "--config", '{"files": ['])
+    assert truncated.exit_code == 2 and "not valid JSON" in truncated.stderr
 
 
-def test_cli_names_unknown_sources_and_connectors(cli_env: dict[str, str], tmp_path: Path) -> None:
-    result = run_cli(["sync", "nope"], cli_env)
-    assert result.returncode == 2 and "no source named 'nope'" in result.stderr
-    result = run_cli(["sources", "add", "x", "--connector", "fax-machine"], cli_env)
-    assert result.returncode == 2 and "'fax-machine' is not installed" in result.stderr
-    result = run_cli(
+def test_cli_names_unknown_sources_and_connectors(
+    cli: InProcessCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = cli(["sync", "nope"])
+    assert result.exit_code == 2 and "no source named 'nope'" in result.stderr
+    result = cli(["sources", "add", "x", "--connector", "fax-machine"])
+    assert result.exit_code == 2 and "'fax-machine' is not installed" in result.stderr
+    monkeypatch.chdir(tmp_path)  # a.csv under an import root
+    result = cli(
         [
             "sources",
             "add",
@@ -293,16 +229,15 @@ def test_cli_names_unknown_sources_and_connectors(cli_env: dict[str, str], tmp_p
             "offline",
             "--config",
             '{"files": [{"path": "a.csv"}]}',
-        ],
-        cli_env,
-        cwd=tmp_path,  # a.csv under an import root
+        ]
     )
-    assert result.returncode == 2 and "source name" in result.stderr
+    assert result.exit_code == 2 and "source name" in result.stderr
 
 
-def test_connectors_list_shows_the_builtin_offline_connector(cli_env: dict[str, str]) -> None:
-    result = run_cli(["connectors", "list"], cli_env)
-    assert result.returncode == 0 and "offline" in result.stdout
+def test_connectors_list_shows_the_builtin_offline_connector(cli: InProcessCli) -> None:
+    result = cli(["connectors", "list"])
+    assert result.exit_code == 0, result.output
+    assert "offline" in result.stdout
 
 
 def _add_members_source(env: dict[str, str], name: str, path: Path) -> None:
@@ -355,30 +290,19 @@ def test_concurrent_syncs_of_overlapping_sources_create_each_person_once(
 def test_a_second_sync_of_the_same_source_is_refused_while_one_runs(
     engine: Engine, cli_env: dict[str, str], tmp_path: Path
 ) -> None:
-    write_members(tmp_path / "big.csv", 20_000)  # long enough for a second CLI to start
+    # The test holds the lock a running sync holds (SyncRunner.sync takes it),
+    # so the `c360 sync` process meets a sync in progress however fast it is.
+    write_members(tmp_path / "big.csv", 10)
     _add_members_source(cli_env, "big", tmp_path / "big.csv")
-    first = subprocess.Popen(
-        [*C360, "sync", "big"],
-        env=cli_env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while not load_state(engine, "big", "members") and time.monotonic() < deadline:
-            time.sleep(0.05)  # the first sync holds the lock once it has committed
-        while time.monotonic() < deadline:
-            second = run_cli(["sync", "big"], cli_env)
-            if second.returncode == 2 and "being synced by another process" in second.stderr:
-                break
-            assert first.poll() is None, "the first sync ended before a second could collide"
-            time.sleep(0.2)
-        else:
-            pytest.fail("a concurrent sync of the same source was not refused")
-    finally:
-        first.wait(timeout=300)
-    assert first.returncode == 0
+    with source_lock(engine, "big"):
+        refused = run_cli(["sync", "big"], cli_env)
+    assert refused.returncode == 2, refused.stderr
+    assert "being synced by another process" in refused.stderr
+    assert count_records(engine) == 0
+    # The lock goes with its holder: the next sync runs.
+    after = run_cli(["sync", "big"], cli_env)
+    assert after.returncode == 0, after.stderr
+    assert count_records(engine) == 10
 
 
 def test_cli_names_bad_settings_and_unreachable_databases(tmp_path: Path) -> None:
@@ -392,11 +316,9 @@ def test_cli_names_bad_settings_and_unreachable_databases(tmp_path: Path) -> Non
     assert "Traceback" not in result.stderr
 
 
-def test_cli_reports_a_missing_config_file(cli_env: dict[str, str]) -> None:
-    result = run_cli(
-        ["sources", "add", "x", "--connector", "offline", "--config", "@/no/such.json"], cli_env
-    )
-    assert result.returncode == 2 and "No such file" in result.stderr
+def test_cli_reports_a_missing_config_file(cli: InProcessCli) -> None:
+    result = cli(["sources", "add", "x", "--connector", "offline", "--config", "@/no/such.json"])
+    assert result.exit_code == 2 and "No such file" in result.stderr
 
 
 def test_sync_all_keeps_going_past_a_broken_source(

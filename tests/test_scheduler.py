@@ -14,7 +14,7 @@ from c360.demo.standins import BureauAPI, ShopAPI, credit_source_config, shop_so
 from c360.platform import tables as t
 from c360.platform.models import utcnow
 from c360.platform.sources import save_source
-from tests.test_connector_web import CHATS, CUSTOMERS, ORDERS
+from tests.connector_payloads import CHATS, CUSTOMERS, ORDERS
 
 
 def test_due_sources_follow_their_refresh_intervals(engine: Engine) -> None:

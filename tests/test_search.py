@@ -22,18 +22,7 @@ from c360.search.contract import (
 )
 from c360.search.indexer import Indexer
 from c360.search.policy import OPEN_POLICY, FieldPolicy, SearchForbiddenError
-from tests.search_helpers import (
-    HUAWEI_USCC,
-    LI_NA_ID,
-    World,
-    backend,
-    build_world,
-    ingest,
-    osmem_instance,
-    person,
-)
-
-__all__ = ["backend", "osmem_instance"]  # fixtures, imported for pytest
+from tests.search_helpers import HUAWEI_USCC, LI_NA_ID, World, build_world, ingest, person
 
 
 @pytest.fixture

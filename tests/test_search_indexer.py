@@ -20,17 +20,7 @@ from c360.search.contract import SearchBackend, SearchError, SearchUnavailableEr
 from c360.search.embedded import EmbeddedSearch
 from c360.search.indexer import BackgroundIndexer, Indexer, IndexerLease, indexer_lag, reindex
 from c360.search.opensearch import OpenSearchSearch
-from tests.search_helpers import (
-    PEOPLE,
-    backend,
-    build_world,
-    customer_of,
-    ingest,
-    osmem_instance,
-    person,
-)
-
-__all__ = ["backend", "osmem_instance"]  # fixtures, imported for pytest
+from tests.search_helpers import PEOPLE, build_world, customer_of, ingest, person
 
 
 class Crash(Exception):

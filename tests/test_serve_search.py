@@ -18,8 +18,8 @@ import tantivy
 from sqlalchemy import Engine
 
 from c360.platform.sources import save_source
+from tests.api_helpers import free_socket
 from tests.search_helpers import ingest, person
-from tests.test_graphql_api import free_socket
 
 C360 = [sys.executable, "-m", "c360.cli"]
 FIND = "query($q: String) { customers(search: $q) { edges { node { customerId displayName } } } }"

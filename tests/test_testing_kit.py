@@ -28,9 +28,8 @@ from c360.demo.standins import (
     social_source_config,
 )
 from c360.platform.records import Checkpoint, IncomingRecord
+from tests.connector_payloads import CHATS, CUSTOMERS, ENTERPRISES, ORDERS, PERSONS
 from tests.helpers import credit_code
-from tests.test_connector_credit import ENTERPRISES, PERSONS
-from tests.test_connector_web import CHATS, CUSTOMERS, ORDERS
 
 FOLLOWERS = [
     {

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from c360.connectors.web.webhook import sign
 from c360.platform.sources import save_source
-from tests.test_webhook import CUSTOMER, SECRET, deliver, hooks, inbox  # noqa: F401
+from tests.webhook_helpers import CUSTOMER, SECRET, inbox
 
 BODY = json.dumps(CUSTOMER, ensure_ascii=False).encode()
 
@@ -40,7 +40,7 @@ def captured(delivery: str = "evt-1") -> dict[str, str]:
 
 def test_a_replay_with_the_delivery_id_changed_or_removed_is_not_stored(
     engine: Engine,
-    hooks: str,  # noqa: F811
+    hooks: str,
 ) -> None:
     original = captured()
     assert post(hooks, original).status_code == 202
@@ -58,7 +58,7 @@ def test_a_replay_with_the_delivery_id_changed_or_removed_is_not_stored(
 )
 def test_a_signed_timestamp_that_is_not_unix_seconds_is_a_401(
     engine: Engine,
-    hooks: str,  # noqa: F811
+    hooks: str,
     stamp: str,
 ) -> None:
     headers = {
@@ -74,7 +74,7 @@ def test_a_signed_timestamp_that_is_not_unix_seconds_is_a_401(
 
 def test_a_delivery_id_that_is_not_printable_ascii_is_a_401(
     engine: Engine,
-    hooks: str,  # noqa: F811
+    hooks: str,
 ) -> None:
     for delivery in ["a b", "x" * 201]:
         response = post(hooks, captured(delivery))
@@ -82,7 +82,7 @@ def test_a_delivery_id_that_is_not_printable_ascii_is_a_401(
     assert inbox(engine) == 0
 
 
-def test_one_generic_404_whatever_the_reason(engine: Engine, hooks: str) -> None:  # noqa: F811
+def test_one_generic_404_whatever_the_reason(engine: Engine, hooks: str) -> None:
     save_source(engine, "files", "offline", {})
     config = {"base_url": "http://127.0.0.1:9", "streams": [{"name": "c", "kind": "person"}]}
     save_source(engine, "pull_only", "web", config)
@@ -98,7 +98,7 @@ def test_one_generic_404_whatever_the_reason(engine: Engine, hooks: str) -> None
 
 def test_a_chunked_body_over_the_source_limit_is_refused_as_it_streams(
     engine: Engine,
-    hooks: str,  # noqa: F811
+    hooks: str,
 ) -> None:
     def body() -> object:
         for _ in range(200):  # 12.8 MB offered, the source's limit is 1 MB

@@ -1,0 +1,212 @@
+"""The role × field matrix's world: ``seed_matrix`` writes a person, an
+organization and a relative holding every field of the policy table, with
+lineage, evidence, events, notes, tags and edges; ``staff`` is a client at
+their branch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from c360.platform.matching.models import CustomerEdge
+from c360.platform.models import (
+    Customer,
+    Event,
+    GoldenAttribute,
+    GoldenProfile,
+    IdentityKey,
+    RecordLink,
+    Source,
+    SourceRecord,
+)
+from c360.platform.stewardship import CustomerNote, CustomerTag
+from tests.api_helpers import Api, Server
+from tests.helpers import credit_code, resident_id
+
+T0 = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
+
+
+PHONE = "+8613800138000"
+
+
+ID_NUMBER = resident_id()
+
+
+USCC = credit_code()
+
+
+PERSON = {
+    "name": "张伟东",
+    "phone": PHONE,
+    "email": "zhangwei@example.com",
+    "id_number": ID_NUMBER,
+    "birth_date": "1990-03-07",
+    "address": "北京市朝阳区建国路88号",
+    "wechat_id": "zhangwei_88",
+    "credit_grade": "AA-",
+    "credit_score": "765.5",
+    "credit_limit": "88000",
+    "risk_level": "低风险",
+    "gender": "male",
+    "city": "北京市",
+    "vip_level": "金卡会员",
+}
+"""The person's golden attributes: every attribute row of the table, a public
+one (gender, city) and a source's pass-through column (vip_level: ``other``)."""
+
+
+ORGANIZATION = {
+    "name": "北京示例科技有限公司",
+    "legal_representative": "王小明",
+    "uscc": USCC,
+    "city": "北京市",
+}
+
+
+RELATIVE = {"name": "李娜", "phone": PHONE, "city": "北京市"}
+
+
+EXTERNAL_ID = "CRM-EXT-0001"
+
+
+EVENT_TEXT = "请尽快回电确认地址"
+
+
+NOTE_TEXT = "客户要求下周回访"
+
+
+TAG = "vip"
+
+
+def staff(server: Server, *roles: str, **facts: Any) -> Api:
+    """A client for ``roles`` at the 北京 branch, where the matrix's customers
+    live (a region limits only the roles whose policy says so)."""
+    return server.api(*roles, region="北京", **facts)
+
+
+@dataclass
+class Matrix:
+    person: int
+    organization: int
+    relative: int
+
+
+def _record(session: Session, external_id: str, kind: str, attrs: dict[str, Any]) -> int:
+    record = SourceRecord(
+        source_name="crm",
+        stream="contacts",
+        external_id=external_id,
+        kind=kind,
+        raw={},
+        attributes=attrs,
+        content_hash=external_id.ljust(64, "0"),
+        status="accepted",
+        observed_at=T0,
+    )
+    session.add(record)
+    session.flush()
+    assert record.id is not None
+    return record.id
+
+
+def _customer(
+    session: Session, kind: str, attrs: dict[str, str], external_id: str, evidence: dict[str, Any]
+) -> tuple[int, int]:
+    customer = Customer(kind=kind, display_name=attrs["name"])
+    session.add(customer)
+    session.flush()
+    assert customer.id is not None
+    record_id = _record(session, external_id, kind, attrs)
+    session.add(
+        RecordLink(
+            record_id=record_id,
+            customer_id=customer.id,
+            method="rule:phone",
+            score=0.9,
+            evidence=evidence,
+        )
+    )
+    lineage = {
+        "record_id": record_id,
+        "source": "crm",
+        "stream": "contacts",
+        "external_id": external_id,
+        "trust": 80,
+        "verified": True,
+        "observed_at": T0.isoformat(),
+        "chosen": True,
+    }
+    session.add(
+        GoldenProfile.from_attributes(
+            customer.id,
+            [
+                GoldenAttribute(
+                    customer_id=customer.id,
+                    name=name,
+                    value=value,
+                    lineage=[{**lineage, "value": value}],
+                )
+                for name, value in attrs.items()
+            ],
+        )
+    )
+    return customer.id, record_id
+
+
+def seed_matrix(engine: Engine) -> Matrix:
+    with Session(engine) as session:
+        session.add(Source(name="crm", connector="offline", trust=80))
+        session.flush()
+        person, person_record = _customer(
+            session,
+            "person",
+            PERSON,
+            EXTERNAL_ID,
+            {"rule": "phone", "fields": {"phone": {"left": PHONE, "weight": 4.5}}},
+        )
+        organization, _ = _customer(session, "organization", ORGANIZATION, "ORG-EXT-1", {})
+        relative, relative_record = _customer(session, "person", RELATIVE, "REL-EXT-1", {})
+        # The person and the relative share a phone (a family line): a graph edge.
+        for record_id, customer_id in ((person_record, person), (relative_record, relative)):
+            session.add(
+                IdentityKey(key=f"p:phoneany:{PHONE}", record_id=record_id, customer_id=customer_id)
+            )
+        # ... and the customer graph holds the edge between their records.
+        session.add(
+            CustomerEdge(
+                kind="shares_phone",
+                record_id=min(person_record, relative_record),
+                other_record_id=max(person_record, relative_record),
+                detail={"basis": "phone"},
+            )
+        )
+        session.add(
+            IdentityKey(key=f"p:ric:{ID_NUMBER}", record_id=person_record, customer_id=person)
+        )
+        session.add(
+            IdentityKey(
+                key=f"p:email:{PERSON['email']}", record_id=person_record, customer_id=person
+            )
+        )
+        session.add(
+            IdentityKey(key=f"o:uscc:{USCC}", record_id=person_record, customer_id=organization)
+        )
+        event_record = _record(session, "EVT-1", "event", {"text": EVENT_TEXT})
+        session.add(
+            Event(
+                record_id=event_record,
+                customer_id=person,
+                source_name="crm",
+                event_type="message",
+                occurred_at=T0,
+                text=EVENT_TEXT,
+            )
+        )
+        session.add(CustomerNote(customer_id=person, text=NOTE_TEXT, author="agent-7"))
+        session.add(CustomerTag(customer_id=person, tag=TAG, created_by="agent-7"))
+        session.commit()
+    return Matrix(person=person, organization=organization, relative=relative)
