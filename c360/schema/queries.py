@@ -7,7 +7,7 @@ import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 import strawberry
 from strawberry import relay
@@ -16,11 +16,13 @@ from c360.auth.policy import search_refusal
 from c360.platform.audit import InvalidPurpose, clean_purpose
 from c360.platform.normalize import (
     NormalizationError,
+    fold_text,
     normalize_email,
     normalize_phone,
     normalize_resident_id,
     normalize_uscc,
 )
+from c360.platform.normalize.china import canonical_region_name
 from c360.schema.context import Subject
 from c360.schema.errors import (
     BadUserInput,
@@ -252,11 +254,24 @@ def selection_for(
         kind=where.kind.value if where.kind is not None else None,
         identity_keys=keys,
         tag=tag,
-        province=where.province,
-        city=where.city,
+        province=_region(where.province, "province"),
+        city=_region(where.city, "city"),
         regions=regions,
         conflicting=where.conflicting,
     )
+
+
+def _region(value: str | None, level: Literal["province", "city"]) -> str | None:
+    """A province or city filter in the spelling normalization stores (``上海`` is
+    ``上海市``), so that it compares values, not spellings."""
+    return None if value is None else canonical_region_name(fold_text(value), level)
+
+
+def _regions(
+    value: str | None, argument: str, level: Literal["province", "city"]
+) -> tuple[str, ...]:
+    """:func:`_region` of a filter given as one value (or none)."""
+    return tuple(canonical_region_name(fold_text(v), level) for v in _one(value, argument))
 
 
 def _one(value: str | None, argument: str) -> tuple[str, ...]:
@@ -290,8 +305,8 @@ def search_request(
         tier=_one(where.tier if where else None, "filter.tier"),
         risk_level=_one(where.risk_level if where else None, "filter.riskLevel"),
         lifecycle_stage=_one(where.lifecycle_stage if where else None, "filter.lifecycleStage"),
-        province=_one(where.province if where else None, "filter.province"),
-        city=_one(where.city if where else None, "filter.city"),
+        province=_regions(where.province if where else None, "filter.province", "province"),
+        city=_regions(where.city if where else None, "filter.city", "city"),
         source=_one(where.source if where else None, "filter.source"),
         regions=info.context.row_scope.region_terms,
     )

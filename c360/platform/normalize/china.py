@@ -277,13 +277,16 @@ def canonical_region(text: str, level: Level) -> Place | None:
     return _split(text)
 
 
-def canonical_region_name(text: str) -> str:
-    """The canonical spelling of one region name, whatever its level (``北京`` →
-    ``北京市``, ``广东`` → ``广东省``, ``杭州`` → ``杭州市``); ``text`` itself when
-    it is not a name :func:`canonical_region` knows or is a combined value."""
-    place = canonical_region(text, "province")
+def canonical_region_name(text: str, level: Level | None = None) -> str:
+    """The canonical spelling of one region name (``北京`` → ``北京市``, ``广东`` →
+    ``广东省``, ``杭州`` → ``杭州市``), of whatever level or of ``level`` only
+    (``吉林`` is 吉林省 as a province, 吉林市 as a city); ``text`` itself when it
+    names no such place or is a combined value."""
+    place = canonical_region(text, level or "province")
     if place is None or (place.province and place.city and place.province != place.city):
         return text
+    if level is not None:
+        return getattr(place, level) or text
     return place.province or place.city or text
 
 
