@@ -24,8 +24,8 @@ from c360.platform.matching.rebuild import rebuild
 from c360.platform.matching.tables import constraint, edge
 from c360.platform.stewardship import CurationDecision
 from c360.platform.tables import table_of
-from tests.test_graphql_api import Server, make_settings, serve
-from tests.test_resolution import customer_of, ingest, person, record_id
+from tests.api_helpers import Server, make_settings, serve
+from tests.resolution_helpers import customer_of, ingest, person, record_id
 
 MERGE = """
 mutation($s: ID!, $a: ID!, $why: String) {

@@ -12,7 +12,6 @@ from typer.testing import CliRunner
 
 from c360.platform import tables as t
 from c360.platform.golden import rebuild_golden
-from c360.platform.ingest import Ingestor
 from c360.platform.locks import write_transaction
 from c360.platform.matching import explain_customer, related_customers
 from c360.platform.matching.constraints import manual_merge, manual_split
@@ -20,49 +19,13 @@ from c360.platform.matching.model import probability
 from c360.platform.matching.rebuild import rebuild, train
 from c360.platform.matching.tables import flag, match_key, match_key_count
 from c360.platform.normalize import normalize_name
-from c360.platform.records import IncomingRecord
 from c360.platform.sources import save_source
 from tests.helpers import credit_code, resident_id
+from tests.resolution_helpers import customer_of, ingest, org, person, record_id
 
 SURNAMES = "赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨朱秦尤许何吕施张孔曹严华金魏陶姜"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚华玉萍红鹏辉建国宇浩然轩欣怡涵"
 CITIES = ["北京", "上海", "深圳", "杭州", "成都", "武汉", "南京", "西安"]
-
-
-def person(ext: str, stream: str = "people", **fields: Any) -> IncomingRecord:
-    return IncomingRecord(stream=stream, external_id=ext, kind="person", fields=fields)
-
-
-def org(ext: str, **fields: Any) -> IncomingRecord:
-    return IncomingRecord(stream="orgs", external_id=ext, kind="organization", fields=fields)
-
-
-def ingest(engine: Engine, source: str, records: list[IncomingRecord]) -> None:
-    with write_transaction(engine) as conn:
-        counts = Ingestor(source).ingest(conn, records)
-    assert counts.balanced(), counts
-
-
-def customer_of(engine: Engine, source: str, ext: str, stream: str = "people") -> int:
-    sr, rl, cu = t.source_record, t.record_link, t.customer
-    with engine.connect() as conn:
-        cid, merged = conn.execute(
-            select(rl.c.customer_id, cu.c.merged_into)
-            .join(sr, sr.c.id == rl.c.record_id)
-            .join(cu, cu.c.id == rl.c.customer_id)
-            .where(sr.c.source_name == source, sr.c.external_id == ext, sr.c.stream == stream)
-        ).one()
-    return int(merged or cid)
-
-
-def record_id(engine: Engine, source: str, ext: str) -> int:
-    sr = t.source_record
-    with engine.connect() as conn:
-        return int(
-            conn.execute(
-                select(sr.c.id).where(sr.c.source_name == source, sr.c.external_id == ext)
-            ).scalar_one()
-        )
 
 
 def population(seed: int, n: int) -> list[dict[str, str]]:
