@@ -16,13 +16,11 @@ from typer.testing import CliRunner
 
 from c360.platform import tables as t
 from c360.platform.audit import verify
-from c360.platform.locks import write_transaction
-from c360.platform.matching import related_customers
-from c360.platform.matching.constraints import manual_split
+from c360.platform.customers.relationships import related_customers
 from c360.platform.matching.features import record_features
 from c360.platform.matching.rebuild import rebuild
 from c360.platform.matching.tables import constraint, edge
-from c360.platform.stewardship import CurationDecision
+from c360.platform.stewardship import Actor, CurationDecision, split
 from c360.platform.tables import table_of
 from tests.api_helpers import Server, make_settings, serve
 from tests.resolution_helpers import customer_of, ingest, person, record_id
@@ -208,10 +206,7 @@ def test_a_split_recomputes_shared_identifier_edges(sources: Engine) -> None:
         e.other_customer_id for e in related_customers(engine, owner) if e.kind == "shares_phone"
     }
     assert phone_edges == others
-    with write_transaction(engine) as conn:
-        previous, created = manual_split(
-            conn, record_id(engine, "pos", "r2"), decided_by="steward@test"
-        )
+    previous, created = split(engine, record_id(engine, "pos", "r2"), Actor("steward@test"))
     assert previous == owner
     # six customers on one phone now: it relates nobody, on either side of the split
     for cid in [owner, created, *others]:

@@ -11,15 +11,16 @@ from sqlalchemy import Engine, func, inspect, select
 from typer.testing import CliRunner
 
 from c360.platform import tables as t
+from c360.platform.customers.relationships import related_customers
 from c360.platform.golden import rebuild_golden
 from c360.platform.locks import write_transaction
-from c360.platform.matching import explain_customer, related_customers
-from c360.platform.matching.constraints import manual_merge, manual_split
+from c360.platform.matching import explain_customer
 from c360.platform.matching.model import probability
 from c360.platform.matching.rebuild import rebuild, train
 from c360.platform.matching.tables import flag, match_key, match_key_count
 from c360.platform.normalize import normalize_name
 from c360.platform.sources import save_source
+from c360.platform.stewardship import Actor, merge, split
 from tests.helpers import credit_code, resident_id
 from tests.resolution_helpers import customer_of, ingest, org, person, record_id
 
@@ -185,17 +186,13 @@ def test_manual_merge_and_split_survive_a_rebuild_and_merged_ids_still_resolve(
     engine = trained
     a, b = customer_of(engine, "web", "w20"), customer_of(engine, "web", "w21")
     assert a != b
-    with write_transaction(engine) as conn:
-        survivor = manual_merge(conn, a, b, decided_by="steward@test", reason="same person")
+    survivor = merge(engine, a, b, Actor("steward@test"), reason="same person")
     assert survivor == min(a, b)
     assert explain_customer(engine, max(a, b)).customer_id == survivor
     # split the store record of person 0 out of its customer
     keep = customer_of(engine, "web", "w0")
     assert customer_of(engine, "pos", "p0") == keep
-    with write_transaction(engine) as conn:
-        previous, created = manual_split(
-            conn, record_id(engine, "pos", "p0"), decided_by="steward@test"
-        )
+    previous, created = split(engine, record_id(engine, "pos", "p0"), Actor("steward@test"))
     assert previous == keep and created != keep
     report = rebuild(engine, retrain=True, seed=5)
     assert report.records == 450
@@ -359,14 +356,14 @@ def test_the_graph_knows_who_works_where_represents_whom_and_shares_what(
     emp = customer_of(engine, "pos", "emp")
     kid = customer_of(engine, "pos", "kid")
     edges = {(e.kind, e.direction, e.other_customer_id) for e in related_customers(engine, company)}
-    assert ("legal_representative_of", "in", boss) in edges
-    assert ("works_at", "in", emp) in edges
-    assert ("shares_phone", "both", boss) in edges
+    assert ("legal_representative_of", "incoming", boss) in edges
+    assert ("works_at", "incoming", emp) in edges
+    assert ("shares_phone", "mutual", boss) in edges
     kid_edges = {(e.kind, e.direction, e.other_customer_id) for e in related_customers(engine, kid)}
-    assert ("shares_phone", "both", emp) in kid_edges
-    assert ("referred_by", "out", boss) in kid_edges
+    assert ("shares_phone", "mutual", emp) in kid_edges
+    assert ("referred_by", "outgoing", boss) in kid_edges
     emp_edge = next(e for e in related_customers(engine, emp) if e.kind == "works_at")
-    assert emp_edge.direction == "out" and emp_edge.detail["basis"] == "company name"
+    assert emp_edge.direction == "outgoing" and emp_edge.detail["basis"] == "company name"
     assert emp_edge.record_id == record_id(engine, "pos", "emp")
 
 

@@ -27,11 +27,14 @@ from c360.platform.audit import (
     clean_purpose,
     cli_principal,
 )
-from c360.platform.locks import write_transaction
-from c360.platform.matching.constraints import CurationError, manual_merge, manual_split
-from c360.platform.matching.explain import UnknownCustomerError, explain_customer, related_customers
+from c360.platform.customers.ids import UnknownCustomerError
+from c360.platform.customers.relationships import related_customers
+from c360.platform.matching.explain import explain_customer
 from c360.platform.matching.settings import MatchSettings
 from c360.platform.secret_keys import SecretKeyError
+from c360.platform.stewardship import Actor, CurationError
+from c360.platform.stewardship import merge as merge_customers
+from c360.platform.stewardship import split as split_record
 
 resolution_app = typer.Typer(help="Identity resolution: train, rebuild, explain, merge, split.")
 
@@ -281,11 +284,12 @@ def merge(
     by: Annotated[str, typer.Option(help="who decides (for the audit log)")],
     reason: Annotated[str | None, typer.Option(help="why")] = None,
 ) -> None:
-    """Merge two customers for good: the older id survives; later runs keep them one."""
+    """Merge two customers for good: the older id survives; later runs keep them one.
+
+    An id merged earlier is followed to the customer it means now."""
     engine = open_engine()
     try:
-        with write_transaction(engine) as conn:
-            survivor = manual_merge(conn, first, second, decided_by=by, reason=reason)
+        survivor = merge_customers(engine, first, second, Actor(subject=by), reason=reason)
     except CurationError as exc:
         raise fail(str(exc)) from None
     console.print(f"merged {first} and {second} into customer {survivor}")
@@ -300,8 +304,7 @@ def split(
     """Move a source record out of its customer; later runs never put it back."""
     engine = open_engine()
     try:
-        with write_transaction(engine) as conn:
-            previous, created = manual_split(conn, record_id, decided_by=by, reason=reason)
+        previous, created = split_record(engine, record_id, Actor(subject=by), reason=reason)
     except CurationError as exc:
         raise fail(str(exc)) from None
     console.print(f"record {record_id} left customer {previous} for new customer {created}")

@@ -34,6 +34,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from c360.platform import tables as t
 from c360.platform.bulk import bulk_insert
+from c360.platform.customers.ids import survivor_of
 from c360.platform.db import dump_json
 from c360.platform.golden import Evidence, queue_for_index, rebuild_golden
 from c360.platform.matching.resolver import ProbabilisticResolver, forget_records
@@ -47,8 +48,7 @@ from c360.platform.resolution import (
     identity_keys,
 )
 from c360.platform.settings import get_settings
-
-IN_CHUNK = 2000
+from c360.platform.sql import IN_CHUNK
 
 
 @dataclass(slots=True)
@@ -328,7 +328,11 @@ class Ingestor:
         outcome = self.resolver.resolve(conn, resolvable)
         touched |= outcome.touched_customers
         touched |= upsert_events(conn, self.source_name, events)
-        rebuild_golden(conn, _active(conn, touched), self._created_evidence(conn, rows, outcome))
+        rebuild_golden(
+            conn,
+            set(survivor_of(conn, touched).values()),
+            self._created_evidence(conn, rows, outcome),
+        )
 
     def _created_evidence(
         self, conn: Connection, rows: list[dict[str, Any]], outcome: ResolutionOutcome
@@ -378,22 +382,6 @@ def enqueue(conn: Connection, record_ids: Sequence[int]) -> None:
         ),
         [{"record_id": rid, "queued_at": now} for rid in record_ids],
     )
-
-
-def _active(conn: Connection, customer_ids: set[int]) -> set[int]:
-    """Follow merge redirects: the customers that still exist for these ids."""
-    if not customer_ids:
-        return set()
-    ids = sorted(customer_ids)
-    result: set[int] = set()
-    for i in range(0, len(ids), IN_CHUNK):
-        for cid, merged_into in conn.execute(
-            select(t.customer.c.id, t.customer.c.merged_into).where(
-                t.customer.c.id.in_(ids[i : i + IN_CHUNK])
-            )
-        ):
-            result.add(merged_into if merged_into is not None else cid)
-    return result
 
 
 def upsert_events(conn: Connection, source_name: str, rows: list[dict[str, Any]]) -> set[int]:

@@ -21,31 +21,10 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 
 from c360.platform import tables as t
 from c360.platform.bulk import bulk_insert
+from c360.platform.customers.ids import survivor_of
 from c360.platform.golden import queue_for_index
 from c360.platform.models import utcnow
-
-IN_CHUNK = 2000
-
-
-def fetch_in(conn: Connection, sql: str, column: str, values: Sequence[Any]) -> list[Any]:
-    """Rows of ``sql`` whose ``{cond}`` is "``column`` in ``values``", chunked and
-    sent straight to the driver: batch look-ups are plain and hot, and compiling
-    thousands of bound parameters through SQLAlchemy costs more than the query."""
-    if not values:
-        return []
-    rows: list[Any] = []
-    if conn.dialect.name == "sqlite":
-        for i in range(0, len(values), 900):
-            chunk = tuple(values[i : i + 900])
-            cond = f"{column} IN ({','.join('?' * len(chunk))})"
-            rows.extend(conn.exec_driver_sql(sql.replace("{cond}", cond), chunk).fetchall())
-        return rows
-    for i in range(0, len(values), 10_000):
-        part = list(values[i : i + 10_000])
-        rows.extend(
-            conn.exec_driver_sql(sql.replace("{cond}", f"{column} = ANY(%s)"), (part,)).fetchall()
-        )
-    return rows
+from c360.platform.sql import IN_CHUNK, fetch_in
 
 
 @dataclass(slots=True)
@@ -316,14 +295,8 @@ class DeterministicResolver:
         hard_ids.settle(real)
         outcome.new_customers = len(real)
         outcome.created = set(real.values())
-        redirect = self._redirects(
-            conn,
-            {
-                c
-                for c in (
-                    pending.final(cid, real) for cid in {link["customer_id"] for link in links}
-                )
-            },
+        redirect = survivor_of(
+            conn, {pending.final(cid, real) for cid in {link["customer_id"] for link in links}}
         )
 
         def final(cid: int) -> int:
@@ -405,22 +378,6 @@ class DeterministicResolver:
         self, conn: Connection, final: Callable[[int], int], outcome: ResolutionOutcome
     ) -> None:
         """After the links are stored; ``final`` maps placeholders to stored ids."""
-
-    @staticmethod
-    def _redirects(conn: Connection, customer_ids: set[int]) -> dict[int, int]:
-        if not customer_ids:
-            return {}
-        ids = sorted(customer_ids)
-        found: dict[int, int] = {}
-        for i in range(0, len(ids), IN_CHUNK):
-            for cid, target in conn.execute(
-                select(t.customer.c.id, t.customer.c.merged_into).where(
-                    t.customer.c.id.in_(ids[i : i + IN_CHUNK]),
-                    t.customer.c.merged_into.is_not(None),
-                )
-            ):
-                found[cid] = target
-        return found
 
 
 def _strength(
@@ -613,7 +570,6 @@ __all__ = [
     "ResolutionOutcome",
     "ResolvableRecord",
     "Resolver",
-    "fetch_in",
     "identity_keys",
     "merge_customers",
 ]

@@ -11,18 +11,16 @@ short-lived connection, never on the event loop. Loaders return rows as stored
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar, cast, overload
+from typing import Any, TypeVar, overload
 
 from sqlalchemy import (
     ColumnElement,
     Engine,
     Select,
-    Table,
     and_,
     bindparam,
     exists,
@@ -34,32 +32,21 @@ from sqlalchemy.orm import configure_mappers
 from strawberry.dataloader import DataLoader
 
 from c360.platform import models, stewardship
-from c360.platform.matching import models as matching_models
-from c360.platform.matching.explain import DIRECTED_EDGES
-from c360.platform.matching.graph import SHARED_EDGE
-
-log = logging.getLogger(__name__)
+from c360.platform.customers.ids import survivor_of
+from c360.platform.customers.relationships import SHARES_IDENTIFIER, related
+from c360.platform.tables import table_of
 
 K = TypeVar("K")
 V = TypeVar("V")
 
-MAX_REDIRECT_HOPS = 100
-"""Longest ``merged_into`` chain followed before giving up (a guard, not a limit
-real data reaches: each merge adds one hop at most)."""
-
-
-def _table(model: type) -> Table:
-    return cast(Table, model.__table__)  # type: ignore[attr-defined]
-
-
-CUSTOMER = _table(models.Customer)
-SOURCE_RECORD = _table(models.SourceRecord)
-RECORD_LINK = _table(models.RecordLink)
-EVENT = _table(models.Event)
-GOLDEN = _table(models.GoldenProfile)
-IDENTITY_KEY = _table(models.IdentityKey)
-TAG = _table(stewardship.CustomerTag)
-NOTE = _table(stewardship.CustomerNote)
+CUSTOMER = table_of(models.Customer)
+SOURCE_RECORD = table_of(models.SourceRecord)
+RECORD_LINK = table_of(models.RecordLink)
+EVENT = table_of(models.Event)
+GOLDEN = table_of(models.GoldenProfile)
+IDENTITY_KEY = table_of(models.IdentityKey)
+TAG = table_of(stewardship.CustomerTag)
+NOTE = table_of(stewardship.CustomerNote)
 
 
 @overload
@@ -298,35 +285,16 @@ _CUSTOMERS_BY_ID = select(*_CUSTOMER_COLUMNS).where(
 
 
 def fetch_survivors(engine: Engine, ids: Sequence[int]) -> list[models.Customer | None]:
-    """For each id, the customer it resolves to after following ``merged_into``
-    (itself when it was never merged), or ``None`` when the id is unknown or its
-    chain is broken or loops. One query per hop of the longest chain."""
-    rows: dict[int, models.Customer] = {}
+    """For each id, the customer it resolves to after following merges
+    (:func:`~c360.platform.customers.ids.survivor_of`), or ``None`` when the id
+    is unknown or its redirects loop."""
     with engine.connect() as conn:
-        wanted = set(ids)
-        for _ in range(MAX_REDIRECT_HOPS):
-            wanted -= rows.keys()
-            if not wanted:
-                break
-            found = [
-                _customer(row) for row in conn.execute(_CUSTOMERS_BY_ID, {"ids": sorted(wanted)})
-            ]
-            rows.update((c.id, c) for c in found if c.id is not None)
-            wanted = {c.merged_into for c in found if c.merged_into is not None}
-    return [_follow(rows, i) for i in ids]
-
-
-def _follow(rows: dict[int, models.Customer], start: int) -> models.Customer | None:
-    seen: list[int] = []
-    current = rows.get(start)
-    while current is not None and current.merged_into is not None:
-        assert current.id is not None
-        seen.append(current.id)
-        if current.merged_into in seen or len(seen) > MAX_REDIRECT_HOPS:
-            log.warning("customer %s: merge redirects loop (%s)", start, seen)
-            return None
-        current = rows.get(current.merged_into)
-    return current
+        survivors = survivor_of(conn, ids)
+        rows = {
+            row.id: _customer(row)
+            for row in conn.execute(_CUSTOMERS_BY_ID, {"ids": sorted(set(survivors.values()))})
+        }
+    return [rows.get(survivors[i]) if i in survivors else None for i in ids]
 
 
 def _fresh_list(value: Any) -> list[Any]:
@@ -546,150 +514,46 @@ def fetch_notes(engine: Engine, keys: Sequence[tuple[int, int]]) -> list[list[No
     return [by_customer[cid][:n] for cid, n in keys]
 
 
-_SHARED_PREFIXES = {
-    "p:ric:": "id_number",
-    "o:uscc:": "uscc",
-    "p:wechat:": "wechat_id",
-}
-"""Identity keys so strong that two customers sharing one are a finding in
-themselves (an id number kept apart by a cannot-link decision). Shared phones,
-e-mails, addresses and devices come from the stored graph edges instead, which
-leave out identifiers shared by too many customers to mean anything."""
-
 MAX_RELATED = 100
 """Most related customers kept per customer."""
 
-EDGE_ATTRIBUTE = {
-    **{kind: feature for feature, kind in SHARED_EDGE.items()},
-    "works_at": "company",
-    "legal_representative_of": "legal_representative",
-    "referred_by": "referrer",
-}
-"""The attribute each kind of stored edge rests on."""
-
-EDGE = _table(matching_models.CustomerEdge)
-
-
-def _shared_statement() -> Select[Any]:
-    mine, theirs = IDENTITY_KEY.alias("mine"), IDENTITY_KEY.alias("theirs")
-    return (
-        select(mine.c.customer_id, theirs.c.customer_id.label("other"), mine.c.key)
-        .join(theirs, and_(theirs.c.key == mine.c.key, theirs.c.customer_id != mine.c.customer_id))
-        .where(
-            mine.c.customer_id.in_(bindparam("ids", expanding=True)),
-            or_(*(mine.c.key.startswith(prefix) for prefix in _SHARED_PREFIXES)),
-        )
-        .distinct()
-    )
-
-
-def _edge_statement(outgoing: bool) -> Select[Any]:
-    """Edges whose ``record_id`` (outgoing) or ``other_record_id`` end is a
-    record of the customers asked for, with the customer at the other end."""
-    mine, theirs = RECORD_LINK.alias("mine"), RECORD_LINK.alias("theirs")
-    near, far = (
-        (EDGE.c.record_id, EDGE.c.other_record_id)
-        if outgoing
-        else (EDGE.c.other_record_id, EDGE.c.record_id)
-    )
-    return (
-        select(
-            mine.c.customer_id,
-            theirs.c.customer_id.label("other"),
-            EDGE.c.kind,
-            EDGE.c.detail,
-            near.label("near"),
-            far.label("far"),
-        )
-        .select_from(EDGE)
-        .join(mine, mine.c.record_id == near)
-        .join(theirs, theirs.c.record_id == far)
-        .where(
-            mine.c.customer_id.in_(bindparam("ids", expanding=True)),
-            theirs.c.customer_id != mine.c.customer_id,
-        )
-    )
-
-
-_SHARED = _shared_statement()
-_EDGES_OUT = _edge_statement(outgoing=True)
-_EDGES_IN = _edge_statement(outgoing=False)
-_RECORD_ATTRIBUTES = select(SOURCE_RECORD.c.id, SOURCE_RECORD.c.attributes).where(
-    SOURCE_RECORD.c.id.in_(bindparam("ids", expanding=True))
-)
-
-
-def _edge_value(
-    kind: str, detail: dict[str, Any], near: dict[str, Any], far: dict[str, Any], outgoing: bool
-) -> str | None:
-    """The value an edge rests on, from the records at its two ends."""
-    if kind.startswith("shares_"):
-        value = near.get(EDGE_ATTRIBUTE.get(kind, kind.removeprefix("shares_")))
-    elif kind == "works_at":  # the company as the person's record names it
-        value = (near if outgoing else far).get("company") or detail.get("company")
-    elif kind == "legal_representative_of":
-        value = (near if outgoing else far).get("name")  # the person's name
-    else:
-        value = None
-    return None if value is None else str(value)
-
 
 def fetch_related(engine: Engine, customer_ids: Sequence[int]) -> list[list[Relation]]:
-    """Each customer's related customers: the stored graph edges of its records
-    (works at, legal representative of, referred by, shares a phone / e-mail /
-    address / device) and the strong identifiers it shares with another customer;
-    four queries whatever the number of customers."""
-    ids = sorted(set(customer_ids))
-    found: dict[int, dict[tuple[int, str, str], Relation]] = defaultdict(dict)
+    """Each customer's related customers (:func:`~c360.platform.customers.
+    relationships.related`), one per other customer, kind and direction; four
+    queries whatever the number of customers."""
     with engine.connect() as conn:
-        for row in conn.execute(_SHARED, {"ids": ids}):
-            prefix = next(p for p in _SHARED_PREFIXES if row.key.startswith(p))
-            attribute = _SHARED_PREFIXES[prefix]
-            found[row.customer_id][(row.other, "shares_identifier", attribute)] = Relation(
-                customer_id=row.other,
-                kind="shares_identifier",
-                attribute=attribute,
-                value=row.key[len(prefix) :],
-                direction="mutual",
-            )
-        edges = [(row, True) for row in conn.execute(_EDGES_OUT, {"ids": ids})]
-        edges += [(row, False) for row in conn.execute(_EDGES_IN, {"ids": ids})]
-        ends = sorted({r.near for r, _ in edges} | {r.far for r, _ in edges})
-        attributes: dict[int, dict[str, Any]] = {}
-        for start in range(0, len(ends), 2000):
-            for record in conn.execute(_RECORD_ATTRIBUTES, {"ids": ends[start : start + 2000]}):
-                attributes[record.id] = dict(record.attributes or {})
-    for row, outgoing in edges:
-        detail = dict(row.detail or {})
-        attribute = EDGE_ATTRIBUTE.get(row.kind, row.kind)
-        direction = (
-            ("outgoing" if outgoing else "incoming") if row.kind in DIRECTED_EDGES else "mutual"
-        )
-        found[row.customer_id].setdefault(
-            (row.other, row.kind, direction),
-            Relation(
-                customer_id=row.other,
-                kind=row.kind,
-                attribute=attribute,
-                value=_edge_value(
-                    row.kind,
-                    detail,
-                    attributes.get(row.near, {}),
-                    attributes.get(row.far, {}),
-                    outgoing,
-                ),
-                direction=direction,
-                basis=str(detail.get("basis") or ""),
-            ),
-        )
+        relationships = related(conn, customer_ids)
     order = {"legal_representative_of": 0, "works_at": 1, "referred_by": 2}
-    return [
-        sorted(
-            found[cid].values(),
-            key=lambda r: (order.get(r.kind, 3), r.kind, r.attribute, r.customer_id),
-        )[:MAX_RELATED]
-        for cid in customer_ids
-    ]
+    found: list[list[Relation]] = []
+    for cid in customer_ids:
+        # one relation per other customer and kind: records of one customer that
+        # all share a phone with another customer are one relation, not several
+        unique: dict[tuple[int, str, str], Relation] = {}
+        for r in relationships.get(cid, []):
+            key = (
+                r.other_customer_id,
+                r.kind,
+                r.attribute if r.kind == SHARES_IDENTIFIER else r.direction,
+            )
+            unique.setdefault(
+                key,
+                Relation(
+                    customer_id=r.other_customer_id,
+                    kind=r.kind,
+                    attribute=r.attribute,
+                    value=r.value,
+                    direction=r.direction,
+                    basis=r.basis,
+                ),
+            )
+        found.append(
+            sorted(
+                unique.values(),
+                key=lambda r: (order.get(r.kind, 3), r.kind, r.attribute, r.customer_id),
+            )[:MAX_RELATED]
+        )
+    return found
 
 
 def fetch_related_with_customers(

@@ -17,9 +17,18 @@ from strawberry.permission import BasePermission, PermissionExtension
 
 from c360.auth.policy import may_run
 from c360.platform.models import utcnow
-from c360.platform.stewardship import TagError, check_tag
+from c360.platform.stewardship import (
+    Actor,
+    CurationError,
+    TagError,
+    add_note,
+    add_tag,
+    check_tag,
+    merge,
+    remove_tag,
+    split,
+)
 from c360.schema.context import Subject
-from c360.schema.curation import Actor, CurationError, add_note, add_tag, merge, remove_tag, split
 from c360.schema.errors import BadUserInput, Forbidden, check_text
 from c360.schema.loaders import NoteEntry, as_utc
 from c360.schema.queries import check_purpose, customer_by_id, parse_customer_id
@@ -72,11 +81,20 @@ async def _target(info: Info, argument: str, value: strawberry.ID) -> Customer:
     return customer
 
 
-async def _run(info: Info, function: Any, *args: Any) -> Any:
+_ARGUMENTS = {
+    "customer": "customerId",
+    "survivor": "survivorId",
+    "absorbed": "absorbedId",
+    "record": "recordId",
+}
+"""The GraphQL argument behind each input a :class:`CurationError` names."""
+
+
+async def _run(info: Info, function: Any, *args: Any, **kwargs: Any) -> Any:
     try:
-        result = await asyncio.to_thread(function, info.context.engine, *args)
+        result = await asyncio.to_thread(function, info.context.engine, *args, **kwargs)
     except CurationError as exc:
-        raise BadUserInput(exc.argument, exc.reason) from None
+        raise BadUserInput(_ARGUMENTS[exc.argument], exc.reason) from None
     info.context.refresh_loaders()
     return result
 
@@ -116,8 +134,7 @@ class Mutation:
         # be removed by its exact text.
         label = check_text(unicodedata.normalize("NFKC", tag), "tag", maximum=64)
         customer = await _target(info, "customerId", customer_id)
-        merged = await info.context.loaders.merged_ids.load(customer.customer_id)
-        await _run(info, remove_tag, customer.customer_id, label, merged, _actor(info))
+        await _run(info, remove_tag, customer.customer_id, label, _actor(info))
         return await _reloaded(info, customer.customer_id, check_purpose(None, info))
 
     @strawberry.mutation(
@@ -139,8 +156,8 @@ class Mutation:
 
     @strawberry.mutation(
         description="Merge customer `absorbedId` into `survivorId` (a data steward's "
-        "decision; the absorbed id redirects to the survivor from now on). Returns the "
-        "survivor.",
+        "decision; the absorbed id redirects to the survivor from now on). An id merged "
+        "earlier is followed to the customer it means now. Returns the survivor.",
         extensions=allowed("merge"),
     )
     async def merge_customers(
@@ -155,8 +172,10 @@ class Mutation:
         absorbed = parse_customer_id(absorbed_id, "absorbedId")
         await _target(info, "survivorId", survivor_id)
         await _target(info, "absorbedId", absorbed_id)
-        await _run(info, merge, survivor, absorbed, why, _actor(info, why))
-        return await _reloaded(info, survivor, check_purpose(None, info))
+        kept = await _run(
+            info, merge, survivor, absorbed, _actor(info, why), reason=why, survivor=survivor
+        )
+        return await _reloaded(info, kept, check_purpose(None, info))
 
     @strawberry.mutation(
         description="Move source record `recordId` out of its customer into a new one "
@@ -169,7 +188,7 @@ class Mutation:
         why = check_text(reason, "reason", maximum=1000) if reason is not None else None
         if record_id < 1:
             raise BadUserInput("recordId", f"must be a record id, got {record_id}")
-        previous, created = await _run(info, split, record_id, why, _actor(info, why))
+        previous, created = await _run(info, split, record_id, _actor(info, why), reason=why)
         purpose = check_purpose(None, info)
         return SplitResult(
             previous=await _reloaded(info, previous, purpose),

@@ -1,29 +1,25 @@
 """Identity resolution beyond exact keys: the match model (settings, Fellegi–Sunter
 scoring, unsupervised training), blocking keys kept in the database, the
 incremental probabilistic resolver, human constraints, batch rebuild, explanation
-and the relationship graph.
+and the relationship graph's edges (read back by :mod:`c360.platform.customers.relationships`).
 
 May import: ``c360.platform`` (never the other subpackages).
 """
 
 from c360.platform.matching.explain import (
     ComparisonWeight,
-    Edge,
     Explanation,
     LinkExplanation,
     UnknownCustomerError,
     explain_customer,
     explain_pair,
-    related_customers,
 )
 
 __all__ = [
     "ComparisonWeight",
-    "Edge",
     "Explanation",
     "LinkExplanation",
     "UnknownCustomerError",
     "explain_customer",
     "explain_pair",
-    "related_customers",
 ]

@@ -1,4 +1,4 @@
-"""Why are these records one customer? Why are these customers related?
+"""Why are these records one customer?
 
 :func:`explain_customer` reads each link's stored evidence: the rule that made
 it, or the model version, the record it matched and every comparison's level
@@ -6,8 +6,8 @@ and weight (bits) — the prior plus the weights is the match weight, whose
 probability is the link's stored score. Values shown beside each comparison are
 read from the two records now (the evidence itself stores no personal data).
 
-:func:`related_customers` reads the relationship graph around a customer.
-Both follow merge redirects: ask with any id ever handed out.
+It follows merge redirects: ask with any id ever handed out. How customers are
+related is :mod:`c360.platform.customers.relationships`' to say.
 
 Values are returned in clear; callers that serve people (GraphQL) apply their
 own field policy and masking.
@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, or_, select
+from sqlalchemy import Engine, or_, select
 
 from c360.platform import tables as t
+from c360.platform.customers.ids import UnknownCustomerError, survivor
 from c360.platform.matching.features import Features, record_features
 from c360.platform.matching.model import PairScore
 from c360.platform.matching.store import load_model
-from c360.platform.matching.tables import constraint, edge, flag
+from c360.platform.matching.tables import constraint, flag
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,37 +77,6 @@ class Explanation:
     flags: tuple[dict[str, Any], ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Edge:
-    """A relationship of ``customer_id`` with ``other_customer_id``.
-
-    ``direction`` is ``out`` when ``customer_id`` is the subject (``works_at``,
-    ``legal_representative_of``, ``referred_by``: the person works at / represents
-    / was referred by the other), ``in`` when the other is, ``both`` for shared
-    identifiers."""
-
-    kind: str
-    customer_id: int
-    other_customer_id: int
-    direction: str
-    record_id: int
-    other_record_id: int
-    detail: dict[str, Any]
-    created_at: datetime | None = None
-
-
-class UnknownCustomerError(LookupError):
-    """No customer has this id."""
-
-
-def _active(conn: Connection, customer_id: int) -> int:
-    cu = t.customer
-    row = conn.execute(select(cu.c.id, cu.c.merged_into).where(cu.c.id == customer_id)).first()
-    if row is None:
-        raise UnknownCustomerError(f"no customer {customer_id}")
-    return int(row.merged_into or row.id)
-
-
 def _values(
     features: Features, other: Features | None, comparison: str, settings: Any
 ) -> tuple[str | None, str | None]:
@@ -124,7 +94,7 @@ def explain_customer(engine: Engine, customer_id: int) -> Explanation:
     """The evidence for every record of a customer (any id, redirects followed)."""
     sr, rl, cu = t.source_record, t.record_link, t.customer
     with engine.connect() as conn:
-        active = _active(conn, customer_id)
+        active = survivor(conn, customer_id)
         merged = tuple(
             int(c)
             for c in conn.execute(
@@ -265,76 +235,11 @@ def explain_pair(engine: Engine, record_id: int, other_record_id: int) -> PairSc
     )
 
 
-DIRECTED_EDGES = frozenset({"works_at", "legal_representative_of", "referred_by"})
-"""Edge kinds that point from one customer to the other."""
-
-
-def related_customers(engine: Engine, customer_id: int) -> list[Edge]:
-    """The customers related to this one (any id, redirects followed), each edge
-    with the two records it rests on and its basis; strongest kinds first."""
-    rl = t.record_link
-    with engine.connect() as conn:
-        active = _active(conn, customer_id)
-        mine = [
-            int(r)
-            for r in conn.execute(
-                select(rl.c.record_id).where(rl.c.customer_id == active)
-            ).scalars()
-        ]
-        if not mine:
-            return []
-        rows = conn.execute(
-            select(
-                edge.c.kind,
-                edge.c.record_id,
-                edge.c.other_record_id,
-                edge.c.detail,
-                edge.c.created_at,
-            ).where(or_(edge.c.record_id.in_(mine), edge.c.other_record_id.in_(mine)))
-        ).all()
-        ends = {r.record_id for r in rows} | {r.other_record_id for r in rows}
-        owner = dict(
-            conn.execute(
-                select(rl.c.record_id, rl.c.customer_id).where(rl.c.record_id.in_(ends))
-            ).all()
-        )
-    own = set(mine)
-    found: list[Edge] = []
-    for row in rows:
-        outgoing = row.record_id in own
-        mine_end, other_end = (
-            (row.record_id, row.other_record_id)
-            if outgoing
-            else (row.other_record_id, row.record_id)
-        )
-        other = owner.get(other_end)
-        if other is None or other == active:
-            continue
-        direction = ("out" if outgoing else "in") if row.kind in DIRECTED_EDGES else "both"
-        found.append(
-            Edge(
-                kind=row.kind,
-                customer_id=active,
-                other_customer_id=int(other),
-                direction=direction,
-                record_id=mine_end,
-                other_record_id=other_end,
-                detail=dict(row.detail or {}),
-                created_at=row.created_at,
-            )
-        )
-    order = {"legal_representative_of": 0, "works_at": 1, "referred_by": 2}
-    found.sort(key=lambda e: (order.get(e.kind, 3), e.kind, e.other_customer_id, e.record_id))
-    return found
-
-
 __all__ = [
     "ComparisonWeight",
-    "Edge",
     "Explanation",
     "LinkExplanation",
     "UnknownCustomerError",
     "explain_customer",
     "explain_pair",
-    "related_customers",
 ]

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence, Set
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import delete, or_
 
@@ -33,12 +34,53 @@ from c360.platform.matching.features import Features, record_features
 from c360.platform.matching.tables import edge, match_key, match_key_count
 from c360.platform.models import utcnow
 from c360.platform.normalize import NormalizationError, normalize_email, normalize_phone
+from c360.platform.sql import fetch_in
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-    from c360.platform.matching.resolver import _Batch
+    from c360.platform.matching.model import MatchModel
     from c360.platform.matching.settings import MatchSettings
+
+
+class RecordKeys(Protocol):
+    """The relation keys of one batch record."""
+
+    @property
+    def features(self) -> Features:
+        """the record's features"""
+
+    @property
+    def values(self) -> Mapping[int, tuple[str, str]]:
+        """key -> (feature, value) of the record's own values"""
+
+    @property
+    def wanted(self) -> Mapping[int, str]:
+        """key -> feature of the keys whose holders it would relate to"""
+
+
+class LinkedBatch(Protocol):
+    """What the graph reads from a resolver's batch once it has linked its
+    records: the resolver's own state, seen through what edges need (so the
+    graph does not depend on the resolver that calls it)."""
+
+    @property
+    def model(self) -> MatchModel: ...
+    @property
+    def keys(self) -> Mapping[int, RecordKeys]: ...
+    @property
+    def counts(self) -> Mapping[int, int]: ...
+    @property
+    def stored_rows(self) -> Mapping[int, list[int]]: ...
+    @property
+    def features(self) -> Mapping[int, tuple[str, Features]]: ...
+    @property
+    def customer_of(self) -> Mapping[int, int]: ...
+    @property
+    def linked(self) -> Sequence[int]: ...
+    @property
+    def fresh(self) -> Set[int]: ...
+
 
 SHARED_EDGE = {
     "phone": "shares_phone",
@@ -102,7 +144,7 @@ def wanted(kind: str, features: Features, shared: list[str]) -> dict[int, str]:
     return wanted
 
 
-def lookup_keys(batch: _Batch, cap: int) -> set[int]:
+def lookup_keys(batch: LinkedBatch, cap: int) -> set[int]:
     """The relation keys of the batch whose stored records are worth reading."""
     keys: set[int] = set()
     for rk in batch.keys.values():
@@ -112,12 +154,12 @@ def lookup_keys(batch: _Batch, cap: int) -> set[int]:
     return keys
 
 
-def wanted_keys(batch: _Batch) -> set[int]:
+def wanted_keys(batch: LinkedBatch) -> set[int]:
     """Every relation key of the batch (their counts are read with the rest)."""
     return {k for rk in batch.keys.values() for k in rk.wanted}
 
 
-def update_edges(conn: Connection, batch: _Batch) -> None:
+def update_edges(conn: Connection, batch: LinkedBatch) -> None:
     """Re-derive the edges of the records the batch linked."""
     linked = batch.linked
     if not linked:
@@ -214,7 +256,7 @@ def _insert_edges(conn: Connection, found: dict[tuple[int, int, str], dict[str, 
 
 
 def _representatives(
-    batch: _Batch, org: int, people: list[int], add: Any, *, alone_ok: bool = True
+    batch: LinkedBatch, org: int, people: list[int], add: Any, *, alone_ok: bool = True
 ) -> None:
     """Edges from the people named as ``org``'s legal representative: those tied to
     it by more than the name, else the only person of that name."""
@@ -247,8 +289,6 @@ def refresh_shared_edges(conn: Connection, customer_ids: list[int], settings: Ma
     the other customers that carry it); and no edge is left between customers
     that no longer hold the identifier. The rule per record is
     :func:`update_edges`' own."""
-    from c360.platform.resolution import fetch_in
-
     kinds = sorted({SHARED_EDGE.get(f, f"shares_{f}") for f in settings.shared_features})
     records = fetch_in(
         conn,

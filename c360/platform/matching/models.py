@@ -60,6 +60,25 @@ class MatchKeyCount(SQLModel, table=True):
     records: int = 0
 
 
+class CurationDecision(SQLModel, table=True):
+    """A data steward's manual merge (``customer_id`` absorbed
+    ``other_customer_id``) or split (``record_id`` moved from
+    ``other_customer_id`` to the new ``customer_id``). Kept beside the
+    constraints it becomes (:mod:`c360.platform.stewardship` writes both), so
+    resolution can read decisions without knowing the steward's operations."""
+
+    __tablename__ = "curation_decision"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16, description="merge | split")
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    other_customer_id: int = Field(foreign_key="customer.id")
+    record_id: int | None = Field(default=None, foreign_key="source_record.id")
+    reason: str | None = Field(default=None, sa_type=Text)
+    decided_by: str = Field(max_length=256)
+    decided_at: datetime = _ts(default_factory=utcnow)
+
+
 class ResolutionConstraint(SQLModel, table=True):
     """A human decision every later resolution respects: ``must_link`` (these two
     records are one customer) or ``cannot_link`` (never the same customer)."""
@@ -115,6 +134,7 @@ class CustomerEdge(SQLModel, table=True):
 
 
 __all__ = [
+    "CurationDecision",
     "CustomerEdge",
     "MatchKey",
     "MatchKeyCount",

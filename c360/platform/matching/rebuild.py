@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, select, update
 
 from c360.platform import tables as t
+from c360.platform.customers.ids import survivor_of
 from c360.platform.golden import Evidence, rebuild_golden
 from c360.platform.locks import write_transaction
 from c360.platform.matching.features import Features, record_features
@@ -155,7 +156,7 @@ def rebuild(
         memory.flush(conn)
         del memory, resolver  # the keys are stored; their copy in memory is large
         # timelines: re-attach every event by its subject
-        active = _follow(conn, touched)
+        active = set(survivor_of(conn, touched).values())
         conn.execute(update(t.event).values(customer_id=None))
         from c360.platform.ingest import attach_orphan_events
 
@@ -271,18 +272,6 @@ def _redirect_emptied(conn: Connection, old: dict[int, int], new: dict[int, int]
         target = targets.most_common(1)[0][0]
         if target < before:
             merge_customers(conn, target, before)
-
-
-def _follow(conn: Connection, customer_ids: set[int]) -> set[int]:
-    ids = sorted(customer_ids)
-    found: set[int] = set()
-    cu = t.customer
-    for i in range(0, len(ids), 2000):
-        for cid, merged_into in conn.execute(
-            select(cu.c.id, cu.c.merged_into).where(cu.c.id.in_(ids[i : i + 2000]))
-        ):
-            found.add(merged_into or cid)
-    return found
 
 
 __all__ = ["RebuildReport", "rebuild", "train", "training_records"]

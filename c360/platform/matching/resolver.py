@@ -40,14 +40,13 @@ from c360.platform.matching.store import active_version, load_model
 from c360.platform.matching.tables import edge, flag, match_key, match_key_count
 from c360.platform.models import utcnow
 from c360.platform.resolution import (
-    IN_CHUNK,
     Candidate,
     DeterministicResolver,
     HardIdentifiers,
     ResolutionOutcome,
     ResolvableRecord,
-    fetch_in,
 )
+from c360.platform.sql import IN_CHUNK, fetch_in
 
 MATCH_KINDS = ("person", "organization")
 

@@ -1,0 +1,120 @@
+"""Which customer an id means now (invariant 4: an id once handed out always
+resolves, and to the right person).
+
+A merge keeps the survivor's id and leaves the absorbed customer's row with
+``merged_into`` pointing at it; :func:`survivor_of` is the one follower of those
+redirects. ``merge_customers`` flattens chains as it goes, so one hop is the
+rule, but rows written before it did (or by hand) may chain: they are followed
+to the end, and a loop is reported and resolves to nothing rather than to an
+arbitrary member of it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from sqlalchemy import Connection, select
+
+from c360.platform import tables as t
+from c360.platform.sql import chunks
+
+log = logging.getLogger(__name__)
+
+MAX_REDIRECT_HOPS = 100
+"""Longest ``merged_into`` chain followed before it counts as a loop (a guard,
+not a limit real data reaches: each merge adds one hop at most)."""
+
+
+class UnknownCustomerError(LookupError):
+    """No customer has this id (or its redirects loop)."""
+
+
+def _next_hops(conn: Connection, ids: list[int]) -> dict[int, int | None]:
+    """For each id that exists, where its redirect leads: ``None`` when it was
+    never merged. Two hops per query (the row and its target), so a flattened
+    redirect costs no second round trip."""
+    cu, target = t.customer, t.customer.alias("target")
+    found: dict[int, int | None] = {}
+    for chunk in chunks(ids):
+        for cid, merged_into, further in conn.execute(
+            select(cu.c.id, cu.c.merged_into, target.c.merged_into)
+            .outerjoin(target, target.c.id == cu.c.merged_into)
+            .where(cu.c.id.in_(chunk))
+        ):
+            if merged_into is None:
+                found[cid] = None
+            else:
+                found[cid] = merged_into if further is None else further
+                if further is None:
+                    found.setdefault(merged_into, None)
+                elif further != merged_into:
+                    found.setdefault(merged_into, further)
+    return found
+
+
+def survivor_of(conn: Connection, ids: Iterable[int]) -> dict[int, int]:
+    """Each known id → the id of the customer it resolves to now (itself when it
+    was never merged). Ids that do not exist, and ids whose redirects loop, are
+    left out. One query per chunk of ids when chains are flat, as they are."""
+    wanted = sorted(set(ids))
+    hops: dict[int, int | None] = {}
+    pending = wanted
+    for _ in range(MAX_REDIRECT_HOPS):
+        if not pending:
+            break
+        hops.update(_next_hops(conn, pending))
+        pending = sorted(
+            {target for target in hops.values() if target is not None and target not in hops}
+        )
+    result: dict[int, int] = {}
+    for start in wanted:
+        if start not in hops:
+            continue
+        current, seen = start, {start}
+        while (following := hops.get(current)) is not None:
+            if following in seen or len(seen) > MAX_REDIRECT_HOPS:
+                log.warning("customer %s: merge redirects loop through %s", start, sorted(seen))
+                break
+            seen.add(following)
+            current = following
+        else:
+            if current in hops:
+                result[start] = current
+    return result
+
+
+def survivor(conn: Connection, customer_id: int) -> int:
+    """The id of the customer ``customer_id`` resolves to now, or
+    :class:`UnknownCustomerError`."""
+    found = survivor_of(conn, [customer_id]).get(customer_id)
+    if found is None:
+        raise UnknownCustomerError(f"no customer {customer_id}")
+    return found
+
+
+def absorbed_by(conn: Connection, customer_id: int) -> list[int]:
+    """The ids that resolve to ``customer_id`` without being it (the customers
+    merged into it, directly or through a chain)."""
+    cu = t.customer
+    found: set[int] = set()
+    frontier = [customer_id]
+    while frontier:
+        step = {
+            int(c)
+            for chunk in chunks(frontier)
+            for c in conn.execute(select(cu.c.id).where(cu.c.merged_into.in_(chunk))).scalars()
+        }
+        frontier = sorted(step - found - {customer_id})
+        found |= step
+    found.discard(customer_id)
+    return sorted(found)
+
+
+__all__ = [
+    "MAX_REDIRECT_HOPS",
+    "UnknownCustomerError",
+    "absorbed_by",
+    "survivor",
+    "survivor_of",
+]
