@@ -435,7 +435,9 @@ def test_auth_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch
 
 
 def test_token_endpoint_attempts_are_rate_limited(engine: Engine, tmp_path: Path) -> None:
-    settings = make_settings(tmp_path, rate_limit_per_minute=60, rate_limit_burst=2)
+    # One token a minute: each 401 checks a dummy scrypt hash, and three of them may
+    # take over a second on a loaded machine; the burst must not refill meanwhile.
+    settings = make_settings(tmp_path, rate_limit_per_minute=1, rate_limit_burst=2)
     for served in serve(engine, settings):
         url = f"{served.url}/oauth/token"
         attempts = [

