@@ -5,6 +5,7 @@ and refuses them at once when the old key is dropped as leaked."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -101,14 +102,33 @@ def test_a_leaked_key_is_dropped_at_once(server: Server, key_path: Path, db_url:
     assert len(published(server)) == 1
 
 
+class Clock:
+    """A Unix clock the test moves by hand (key generation and file writes take
+    no time on it, however slow the machine)."""
+
+    def __init__(self) -> None:
+        self.now = 1_700_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_retired_keys_lapse_after_their_grace_period(tmp_path: Path) -> None:
     path = tmp_path / "k.json"
     first = load_or_create_signing_key(path)
-    keys = SigningKeys(path, keep_retired_for=0.5, check_interval=0)
+    clock = Clock()
+    keys = SigningKeys(path, keep_retired_for=60, check_interval=0, clock=clock)
     assert keys.verification_key(first.kid) is not None
-    rotate_signing_key(path, keep_retired_for=0.5)
+    rotate_signing_key(path, keep_retired_for=60, clock=clock)
     assert keys.key.kid != first.kid
-    assert keys.verification_key(first.kid) is not None
-    time.sleep(0.6)
+    clock.now += 59
+    assert keys.verification_key(first.kid) is not None  # still in its grace period
+    assert [k["kid"] for k in keys.public_jwks()["keys"]] == [keys.key.kid, first.kid]  # type: ignore[index]
+    clock.now += 2
     assert keys.verification_key(first.kid) is None
     assert [k["kid"] for k in keys.public_jwks()["keys"]] == [keys.key.kid]  # type: ignore[index]
+    # The next rotation drops the lapsed key from the retired file.
+    second = keys.key.kid
+    rotate_signing_key(path, keep_retired_for=60, clock=clock)
+    retired = json.loads(path.with_name("k.retired.json").read_text())["keys"]
+    assert [entry["jwk"]["kid"] for entry in retired] == [second]

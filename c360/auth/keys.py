@@ -17,6 +17,7 @@ import os
 import stat
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -113,18 +114,23 @@ def _write_atomically(path: Path, text: str) -> None:
 
 
 def rotate_signing_key(
-    path: Path, keep_retired_for: float, *, keep_old: bool = True
+    path: Path,
+    keep_retired_for: float,
+    *,
+    keep_old: bool = True,
+    clock: Callable[[], float] = time.time,
 ) -> tuple[str | None, str]:
     """Make a new signing key current; the old one's *public* half stays, in the
     retired file, so tokens it signed keep verifying for ``keep_retired_for``
     seconds (a token lifetime and the clock leeway) — unless ``keep_old`` is
     false (the key leaked: its tokens are refused at once). Retired keys older
-    than that are dropped. Returns the old and the new key id."""
+    than that are dropped. ``clock`` gives the Unix time the old key is stamped
+    retired with (tests pass their own). Returns the old and the new key id."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     with open(path.parent / ".rotate.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         old = _read(path) if path.exists() else None
-        now = time.time()
+        now = clock()
         retired = [
             (key, at)
             for key, at in _read_retired(retired_path(path))
@@ -153,13 +159,20 @@ class SigningKeys:
     loaded lazily from their files and re-read when the files change (checked at
     most every :attr:`check_interval` seconds): a key rotated by ``c360 keys
     rotate`` in another process is picked up within a second, and the tokens the
-    old key signed keep verifying for ``keep_retired_for`` seconds."""
+    old key signed keep verifying for ``keep_retired_for`` seconds, by ``clock``
+    (Unix time, as the retired file stamps; tests pass their own)."""
 
     def __init__(
-        self, path: Path, *, keep_retired_for: float = 3630.0, check_interval: float = 1.0
+        self,
+        path: Path,
+        *,
+        keep_retired_for: float = 3630.0,
+        check_interval: float = 1.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.path = path
         self.keep_retired_for = keep_retired_for
+        self.clock = clock
         self.check_interval = check_interval
         self._key: RSAKey | None = None
         self._retired: list[tuple[RSAKey, float]] = []
@@ -200,7 +213,7 @@ class SigningKeys:
     def retired(self) -> list[tuple[RSAKey, float]]:
         """Retired keys that still verify, with when each was retired."""
         self._refresh()
-        limit = time.time() - self.keep_retired_for
+        limit = self.clock() - self.keep_retired_for
         return [(key, at) for key, at in self._retired if at > limit]
 
     def verification_key(self, kid: str | None) -> RSAKey | None:
