@@ -282,5 +282,13 @@ def status_command() -> None:
         raise typer.Exit(1)
 
 
+def register(app: typer.Typer) -> None:
+    """``c360 reindex``, ``indexer``, ``search`` and ``search-status``."""
+    app.command("reindex")(reindex_command)
+    app.command("indexer")(indexer_command)
+    app.command("search")(search_command)
+    app.command("search-status")(status_command)
+
+
 if __name__ == "__main__":
     app()

@@ -13,7 +13,11 @@ import typer
 from rich.console import Console
 from sqlalchemy import Engine
 
+from c360.connectors.base import SourceConfigError, TransientSourceError
+from c360.connectors.registry import UnknownConnectorError
 from c360.platform.db import DatabaseUnavailable, open_database
+from c360.platform.locks import SourceBusyError
+from c360.platform.sources import SourceNotFoundError
 
 # Piped output (CI logs, `| tee`) gets a wide console so tables are not cut.
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -45,3 +49,21 @@ def user_errors(*errors: type[BaseException]) -> Iterator[None]:
     except caught as exc:
         err_console.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
+
+
+SOURCE_ERRORS: tuple[type[Exception], ...] = (
+    SourceConfigError,
+    SourceNotFoundError,
+    UnknownConnectorError,
+    SourceBusyError,
+    TransientSourceError,
+)
+"""What a command about sources answers as bad input (a bad config, an unknown
+source or connector, a source being synced elsewhere, a remote system down)."""
+
+
+@contextmanager
+def source_errors() -> Iterator[None]:
+    """:func:`user_errors` for the commands about sources and syncs."""
+    with user_errors(*SOURCE_ERRORS):
+        yield

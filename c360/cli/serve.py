@@ -1,0 +1,86 @@
+"""``c360 serve``: the ASGI app under uvicorn with the background indexer and
+scheduler, after making sure the search index can serve."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from sqlalchemy import Engine
+
+from c360.cli.support import console, open_engine
+from c360.platform.settings import get_settings
+
+if TYPE_CHECKING:
+    from c360.search.contract import SearchBackend
+
+
+def ensure_usable_index(engine: Engine, backend: SearchBackend) -> None:
+    """Rebuild an embedded index this version cannot use (built by an older c360)
+    from the database: the index is derived data, so an upgrade just works."""
+    from c360.search.indexer import reindex
+
+    health = backend.health()
+    if backend.name != "embedded" or health.get("status") == "ok":
+        return
+    console.print(
+        f"[yellow]search index unusable ({health.get('error', 'unknown error')}); "
+        "rebuilding it from the database[/yellow]"
+    )
+    report = reindex(engine, backend)
+    console.print(f"search index rebuilt: {report.documents:,} customers in {report.seconds:.1f}s")
+
+
+def serve_app(engine: Engine, host: str, port: int) -> None:
+    """Serve the ASGI app with uvicorn until interrupted, running due syncs in the
+    background and, with the embedded search backend, the search indexer too."""
+    import uvicorn
+
+    from c360.app import create_app
+    from c360.connectors.scheduler import BackgroundScheduler
+    from c360.http_limits import uvicorn_options
+    from c360.search.indexer import BackgroundIndexer
+    from c360.search.settings import SearchSettings, open_backend
+
+    search_settings = SearchSettings()
+    backend = open_backend(search_settings)
+    indexer = None
+    if search_settings.search_backend == "embedded":  # OpenSearch deployments run `c360 indexer`
+        ensure_usable_index(engine, backend)
+        indexer = BackgroundIndexer(
+            engine,
+            backend,
+            interval=search_settings.indexer_interval_s,
+            batch_size=search_settings.indexer_batch_size,
+        ).start()
+    console.print(f"c360 serving on [bold]http://{host}:{port}/graphql[/bold]  (Ctrl+C to stop)")
+    scheduler = BackgroundScheduler(engine).start()  # runs due syncs while serving
+    try:
+        # Slow clients are timed out (idle, header and body timeouts, bounded
+        # heads, a connection cap): see c360.http_limits.
+        uvicorn.run(
+            create_app(engine, search=backend),
+            host=host,
+            port=port,
+            log_level="warning",
+            **uvicorn_options(),
+        )
+    finally:
+        scheduler.stop()
+        if indexer is not None:
+            indexer.stop()
+        backend.close()
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="port")] = None,
+) -> None:
+    """Serve an existing database over GraphQL."""
+    settings = get_settings()
+    serve_app(open_engine(), host or settings.host, port or settings.port)
+
+
+def register(app: typer.Typer) -> None:
+    """``c360 serve``."""
+    app.command()(serve)
