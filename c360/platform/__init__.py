@@ -1,6 +1,8 @@
-"""Runtime and domain: settings, database, models, normalization, ingest, identity
-resolution, golden profiles, audit, the CLI and ASGI app assembly.
+"""The ground floor: settings, the database and its migrations, records and
+normalization, ingest and the resolution backlog, identity resolution, customers
+(ids, golden profiles, relationships), stewardship, audit, clients and sources.
 
-May import: nothing else in ``c360``, except ``app.py`` and ``cli.py``, which
-assemble the other subpackages into the running product.
+May import: nothing else in ``c360``. Everything above (connectors, auth, search,
+schema, and the assembly in ``c360/app.py``, ``c360/cli`` and ``c360/demo``)
+imports it; ``tests/test_layering.py`` holds the rule.
 """
