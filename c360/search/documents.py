@@ -115,7 +115,7 @@ class CustomerDocument:
     employer_cores: list[str] = field(default_factory=list)
     employer_readings: list[str] = field(default_factory=list)
     regions: list[str] = field(default_factory=list)
-    """Province and city, with and without 省 / 市 (free-text matching)."""
+    """Province and city, with and without their suffix (杭州市, 杭州), for free-text matching."""
     province: str | None = None
     city: str | None = None
     sources: list[str] = field(default_factory=list)
