@@ -153,8 +153,21 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A database URL with the schema migrated to head, on each backend: a copy
     of the process's template, so subprocesses (``c360 sync``) given the URL
     land in the same database."""
+    yield from _copy_of_template(request, tmp_path)
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """A migrated engine on SQLite and on PostgreSQL (the test runs twice)."""
+    eng = make_engine(db_url)
+    yield eng
+    eng.dispose()
+
+
+def _copy_of_template(request: pytest.FixtureRequest, directory: Path) -> Iterator[str]:
+    """A migrated database on ``request.param``'s backend, dropped afterwards."""
     if request.param == "sqlite":
-        path = tmp_path / "c360.db"
+        path = directory / "c360.db"
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite:///{path}"
         return
@@ -171,12 +184,25 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    """A migrated engine on SQLite and on PostgreSQL (the test runs twice)."""
-    eng = make_engine(db_url)
-    yield eng
-    eng.dispose()
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def module_engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
+    """One migrated database per test module and backend, for tests that only
+    read what the module seeded into it (audit rows of their reads pile up,
+    which no such test counts). Under xdist each worker gets its own."""
+    for url in _copy_of_template(request, tmp_path_factory.mktemp("module-db")):
+        eng = make_engine(url)
+        yield eng
+        eng.dispose()
+
+
+@pytest.fixture(scope="module")
+def module_server(
+    module_engine: Engine, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """The app served over :func:`module_engine`, once per module and backend."""
+    yield from serve(module_engine, make_settings(tmp_path_factory.mktemp("module-server")))
 
 
 @pytest.fixture

@@ -26,6 +26,8 @@ from c360.platform.models import (
     GoldenProfile,
     RecordLink,
 )
+from c360.search.embedded import EmbeddedSearch
+from c360.search.indexer import reindex
 from tests.api_helpers import Api, Server, make_settings, serve
 from tests.policy_helpers import (
     EVENT_TEXT,
@@ -39,8 +41,33 @@ from tests.policy_helpers import (
     TAG,
     USCC,
     Matrix,
+    seed_matrix,
     staff,
 )
+
+# The matrix tests only read: they share one served app and one seeded matrix
+# per backend for the module. The tests that write get their own (own_*).
+
+
+@pytest.fixture(scope="module")
+def server(module_server: Server) -> Server:
+    return module_server
+
+
+@pytest.fixture(scope="module")
+def matrix(module_engine: Engine) -> Matrix:
+    return seed_matrix(module_engine)
+
+
+@pytest.fixture
+def own_server(engine: Engine, tmp_path: Path) -> Iterator[Server]:
+    yield from serve(engine, make_settings(tmp_path))
+
+
+@pytest.fixture
+def own_matrix(engine: Engine) -> Matrix:
+    return seed_matrix(engine)
+
 
 # --- what the table says ---------------------------------------------------------------
 
@@ -311,7 +338,9 @@ def test_purpose_comes_from_the_header_too(server: Server, matrix: Matrix) -> No
     assert allowed["customer"]["a"]["value"] == ID_NUMBER
 
 
-def test_agents_are_limited_to_their_region(server: Server, matrix: Matrix, engine: Engine) -> None:
+def test_agents_are_limited_to_their_region(
+    own_server: Server, own_matrix: Matrix, engine: Engine
+) -> None:
     with Session(engine) as session:
         shanghai = Customer(kind="person", display_name="周杰")
         session.add(shanghai)
@@ -325,19 +354,19 @@ def test_agents_are_limited_to_their_region(server: Server, matrix: Matrix, engi
         session.commit()
         shanghai_id = shanghai.id
     page = "{ customers(first: 50) { totalCount edges { node { customerId } } } }"
-    beijing = server.api("agent", region="北京")
+    beijing = own_server.api("agent", region="北京")
     data = beijing.query(page)["customers"]
     assert sorted(e["node"]["customerId"] for e in data["edges"]) == sorted(
-        [matrix.person, matrix.organization, matrix.relative]
+        [own_matrix.person, own_matrix.organization, own_matrix.relative]
     )
     assert data["totalCount"] == 3
-    shanghai_agent = server.api("agent", region="上海市")
+    shanghai_agent = own_server.api("agent", region="上海市")
     data = shanghai_agent.query(page)["customers"]
     assert [e["node"]["customerId"] for e in data["edges"]] == [shanghai_id]
     # One customer outside the region: answered as an unknown id is (null, no
     # error that would tell it exists), and the refusal is on the audit log.
     response = shanghai_agent.post(
-        "query($id: ID!) { customer(id: $id) { displayName } }", {"id": str(matrix.person)}
+        "query($id: ID!) { customer(id: $id) { displayName } }", {"id": str(own_matrix.person)}
     )
     unknown = shanghai_agent.post(
         "query($id: ID!) { customer(id: $id) { displayName } }", {"id": "999999"}
@@ -347,25 +376,25 @@ def test_agents_are_limited_to_their_region(server: Server, matrix: Matrix, engi
     with Session(engine) as session:
         refusals = session.exec(
             select(AuditLog).where(
-                AuditLog.action == "refuse", AuditLog.customer_id == matrix.person
+                AuditLog.action == "refuse", AuditLog.customer_id == own_matrix.person
             )
         ).all()
     assert [r.fields for r in refusals] == [["row"]]
     # The edge to a customer of another region is left out.
     with Session(engine) as session:
-        profile = session.get(GoldenProfile, matrix.relative)
+        profile = session.get(GoldenProfile, own_matrix.relative)
         assert profile is not None
         profile.attributes = {**profile.attributes, "city": {"value": "上海市", "lineage": []}}
         session.add(profile)
         session.commit()
     related = beijing.query(
         "query($id: ID!) { customer(id: $id) { related { node { customerId } } } }",
-        {"id": str(matrix.person)},
+        {"id": str(own_matrix.person)},
     )
     assert related["customer"]["related"] == []
     # An agent without a region sees nothing; roles that see every row do.
-    assert server.api("agent").query(page)["customers"] == {"totalCount": 0, "edges": []}
-    assert server.api("marketing", region="上海").query(page)["customers"]["totalCount"] == 4
+    assert own_server.api("agent").query(page)["customers"] == {"totalCount": 0, "edges": []}
+    assert own_server.api("marketing", region="上海").query(page)["customers"]["totalCount"] == 4
 
 
 def test_scopes_narrow_a_role(server: Server, matrix: Matrix) -> None:
@@ -406,12 +435,14 @@ def test_the_policy_table_is_complete() -> None:
 
 
 def test_evidence_formats_to_come_do_not_leak(
-    server: Server, matrix: Matrix, engine: Engine
+    own_server: Server, own_matrix: Matrix, engine: Engine
 ) -> None:
     """A match model's evidence: values under a comparison are that attribute's;
     strings under no known key are served only to whoever reads everything."""
     with Session(engine) as session:
-        link = session.exec(select(RecordLink).where(RecordLink.customer_id == matrix.person)).one()
+        link = session.exec(
+            select(RecordLink).where(RecordLink.customer_id == own_matrix.person)
+        ).one()
         link.method = "probabilistic"
         link.evidence = {
             "rule": "probabilistic",
@@ -428,10 +459,10 @@ def test_evidence_formats_to_come_do_not_leak(
     query = "query($id: ID!) { customer(id: $id) { sourceRecords { evidence explanation } } }"
 
     def evidence(api: Api) -> tuple[dict[str, Any], str]:
-        [record] = api.query(query, {"id": str(matrix.person)})["customer"]["sourceRecords"]
+        [record] = api.query(query, {"id": str(own_matrix.person)})["customer"]["sourceRecords"]
         return record["evidence"], record["explanation"]
 
-    risk, explanation = evidence(server.api("risk"))
+    risk, explanation = evidence(own_server.api("risk"))
     assert risk["comparisons"][0]["left"] == mask_value("phone", PHONE)  # risk: phone masked
     assert risk["comparisons"][1]["right"] == "张伟"  # risk reads names
     assert risk["blocking_rules"] == ["name", "name+city"]
@@ -440,10 +471,10 @@ def test_evidence_formats_to_come_do_not_leak(
         explanation
         == "linked by the match model (probability 0.97): phone exact +3.10, name fuzzy +1.50"
     )
-    marketing, _ = evidence(server.api("marketing"))
+    marketing, _ = evidence(own_server.api("marketing"))
     assert marketing["comparisons"][1]["right"] == "张*"
     assert marketing["debug"] == {"raw": None}
-    admin, _ = evidence(server.api("admin", purpose="audit"))
+    admin, _ = evidence(own_server.api("admin", purpose="audit"))
     assert admin["debug"] == {"raw": "secret-value"}
     assert admin["comparisons"][0]["left"] == PHONE
 
@@ -474,15 +505,15 @@ FREE_TEXT_SEARCHES = [
 ]
 
 
-@pytest.fixture
-def search_server(engine: Engine, matrix: Matrix, tmp_path: Path) -> Iterator[Server]:
+@pytest.fixture(scope="module")
+def search_server(
+    module_engine: Engine, matrix: Matrix, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
     """The matrix, indexed from the database by ``reindex`` (the real rebuild path)."""
-    from c360.search.embedded import EmbeddedSearch
-    from c360.search.indexer import reindex
-
-    with EmbeddedSearch(tmp_path / "search") as index:
-        assert reindex(engine, index).documents == 3
-        yield from serve(engine, make_settings(tmp_path), search=index)
+    directory = tmp_path_factory.mktemp("search-matrix")
+    with EmbeddedSearch(directory / "search") as index:
+        assert reindex(module_engine, index).documents == 3
+        yield from serve(module_engine, make_settings(directory), search=index)
 
 
 @pytest.mark.parametrize("purpose", [None, "kyc review"], ids=["no-purpose", "purpose"])

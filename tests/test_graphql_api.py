@@ -14,12 +14,7 @@ from sqlalchemy import Engine, event
 from strawberry.relay import GlobalID
 
 from c360.platform.db import make_engine
-from tests.api_helpers import (
-    Api,
-    Server,
-    make_settings,
-    serve,
-)
+from tests.api_helpers import PURPOSE, Api, Server, make_settings, serve
 from tests.api_world import (
     CLEAR_VALUES,
     ID_NUMBER,
@@ -29,13 +24,28 @@ from tests.api_world import (
     T0,
     USCC,
     World,
+    seed,
     seed_many,
 )
 
-# --- the server ------------------------------------------------------------------
+# Every test here but the query count only reads: one served app and one seeded
+# world per backend for the module.
 
 
-# --- the data --------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def server(module_server: Server) -> Server:
+    return module_server
+
+
+@pytest.fixture(scope="module")
+def api(module_server: Server) -> Api:
+    """An administrator declaring a purpose: reads everything in clear."""
+    return module_server.api("admin", purpose=PURPOSE)
+
+
+@pytest.fixture(scope="module")
+def world(module_engine: Engine) -> World:
+    return seed(module_engine)
 
 
 def gid(customer_id: int) -> str:
@@ -358,8 +368,13 @@ query Page($first: Int!) {
 """
 
 
-def test_query_count_does_not_grow_with_page_size(api: Api, engine: Engine) -> None:
+def test_query_count_does_not_grow_with_page_size(engine: Engine, tmp_path: Path) -> None:
     seed_many(engine, 50)
+    for served in serve(engine, make_settings(tmp_path)):
+        _count_queries(served.api("admin", purpose=PURPOSE), engine)
+
+
+def _count_queries(api: Api, engine: Engine) -> None:
     statements: list[str] = []
 
     def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
