@@ -8,7 +8,6 @@ Refused and masked values appear nowhere in the response, errors included."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,14 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from c360.auth.masking import MASKS, mask_value
-from c360.auth.policy import FIELDS, ROLES, Access, policy_field
+from c360.auth.policy import (
+    FIELDS,
+    ORGANIZATION_PUBLIC,
+    PUBLIC_ATTRIBUTES,
+    ROLES,
+    Access,
+    policy_field,
+)
 from c360.platform.models import (
     AuditLog,
     Customer,
@@ -429,9 +435,18 @@ def test_several_roles_get_the_best_of_each(server: Server, matrix: Matrix) -> N
 
 def test_the_policy_table_is_complete() -> None:
     assert all(len(cells) == len(ROLES) for cells in FIELDS.values())
-    # Every masked cell either has a mask or is meant as a refusal.
-    body = json.dumps({f: [c.value for c in cells] for f, cells in FIELDS.items()})
-    assert "hidden" in body and "masked" in body
+    # A masked cell needs a mask: a field that has none would be refused where the
+    # table says masked (a refusal is written as hidden).
+    masked_without_a_mask = {
+        field for field, cells in FIELDS.items() if Access.MASKED in cells and field not in MASKS
+    }
+    assert masked_without_a_mask == set()
+    # Every attribute, of either kind of subject, falls under a row of the table.
+    attributes = {*FIELDS, *PUBLIC_ATTRIBUTES, *ORGANIZATION_PUBLIC, *MASKS, "no_such_attribute"}
+    for attribute in attributes:
+        for kind in ("person", "organization"):
+            assert policy_field(attribute, kind) in FIELDS, (attribute, kind)
+    assert policy_field("no_such_attribute") == "other"
 
 
 def test_evidence_formats_to_come_do_not_leak(

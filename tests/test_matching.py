@@ -3,7 +3,10 @@ scoring with term frequencies, and unsupervised training."""
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
 from collections import Counter
 
 import pytest
@@ -114,9 +117,22 @@ def test_blocking_keys_are_stable_and_shared_by_agreeing_records() -> None:
     )
     two, _ = record_keys(settings, "person", features(name="张玮", city="北京市"))
     assert set(one) & set(two)  # same reading, same city
-    assert value_key("person", "phone", "+8613800138000") == value_key(
-        "person", "phone", "+8613800138000"
-    )
+    # Stored match keys are compared across processes: a key must not depend on
+    # the process (Python's string hash is salted per process).
+    here = value_key("person", "phone", "+8613800138000")
+    elsewhere = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from c360.platform.matching.blocking import value_key;"
+            "print(value_key('person', 'phone', '+8613800138000'))",
+        ],
+        env={**os.environ, "PYTHONHASHSEED": "12345"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert str(here) == elsewhere
     assert value_key("person", "phone", "x") != value_key("organization", "phone", "x")
 
 
