@@ -14,8 +14,9 @@ Airbyte's CDK has:
 Everything public is importable from here: ``from c360.connectors.http import
 ApiConnector, ApiConfig, StreamSpec``.
 
-May import: ``c360.connectors.base``, ``c360.connectors.offline.headers`` (the
-built-in header table) and ``c360.platform``.
+May import: ``c360.connectors.base``, the built-in header table of
+``c360.connectors.offline`` (``headers``, and the id marker of ``config``) and
+``c360.platform``.
 """
 
 from __future__ import annotations

@@ -20,7 +20,8 @@ inclusive, the records at exactly the cursor are read again by the next pass;
 the platform counts them ``unchanged``.
 
 May import: :mod:`c360.connectors.http` (client, pagination), the built-in header
-table of :mod:`c360.connectors.offline.headers` and ``c360.platform``.
+table of ``c360.connectors.offline`` (``headers``, and the id marker of ``config``)
+and ``c360.platform``.
 """
 
 from __future__ import annotations

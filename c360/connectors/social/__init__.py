@@ -8,7 +8,7 @@ social platform's open API (a WeChat-official-account-like API).
 
 Registered through the ``c360`` entry point ``social = "c360.connectors.social"``.
 
-May import: ``c360.connectors`` (base, http, web.pull) and ``c360.platform``.
+May import: ``c360.connectors`` (base, http) and ``c360.platform``.
 """
 
 from __future__ import annotations
