@@ -39,6 +39,7 @@ from c360.platform.matching.model import MatchModel, probability, weight_of
 from c360.platform.matching.store import active_version, load_model
 from c360.platform.matching.tables import edge, flag, match_key, match_key_count
 from c360.platform.models import utcnow
+from c360.platform.privacy.masking import mask_identifier
 from c360.platform.resolution import (
     Candidate,
     DeterministicResolver,
@@ -535,7 +536,7 @@ class ProbabilisticResolver(DeterministicResolver):
                 detail = {
                     "kind": kind,
                     "feature": feature,
-                    "value": _mask(value),
+                    "value": mask_identifier(feature, value),
                     "customers": int(customers),
                     "records": int(batch.counts[key]),
                 }
@@ -590,20 +591,6 @@ def forget_records(conn: Connection, record_ids: Sequence[int]) -> None:
             delete(edge).where(edge.c.record_id.in_(chunk) | edge.c.other_record_id.in_(chunk))
         )
     _add_counts(conn, delta)
-
-
-def _mask(value: str) -> str:
-    """Enough of an identifier to recognise it, not to use it."""
-    if "@" in value:
-        local, _, domain = value.partition("@")
-        return f"{local[:2]}***@{domain}"
-    if len(value) > 7:
-        return (
-            value[:-8]
-            + value[-8:-4].translate(str.maketrans("0123456789", "**********"))
-            + value[-4:]
-        )
-    return "***"
 
 
 def _read_counts(conn: Connection, keys: set[int], into: Counter[int]) -> None:
