@@ -28,7 +28,7 @@ from c360.auth.oidc import OidcProvider
 from c360.platform.clients import create_client, revoke_client
 from c360.platform.models import AuditLog
 from tests.api_helpers import Api, Provider, Server, make_settings, serve
-from tests.api_world import CLEAR_VALUES, World
+from tests.api_world import CLEAR_VALUES, World, seed
 
 QUERY = """
 query($id: ID!) { customer(id: $id) { displayName phone: attribute(name: "phone") { value } } }
@@ -61,6 +61,31 @@ def assert_refused(response: httpx.Response, fragment: str, status: int = 401) -
         challenge = response.headers["www-authenticate"]
         assert challenge.startswith('Bearer realm="c360"')
         assert 'error="invalid_token"' in challenge
+
+
+# The refusal tests only read: they share one served app and one seeded world
+# per backend for the module. The tests that write (clients, the audit of
+# issued tokens) get their own (own_*).
+
+
+@pytest.fixture(scope="module")
+def server(module_server: Server) -> Server:
+    return module_server
+
+
+@pytest.fixture(scope="module")
+def world(module_engine: Engine) -> World:
+    return seed(module_engine)
+
+
+@pytest.fixture
+def own_server(engine: Engine, tmp_path: Path) -> Iterator[Server]:
+    yield from serve(engine, make_settings(tmp_path))
+
+
+@pytest.fixture
+def own_world(engine: Engine) -> World:
+    return seed(engine)
 
 
 # --- the token failures ---------------------------------------------------------------
@@ -238,7 +263,7 @@ def test_key_material_never_reaches_the_logs(
 
 
 def test_client_credentials_grant_issues_a_working_token(
-    server: Server, engine: Engine, world: World
+    own_server: Server, engine: Engine, own_world: World
 ) -> None:
     info, secret = create_client(
         engine,
@@ -248,7 +273,7 @@ def test_client_credentials_grant_issues_a_working_token(
         region="北京",
     )
     response = httpx.post(
-        f"{server.url}/oauth/token",
+        f"{own_server.url}/oauth/token",
         data={"grant_type": "client_credentials"},
         auth=(info.client_id, secret),
     )
@@ -256,26 +281,26 @@ def test_client_credentials_grant_issues_a_working_token(
     assert response.headers["cache-control"] == "no-store"
     token = response.json()
     assert token["token_type"].lower() == "bearer"
-    assert token["expires_in"] == server.issuer.ttl
+    assert token["expires_in"] == own_server.issuer.ttl
     assert token["scope"] == "customers:read customers:write"
-    api = Api(server.url, {"Authorization": f"Bearer {token['access_token']}"})
-    data = api.query(QUERY, {"id": str(world.zhang)})
+    api = Api(own_server.url, {"Authorization": f"Bearer {token['access_token']}"})
+    data = api.query(QUERY, {"id": str(own_world.zhang)})
     assert data["customer"]["displayName"] == "张伟东"  # agents read names in clear
 
     # The token verifies against the published JWKS, with the advertised claims.
-    jwks = httpx.get(f"{server.url}/.well-known/jwks.json").json()
+    jwks = httpx.get(f"{own_server.url}/.well-known/jwks.json").json()
     decoded = jwt.decode(token["access_token"], KeySet.import_key_set(jwks))
     assert decoded.header["typ"] == "at+jwt"
     assert decoded.claims["roles"] == ["agent"]
     assert decoded.claims["client_id"] == "crm-app"
     assert decoded.claims["aud"] == "c360-api"
-    metadata = httpx.get(f"{server.url}/.well-known/oauth-authorization-server").json()
+    metadata = httpx.get(f"{own_server.url}/.well-known/oauth-authorization-server").json()
     assert metadata["token_endpoint"].endswith("/oauth/token")
     assert metadata["grant_types_supported"] == ["client_credentials"]
 
     # client_secret_post works too, and a narrower scope can be asked for.
     narrow = httpx.post(
-        f"{server.url}/oauth/token",
+        f"{own_server.url}/oauth/token",
         data={
             "grant_type": "client_credentials",
             "client_id": "crm-app",
@@ -286,9 +311,9 @@ def test_client_credentials_grant_issues_a_working_token(
     assert narrow["scope"] == "customers:read"
 
 
-def test_token_endpoint_refusals(server: Server, engine: Engine) -> None:
+def test_token_endpoint_refusals(own_server: Server, engine: Engine) -> None:
     info, secret = create_client(engine, "batch-job", role="marketing", scopes=["customers:read"])
-    url = f"{server.url}/oauth/token"
+    url = f"{own_server.url}/oauth/token"
     wrong = httpx.post(url, data={"grant_type": "client_credentials"}, auth=("batch-job", "nope"))
     assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_client"
     unknown = httpx.post(url, data={"grant_type": "client_credentials"}, auth=("ghost", secret))
@@ -311,10 +336,10 @@ def test_token_endpoint_refusals(server: Server, engine: Engine) -> None:
     assert revoked.status_code == 401 and revoked.json()["error"] == "invalid_client"
 
 
-def test_token_issuance_is_audited(server: Server, engine: Engine) -> None:
+def test_token_issuance_is_audited(own_server: Server, engine: Engine) -> None:
     _, secret = create_client(engine, "audited-app", role="risk", scopes=["customers:read"])
     response = httpx.post(
-        f"{server.url}/oauth/token",
+        f"{own_server.url}/oauth/token",
         data={"grant_type": "client_credentials"},
         auth=("audited-app", secret),
     )
@@ -326,11 +351,13 @@ def test_token_issuance_is_audited(server: Server, engine: Engine) -> None:
     assert response.json()["access_token"] not in json.dumps([r.detail for r in rows])
 
 
-def test_self_issued_tokens_can_be_turned_off(engine: Engine, tmp_path: Path, world: World) -> None:
+def test_self_issued_tokens_can_be_turned_off(
+    engine: Engine, tmp_path: Path, own_world: World
+) -> None:
     settings = make_settings(tmp_path, self_issued_tokens=False)
     for served in serve(engine, settings):
         token = served.token("admin")
-        response = served.anonymous.raw(QUERY, {"id": str(world.zhang)}, **_bearer(token))
+        response = served.anonymous.raw(QUERY, {"id": str(own_world.zhang)}, **_bearer(token))
         assert_refused(response, "issuer 'urn:c360' is not trusted")
         assert httpx.post(f"{served.url}/oauth/token").status_code == 404
 
@@ -358,13 +385,13 @@ def oidc_server(engine: Engine, tmp_path: Path, provider: Provider) -> Iterator[
 
 
 def test_oidc_tokens_are_verified_through_the_providers_jwks(
-    oidc_server: Server, provider: Provider, world: World, engine: Engine
+    oidc_server: Server, provider: Provider, own_world: World, engine: Engine
 ) -> None:
     api = Api(oidc_server.url, _bearer(provider.token()))
-    data = api.query(QUERY, {"id": str(world.zhang)})
+    data = api.query(QUERY, {"id": str(own_world.zhang)})
     assert data["customer"]["phone"]["value"] == "+8613800138000"
     assert provider.jwks_fetches == 1
-    api.query(QUERY, {"id": str(world.zhang)})
+    api.query(QUERY, {"id": str(own_world.zhang)})
     assert provider.jwks_fetches == 1  # cached
     # The claims became the principal: roles from realm_access, region from office,
     # the client from azp; the audit log says so.
@@ -376,24 +403,26 @@ def test_oidc_tokens_are_verified_through_the_providers_jwks(
 
 
 def test_oidc_key_rotation_refreshes_once_then_refuses_unknown_keys(
-    oidc_server: Server, provider: Provider, world: World
+    oidc_server: Server, provider: Provider, own_world: World
 ) -> None:
-    assert Api(oidc_server.url, _bearer(provider.token())).post(QUERY, {"id": str(world.zhang)})
+    assert Api(oidc_server.url, _bearer(provider.token())).post(QUERY, {"id": str(own_world.zhang)})
     assert provider.jwks_fetches == 1
     provider.keys = [ECKey.generate_key("P-256", private=True, auto_kid=True)]
     rotated = Api(oidc_server.url, _bearer(provider.token()))
-    rotated.query(QUERY, {"id": str(world.zhang)})
+    rotated.query(QUERY, {"id": str(own_world.zhang)})
     assert provider.jwks_fetches == 2  # one refresh for the new key id
     stranger = ECKey.generate_key("P-256", private=True)
     response = oidc_server.anonymous.raw(
-        QUERY, {"id": str(world.zhang)}, **_bearer(provider.token(stranger, kid="not-published"))
+        QUERY,
+        {"id": str(own_world.zhang)},
+        **_bearer(provider.token(stranger, kid="not-published")),
     )
     assert_refused(response, "no signing key of the identity provider has key id 'not-published'")
     assert provider.jwks_fetches == 3  # refreshed once more, then refused
 
 
-def test_oidc_token_checks(oidc_server: Server, provider: Provider, world: World) -> None:
-    variables = {"id": str(world.zhang)}
+def test_oidc_token_checks(oidc_server: Server, provider: Provider, own_world: World) -> None:
+    variables = {"id": str(own_world.zhang)}
     wrong_aud = provider.token(aud="someone-else")
     assert_refused(
         oidc_server.anonymous.raw(QUERY, variables, **_bearer(wrong_aud)), "not meant for this API"
@@ -410,11 +439,11 @@ def test_oidc_token_checks(oidc_server: Server, provider: Provider, world: World
 
 
 def test_oidc_provider_down_is_503_and_serves_nothing(
-    oidc_server: Server, provider: Provider, world: World
+    oidc_server: Server, provider: Provider, own_world: World
 ) -> None:
     token = provider.token()
     provider.stop()
-    response = oidc_server.anonymous.raw(QUERY, {"id": str(world.zhang)}, **_bearer(token))
+    response = oidc_server.anonymous.raw(QUERY, {"id": str(own_world.zhang)}, **_bearer(token))
     assert response.status_code == 503
     assert "identity provider" in response.json()["error_description"]
     assert "data" not in response.json()
