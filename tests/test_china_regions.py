@@ -120,11 +120,13 @@ def test_region_claims_are_compared_canonically() -> None:
     assert canonical_region_name("吉林", "city") == "吉林市"
     assert canonical_region_name("吉林") == "吉林省"
     beijing = RowScope(frozenset({"北京"}))
-    assert beijing.region_terms == ("北京市",)
+    # canonical first, then the short form records landed before canonical places hold
+    assert beijing.region_terms == ("北京市", "北京")
     assert beijing.admits(None, "北京市")
+    assert beijing.admits("北京", None)
     assert beijing.admits("北京市", None)
     assert not beijing.admits("上海市", "上海市")
-    assert RowScope(frozenset({"北京", "广东"})).region_terms == ("北京市", "广东省")
+    assert RowScope(frozenset({"北京", "广东"})).region_terms == ("北京市", "北京", "广东省", "广东")
     # two spellings of one region cover each other
     assert beijing.covers(RowScope(frozenset({"北京市"})))
     assert RowScope(frozenset({"北京市"})).covers(beijing)

@@ -31,6 +31,7 @@ from enum import Enum
 
 from c360.auth.masking import MASKS
 from c360.auth.principal import READ_SCOPE, ROLES, WRITE_SCOPE, Principal
+from c360.platform.normalize.china import region_forms
 from c360.platform.regions import region_term
 
 
@@ -313,14 +314,16 @@ class RowScope:
     @property
     def region_terms(self) -> tuple[str, ...]:
         """The values a database or index filter matches province and city
-        against, canonical as normalization stores them (a claim ``北京`` is
-        ``北京市``): ``()`` when unrestricted (no filter), :data:`NO_REGION` when
-        the scope admits nothing."""
+        against: each region canonical as normalization stores it (a claim
+        ``北京`` is ``北京市``) and its short forms, which records landed before
+        places were stored canonically still hold; ``()`` when unrestricted (no
+        filter), :data:`NO_REGION` when the scope admits nothing."""
         if self.regions is None:
             return ()
         if not self.regions:
             return (NO_REGION,)
-        return tuple(dict.fromkeys(region_term(region) for region in sorted(self.regions)))
+        canonical = (region_term(region) for region in sorted(self.regions))
+        return tuple(dict.fromkeys(form for term in canonical for form in region_forms(term)))
 
     def describe(self) -> str:
         """The scope for messages: ``北京, 上海`` or ``no region``."""
