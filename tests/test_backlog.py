@@ -25,7 +25,7 @@ from c360.platform.ingest import Ingestor
 from c360.platform.matching.rebuild import rebuild
 from c360.platform.records import IncomingRecord
 from c360.platform.sources import save_source
-from tests.cli_helpers import kill_sync_when, run_cli, write_members
+from tests.cli_helpers import InProcessCli, kill_sync_when, run_cli, write_members
 from tests.conftest import drop_postgres_schema, postgres_engine_in_fresh_schema
 
 
@@ -274,6 +274,11 @@ def test_kill_9_during_resolution_loses_nothing_and_links_nothing_twice(
     assert linked_records == _count(engine, t.record_link) == rows
 
 
+def _c360_settings(env: dict[str, str]) -> dict[str, str]:
+    """The settings ``cli_env`` gives a ``c360`` process, for an in-process run."""
+    return {k: env[k] for k in ("C360_DATABASE_URL", "C360_DATA_DIR", "C360_BATCH_SIZE")}
+
+
 def test_cli_sync_without_resolving_says_what_waits(
     engine: Engine,
     cli_env: dict[str, str],
@@ -283,15 +288,16 @@ def test_cli_sync_without_resolving_says_what_waits(
     write_members(members, 50)
     config = {"files": [{"path": str(members), "stream": "members", "id_column": "会员卡号"}]}
     save_source(engine, "members", "offline", config)
-    landed = run_cli(["sync", "members", "--no-resolve"], cli_env)
-    assert landed.returncode == 0, landed.stderr
+    cli, env = InProcessCli(), _c360_settings(cli_env)
+    landed = cli(["sync", "members", "--no-resolve"], **env)
+    assert landed.exit_code == 0, landed.output
     assert "50 records wait on the resolution backlog" in landed.stdout
     assert _count(engine, t.record_link) == 0
-    mixed = run_cli(["resolve", "--backlog", "--rebuild"], cli_env)
-    assert mixed.returncode == 2
+    mixed = cli(["resolve", "--backlog", "--rebuild"], **env)
+    assert mixed.exit_code == 2
     assert "--backlog resolves with the model in force" in mixed.stderr
-    resolved = run_cli(["resolve", "--backlog"], cli_env)
-    assert resolved.returncode == 0, resolved.stderr
+    resolved = cli(["resolve", "--backlog"], **env)
+    assert resolved.exit_code == 0, resolved.output
     assert "resolved 50 landed records" in resolved.stdout
     assert _count(engine, t.record_link) == 50
 
@@ -334,8 +340,8 @@ def test_the_cli_lists_records_it_could_not_resolve(
     sr = t.source_record
     with engine.begin() as conn:
         conn.execute(sr.update().where(sr.c.external_id == "3").values(attributes=[1, 2]))
-    done = run_cli(["resolve", "--backlog"], cli_env)
-    assert done.returncode == 1
+    done = InProcessCli()(["resolve", "--backlog"], **_c360_settings(cli_env))
+    assert done.exit_code == 1
     assert "resolved 4 landed records" in done.stdout
     assert "1 records could not be resolved" in done.stderr
     assert "AttributeError" in done.stderr and "shop" in done.stderr

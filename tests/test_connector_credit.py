@@ -5,8 +5,6 @@ answer. Runs on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -34,6 +32,7 @@ from c360.demo.standins import credit_source_config as credit_config
 from c360.platform import tables as t
 from c360.platform.models import utcnow
 from c360.platform.sources import save_source
+from tests.cli_helpers import InProcessCli
 from tests.connector_payloads import ACME, ENTERPRISES, LI, OLD, PERSONS, ZHANG
 
 
@@ -224,17 +223,14 @@ def test_a_sync_refreshes_the_watchlist_within_its_ttl_only(
 def test_enrich_and_consents_commands(
     db_url: str, engine: Engine, bureau: BureauAPI, tmp_path: Any
 ) -> None:
-    import os
-
     setup(engine, bureau)
     zhang = customer(engine, "person", name="张伟", id_number=ZHANG)
-    env = dict(os.environ, C360_DATABASE_URL=db_url, C360_DATA_DIR=str(tmp_path))
-    cli = [sys.executable, "-m", "c360.cli"]
-    refused = subprocess.run([*cli, "enrich", str(zhang)], env=env, capture_output=True, text=True)
-    assert refused.returncode == 2 and "no recorded legal basis" in refused.stderr
-    added = subprocess.run(
+    env = {"C360_DATABASE_URL": db_url, "C360_DATA_DIR": str(tmp_path)}
+    cli = InProcessCli()
+    refused = cli(["enrich", str(zhang)], **env)
+    assert refused.exit_code == 2 and "no recorded legal basis" in refused.stderr
+    added = cli(
         [
-            *cli,
             "consents",
             "add",
             str(zhang),
@@ -243,11 +239,9 @@ def test_enrich_and_consents_commands(
             "--evidence",
             "signed form 42",
         ],
-        env=env,
-        capture_output=True,
-        text=True,
+        **env,
     )
-    assert added.returncode == 0, added.stderr
-    done = subprocess.run([*cli, "enrich", str(zhang)], env=env, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
+    assert added.exit_code == 0, added.output
+    done = cli(["enrich", str(zhang)], **env)
+    assert done.exit_code == 0, done.output
     assert "712" in done.stdout and "demo-bureau" in done.stdout
