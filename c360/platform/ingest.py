@@ -48,7 +48,7 @@ from c360.platform.resolution import (
     identity_keys,
 )
 from c360.platform.settings import get_settings
-from c360.platform.sql import IN_CHUNK
+from c360.platform.sql import chunks
 
 
 @dataclass(slots=True)
@@ -251,12 +251,12 @@ class Ingestor:
         found: dict[tuple[str, str], dict[str, Any]] = {}
         for stream, ids in by_stream.items():
             id_list = sorted(ids)
-            for i in range(0, len(id_list), IN_CHUNK):
+            for chunk in chunks(id_list):
                 rows = conn.execute(
                     select(sr.c.id, sr.c.external_id, sr.c.content_hash).where(
                         sr.c.source_name == self.source_name,
                         sr.c.stream == stream,
-                        sr.c.external_id.in_(id_list[i : i + IN_CHUNK]),
+                        sr.c.external_id.in_(chunk),
                     )
                 )
                 for row in rows:
@@ -269,10 +269,10 @@ class Ingestor:
     @staticmethod
     def _links_of(conn: Connection, record_ids: list[int]) -> dict[int, int]:
         links: dict[int, int] = {}
-        for i in range(0, len(record_ids), IN_CHUNK):
+        for chunk in chunks(record_ids):
             for rid, cid in conn.execute(
                 select(t.record_link.c.record_id, t.record_link.c.customer_id).where(
-                    t.record_link.c.record_id.in_(record_ids[i : i + IN_CHUNK])
+                    t.record_link.c.record_id.in_(chunk)
                 )
             ):
                 links[rid] = cid
@@ -311,8 +311,7 @@ class Ingestor:
                         new="first_seen_at" in row,  # inserted by this batch
                     )
                 )
-        for i in range(0, len(silenced), IN_CHUNK):
-            chunk = silenced[i : i + IN_CHUNK]
+        for chunk in chunks(silenced):
             conn.execute(delete(t.identity_key).where(t.identity_key.c.record_id.in_(chunk)))
             touched |= delete_events(conn, chunk)
         if silenced:
@@ -323,8 +322,8 @@ class Ingestor:
             conn.execute(delete(t.record_link).where(t.record_link.c.record_id.in_(gone_links)))
         # a record that was an event and now describes a person leaves the timeline
         former = [r.record_id for r in resolvable if not r.new]
-        for i in range(0, len(former), IN_CHUNK):
-            touched |= delete_events(conn, former[i : i + IN_CHUNK])
+        for chunk in chunks(former):
+            touched |= delete_events(conn, chunk)
         outcome = self.resolver.resolve(conn, resolvable)
         touched |= outcome.touched_customers
         touched |= upsert_events(conn, self.source_name, events)
@@ -393,8 +392,8 @@ def upsert_events(conn: Connection, source_name: str, rows: list[dict[str, Any]]
     subjects = _subject_customers(conn, source_name, [r["attributes"] for r in rows])
     ids = [r["id"] for r in rows]
     previous: set[int] = set()
-    for i in range(0, len(ids), IN_CHUNK):
-        previous |= delete_events(conn, ids[i : i + IN_CHUNK])
+    for chunk in chunks(ids):
+        previous |= delete_events(conn, chunk)
     event_rows = []
     for row, customer_id in zip(rows, subjects, strict=True):
         event_rows.append(_event_row(source_name, row["id"], row["attributes"], customer_id))
@@ -447,8 +446,7 @@ def _subject_customers(
     }
     by_ref: dict[tuple[str, str], int] = {}
     refs = sorted(wanted)
-    for i in range(0, len(refs), IN_CHUNK):
-        chunk = refs[i : i + IN_CHUNK]
+    for chunk in chunks(refs):
         rows = conn.execute(
             select(sr.c.stream, sr.c.external_id, rl.c.customer_id)
             .join(rl, rl.c.record_id == sr.c.id)
@@ -468,10 +466,10 @@ def _subject_customers(
     }
     owners: dict[str, set[int]] = {}
     keys = sorted(key_wanted)
-    for i in range(0, len(keys), IN_CHUNK):
+    for key_chunk in chunks(keys):
         for key, cid in conn.execute(
             select(t.identity_key.c.key, t.identity_key.c.customer_id).where(
-                t.identity_key.c.key.in_(keys[i : i + IN_CHUNK])
+                t.identity_key.c.key.in_(key_chunk)
             )
         ):
             owners.setdefault(key, set()).add(cid)

@@ -24,7 +24,7 @@ from c360.platform.bulk import bulk_insert
 from c360.platform.customers.ids import survivor_of
 from c360.platform.golden import queue_for_index
 from c360.platform.models import utcnow
-from c360.platform.sql import IN_CHUNK, fetch_in
+from c360.platform.sql import chunks, fetch_in
 
 
 @dataclass(slots=True)
@@ -160,8 +160,7 @@ class DeterministicResolver:
         # Now forget what these records said before (they are new or changed). The
         # owners above were read first, so a key that moves to another record in
         # this batch (a re-export shifting rows) still finds its customer.
-        for i in range(0, len(record_ids), IN_CHUNK):
-            chunk = record_ids[i : i + IN_CHUNK]
+        for chunk in chunks(record_ids):
             conn.execute(delete(t.identity_key).where(t.identity_key.c.record_id.in_(chunk)))
             conn.execute(delete(t.record_link).where(t.record_link.c.record_id.in_(chunk)))
         self._prepare(conn, records)
