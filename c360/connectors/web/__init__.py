@@ -30,9 +30,9 @@ from sqlalchemy import Engine
 from starlette.routing import BaseRoute
 
 from c360.connectors.hookspecs import DueRun, hookimpl
+from c360.connectors.http.pull import StreamSpec
 from c360.connectors.web.config import WebConfig, WebhookConfig
 from c360.connectors.web.connector import WebConnector
-from c360.connectors.web.pull import StreamSpec
 from c360.connectors.web.webhook import drain_pending, webhook_routes
 
 __all__ = ["StreamSpec", "WebConfig", "WebConnector", "WebhookConfig"]

@@ -62,8 +62,8 @@ from starlette.routing import BaseRoute, Route
 from c360.connectors.base import SourceConfigError
 from c360.connectors.hookspecs import DueRun
 from c360.connectors.http import BODY_KEEP, get_path, resolve_secret
+from c360.connectors.http.pull import RecordMapper
 from c360.connectors.web.config import WebConfig, WebhookConfig
-from c360.connectors.web.pull import RecordMapper
 from c360.platform.connector_tables import WebhookInbox
 from c360.platform.ingest import IngestCounts, Ingestor, attach_orphan_events
 from c360.platform.locks import write_transaction
