@@ -23,7 +23,10 @@ from c360.platform import tables as t
 from c360.platform.sources import save_source
 from tests.connector_payloads import CHATS, CUSTOMERS, ORDERS
 
-FAST = {"backoff_initial_s": 0.01, "backoff_max_s": 0.05, "timeout_s": 0.5, "max_attempts": 4}
+# Short backoffs, but a timeout no ordinary loopback request reaches on a loaded
+# machine: the tests count requests exactly, and a stray timeout would shift them.
+# The test of a slow answer sets its own short timeout.
+FAST = {"backoff_initial_s": 0.01, "backoff_max_s": 0.05, "timeout_s": 5.0, "max_attempts": 4}
 
 
 @pytest.fixture
@@ -135,12 +138,14 @@ def test_500s_timeouts_429_and_cut_bodies_are_retried_and_lose_nothing(
     engine: Engine, shop: ShopAPI
 ) -> None:
     shop.inject("/api/customers", Fault.error(500), times=2)
-    shop.inject("/api/customers", Fault.slow(1.0), times=1, after=1)
+    shop.inject("/api/customers", Fault.slow(2.5), times=1, after=1)
     shop.inject("/api/orders", Fault.rate_limited(retry_after=1), times=1)
     shop.inject("/api/orders", Fault.cut_body(), times=1, after=1)
     shop.inject("/api/chats", Fault.drop(), times=1)
     shop.inject("/api/chats", Fault.truncated_json(), times=1, after=1)
-    save_source(engine, "shop", "web", config(shop))
+    cfg = config(shop)
+    cfg["http"] = {**FAST, "timeout_s": 1.0}  # the slow answer (2.5 s) times out
+    save_source(engine, "shop", "web", cfg)
     started = time.monotonic()
     report = runner(engine).sync("shop")
     assert time.monotonic() - started >= 1.0  # the 429's Retry-After was honoured
