@@ -49,6 +49,14 @@ from tests.policy_helpers import (
 from tests.search_helpers import BACKENDS, make_backend
 from tests.webhook_helpers import HookServer, source_config
 
+# A developer's own C360_* settings (a search backend, an OIDC issuer, a database)
+# would leak into the tests and into the `c360` processes they start, which copy
+# the environment: the tests run on c360's defaults and the settings they give.
+# C360_TEST_* variables are the tests' own (the PostgreSQL and OpenSearch legs).
+for _name in [name for name in os.environ if name.startswith("C360_")]:
+    if not _name.startswith("C360_TEST_"):
+        del os.environ[_name]
+
 # The audit chain and the credit subject digests are keyed (c360.platform.secret_keys):
 # one random key each for the test session, in the environment so that in-process
 # writers and the `c360` subprocesses they start share it (rather than each data
