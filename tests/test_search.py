@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine
 
+from c360.platform.customers.ids import merge_customers
 from c360.platform.golden import rebuild_golden
-from c360.platform.resolution import merge_customers
 from c360.search.contract import (
     InvalidCursorError,
     MatchKind,

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import Engine, func, select, update
 
 from c360.platform import tables as t
+from c360.platform.customers.ids import merge_customers
 from c360.platform.golden import rebuild_golden
 from c360.platform.models import utcnow
-from c360.platform.resolution import merge_customers
 from c360.platform.sources import save_source
 from c360.search.contract import SearchBackend, SearchError, SearchUnavailableError
 from c360.search.embedded import EmbeddedSearch

@@ -17,12 +17,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select
 
 from c360.platform import tables as t
 from c360.platform.bulk import bulk_insert
-from c360.platform.customers.ids import survivor_of
-from c360.platform.golden import queue_for_index
+from c360.platform.customers.ids import merge_customers, survivor_of
 from c360.platform.models import utcnow
 from c360.platform.sql import chunks, fetch_in
 
@@ -531,37 +530,6 @@ def _same_kind(a: set[str], b: set[str]) -> bool:
     return {_prefix(k) for k in a} & {_prefix(k) for k in b} != set()
 
 
-def merge_customers(conn: Connection, survivor: int, absorbed: int) -> None:
-    """Fold ``absorbed`` into ``survivor``: links, keys and events move; the absorbed
-    id redirects to the survivor forever (chains are flattened)."""
-    if survivor == absorbed:
-        return
-    now = utcnow()
-    conn.execute(
-        update(t.record_link)
-        .where(t.record_link.c.customer_id == absorbed)
-        .values(customer_id=survivor)
-    )
-    conn.execute(
-        update(t.identity_key)
-        .where(t.identity_key.c.customer_id == absorbed)
-        .values(customer_id=survivor)
-    )
-    conn.execute(
-        update(t.event).where(t.event.c.customer_id == absorbed).values(customer_id=survivor)
-    )
-    conn.execute(
-        update(t.customer).where(t.customer.c.merged_into == absorbed).values(merged_into=survivor)
-    )
-    conn.execute(
-        update(t.customer)
-        .where(t.customer.c.id == absorbed)
-        .values(merged_into=survivor, updated_at=now)
-    )
-    conn.execute(delete(t.golden_profile).where(t.golden_profile.c.customer_id == absorbed))
-    queue_for_index(conn, [absorbed], op="delete")
-
-
 __all__ = [
     "Candidate",
     "DeterministicResolver",
@@ -570,5 +538,4 @@ __all__ = [
     "ResolvableRecord",
     "Resolver",
     "identity_keys",
-    "merge_customers",
 ]

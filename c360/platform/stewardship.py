@@ -32,7 +32,7 @@ from sqlmodel import Field, SQLModel
 
 from c360.platform import tables as t
 from c360.platform.audit import AuditEntry, append
-from c360.platform.customers.ids import absorbed_by, survivor_of
+from c360.platform.customers.ids import absorbed_by, merge_customers, survivor_of
 from c360.platform.golden import queue_for_index, rebuild_golden
 from c360.platform.locks import write_transaction
 from c360.platform.matching.constraints import (
@@ -47,7 +47,6 @@ from c360.platform.matching.store import load_model
 from c360.platform.matching.tables import decision
 from c360.platform.models import utcnow
 from c360.platform.normalize.china import HAN_CHARACTERS
-from c360.platform.resolution import merge_customers
 from c360.platform.tables import table_of
 
 MAX_TAG_LENGTH = 32

@@ -1,12 +1,12 @@
 """Which customer an id means now (invariant 4: an id once handed out always
-resolves, and to the right person).
+resolves, and to the right person), and the merge that makes ids redirect.
 
-A merge keeps the survivor's id and leaves the absorbed customer's row with
-``merged_into`` pointing at it; :func:`survivor_of` is the one follower of those
-redirects. ``merge_customers`` flattens chains as it goes, so one hop is the
-rule, but rows written before it did (or by hand) may chain: they are followed
-to the end, and a loop is reported and resolves to nothing rather than to an
-arbitrary member of it.
+A merge (:func:`merge_customers`) keeps the survivor's id and leaves the
+absorbed customer's row with ``merged_into`` pointing at it; :func:`survivor_of`
+is the one follower of those redirects. A merge flattens chains as it goes, so
+one hop is the rule, but rows written before it did (or by hand) may chain: they
+are followed to the end, and a loop is reported and resolves to nothing rather
+than to an arbitrary member of it.
 """
 
 from __future__ import annotations
@@ -14,9 +14,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, delete, select, update
 
 from c360.platform import tables as t
+from c360.platform.golden import queue_for_index
+from c360.platform.models import utcnow
 from c360.platform.sql import chunks
 
 log = logging.getLogger(__name__)
@@ -111,10 +113,42 @@ def absorbed_by(conn: Connection, customer_id: int) -> list[int]:
     return sorted(found)
 
 
+def merge_customers(conn: Connection, survivor: int, absorbed: int) -> None:
+    """Fold ``absorbed`` into ``survivor``: links, keys and events move; the absorbed
+    id redirects to the survivor forever (chains are flattened)."""
+    if survivor == absorbed:
+        return
+    now = utcnow()
+    conn.execute(
+        update(t.record_link)
+        .where(t.record_link.c.customer_id == absorbed)
+        .values(customer_id=survivor)
+    )
+    conn.execute(
+        update(t.identity_key)
+        .where(t.identity_key.c.customer_id == absorbed)
+        .values(customer_id=survivor)
+    )
+    conn.execute(
+        update(t.event).where(t.event.c.customer_id == absorbed).values(customer_id=survivor)
+    )
+    conn.execute(
+        update(t.customer).where(t.customer.c.merged_into == absorbed).values(merged_into=survivor)
+    )
+    conn.execute(
+        update(t.customer)
+        .where(t.customer.c.id == absorbed)
+        .values(merged_into=survivor, updated_at=now)
+    )
+    conn.execute(delete(t.golden_profile).where(t.golden_profile.c.customer_id == absorbed))
+    queue_for_index(conn, [absorbed], op="delete")
+
+
 __all__ = [
     "MAX_REDIRECT_HOPS",
     "UnknownCustomerError",
     "absorbed_by",
+    "merge_customers",
     "survivor",
     "survivor_of",
 ]

@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, select, update
 
 from c360.platform import tables as t
-from c360.platform.customers.ids import survivor_of
+from c360.platform.customers.ids import merge_customers, survivor_of
 from c360.platform.golden import Evidence, rebuild_golden
 from c360.platform.locks import write_transaction
 from c360.platform.matching.features import Features, record_features
@@ -252,8 +252,6 @@ def _redirect_emptied(conn: Connection, old: dict[int, int], new: dict[int, int]
     of its records, when that customer is older (the older id always survives);
     otherwise it stays, empty, and still resolves."""
     from collections import Counter
-
-    from c360.platform.resolution import merge_customers
 
     holding = set(new.values())
     went: dict[int, Counter[int]] = {}
