@@ -201,13 +201,14 @@ def test_manual_merge_and_split_survive_a_rebuild_and_merged_ids_still_resolve(
     assert customer_of(engine, "web", "w20") == customer_of(engine, "web", "w21") == survivor
     assert customer_of(engine, "pos", "p0") != customer_of(engine, "web", "w0")
     assert customer_of(engine, "web", "w0") == keep  # the cluster persists: its id too
-    # every id handed out still resolves
-    for cid in (a, b, keep, created):
-        assert explain_customer(engine, cid).customer_id in {
-            survivor,
-            keep,
-            customer_of(engine, "pos", "p0"),
-        }
+    # every id handed out still resolves, each to where its records went
+    resolves_to = {cid: explain_customer(engine, cid).customer_id for cid in (a, b, keep, created)}
+    assert resolves_to == {
+        a: survivor,
+        b: survivor,
+        keep: keep,
+        created: customer_of(engine, "pos", "p0"),
+    }
 
 
 def test_rebuild_keeps_ids_where_clusters_persist(trained: Engine) -> None:
@@ -425,7 +426,13 @@ def test_cli_trains_explains_merges_and_splits(
     cid = customer_of(trained, "web", "w4")
     result = runner.invoke(resolution_app, ["explain", str(cid), "--purpose", "review"])
     assert result.exit_code == 0, result.output
-    assert "rule:" in result.output or "new" in result.output
+    with trained.connect() as conn:
+        method = conn.execute(
+            select(t.record_link.c.method).where(
+                t.record_link.c.record_id == record_id(trained, "web", "w4")
+            )
+        ).scalar_one()
+    assert method in result.output  # how w4's record was linked
     result = runner.invoke(resolution_app, ["explain", "999999", "--purpose", "review"])
     assert result.exit_code == 2 and "no customer 999999" in result.output
     a, b = customer_of(trained, "web", "w30"), customer_of(trained, "web", "w31")
@@ -434,6 +441,19 @@ def test_cli_trains_explains_merges_and_splits(
     result = runner.invoke(resolution_app, ["resolve", "--rebuild", "--no-train"])
     assert result.exit_code == 0, result.output
     assert customer_of(trained, "web", "w30") == customer_of(trained, "web", "w31")
+    together = customer_of(trained, "pos", "p6")
+    assert customer_of(trained, "web", "w6") == together
+    moved = record_id(trained, "pos", "p6")
+    result = runner.invoke(resolution_app, ["split", str(moved), "--by", "cli@test"])
+    assert result.exit_code == 0, result.output
+    apart = customer_of(trained, "pos", "p6")
+    assert apart != together
+    assert f"record {moved} left customer {together} for new customer {apart}" in result.output
+    result = runner.invoke(resolution_app, ["resolve", "--rebuild", "--no-train"])
+    assert result.exit_code == 0, result.output
+    assert customer_of(trained, "pos", "p6") != customer_of(trained, "web", "w6")
+    result = runner.invoke(resolution_app, ["split", "999999", "--by", "cli@test"])
+    assert result.exit_code == 2, result.output
     get_settings.cache_clear()
 
 
