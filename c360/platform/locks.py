@@ -6,16 +6,21 @@
   transaction-level advisory lock. Without it, two syncs of different sources
   could both miss each other's uncommitted identity keys and create the same
   person twice.
-* :func:`source_lock` — one sync per source at a time (a session advisory lock on
-  PostgreSQL, an ``flock`` on a file beside the SQLite database).
+* :func:`named_lock` — one holder of a name across processes: a session
+  advisory lock on PostgreSQL, an ``flock`` on a file beside the SQLite
+  database, a lock of this process for an in-memory one. :func:`source_lock`
+  (one sync per source) and the search indexer's lease are named locks.
 """
 
 from __future__ import annotations
 
 import fcntl
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 from sqlalchemy import Connection, Engine, text
 
@@ -44,34 +49,98 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         conn.commit()
 
 
+_POLL_SECONDS = 0.05
+_in_process: dict[tuple[str, str], threading.Lock] = {}
+_in_process_guard = threading.Lock()
+
+
+@contextmanager
+def named_lock(
+    engine: Engine, name: str, *, wait: bool = False, timeout: float | None = None
+) -> Iterator[bool]:
+    """Yield ``True`` while holding the lock ``name`` of this database, or
+    ``False`` when another holder has it and ``wait`` is false (or ``timeout``
+    seconds passed while waiting). The lock goes with its holder: a process
+    killed while holding it holds it no longer."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+
+    def give_up() -> bool:
+        return not wait or (deadline is not None and time.monotonic() >= deadline)
+
+    database = engine.url.database or ""
+    if engine.dialect.name == "sqlite" and database and database != ":memory:":
+        with _file_lock(Path(f"{database}.locks") / f"{name}.lock", give_up) as held:
+            yield held
+    elif engine.dialect.name == "sqlite":
+        with _process_lock(engine, name, wait, deadline) as held:
+            yield held
+    else:
+        with _advisory_lock(engine, name, give_up) as held:
+            yield held
+
+
+@contextmanager
+def _file_lock(path: Path, give_up: Callable[[], bool]) -> Iterator[bool]:
+    path.parent.mkdir(exist_ok=True, mode=0o700)
+    handle: IO[str] = path.open("a")
+    try:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                held = True
+            except BlockingIOError:
+                held = False
+            if held or give_up():
+                break
+            time.sleep(_POLL_SECONDS)
+        try:
+            yield held
+        finally:
+            if held:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+    finally:
+        handle.close()
+
+
+@contextmanager
+def _advisory_lock(engine: Engine, name: str, give_up: Callable[[], bool]) -> Iterator[bool]:
+    key = {"name": name}
+    with engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        while True:
+            held = bool(conn.execute(text(f"SELECT pg_try_advisory_lock({_PG_KEY})"), key).scalar())
+            if held or give_up():
+                break
+            time.sleep(_POLL_SECONDS)
+        try:
+            yield held
+        finally:
+            if held:
+                conn.execute(text(f"SELECT pg_advisory_unlock({_PG_KEY})"), key)
+
+
+@contextmanager
+def _process_lock(engine: Engine, name: str, wait: bool, deadline: float | None) -> Iterator[bool]:
+    """An in-memory database lives in one process: a lock of that process."""
+    with _in_process_guard:
+        lock = _in_process.setdefault((str(engine.url), name), threading.Lock())
+    if not wait:
+        held = lock.acquire(blocking=False)
+    else:
+        held = lock.acquire(
+            timeout=-1 if deadline is None else max(0.0, deadline - time.monotonic())
+        )
+    try:
+        yield held
+    finally:
+        if held:
+            lock.release()
+
+
 @contextmanager
 def source_lock(engine: Engine, source_name: str) -> Iterator[None]:
     """Hold the right to sync ``source_name``; raise :class:`SourceBusyError` if taken."""
-    busy = SourceBusyError(f"source {source_name!r} is being synced by another process")
-    if engine.dialect.name == "sqlite":
-        database = engine.url.database
-        if not database or database == ":memory:":
-            yield
-            return
-        lock_dir = Path(f"{database}.locks")
-        lock_dir.mkdir(exist_ok=True)
-        with (lock_dir / f"{source_name}.lock").open("w") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise busy from None
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
-        return
-    name = {"name": f"c360-sync:{source_name}"}
-    with engine.connect() as conn:
-        if not conn.execute(text(f"SELECT pg_try_advisory_lock({_PG_KEY})"), name).scalar():
-            raise busy
-        conn.commit()
-        try:
-            yield
-        finally:
-            conn.execute(text(f"SELECT pg_advisory_unlock({_PG_KEY})"), name)
-            conn.commit()
+    with named_lock(engine, f"sync-{source_name}") as held:
+        if not held:
+            raise SourceBusyError(f"source {source_name!r} is being synced by another process")
+        yield

@@ -25,7 +25,6 @@ of the oldest.
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import threading
 import time
@@ -33,13 +32,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from sqlalchemy import Engine, delete, func, select, text
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.exc import OperationalError
 
 from c360.platform import tables as t
+from c360.platform.locks import named_lock
 from c360.search.contract import SearchBackend, SearchError
 from c360.search.documents import load_documents, upserts_and_deletes
 
@@ -57,95 +56,26 @@ __all__ = [
 log = logging.getLogger("c360.search.indexer")
 
 ENTITY = "customer"
-_PG_LOCK = "hashtext(current_database() || '.' || current_schema() || '.c360-search-indexer')"
-"""The advisory lock key: per database and schema, so deployments (and test
-schemas) sharing a server never block each other."""
-_local_locks: dict[str, threading.Lock] = {}
-_local_locks_guard = threading.Lock()
 
 
 # ------------------------------------------------------------------ lease
 
 
 class IndexerLease:
-    """One drainer per database at a time: a PostgreSQL session advisory lock, a
-    file lock beside an SQLite file, else a lock in this process."""
+    """One drainer per database at a time: the platform's named lock
+    ``search-indexer`` (advisory on PostgreSQL, a file lock beside SQLite)."""
+
+    NAME = "search-indexer"
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.dialect = engine.dialect.name
-        database = engine.url.database or ""
-        self.lock_path: Path | None = None
-        if self.dialect == "sqlite" and database and database != ":memory:":
-            self.lock_path = Path(database).with_name(Path(database).name + ".indexer.lock")
-        key = f"{engine.url.render_as_string(hide_password=True)}"
-        with _local_locks_guard:
-            self._local = _local_locks.setdefault(key, threading.Lock())
 
     @contextmanager
     def hold(self, *, wait: bool = True, timeout: float | None = None) -> Iterator[bool]:
         """Yield ``True`` holding the lease, or ``False`` if it is taken and
         ``wait`` is false (or ``timeout`` seconds passed)."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        if not self._acquire_local(wait, deadline):
-            yield False
-            return
-        try:
-            if self.dialect == "postgresql":
-                with self._postgres(wait, deadline) as held:
-                    yield held
-            elif self.lock_path is not None:
-                with self._file(wait, deadline) as held:
-                    yield held
-            else:
-                yield True
-        finally:
-            self._local.release()
-
-    def _acquire_local(self, wait: bool, deadline: float | None) -> bool:
-        if not wait:
-            return self._local.acquire(blocking=False)
-        if deadline is None:
-            return self._local.acquire()
-        return self._local.acquire(timeout=max(0.0, deadline - time.monotonic()))
-
-    @contextmanager
-    def _postgres(self, wait: bool, deadline: float | None) -> Iterator[bool]:
-        with self.engine.connect() as conn:
-            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-            while True:
-                held = bool(conn.execute(text(f"select pg_try_advisory_lock({_PG_LOCK})")).scalar())
-                if held or not wait or (deadline is not None and time.monotonic() >= deadline):
-                    break
-                time.sleep(0.05)
-            try:
-                yield held
-            finally:
-                if held:
-                    conn.execute(text(f"select pg_advisory_unlock({_PG_LOCK})"))
-
-    @contextmanager
-    def _file(self, wait: bool, deadline: float | None) -> Iterator[bool]:
-        assert self.lock_path is not None
-        handle: IO[str] = open(self.lock_path, "a")  # noqa: SIM115 - held across the yield
-        try:
-            held = False
-            while True:
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    held = True
-                except BlockingIOError:
-                    held = False
-                if held or not wait or (deadline is not None and time.monotonic() >= deadline):
-                    break
-                time.sleep(0.05)
-            try:
-                yield held
-            finally:
-                if held:
-                    fcntl.flock(handle, fcntl.LOCK_UN)
-        finally:
-            handle.close()
+        with named_lock(self.engine, self.NAME, wait=wait, timeout=timeout) as held:
+            yield held
 
 
 # ------------------------------------------------------------------ lag
