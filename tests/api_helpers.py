@@ -174,6 +174,7 @@ class Provider:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                body: Any
                 if self.path == "/.well-known/openid-configuration":
                     body = {"issuer": provider.issuer, "jwks_uri": f"{provider.issuer}/jwks"}
                 elif self.path == "/jwks":

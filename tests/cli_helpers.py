@@ -18,8 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from click.testing import Result
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from c360.auth.issuing import TokenIssuer
 from c360.auth.keys import SigningKeys
@@ -69,7 +68,8 @@ def kill_sync_when(
     try:
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                pytest.fail(f"sync finished before it could be killed: {proc.stderr.read()!r}")
+                errors = proc.stderr.read() if proc.stderr else b""
+                pytest.fail(f"sync finished before it could be killed: {errors!r}")
             if ready():
                 break
             time.sleep(0.02)
