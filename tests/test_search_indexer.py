@@ -17,6 +17,7 @@ from c360.platform.golden import rebuild_golden
 from c360.platform.models import utcnow
 from c360.platform.sources import save_source
 from c360.search.contract import SearchBackend, SearchError, SearchUnavailableError
+from c360.search.documents import build_document
 from c360.search.embedded import EmbeddedSearch
 from c360.search.indexer import BackgroundIndexer, Indexer, IndexerLease, indexer_lag, reindex
 from c360.search.opensearch import OpenSearchSearch
@@ -138,8 +139,15 @@ def test_searches_use_the_live_index_while_a_rebuild_fills(
     live = backend.stats().index
     rebuild = backend.begin_rebuild()
     try:
-        rebuild.add([])
+        # A document only the rebuild holds: searches must not see it until the swap.
+        stranger = build_document(
+            999_999, "person", {"name": {"value": "诸葛孔明", "verified": False, "lineage": []}}
+        )
+        assert stranger is not None
+        rebuild.add([stranger])
         assert len(indexed_ids(backend)) == len(world.ids)
+        assert 999_999 not in indexed_ids(backend)
+        assert backend.search("诸葛孔明").hits == []
         assert backend.search("张伟").hits[0].customer_id == world["zhangwei"]
     finally:
         rebuild.abandon()
