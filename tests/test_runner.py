@@ -18,7 +18,7 @@ from sqlalchemy import Engine, func, select
 
 from c360.connectors.base import CheckResult, Connector, Stream, TransientSourceError
 from c360.connectors.hookspecs import hookimpl
-from c360.connectors.registry import plugin_manager
+from c360.connectors.registry import connectors, plugin_manager
 from c360.connectors.runner import SyncRunner, load_state
 from c360.platform import tables as t
 from c360.platform.locks import source_lock
@@ -234,10 +234,13 @@ def test_cli_names_unknown_sources_and_connectors(
     assert result.exit_code == 2 and "source name" in result.stderr
 
 
-def test_connectors_list_shows_the_builtin_offline_connector(cli: InProcessCli) -> None:
+def test_connectors_list_names_every_installed_connector(cli: InProcessCli) -> None:
     result = cli(["connectors", "list"])
     assert result.exit_code == 0, result.output
-    assert "offline" in result.stdout
+    rows = [line.split("│") for line in result.stdout.splitlines() if line.startswith("│")]
+    listed = {cells[1].strip() for cells in rows}  # the table's first column
+    assert set(connectors()) <= listed  # every installed connector, by name
+    assert {"offline", "web", "social", "credit"} <= set(connectors())
 
 
 def _add_members_source(env: dict[str, str], name: str, path: Path) -> None:
