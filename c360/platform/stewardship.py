@@ -182,7 +182,7 @@ def remove_tag(engine: Engine, customer_id: int, tag: str, actor: Actor) -> bool
             conn.execute(
                 delete(TAG)
                 .where(
-                    TAG.c.customer_id.in_([cid, *absorbed_by(conn, cid)]),
+                    TAG.c.customer_id.in_([cid, *absorbed_by(conn, [cid])[cid]]),
                     TAG.c.tag.in_({tag, tag.lower()}),
                 )
                 .returning(TAG.c.id)

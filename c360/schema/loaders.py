@@ -32,7 +32,7 @@ from sqlalchemy.orm import configure_mappers
 from strawberry.dataloader import DataLoader
 
 from c360.platform import models, stewardship
-from c360.platform.customers.ids import survivor_of
+from c360.platform.customers.ids import absorbed_by, survivor_of
 from c360.platform.customers.relationships import SHARES_IDENTIFIER, related
 from c360.platform.tables import table_of
 
@@ -287,13 +287,22 @@ _CUSTOMERS_BY_ID = select(*_CUSTOMER_COLUMNS).where(
 def fetch_survivors(engine: Engine, ids: Sequence[int]) -> list[models.Customer | None]:
     """For each id, the customer it resolves to after following merges
     (:func:`~c360.platform.customers.ids.survivor_of`), or ``None`` when the id
-    is unknown or its redirects loop."""
+    is unknown or its redirects loop. One query when none of them was merged."""
     with engine.connect() as conn:
-        survivors = survivor_of(conn, ids)
         rows = {
             row.id: _customer(row)
-            for row in conn.execute(_CUSTOMERS_BY_ID, {"ids": sorted(set(survivors.values()))})
+            for row in conn.execute(_CUSTOMERS_BY_ID, {"ids": sorted(set(ids))})
         }
+        merged = [cid for cid, c in rows.items() if c.merged_into is not None]
+        survivors = {cid: cid for cid, c in rows.items() if c.merged_into is None}
+        if merged:
+            survivors.update(survivor_of(conn, merged))
+            missing = sorted(set(survivors.values()) - rows.keys())
+            if missing:
+                rows.update(
+                    (row.id, _customer(row))
+                    for row in conn.execute(_CUSTOMERS_BY_ID, {"ids": missing})
+                )
     return [rows.get(survivors[i]) if i in survivors else None for i in ids]
 
 
@@ -428,32 +437,12 @@ def fetch_timelines(engine: Engine, keys: Sequence[tuple[int, int]]) -> list[lis
     return [found[key] for key in keys]
 
 
-def _merged_ids_statement() -> Select[Any]:
-    absorbed = (
-        select(CUSTOMER.c.id, CUSTOMER.c.merged_into.label("survivor"))
-        .where(CUSTOMER.c.merged_into.in_(bindparam("ids", expanding=True)))
-        .cte("absorbed", recursive=True)
-    )
-    absorbed = absorbed.union(
-        select(CUSTOMER.c.id, absorbed.c.survivor).join(
-            absorbed, CUSTOMER.c.merged_into == absorbed.c.id
-        )
-    )
-    return select(absorbed.c.survivor, absorbed.c.id).order_by(absorbed.c.survivor, absorbed.c.id)
-
-
-_MERGED_IDS = _merged_ids_statement()
-
-
 def fetch_merged_ids(engine: Engine, customer_ids: Sequence[int]) -> list[list[int]]:
     """For each customer, every id that redirects to it, directly or through a
-    chain of merges (one recursive query; ``UNION`` makes a loop terminate)."""
-    by_customer: dict[int, list[int]] = defaultdict(list)
+    chain of merges (:func:`~c360.platform.customers.ids.absorbed_by`)."""
     with engine.connect() as conn:
-        for survivor, merged_id in conn.execute(_MERGED_IDS, {"ids": sorted(set(customer_ids))}):
-            if merged_id != survivor:
-                by_customer[survivor].append(merged_id)
-    return [by_customer[cid] for cid in customer_ids]
+        found = absorbed_by(conn, customer_ids)
+    return [found[cid] for cid in customer_ids]
 
 
 def _owner() -> ColumnElement[int]:

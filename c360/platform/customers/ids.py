@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, Select, bindparam, delete, select, update
 
 from c360.platform import tables as t
 from c360.platform.golden import queue_for_index
@@ -95,22 +96,34 @@ def survivor(conn: Connection, customer_id: int) -> int:
     return found
 
 
-def absorbed_by(conn: Connection, customer_id: int) -> list[int]:
-    """The ids that resolve to ``customer_id`` without being it (the customers
-    merged into it, directly or through a chain)."""
+def _absorbed_statement() -> Select[Any]:
     cu = t.customer
-    found: set[int] = set()
-    frontier = [customer_id]
-    while frontier:
-        step = {
-            int(c)
-            for chunk in chunks(frontier)
-            for c in conn.execute(select(cu.c.id).where(cu.c.merged_into.in_(chunk))).scalars()
-        }
-        frontier = sorted(step - found - {customer_id})
-        found |= step
-    found.discard(customer_id)
-    return sorted(found)
+    absorbed = (
+        select(cu.c.id, cu.c.merged_into.label("root"))
+        .where(cu.c.merged_into.in_(bindparam("ids", expanding=True)))
+        .cte("absorbed", recursive=True)
+    )
+    # UNION (not UNION ALL) drops rows already found, so a loop ends
+    absorbed = absorbed.union(
+        select(cu.c.id, absorbed.c.root).join(absorbed, cu.c.merged_into == absorbed.c.id)
+    )
+    return select(absorbed.c.root, absorbed.c.id)
+
+
+_ABSORBED = _absorbed_statement()
+
+
+def absorbed_by(conn: Connection, customer_ids: Iterable[int]) -> dict[int, list[int]]:
+    """For each customer, the ids that resolve to it without being it (the
+    customers merged into it, directly or through a chain): one recursive query
+    per chunk of customers."""
+    roots = sorted(set(customer_ids))
+    found: dict[int, set[int]] = {root: set() for root in roots}
+    for chunk in chunks(roots):
+        for root, cid in conn.execute(_ABSORBED, {"ids": chunk}):
+            if cid != root:
+                found[root].add(cid)
+    return {root: sorted(ids) for root, ids in found.items()}
 
 
 def merge_customers(conn: Connection, survivor: int, absorbed: int) -> None:

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Engine, or_, select
 
 from c360.platform import tables as t
-from c360.platform.customers.ids import UnknownCustomerError, survivor
+from c360.platform.customers.ids import UnknownCustomerError, absorbed_by, survivor
 from c360.platform.matching.features import Features, record_features
 from c360.platform.matching.model import PairScore
 from c360.platform.matching.store import load_model
@@ -92,15 +92,10 @@ def _values(
 
 def explain_customer(engine: Engine, customer_id: int) -> Explanation:
     """The evidence for every record of a customer (any id, redirects followed)."""
-    sr, rl, cu = t.source_record, t.record_link, t.customer
+    sr, rl = t.source_record, t.record_link
     with engine.connect() as conn:
         active = survivor(conn, customer_id)
-        merged = tuple(
-            int(c)
-            for c in conn.execute(
-                select(cu.c.id).where(cu.c.merged_into == active).order_by(cu.c.id)
-            ).scalars()
-        )
+        merged = tuple(absorbed_by(conn, [active])[active])
         rows = conn.execute(
             select(
                 sr.c.id,
