@@ -38,8 +38,14 @@ def main() -> None:
     if args.smoke:
         args.people, args.companies = 1_000, 100
     with tempfile.TemporaryDirectory() as tmp:
+        started = time.perf_counter()
         dataset = generate_demo_data(
             Path(tmp) / "files", people=args.people, companies=args.companies, seed=args.seed
+        )
+        print(
+            f"stage=generate people={args.people} companies={args.companies} "
+            f"seconds={time.perf_counter() - started:.2f}",
+            flush=True,
         )
         allow_import_root(dataset.directory)  # a bench's own temporary files
         engine = make_engine(f"sqlite:///{Path(tmp) / 'demo.db'}")

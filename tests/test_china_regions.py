@@ -126,7 +126,12 @@ def test_region_claims_are_compared_canonically() -> None:
     assert beijing.admits("北京", None)
     assert beijing.admits("北京市", None)
     assert not beijing.admits("上海市", "上海市")
-    assert RowScope(frozenset({"北京", "广东"})).region_terms == ("北京市", "北京", "广东省", "广东")
+    assert RowScope(frozenset({"北京", "广东"})).region_terms == (
+        "北京市",
+        "北京",
+        "广东省",
+        "广东",
+    )
     # two spellings of one region cover each other
     assert beijing.covers(RowScope(frozenset({"北京市"})))
     assert RowScope(frozenset({"北京市"})).covers(beijing)

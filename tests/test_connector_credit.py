@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, insert, select
 
+from c360.auth.masking import mask_value
 from c360.connectors.credit.enrich import (
     LEDGER,
     RESULTS,
@@ -98,7 +99,7 @@ def test_no_person_is_looked_up_without_a_recorded_legal_basis(
     r = outcome.result
     assert (r["score"], r["band"], r["overdue_count"], r["overdue_amount"]) == (712, "B", 1, 1200.5)
     assert r["provider"] == "demo-bureau" and r["request_id"] == "req-000001"
-    assert r["subject_ref"] == ZHANG[:6] + "********" + ZHANG[-4:]  # never the clear id
+    assert r["subject_ref"] == mask_value("id_number", ZHANG)  # the one id mask, never clear
     assert r["expires_at"] - r["retrieved_at"] == timedelta(days=30)
     with engine.connect() as conn:
         stored = conn.execute(select(RESULTS)).mappings().one()

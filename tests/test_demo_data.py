@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import json
-import time
 import unicodedata
 from collections import Counter
 from pathlib import Path
@@ -282,12 +281,3 @@ def test_homonyms_same_name_same_city_different_people(tmp_path: Path) -> None:
 def test_arguments_are_checked(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="companies"):
         generate_demo_data(tmp_path, people=5, companies=10)
-
-
-@pytest.mark.slow
-def test_default_size_is_fast(tmp_path: Path) -> None:
-    started = time.perf_counter()
-    ds = generate_demo_data(tmp_path)
-    elapsed = time.perf_counter() - started
-    assert elapsed < 5.0, f"{elapsed:.2f}s"
-    assert len(load_truth(ds.truth_path)) > 10_000

@@ -173,7 +173,13 @@ class Mutation:
         await _target(info, "survivorId", survivor_id)
         await _target(info, "absorbedId", absorbed_id)
         kept = await _run(
-            info, merge, survivor, absorbed, _actor(info, why), reason=why, survivor=survivor
+            info,
+            merge,
+            survivor,
+            absorbed,
+            _actor(info, check_purpose(None, info)),
+            reason=why,
+            survivor=survivor,
         )
         return await _reloaded(info, kept, check_purpose(None, info))
 
@@ -188,7 +194,9 @@ class Mutation:
         why = check_text(reason, "reason", maximum=1000) if reason is not None else None
         if record_id < 1:
             raise BadUserInput("recordId", f"must be a record id, got {record_id}")
-        previous, created = await _run(info, split, record_id, _actor(info, why), reason=why)
+        previous, created = await _run(
+            info, split, record_id, _actor(info, check_purpose(None, info)), reason=why
+        )
         purpose = check_purpose(None, info)
         return SplitResult(
             previous=await _reloaded(info, previous, purpose),

@@ -45,10 +45,12 @@ from c360.connectors.http import RemoteApiError, Throttle
 from c360.platform import tables as t
 from c360.platform.audit import AuditEntry, append
 from c360.platform.connector_tables import CreditLookup, CreditResult, LegalBasis, OrgShareholder
+from c360.platform.customers.ids import survivor_of
 from c360.platform.ingest import Ingestor, attach_orphan_events
 from c360.platform.locks import write_transaction
 from c360.platform.models import utcnow
 from c360.platform.normalize import NormalizationError, normalize_resident_id, normalize_uscc
+from c360.platform.privacy.masking import mask_id_number
 from c360.platform.secret_keys import SUBJECT_KEY, load_key
 from c360.platform.sources import get_source, list_sources
 from c360.platform.tables import table_of
@@ -99,10 +101,11 @@ def subject_hash(kind: str, subject_id: str, *, key: bytes | None = None) -> str
 
 
 def masked(kind: str, subject_id: str) -> str:
-    """A USCC as is (it is public); a resident id as ``110101********123X``."""
+    """A USCC as is (it is public); a resident id with the one id-number mask
+    (``1101**********123X``)."""
     if kind == "organization":
         return subject_id
-    return subject_id[:6] + "*" * 8 + subject_id[-4:]
+    return mask_id_number(subject_id)
 
 
 def china_day(now: datetime) -> str:
@@ -268,25 +271,15 @@ def credit_source(engine: Engine, name: str | None = None) -> tuple[str, CreditC
 
 def _resolve(conn: Connection, customer_id: int) -> tuple[int, str, dict[str, Any]]:
     """(surviving id, kind, golden attributes) of a customer, following merges."""
-    seen = set()
-    current = customer_id
-    while True:
-        row = conn.execute(
-            select(t.customer.c.id, t.customer.c.kind, t.customer.c.merged_into).where(
-                t.customer.c.id == current
-            )
-        ).first()
-        if row is None:
-            raise EnrichmentRefused(f"no customer with id {customer_id}")
-        if row.merged_into is None or row.merged_into in seen:
-            break
-        seen.add(current)
-        current = row.merged_into
+    current = survivor_of(conn, [customer_id]).get(customer_id)
+    if current is None:
+        raise EnrichmentRefused(f"no customer with id {customer_id}")
+    kind = conn.execute(select(t.customer.c.kind).where(t.customer.c.id == current)).scalar_one()
     golden = conn.execute(
         select(t.golden_profile.c.attributes).where(t.golden_profile.c.customer_id == current)
     ).scalar_one_or_none()
     attributes = {k: (v or {}).get("value") for k, v in (golden or {}).items()}
-    return current, str(row.kind), attributes
+    return current, str(kind), attributes
 
 
 def _ledger(conn: Connection, **values: Any) -> int:

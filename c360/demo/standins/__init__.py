@@ -23,10 +23,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from c360.demo.generate import DemoSource
 from c360.demo.standins.apis import BureauAPI, Listing, ShopAPI, SocialAPI
 from c360.demo.standins.data import StandInData, build_data
 from c360.demo.standins.server import Answer, Fault, Request, StandInServer
-from c360.demo.generate import DemoSource
 
 __all__ = [
     "Answer",
