@@ -301,3 +301,20 @@ def osmem_instance() -> Iterator[Any]:
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> SearchBackend:
     """Each search backend in turn (the test runs once per backend)."""
     return make_backend(request, request.param, tmp_path)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def at_0005(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A database migrated to 0005 (before migration 0006 keyed the audit chain and
+    the credit digests), on each backend: for the tests of that migration."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+        migrate(engine, "0005")
+        yield engine
+        engine.dispose()
+        return
+    engine, schema = postgres_engine_in_fresh_schema()
+    migrate(engine, "0005")
+    yield engine
+    engine.dispose()
+    drop_postgres_schema(schema)

@@ -45,7 +45,6 @@ from c360.platform.settings import get_settings
 from c360.platform.sources import save_source
 from c360.search.embedded import EmbeddedSearch
 from c360.search.indexer import Indexer
-from tests.conftest import drop_postgres_schema, postgres_engine_in_fresh_schema
 from tests.search_helpers import customer_of, ingest, person
 
 
@@ -302,22 +301,6 @@ def test_the_key_file_is_made_private_on_first_use(
 
 
 # --- migration 0006 -------------------------------------------------------------------
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def at_0005(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """A database migrated to 0005 (before the keyed chain), on each backend."""
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
-        migrate(engine, "0005")
-        yield engine
-        engine.dispose()
-        return
-    engine, schema = postgres_engine_in_fresh_schema()
-    migrate(engine, "0005")
-    yield engine
-    engine.dispose()
-    drop_postgres_schema(schema)
 
 
 def write_old_chain(engine: Engine, n: int) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -27,11 +26,10 @@ from c360.connectors.credit.enrich import (
     subject_hash,
 )
 from c360.platform import tables as t
-from c360.platform.db import make_engine, migrate
+from c360.platform.db import migrate
 from c360.platform.models import utcnow
 from c360.platform.secret_keys import SUBJECT_KEY, forget_cached_keys, load_key
 from c360.platform.sources import save_source
-from tests.conftest import drop_postgres_schema, postgres_engine_in_fresh_schema
 from tests.helpers import credit_code, resident_id
 
 ZHANG = resident_id("110101", "19900307", "123")
@@ -73,21 +71,6 @@ def test_the_key_comes_from_its_own_file_when_no_variable_is_set(
     finally:
         get_settings.cache_clear()
         forget_cached_keys()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def at_0005(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
-        migrate(engine, "0005")
-        yield engine
-        engine.dispose()
-        return
-    engine, schema = postgres_engine_in_fresh_schema()
-    migrate(engine, "0005")
-    yield engine
-    engine.dispose()
-    drop_postgres_schema(schema)
 
 
 def customer(conn: Any, kind: str, **attributes: str) -> int:

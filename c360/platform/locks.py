@@ -79,20 +79,30 @@ def named_lock(
             yield held
 
 
+def _poll(try_once: Callable[[], bool], give_up: Callable[[], bool]) -> bool:
+    """``try_once`` until it succeeds or ``give_up`` says to stop."""
+    while True:
+        if try_once():
+            return True
+        if give_up():
+            return False
+        time.sleep(_POLL_SECONDS)
+
+
 @contextmanager
 def _file_lock(path: Path, give_up: Callable[[], bool]) -> Iterator[bool]:
     path.parent.mkdir(exist_ok=True, mode=0o700)
     handle: IO[str] = path.open("a")
+
+    def try_once() -> bool:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
     try:
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                held = True
-            except BlockingIOError:
-                held = False
-            if held or give_up():
-                break
-            time.sleep(_POLL_SECONDS)
+        held = _poll(try_once, give_up)
         try:
             yield held
         finally:
@@ -107,11 +117,8 @@ def _advisory_lock(engine: Engine, name: str, give_up: Callable[[], bool]) -> It
     key = {"name": name}
     with engine.connect() as conn:
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-        while True:
-            held = bool(conn.execute(text(f"SELECT pg_try_advisory_lock({_PG_KEY})"), key).scalar())
-            if held or give_up():
-                break
-            time.sleep(_POLL_SECONDS)
+        try_lock = text(f"SELECT pg_try_advisory_lock({_PG_KEY})")
+        held = _poll(lambda: bool(conn.execute(try_lock, key).scalar()), give_up)
         try:
             yield held
         finally:
