@@ -366,15 +366,6 @@ def covering_roles(principal: Principal) -> frozenset[str]:
     return frozenset(role for role in _roles(principal) if role_rows(principal, role).covers(whole))
 
 
-def may_query(principal: Principal) -> str | None:
-    """``None`` if ``principal`` may read at all, else the reason it may not."""
-    if not _roles(principal):
-        return "the token carries no c360 role"
-    if not principal.has_scope(READ_SCOPE):
-        return f'the token\'s scopes do not include "{READ_SCOPE}"'
-    return None
-
-
 def may_run(principal: Principal, mutation: str) -> str | None:
     """``None`` if ``principal`` may run ``mutation``, else the reason it may not."""
     roles = _roles(principal)
@@ -411,7 +402,6 @@ __all__ = [
     "covering_roles",
     "decide",
     "field_access",
-    "may_query",
     "may_run",
     "may_search",
     "policy_field",

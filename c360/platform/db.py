@@ -5,8 +5,6 @@ unreachable one is a :class:`DatabaseUnavailable` whose message is one line."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +14,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
-from sqlmodel import Session, create_engine
+from sqlmodel import create_engine
 
 from c360.platform.private_files import private_file
 from c360.platform.settings import get_settings
@@ -98,15 +96,3 @@ def open_database(url: str | None = None) -> Engine:
         engine.dispose()
         raise DatabaseUnavailable(f"cannot open the database {shown}: {reason}") from None
     return engine
-
-
-@contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """A session that commits on success and rolls back on error."""
-    with Session(engine, expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise

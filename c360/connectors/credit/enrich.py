@@ -286,21 +286,6 @@ def _ledger(conn: Connection, **values: Any) -> int:
     return int(conn.execute(insert(LEDGER).values(**values).returning(LEDGER.c.id)).scalar_one())
 
 
-def spent_today(engine: Engine, source_name: str, now: datetime | None = None) -> float:
-    """What the source's lookups cost today (China time), reservations included."""
-    day = china_day(now or utcnow())
-    with engine.connect() as conn:
-        return float(
-            conn.execute(
-                select(func.coalesce(func.sum(LEDGER.c.cost), 0.0)).where(
-                    LEDGER.c.source_name == source_name,
-                    LEDGER.c.day == day,
-                    LEDGER.c.outcome == "charged",
-                )
-            ).scalar_one()
-        )
-
-
 def enrich_customer(
     engine: Engine,
     customer_id: int,

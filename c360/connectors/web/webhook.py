@@ -189,25 +189,6 @@ def _insert_delivery(engine: Engine) -> Any:
     )
 
 
-def store_delivery(
-    engine: Engine, source_name: str, delivery_id: str, signed_at: datetime, body: bytes
-) -> int | None:
-    """Commit one delivery to the inbox; ``None`` if this delivery id is already there."""
-    with engine.begin() as conn:
-        found = conn.execute(
-            _insert_delivery(engine),
-            {
-                "source_name": source_name,
-                "delivery_id": delivery_id,
-                "received_at": utcnow(),
-                "signed_at": signed_at,
-                "body": body,
-                "status": "pending",
-            },
-        ).scalar_one_or_none()
-    return None if found is None else int(found)
-
-
 @dataclass(slots=True)
 class _Delivery:
     source_name: str

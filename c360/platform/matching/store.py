@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, select, update
 
 from c360.platform.matching.model import MatchModel
-from c360.platform.matching.settings import MatchSettings, default_settings
+from c360.platform.matching.settings import default_settings
 from c360.platform.matching.tables import match_model
 from c360.platform.models import utcnow
 
@@ -53,8 +53,4 @@ def save_model(conn: Connection, model: MatchModel, *, created_by: str = "c360")
     return int(version)
 
 
-def settings_in_force(conn: Connection) -> MatchSettings:
-    return load_model(conn).settings
-
-
-__all__ = ["active_version", "load_model", "match_model", "save_model", "settings_in_force"]
+__all__ = ["active_version", "load_model", "match_model", "save_model"]
