@@ -90,14 +90,19 @@ def _postgres_available() -> str | None:
         return f"{type(exc).__name__}: {exc}".splitlines()[0]
 
 
-def postgres_engine_in_fresh_schema() -> tuple[Engine, str]:
-    """An engine whose connections use a brand-new schema (caller drops it)."""
+def _require_postgres() -> None:
+    """Skip the PostgreSQL leg when the server is unreachable, or fail under CI."""
     problem = _postgres_available()
     if problem:
         message = f"PostgreSQL at {POSTGRES_URL} unreachable: {problem}"
         if IN_CI:
             pytest.fail(message + " (CI=true: the PostgreSQL leg must run)")
         pytest.skip(message)
+
+
+def postgres_engine_in_fresh_schema() -> tuple[Engine, str]:
+    """An engine whose connections use a brand-new schema (caller drops it)."""
+    _require_postgres()
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = make_engine(POSTGRES_URL)
     with admin.begin() as conn:
@@ -115,12 +120,7 @@ def drop_postgres_schema(schema: str) -> None:
 
 
 def _postgres_admin() -> Engine:
-    problem = _postgres_available()
-    if problem:
-        message = f"PostgreSQL at {POSTGRES_URL} unreachable: {problem}"
-        if IN_CI:
-            pytest.fail(message + " (CI=true: the PostgreSQL leg must run)")
-        pytest.skip(message)
+    _require_postgres()
     return make_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
 
 
