@@ -38,6 +38,7 @@ from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.exc import OperationalError
 
 from c360.platform import tables as t
+from c360.platform.judgments import refresh_judgments
 from c360.platform.locks import named_lock
 from c360.search.contract import SearchBackend, SearchError
 from c360.search.documents import load_documents, upserts_and_deletes
@@ -193,6 +194,7 @@ class Indexer:
                 customer_ids.add(int(entity_id))
             except ValueError:
                 log.error("outbox row %s names customer %r, not an id: dropped", row_id, entity_id)
+        refresh_judgments(self.engine, customer_ids)
         with self.engine.connect() as conn:
             upserts, deletes = upserts_and_deletes(load_documents(conn, customer_ids))
         self.backend.bulk(upserts, deletes)
