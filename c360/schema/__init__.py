@@ -19,8 +19,10 @@ from collections.abc import Callable
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, SchemaExtension
+from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from c360.schema import mutations, queries
 from c360.schema.context import RequestContext, Subject
 from c360.schema.errors import CLIENT_ERRORS
 from c360.schema.limits import (
@@ -30,8 +32,6 @@ from c360.schema.limits import (
     count_list_items,
     limit_extensions,
 )
-from c360.schema.mutations import Mutation
-from c360.schema.queries import Query
 from c360.schema.types import Customer
 
 log = logging.getLogger(__name__)
@@ -98,6 +98,18 @@ def _mask_server_errors() -> SchemaExtension:
         should_mask_error=lambda error: not is_client_error(error),
         error_message="Internal server error",
     )
+
+
+QUERY_PARTS: tuple[type, ...] = (
+    queries.Query,
+    # each capability's query type (verification, credit, value, cases, …) joins here
+)
+MUTATION_PARTS: tuple[type, ...] = (
+    mutations.Mutation,
+    # each capability's mutation type joins here
+)
+Query = merge_types("Query", QUERY_PARTS)
+Mutation = merge_types("Mutation", MUTATION_PARTS)
 
 
 def build_schema(limits: Limits | None = None) -> Schema:
