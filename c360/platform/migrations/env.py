@@ -16,7 +16,12 @@ from sqlmodel import SQLModel
 
 import c360.platform.connector_tables  # (registers the webhook inbox, legal basis, credit tables)
 import c360.platform.models  # noqa: F401  (registers the tables)
-from c360.platform import audit, auth_models, stewardship  # noqa: F401  (0002 tables)
+from c360.platform import (  # noqa: F401  (0002 tables)
+    audit,
+    auth_models,
+    business_events,
+    stewardship,
+)
 from c360.platform.matching import models as _matching  # noqa: F401  (0003 tables)
 
 target_metadata = SQLModel.metadata
