@@ -34,6 +34,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -163,6 +164,41 @@ def _stat_key(path: Path) -> tuple[int, int, int] | None:
 
 def _encode_cursor(data: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(data)).decode("ascii").rstrip("=")
+
+
+@dataclass(frozen=True, slots=True)
+class _Ranked:
+    """Hits by score, equal scores by customer id: ``(score, address)`` pairs."""
+
+    hits: list[tuple[float, tantivy.DocAddress]]
+    count: int
+
+
+TIE_DECIMALS = 3
+"""Scores equal to this many decimals are a tie (sums of constant scores in
+float32 differ in the last bits with the order they were added in)."""
+
+
+def _ranked(searcher: tantivy.Searcher, compiled: Query, limit: int, offset: int) -> _Ranked:
+    """``limit`` hits from ``offset`` ordered by score, then by customer id (tantivy
+    breaks ties by where a document sits in the index, which changes as documents
+    are rewritten). Every hit tied with the page's last one is read, so a tie
+    never depends on which of them the index happened to return first."""
+    want = offset + limit
+    fetch = max(want, 1)
+    while True:
+        result = searcher.search(compiled, fetch, count=True)
+        hits = result.hits
+        if len(hits) < fetch or fetch >= MAX_RESULT_WINDOW:
+            break
+        if round(hits[-1][0], TIE_DECIMALS) < round(hits[want - 1][0], TIE_DECIMALS):
+            break
+        fetch = min(fetch * 2, MAX_RESULT_WINDOW)
+    ids = [int(v or 0) for v in searcher.fast_field_values("customer_id", [a for _, a in hits])]
+    order = sorted(range(len(hits)), key=lambda i: (-round(hits[i][0], TIE_DECIMALS), ids[i]))
+    return _Ranked(
+        hits=[hits[i] for i in order[offset:want]], count=int(getattr(result, "count", 0) or 0)
+    )
 
 
 def _decode_cursor(cursor: str) -> dict[str, Any]:
@@ -467,9 +503,9 @@ class EmbeddedSearch(SearchBackend):
         sort: SortOrder,
         limit: int,
         offset: int,
-    ) -> tantivy.SearchResult:
+    ) -> tantivy.SearchResult | _Ranked:
         if self._scored(plan, sort):
-            return searcher.search(compiled, limit, count=True, offset=offset)
+            return _ranked(searcher, compiled, limit, offset)
         field, order = (
             ("updated_at", Order.Desc) if sort is SortOrder.UPDATED else ("customer_id", Order.Asc)
         )

@@ -53,7 +53,7 @@ from c360.platform.normalize import (
     normalize_phone,
     normalize_resident_id,
 )
-from c360.platform.normalize.china import HAN_CHARACTERS, LEGAL_FORMS
+from c360.platform.normalize.china import HAN_CHARACTERS, LEGAL_FORMS, canonical_region
 from c360.search.contract import FieldMatch, MatchKind
 from c360.search.documents import (
     ID_SUFFIX_LENGTHS,
@@ -437,6 +437,18 @@ def _han_company_clauses(
 
 
 @functools.lru_cache(maxsize=4096)
+def _bracketed_company_clauses(text: str) -> tuple[Clause, ...]:
+    """A company name with a bracketed part (a region, or a misspelt one)."""
+    company = _company(text)
+    if company is None:
+        return ()
+    items: list[Clause | None] = []
+    for family, offset in _COMPANY_FAMILIES:
+        items += _han_company_clauses(family, offset, company)
+    return _clauses(*items)
+
+
+@functools.lru_cache(maxsize=4096)
 def _company(text: str) -> tuple[str, str, str, str] | None:
     """``(display, core, pinyin, loose core)`` of a company name as typed; the loose
     core also drops a misspelt legal form (``股亚有限公司``, ``有为责任公司``), and the
@@ -465,7 +477,19 @@ def _company(text: str) -> tuple[str, str, str, str] | None:
             if len(shorter.core) < len(core):
                 loose, reading = shorter.core.lower(), shorter.pinyin
             break
+    if _BRACKETED_RE.search(loose):
+        # What is left in brackets was not a region name: most likely a misspelt
+        # one (``彩虹(悲京)化妆品``), so the loose core goes without it.
+        try:
+            unbracketed = normalize_company_name(_BRACKETED_RE.sub("", display))
+        except NormalizationError:
+            unbracketed = None
+        if unbracketed is not None and len(unbracketed.core) >= 2:
+            loose, reading = unbracketed.core.lower(), unbracketed.pinyin
     return display, core, reading, loose
+
+
+_BRACKETED_RE = re.compile(r"[(（][^()（）]{1,8}[)）]")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -556,6 +580,10 @@ def _digit_clauses(digits: str, written_as_phone: str | None = None) -> tuple[Cl
     items: list[Clause | None] = []
     if written_as_phone is None:
         items.append(_clause("member_no", "member_no", "member_no", digits, 95, EXACT))
+        # An all-digit e-mail local part: a QQ number (``1774228885@qq.com``).
+        items.append(_clause("email", "email_local", "email_local", digits, 95, EXACT))
+        if len(digits) >= 5:
+            items.append(_clause("email", "email_local", "email_prefix", digits, 55, PREFIX))
     if valid:
         items.append(_clause("phone", "phone", "phone", valid, 100, EXACT))
         national = valid
@@ -637,7 +665,12 @@ class _Planner:
             return None
         if len(runs) == 1 and runs[0] == piece:
             return self.run_single(piece)
-        clauses = _identifier_clauses(piece) if piece.isascii() else ()
+        if piece.isascii():
+            clauses = _identifier_clauses(piece)
+        elif _BRACKETED_RE.search(piece):  # 彩虹(北京)化妆品有限公司: one company name
+            clauses = _bracketed_company_clauses(piece)
+        else:
+            clauses = ()
         inner = _Planner()
         parts = tuple(t for t in (inner.run_single(r) for r in runs) if t is not None)
         if inner.notes:  # a part too short to search by: the parts do not stand for the piece
@@ -650,7 +683,7 @@ class _Planner:
 
     def run_single(self, run: str) -> Term | None:
         if _HAN_ONLY_RE.fullmatch(run):
-            return Term(run, TokenKind.HAN, _han_clauses(run))
+            return Term(run, TokenKind.HAN, _han_clauses(run), _place_parts(run))
         if _LATIN_ONLY_RE.fullmatch(run):
             if len(run) == 1:
                 self.note(f"ignored {run!r}: one letter is too short to search by")
@@ -665,6 +698,23 @@ class _Planner:
             return Term(run, TokenKind.DIGITS, _digit_clauses(run))
         self.note(f"ignored {run!r}")
         return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _place_parts(text: str) -> tuple[Term, ...]:
+    """A province and a city typed as one word (``湖北武汉``, ``湖北省武汉市``, as
+    some sources write a place): the two regions, both to match."""
+    place = canonical_region(text, "city")
+    if place is None or not (place.province and place.city) or place.province == place.city:
+        return ()
+    return tuple(
+        Term(
+            name,
+            TokenKind.HAN,
+            _clauses(_clause("region", "region", "region", name, 40, SUBSTRING)),
+        )
+        for name in (place.province.lower(), place.city.lower())
+    )
 
 
 def _pieces(text: str) -> list[list[str]]:
