@@ -60,10 +60,13 @@ from c360.auth.ratelimit import RateLimiter
 from c360.auth.tokens import ClientStatus, TokenVerifier
 from c360.connectors.registry import plugin_routes
 from c360.http_limits import BodyLimit, HttpLimits
+from c360.observability.logs import RequestLogMiddleware, note_operation, note_principal
+from c360.observability.metrics import Metrics
 from c360.platform.audit import AuditWriter
 from c360.platform.clients import client_is_active
 from c360.schema import Limits, RequestContext, Schema, build_schema
 from c360.search.contract import SearchBackend
+from c360.ui.routes import ui_routes
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -193,8 +196,10 @@ class GraphQLApp(GraphQL[RequestContext, None]):
         gate: Gate,
         search: Callable[[], SearchBackend] | None = None,
         max_response_bytes: int = Limits.max_response_bytes,
+        metrics: Metrics | None = None,
     ) -> None:
         super().__init__(schema, graphql_ide="graphiql", allow_queries_via_get=True)
+        self.metrics = metrics
         self.engine = engine
         self.gate = gate
         self.search = search
@@ -218,6 +223,7 @@ class GraphQLApp(GraphQL[RequestContext, None]):
             await admission(scope, receive, send)
             return
         scope.setdefault("state", {})["admission"] = admission
+        note_principal(admission.principal.client)
         await super().__call__(scope, receive, send)
 
     def parse_json(self, data: str | bytes) -> Any:
@@ -245,6 +251,7 @@ class GraphQLApp(GraphQL[RequestContext, None]):
         """The operation, executed in a worker thread on an event loop of its own:
         resolving and completing a big result is CPU work that would otherwise
         hold up every other request on the server's loop."""
+        note_operation(request_data.operation_name)
         execution = super().execute_single(
             request, request_adapter, sub_response, context, root_value, request_data
         )
@@ -277,6 +284,9 @@ class GraphQLApp(GraphQL[RequestContext, None]):
             purpose=admission.purpose,
             search_backend=self.search,
         )
+        logged_id = request.scope.get("state", {}).get("request_id")
+        if logged_id:  # the audit log and the log lines name the request alike
+            context.request_id = logged_id
         request.state.context = context
         return context
 
@@ -292,6 +302,8 @@ class GraphQLApp(GraphQL[RequestContext, None]):
                 await self.audit.append(entries)
             except Exception:
                 log.exception("audit log write failed (request %s)", context.request_id)
+                if self.metrics is not None:
+                    self.metrics.audit_failures.inc()
                 return {
                     "data": None,
                     "errors": [
@@ -368,6 +380,7 @@ def create_app(
         tokens.keys.key  # noqa: B018  (generated now, not on the first request's event loop)
     gate = Gate(tokens.verifier, tokens.limiter)
     search_provider = SearchProvider(search)
+    metrics = Metrics(engine)
 
     async def healthz(request: Request) -> JSONResponse:
         try:
@@ -387,8 +400,10 @@ def create_app(
                 gate,
                 search_provider,
                 max_response_bytes=(limits or Limits()).max_response_bytes,
+                metrics=metrics,
             ),
         ),
+        Route("/metrics", metrics.endpoint, methods=["GET"]),
     ]
     if settings.self_issued_tokens:
         server = TokenServer(
@@ -414,6 +429,10 @@ def create_app(
             Route("/.well-known/jwks.json", jwks, methods=["GET"]),
             Route("/.well-known/oauth-authorization-server", metadata, methods=["GET"]),
         ]
+    # The staff workspace: its pages, sign-in, and the page's GraphQL requests
+    # made as the signed-in person through the same /graphql app, gate and policy.
+    graphql_app = next(r.app for r in routes if isinstance(r, Route) and r.path == "/graphql")
+    routes += ui_routes(engine, tokens.issuer, graphql_app)
     # What plugins serve, after c360's own routes so those win a clash: the web
     # connector's signed webhook inbox (POST /hooks/{source}) among them.
     routes += plugin_routes(engine)
@@ -428,8 +447,13 @@ def create_app(
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(BodyLimit, limits=http_limits or HttpLimits())],
+        middleware=[
+            # Outermost: every request gets its id, log line and metrics.
+            Middleware(RequestLogMiddleware, routes=routes, observe=metrics.observe),
+            Middleware(BodyLimit, limits=http_limits or HttpLimits()),
+        ],
     )
+    app.state.metrics = metrics
     app.state.engine = engine
     app.state.auth = tokens
     return app

@@ -12,7 +12,14 @@ from tests.import_graph import cycles, import_graph
 
 ROOT = Path(c360.__file__).parent
 
-ASSEMBLY = ("c360.app", "c360.http_limits", "c360.cli", "c360.demo")
+ASSEMBLY = (
+    "c360.app",
+    "c360.http_limits",
+    "c360.cli",
+    "c360.demo",
+    "c360.ops",
+    "c360.observability",
+)
 """The top floor: it may import anything, and only it imports itself."""
 
 MAY_IMPORT: dict[str, tuple[str, ...]] = {

@@ -10,6 +10,7 @@ import typer
 from pydantic import ValidationError
 
 from c360.cli import auth, connectors, demo, resolution, search, serve, sources, sync
+from c360.cli import webhooks as webhooks_cli
 from c360.cli.support import err_console
 from c360.connectors.registry import register_plugin_commands
 from c360.platform.settings import get_settings
@@ -26,6 +27,7 @@ register_plugin_commands(app)  # enrich, consents and third-party plugins' comma
 app.add_typer(resolution.resolution_app)  # resolve, explain, merge, split at the top level
 auth.register(app)
 search.register(app)
+webhooks_cli.register(app)
 
 
 def main() -> None:

@@ -39,9 +39,12 @@ def serve_app(engine: Engine, host: str, port: int) -> None:
     from c360.app import create_app
     from c360.connectors.scheduler import BackgroundScheduler
     from c360.http_limits import uvicorn_options
+    from c360.observability.logs import configure_json_logging
+    from c360.ops.outbound import outbound_worker
     from c360.search.indexer import BackgroundIndexer
     from c360.search.settings import SearchSettings, open_backend
 
+    configure_json_logging()
     search_settings = SearchSettings()
     backend = open_backend(search_settings)
     indexer = None
@@ -55,6 +58,8 @@ def serve_app(engine: Engine, host: str, port: int) -> None:
         ).start()
     console.print(f"c360 serving on [bold]http://{host}:{port}/graphql[/bold]  (Ctrl+C to stop)")
     scheduler = BackgroundScheduler(engine).start()  # runs due syncs while serving
+    # Webhook deliveries: one process delivers (the outbound lease), others stand by.
+    outbound = outbound_worker(engine).start()
     try:
         # Slow clients are timed out (idle, header and body timeouts, bounded
         # heads, a connection cap): see c360.http_limits.
@@ -66,6 +71,7 @@ def serve_app(engine: Engine, host: str, port: int) -> None:
             **uvicorn_options(),
         )
     finally:
+        outbound.stop()
         scheduler.stop()
         if indexer is not None:
             indexer.stop()

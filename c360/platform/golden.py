@@ -16,9 +16,11 @@ from sqlalchemy import Connection, bindparam, delete, select, update
 
 from c360.platform import tables as t
 from c360.platform.bulk import bulk_insert, sqlite_datetime
+from c360.platform.business_events import business_event
 from c360.platform.models import utcnow
 from c360.platform.records import ORGANIZATION_ATTRIBUTES, PERSON_ATTRIBUTES
 from c360.platform.settings import get_settings
+from c360.platform.sql import fetch_in
 
 log = logging.getLogger(__name__)
 
@@ -280,8 +282,53 @@ def _store_golden(
 def queue_for_index(conn: Connection, customer_ids: Iterable[int], op: str = "upsert") -> None:
     """Write outbox rows (same transaction as the change) for the search indexer."""
     now = utcnow()
+    ids = sorted(set(customer_ids))
     rows = [
-        {"entity": "customer", "entity_id": str(cid), "op": op, "created_at": now}
-        for cid in sorted(set(customer_ids))
+        {"entity": "customer", "entity_id": str(cid), "op": op, "created_at": now} for cid in ids
     ]
     bulk_insert(conn, t.outbox, rows)
+    _record_customer_events(conn, ids, op, now)
+
+
+def _record_customer_events(conn: Connection, ids: list[int], op: str, now: datetime) -> None:
+    """``customer.created`` / ``customer.updated`` for the customers queued here
+    (created: no earlier ``customer.created`` event), ``customer.merged`` for an
+    absorbed one (``delete``): the business events outbound delivery sends. Ids
+    only, never a value."""
+    if not ids:
+        return
+    be = business_event
+    if op == "delete":
+        survivors = dict(
+            fetch_in(conn, "SELECT id, merged_into FROM customer WHERE {cond}", "id", ids)
+        )
+        events = [
+            {
+                "event_type": "customer.merged",
+                "customer_id": cid,
+                "occurred_at": now,
+                "data": {"customer_id": cid, "survivor_id": survivors.get(cid)},
+            }
+            for cid in ids
+        ]
+    else:
+        known = {
+            row[0]
+            for row in fetch_in(
+                conn,
+                "SELECT customer_id FROM business_event "
+                "WHERE event_type = 'customer.created' AND {cond}",
+                "customer_id",
+                ids,
+            )
+        }
+        events = [
+            {
+                "event_type": "customer.updated" if cid in known else "customer.created",
+                "customer_id": cid,
+                "occurred_at": now,
+                "data": {"customer_id": cid},
+            }
+            for cid in ids
+        ]
+    bulk_insert(conn, be, events)
