@@ -25,12 +25,15 @@ from collections.abc import Callable, Collection
 
 from sqlalchemy import Connection, Engine
 
+from c360.platform.risk.judgment import judgment_refresher as credit_refresher
+
 log = logging.getLogger(__name__)
 
 Refresher = Callable[[Connection, Collection[int]], None]
 
 REFRESHERS: tuple[tuple[str, Refresher], ...] = (
     # each capability package adds its refresher here, in dependency order
+    ("credit", credit_refresher),
 )
 """The judgment refreshers, in the order they run."""
 

@@ -82,6 +82,10 @@ EVENT_TYPES: tuple[str, ...] = (
     "visit",
     "comment",
     "like",
+    "invoice",
+    "payment",
+    "overdue",
+    "default",
 )
 
 ATTRIBUTES_BY_KIND: dict[str, tuple[str, ...]] = {

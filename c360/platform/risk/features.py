@@ -1,0 +1,230 @@
+"""The scorecard's inputs, one row of numbers per customer.
+
+Three families, each read in bulk for a batch of customers:
+
+* **profile** (golden attributes): organization or person, age, years in business,
+  registered capital, how many attributes are known and verified;
+* **bureau** (the latest :class:`~c360.platform.connector_tables.CreditResult`):
+  score, overdue and default counts, court listings (被执行人 / 失信被执行人),
+  registration status (注销 / 吊销 count as closed);
+* **behaviour** (:mod:`.outcomes`): orders and their value over the last year,
+  invoices, overdue notices, payment delay.
+
+A value that is not known is ``nan``: the binning gives "missing" its own bin,
+so not knowing is scored for what it is worth rather than guessed.
+
+Other judgments join through :data:`EXTRA_FEATURES`: a ``(name, label, reader)``
+whose reader returns ``{customer_id: value}`` for a batch. The authenticity score
+of :mod:`c360.platform.verification` is meant to be registered here once that
+package provides a bulk reader; a model stores the feature names it was trained
+on, so adding one never changes a model in force.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from c360.platform import tables as t
+from c360.platform.connector_tables import CreditResult
+from c360.platform.normalize import NormalizationError
+from c360.platform.normalize.amounts import normalize_amount
+from c360.platform.risk.outcomes import Behaviour, behaviour_of
+from c360.platform.sql import chunks
+from c360.platform.tables import table_of
+
+RESULTS = table_of(CreditResult)
+CLOSED_STATUSES = ("注销", "吊销", "撤销", "cancelled", "revoked", "deregistered")
+"""Registration statuses under which a business no longer trades."""
+
+
+@dataclass(frozen=True, slots=True)
+class Feature:
+    """One input: its name, how staff read it, and how its value is said."""
+
+    name: str
+    label: str
+    unit: str = ""
+
+    def say(self, value: float | str | None) -> str:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return f"{self.label}: not known"
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        elif isinstance(value, float):
+            value = round(value, 1)
+        return f"{self.label}: {value}{self.unit}"
+
+
+FEATURES: tuple[Feature, ...] = (
+    Feature("is_organization", "organization (1) or person (0)"),
+    Feature("age_years", "age", " years"),
+    Feature("years_in_business", "years in business", " years"),
+    Feature("registered_capital_wan", "registered capital", " 万元"),
+    Feature("known_attributes", "profile attributes on record"),
+    Feature("verified_attributes", "verified profile attributes"),
+    Feature("bureau_score", "bureau credit score"),
+    Feature("bureau_overdue", "overdue accounts at the bureau"),
+    Feature("bureau_defaults", "defaults at the bureau"),
+    Feature("court_listings", "court enforcement / dishonest-debtor listings"),
+    Feature("registration_closed", "business registration cancelled or revoked (1 = yes)"),
+    Feature("orders_12m", "orders in the last 12 months"),
+    Feature("order_value_12m", "order value in the last 12 months", " 元"),
+    Feature("invoices", "invoices issued"),
+    Feature("overdue_events", "overdue notices on our books"),
+    Feature("payment_delay_days", "average days from invoice to payment", " days"),
+)
+"""The built-in features, in model order."""
+
+Reader = Callable[[Connection, Collection[int]], Mapping[int, float]]
+EXTRA_FEATURES: list[tuple[Feature, Reader]] = []
+"""Features other judgments contribute (see the module docstring)."""
+
+
+def feature(name: str) -> Feature:
+    for f in (*FEATURES, *(f for f, _ in EXTRA_FEATURES)):
+        if f.name == name:
+            return f
+    return Feature(name, name.replace("_", " "))
+
+
+def feature_names() -> list[str]:
+    return [f.name for f in FEATURES] + [f.name for f, _ in EXTRA_FEATURES]
+
+
+def features_of(
+    conn: Connection, customer_ids: Collection[int], *, now: datetime
+) -> tuple[dict[int, dict[str, float]], dict[int, Behaviour]]:
+    """Each (unmerged, existing) customer's features, and their behaviour (whose
+    ``bad`` is the outcome a model learns)."""
+    cu, gp = t.customer, t.golden_profile
+    rows: dict[int, dict[str, float]] = {}
+    kinds: dict[int, str] = {}
+    profiles: dict[int, dict[str, Any]] = {}
+    ids = sorted({int(c) for c in customer_ids})
+    for part in chunks(ids):
+        for cid, kind, attrs in conn.execute(
+            select(cu.c.id, cu.c.kind, gp.c.attributes)
+            .outerjoin(gp, gp.c.customer_id == cu.c.id)
+            .where(cu.c.id.in_(part), cu.c.merged_into.is_(None))
+        ):
+            kinds[cid] = kind
+            profiles[cid] = attrs or {}
+    bureau = _latest_bureau(conn, list(kinds))
+    behaviour = behaviour_of(conn, list(kinds), now=now)
+    today = now.date()
+    for cid, kind in kinds.items():
+        attrs = profiles[cid]
+        b = behaviour[cid]
+        result = bureau.get(cid)
+        registration = (result or {}).get("registration") or {}
+        row = {
+            "is_organization": 1.0 if kind == "organization" else 0.0,
+            "age_years": _years_since(_value(attrs, "birth_date"), today)
+            if kind == "person"
+            else math.nan,
+            "years_in_business": _years_since(
+                registration.get("established") or _value(attrs, "established"), today
+            )
+            if kind == "organization"
+            else math.nan,
+            "registered_capital_wan": _capital_wan(
+                registration.get("registered_capital") or _value(attrs, "registered_capital")
+            ),
+            "known_attributes": float(sum(1 for v in attrs.values() if v.get("value"))),
+            "verified_attributes": float(sum(1 for v in attrs.values() if v.get("verified"))),
+            "bureau_score": _num((result or {}).get("score")),
+            "bureau_overdue": _num((result or {}).get("overdue_count")),
+            "bureau_defaults": _num((result or {}).get("default_count")),
+            "court_listings": float(listing_count(result)) if result else math.nan,
+            "registration_closed": _closed(registration.get("status")),
+            "orders_12m": float(b.orders_12m),
+            "order_value_12m": round(b.order_value_12m, 2),
+            "invoices": float(b.invoices),
+            "overdue_events": float(b.overdue),
+            "payment_delay_days": math.nan
+            if b.payment_delay_days is None
+            else round(b.payment_delay_days, 2),
+        }
+        rows[cid] = row
+    for extra, read in EXTRA_FEATURES:
+        values = read(conn, list(rows))
+        for cid, row in rows.items():
+            row[extra.name] = float(values.get(cid, math.nan))
+    return rows, {cid: behaviour[cid] for cid in rows}
+
+
+def listing_count(result: Mapping[str, Any] | None) -> int:
+    if not result:
+        return 0
+    return len(result.get("enforcements") or []) + len(result.get("dishonest") or [])
+
+
+def latest_bureau(conn: Connection, customer_ids: Collection[int]) -> dict[int, dict[str, Any]]:
+    """Each customer's most recent bureau answer (any purpose), as a mapping."""
+    return _latest_bureau(conn, list(customer_ids))
+
+
+def _latest_bureau(conn: Connection, ids: list[int]) -> dict[int, dict[str, Any]]:
+    found: dict[int, dict[str, Any]] = {}
+    for part in chunks(sorted(ids)):
+        newest = (
+            select(RESULTS.c.customer_id, func.max(RESULTS.c.id).label("id"))
+            .where(RESULTS.c.customer_id.in_(part), RESULTS.c.found.is_(True))
+            .group_by(RESULTS.c.customer_id)
+            .subquery()
+        )
+        for row in conn.execute(
+            select(RESULTS).join(newest, newest.c.id == RESULTS.c.id)
+        ).mappings():
+            found[int(row["customer_id"])] = dict(row)
+    return found
+
+
+def _value(attrs: Mapping[str, Any], name: str) -> Any:
+    item = attrs.get(name)
+    return item.get("value") if isinstance(item, dict) else None
+
+
+def _num(value: Any) -> float:
+    return math.nan if value is None else float(value)
+
+
+_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+
+
+def _years_since(value: Any, today: date) -> float:
+    if value is None:
+        return math.nan
+    match = _DATE.search(str(value))
+    if not match:
+        return math.nan
+    try:
+        then = date(int(match[1]), int(match[2]), int(match[3]))
+    except ValueError:
+        return math.nan
+    years = (today - then).days / 365.25
+    return round(years, 1) if years >= 0 else math.nan
+
+
+def _capital_wan(value: Any) -> float:
+    """Registered capital in 万元 (``500万元``, ``5000000``, ``1.2亿``)."""
+    if value is None or value == "":
+        return math.nan
+    try:
+        return round(normalize_amount(value) / 10_000, 2)
+    except NormalizationError:
+        return math.nan
+
+
+def _closed(status: Any) -> float:
+    if not status:
+        return math.nan
+    text = str(status).strip().lower()
+    return 1.0 if any(s in text for s in CLOSED_STATUSES) else 0.0
