@@ -14,6 +14,7 @@ from c360.platform import tables as t
 from c360.platform.golden import rebuild_golden
 from c360.platform.ingest import IngestCounts, Ingestor
 from c360.platform.records import IncomingRecord
+from c360.platform.rejections import field_rejection, rejections_of
 from c360.platform.sources import save_source
 from tests.helpers import bad_resident_id, credit_code, resident_id
 
@@ -89,30 +90,71 @@ def test_changed_record_updates_in_place(sources: Engine) -> None:
     assert golden(engine, cid)["city"]["value"] == "北京市"  # canonical spelling
 
 
-def test_invalid_fields_quarantine_the_record_with_reasons_and_keep_the_rest(
+def test_invalid_values_are_refused_alone_and_the_record_is_linked_by_the_rest(
     sources: Engine,
 ) -> None:
     engine = sources
+    ingest(engine, "pos", [person("p1", name="赵敏", phone="13700137000")])
     counts = ingest(
         engine,
         "web",
         [
-            person("ok", name="王芳", phone="13700137000"),
-            person("bad", name="赵敏", phone="12345", id_number=bad_resident_id()),
+            person("ok", name="王芳", phone="13600136000"),
+            person(
+                "bad",
+                name="赵敏",
+                phone="13700137000",
+                id_number=bad_resident_id(),
+                birth_date="1943-01-77",
+            ),
         ],
     )
-    assert (counts.new, counts.quarantined) == (1, 1)
+    assert (counts.new, counts.quarantined, counts.invalid_values) == (2, 0, 2)
+    assert counts.as_dict()["invalid_values"] == 2
     sr = t.source_record
     with engine.connect() as conn:
         bad = conn.execute(select(sr).where(sr.c.external_id == "bad")).mappings().one()
-    assert bad["status"] == "quarantined"
-    assert set(bad["quarantine_reasons"]) == {"phone", "id_number"}
-    assert "check" in bad["quarantine_reasons"]["id_number"].lower()
-    assert bad["raw"]["phone"] == "12345"  # the payload is kept as received
-    assert bad["attributes"]["name"] == "赵敏"  # the valid part too
+        refused = {r.field: (r.value, r.reason) for r in rejections_of(conn, bad["id"])}
+    assert bad["status"] == "accepted" and bad["quarantine_reasons"] == {}
+    assert set(refused) == {"id_number", "birth_date"}
+    assert refused["id_number"][0] == bad_resident_id()
+    assert "check" in refused["id_number"][1].lower()
+    assert refused["birth_date"][0] == "1943-01-77"
+    assert set(bad["warnings"]) >= {"id_number", "birth_date"}
+    assert "id_number" not in bad["attributes"] and "birth_date" not in bad["attributes"]
+    assert bad["raw"]["birth_date"] == "1943-01-77"  # the payload is kept as received
+    cid = customer_of(engine, "web", "bad")
+    assert cid == customer_of(engine, "pos", "p1")  # linked by its phone and name
+    profile = golden(engine, cid)
+    assert "id_number" not in profile and "birth_date" not in profile
+    assert profile["phone"]["value"] == "+8613700137000"
+
+
+def test_a_record_with_nothing_usable_is_quarantined_whole(sources: Engine) -> None:
+    engine = sources
+    counts = ingest(engine, "web", [person("bad", phone="12345", city="杭州")])
+    assert (counts.new, counts.quarantined, counts.invalid_values) == (0, 1, 0)
+    sr = t.source_record
     with engine.connect() as conn:
-        links = conn.execute(select(func.count()).select_from(t.record_link)).scalar_one()
-    assert links == 1  # quarantined records are not linked
+        bad = conn.execute(select(sr).where(sr.c.external_id == "bad")).mappings().one()
+        refused = rejections_of(conn, bad["id"])
+    assert bad["status"] == "quarantined"
+    assert set(bad["quarantine_reasons"]) == {"phone", "record"}
+    assert [(r.field, r.value) for r in refused] == [("phone", "12345")]
+    assert count(engine, t.record_link) == 0  # quarantined records are not linked
+
+
+def test_a_corrected_value_leaves_the_rejections(sources: Engine) -> None:
+    engine = sources
+    ingest(engine, "web", [person("1", name="张伟", phone="13800138000", birth_date="1990-02-31")])
+    with engine.connect() as conn:
+        assert {r[0] for r in conn.execute(select(field_rejection.c.field))} == {"birth_date"}
+    counts = ingest(
+        engine, "web", [person("1", name="张伟", phone="13800138000", birth_date="1990-02-28")]
+    )
+    assert (counts.updated, counts.invalid_values) == (1, 0)
+    assert count(engine, field_rejection) == 0
+    assert golden(engine, customer_of(engine, "web", "1"))["birth_date"]["value"] == "1990-02-28"
 
 
 def test_connector_reported_problems_quarantine(sources: Engine) -> None:
@@ -314,10 +356,22 @@ def test_a_record_that_turns_invalid_leaves_its_customer(sources: Engine) -> Non
         ],
     )
     cid = customer_of(engine, "web", "1")
-    counts = ingest(engine, "web", [person("2", name="张伟", email="not an email", city="杭州")])
+    counts = ingest(engine, "web", [person("2", email="not an email", city="杭州")])
     assert counts.quarantined == 1
     assert "city" not in golden(engine, cid)
     assert golden(engine, cid)["email"]["value"] == "zw@example.com"
+
+
+def test_a_value_that_turns_invalid_leaves_the_profile_alone(sources: Engine) -> None:
+    engine = sources
+    first = {"name": "张伟", "phone": "13800138000", "city": "杭州"}
+    ingest(engine, "web", [person("1", email="zw@example.com", **first)])
+    cid = customer_of(engine, "web", "1")
+    counts = ingest(engine, "web", [person("1", email="not an email", **first)])
+    assert (counts.updated, counts.invalid_values, counts.quarantined) == (1, 1, 0)
+    assert customer_of(engine, "web", "1") == cid
+    profile = golden(engine, cid)
+    assert "email" not in profile and profile["city"]["value"] == "杭州市"
 
 
 def test_a_nameless_record_links_on_a_phone_only_one_customer_has(sources: Engine) -> None:
@@ -427,13 +481,7 @@ def test_a_bridging_record_never_glues_two_different_id_numbers_together(sources
     ("later", "quarantined"),
     [
         (
-            event(
-                "1:event",
-                event_type="order",
-                amount="ten yuan",
-                subject_external_id="1",
-                subject_stream="people",
-            ),
+            event("1:event", amount="10", subject_external_id="1", subject_stream="people"),
             1,
         ),
         (

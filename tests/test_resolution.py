@@ -321,7 +321,7 @@ def test_key_counts_follow_updates_and_quarantine(sources: Engine) -> None:
     with engine.connect() as conn:
         after = dict(conn.execute(select(match_key_count.c.key, match_key_count.c.records)).all())
     assert {k: v for k, v in after.items() if v} == before
-    ingest(engine, "web", [person("1", name="王芳", phone="12345")])  # quarantined
+    ingest(engine, "web", [person("1", phone="12345")])  # nothing usable: quarantined
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(match_key)).scalar_one() == 0
         assert not any(conn.execute(select(match_key_count.c.records)).scalars())
@@ -424,7 +424,7 @@ def test_cli_trains_explains_merges_and_splits(
     assert result.exit_code == 0, result.output
     assert "trained model v" in result.output
     cid = customer_of(trained, "web", "w4")
-    result = runner.invoke(resolution_app, ["explain", str(cid), "--purpose", "review"])
+    result = runner.invoke(resolution_app, ["explain", str(cid), "--purpose", "service"])
     assert result.exit_code == 0, result.output
     with trained.connect() as conn:
         method = conn.execute(
@@ -433,7 +433,7 @@ def test_cli_trains_explains_merges_and_splits(
             )
         ).scalar_one()
     assert method in result.output  # how w4's record was linked
-    result = runner.invoke(resolution_app, ["explain", "999999", "--purpose", "review"])
+    result = runner.invoke(resolution_app, ["explain", "999999", "--purpose", "service"])
     assert result.exit_code == 2 and "no customer 999999" in result.output
     a, b = customer_of(trained, "web", "w30"), customer_of(trained, "web", "w31")
     result = runner.invoke(resolution_app, ["merge", str(a), str(b), "--by", "cli@test"])

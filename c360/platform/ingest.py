@@ -8,8 +8,15 @@ ingest at once.
 
 Each record is keyed by ``(source, stream, external_id)``. A record whose content
 hash is unchanged is ``unchanged`` and costs nothing more; a new or changed one is
-normalized and validated; any invalid field quarantines it with a reason per field
-(its raw payload is kept; nothing is dropped and nothing is silently fixed).
+normalized and validated. An invalid value (a bad check digit, an impossible
+date, a phone that does not parse) is refused alone: left out of the attributes
+(so out of matching and the golden profile), its reason in the record's
+``warnings`` and the value with its reason in ``field_rejection``
+(:mod:`c360.platform.rejections`), counted in ``invalid_values``; the record's
+valid values are accepted and linked. Only a record left with nothing usable
+(no identifying value, an event of no type) or that the connector could not
+parse is quarantined whole, with a reason per field (its raw payload is kept;
+nothing is dropped and nothing is silently fixed).
 ``read = new + updated + unchanged + quarantined`` always holds.
 
 Before that, every record is held to the :class:`~c360.platform.records.RecordLimits`
@@ -23,7 +30,7 @@ the usual rules (a person with no name, phone, e-mail, ...).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -41,6 +48,12 @@ from c360.platform.matching.resolver import ProbabilisticResolver, forget_record
 from c360.platform.models import utcnow
 from c360.platform.normalize import normalize_datetime, normalize_record
 from c360.platform.records import IncomingRecord, RecordLimits, enforce_limits
+from c360.platform.rejections import (
+    RECORD_ERRORS,
+    field_errors,
+    rejection_rows,
+    replace_rejections,
+)
 from c360.platform.resolution import (
     ResolutionOutcome,
     ResolvableRecord,
@@ -60,6 +73,11 @@ class IngestCounts:
     updated: int = 0
     unchanged: int = 0
     quarantined: int = 0
+    invalid_values: int = 0
+    """Values refused by validation (a bad check digit, an impossible date, a
+    phone that does not parse) in records that were still accepted: left out of
+    matching and the golden profile, kept in ``field_rejection``. Not a share of
+    ``read`` either."""
     rejected: int = 0
     """Values rejected for breaking a limit, in the records stored (one reason
     each; the fields past the column limit of a record count once). Not a share
@@ -67,14 +85,24 @@ class IngestCounts:
     quarantined."""
 
     def add(self, other: IngestCounts) -> None:
-        for name in ("read", "new", "updated", "unchanged", "quarantined", "rejected"):
+        for name in (
+            "read",
+            "new",
+            "updated",
+            "unchanged",
+            "quarantined",
+            "invalid_values",
+            "rejected",
+        ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
     def as_dict(self) -> dict[str, int]:
-        """The counts; ``rejected`` only when some value was (as ``c360 runs`` shows)."""
+        """The counts; ``invalid_values`` and ``rejected`` only when some value
+        was (as ``c360 runs`` shows)."""
         found = asdict(self)
-        if not self.rejected:
-            del found["rejected"]
+        for name in ("invalid_values", "rejected"):
+            if not found[name]:
+                del found[name]
         return found
 
     def balanced(self) -> bool:
@@ -100,6 +128,15 @@ def content_hash(record: IncomingRecord) -> str:
         default=str,
     )
     return hashlib.sha256(payload).hexdigest()
+
+
+def _unusable(kind: str, errors: Mapping[str, str]) -> bool:
+    """Whether validation leaves a record nothing usable (it is quarantined whole):
+    no identifying value (``record``), an unknown kind, or an event of no type.
+    Any other invalid value is refused alone (:mod:`c360.platform.rejections`)."""
+    if not errors:
+        return False
+    return not RECORD_ERRORS.isdisjoint(errors) or (kind == "event" and "event_type" in errors)
 
 
 def _observed_at(record: IncomingRecord) -> datetime | None:
@@ -171,6 +208,7 @@ class Ingestor:
         updates: list[dict[str, Any]] = []
         update_records: list[IncomingRecord] = []
         seen_in_batch: dict[tuple[str, str], dict[str, Any]] = {}
+        refused: dict[tuple[str, str], tuple[Mapping[str, Any], dict[str, str]]] = {}
         limits = self.limits
         for rec in records:
             rec = enforce_limits(rec, limits)
@@ -182,12 +220,18 @@ class Ingestor:
                 counts.unchanged += 1
                 continue
             normalized = normalize_record(rec.kind, rec.fields)
-            errors = {**normalized.errors, **rec.problems}  # the connector's reason wins
+            invalid = normalized.errors
+            errors: dict[str, str] = {}
+            if rec.problems or _unusable(rec.kind, invalid):
+                errors = {**invalid, **rec.problems}  # the connector's reason wins
             rejected = rec.rejected
             if rejected:
                 counts.rejected += len(rejected)
                 if errors:  # say what was taken away, too, of a record left unusable
                     errors = {**rejected, **errors}
+            warnings = normalized.warnings
+            if rejected or (invalid and not errors):
+                warnings = {**warnings, **rejected, **({} if errors else invalid)}
             row: dict[str, Any] = {
                 "kind": rec.kind,
                 "raw": rec.raw or dict(rec.fields),
@@ -196,12 +240,11 @@ class Ingestor:
                 "content_hash": digest,
                 "status": "quarantined" if errors else "accepted",
                 "quarantine_reasons": errors,
-                "warnings": {**normalized.warnings, **rejected}
-                if rejected
-                else normalized.warnings,
+                "warnings": warnings,
                 "observed_at": _observed_at(rec),
                 "updated_at": now,
             }
+            refused[key] = (rec.fields, invalid)
             if errors:
                 counts.quarantined += 1
             elif prior is None:
@@ -239,6 +282,14 @@ class Ingestor:
             )
             for row, rec in zip(updates, update_records, strict=True):
                 row.update(id=row["b_id"], stream=rec.stream, external_id=rec.external_id)
+        rejections: list[dict[str, Any]] = []
+        for row in (*inserts, *updates):
+            fields, invalid = refused[(row["stream"], row["external_id"])]
+            if invalid:
+                if row["status"] == "accepted":
+                    counts.invalid_values += len(field_errors(invalid))
+                rejections += rejection_rows(row["id"], fields, invalid, now)
+        replace_rejections(conn, [row["id"] for row in updates], rejections)
         return counts, inserts, updates
 
     def _existing(

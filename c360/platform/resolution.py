@@ -248,10 +248,12 @@ class DeterministicResolver:
             else:
                 previous = rec.previous_customer_id
                 before = previous_keys.get(rec.record_id, set())
-                same_subject = not before or bool(before & set(keys))
+                same_subject = not before or not keys or bool(before & set(keys))
                 if previous is not None and still_linked.get(previous, 0) == 0 and same_subject:
                     # The record was its customer's only one and still describes the
-                    # same subject (or was quarantined, so said nothing): it keeps the id.
+                    # same subject, or says nothing that could contradict it (it was
+                    # quarantined, or its identifying values were refused): it keeps
+                    # the id.
                     customer_id = previous
                     still_linked[previous] = 1
                 else:

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, bindparam, delete, select, update
 
 from c360.platform import tables as t
+from c360.platform.customers.merge_log import log_merge
 from c360.platform.golden import queue_for_index
 from c360.platform.models import utcnow
 from c360.platform.sql import chunks
@@ -128,10 +129,21 @@ def absorbed_by(conn: Connection, customer_ids: Iterable[int]) -> dict[int, list
 
 def merge_customers(conn: Connection, survivor: int, absorbed: int) -> None:
     """Fold ``absorbed`` into ``survivor``: links, keys and events move; the absorbed
-    id redirects to the survivor forever (chains are flattened)."""
+    id redirects to the survivor (chains are flattened) until an unmerge undoes
+    it, which the merge log (:mod:`.merge_log`) written here makes exact."""
     if survivor == absorbed:
         return
     now = utcnow()
+    rl, ev, cu = t.record_link, t.event, t.customer
+    log_merge(
+        conn,
+        survivor,
+        absorbed,
+        list(conn.execute(select(rl.c.record_id).where(rl.c.customer_id == absorbed)).scalars()),
+        list(conn.execute(select(ev.c.id).where(ev.c.customer_id == absorbed)).scalars()),
+        list(conn.execute(select(cu.c.id).where(cu.c.merged_into == absorbed)).scalars()),
+        now,
+    )
     conn.execute(
         update(t.record_link)
         .where(t.record_link.c.customer_id == absorbed)
