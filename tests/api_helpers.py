@@ -35,7 +35,7 @@ from c360.auth.principal import SCOPES
 from c360.schema import Limits
 from c360.search.contract import SearchBackend
 
-PURPOSE = "integration test"
+PURPOSE = "service"
 
 
 @dataclass

@@ -48,12 +48,12 @@ def test_clear_reads_are_recorded_with_who_what_when_and_why(
 ) -> None:
     create_client(engine, "service-desk", role="agent", scopes=list(SCOPES), region="北京")
     agent = server.api("agent", region="北京", subject="agent-0007", client_id="service-desk")
-    agent.query(READ, {"id": str(matrix.person), "purpose": "callback request"})
+    agent.query(READ, {"id": str(matrix.person), "purpose": "service"})
     [entry] = rows(engine)
     assert entry.action == "read"
     assert (entry.principal, entry.client) == ("agent-0007", "service-desk")
     assert entry.customer_id == matrix.person
-    assert entry.purpose == "callback request"
+    assert entry.purpose == "service"
     # Agents read names, phones and notes in clear; the id number is masked and the
     # gender is not personal data of note, so neither is on the entry.
     assert entry.fields == ["name", "note", "phone"]
@@ -62,20 +62,20 @@ def test_clear_reads_are_recorded_with_who_what_when_and_why(
 
     # The purpose can come from the X-Purpose header: percent-encoded, or raw
     # UTF-8 as curl sends it.
-    server.api("agent", region="北京", subject="agent-0007", purpose=quote("投诉处理")).query(
-        READ, {"id": str(matrix.person)}
-    )
-    assert rows(engine)[-1].purpose == "投诉处理"
+    server.api(
+        "agent", region="北京", subject="agent-0007", purpose=quote("complaint_handling")
+    ).query(READ, {"id": str(matrix.person)})
+    assert rows(engine)[-1].purpose == "complaint_handling"
     raw = httpx.post(
         f"{server.url}/graphql",
         json={"query": READ, "variables": {"id": str(matrix.person)}},
         headers=[
             (b"authorization", f"Bearer {server.token('agent', region='北京')}".encode()),
-            (b"x-purpose", "回访".encode()),
+            (b"x-purpose", "service".encode()),
         ],
     )
     assert raw.status_code == 200 and "errors" not in raw.json()
-    assert rows(engine)[-1].purpose == "回访"
+    assert rows(engine)[-1].purpose == "service"
 
 
 def test_masked_reads_are_not_clear_reads(server: Server, engine: Engine, matrix: Matrix) -> None:
@@ -130,7 +130,7 @@ def test_no_personal_value_is_ever_written_to_the_log(
     server: Server, engine: Engine, matrix: Matrix
 ) -> None:
     for role in ("agent", "marketing", "risk", "compliance", "admin"):
-        server.api(role, purpose="review").post(READ, {"id": str(matrix.person)})
+        server.api(role, purpose="legal_obligation").post(READ, {"id": str(matrix.person)})
         server.api(role).post(READ, {"id": str(matrix.person)})
     dumped = json.dumps([r.model_dump(mode="json") for r in rows(engine)], ensure_ascii=False)
     for value in [*PERSON.values(), EXTERNAL_ID, NOTE_TEXT]:
@@ -261,13 +261,13 @@ def test_searches_by_personal_fields_are_recorded(
 ) -> None:
     agent = server.api("agent", region="北京", subject="agent-3")
     agent.query(
-        'query { customers(filter: {phone: "13800138000"}, purpose: "caller id") '
+        'query { customers(filter: {phone: "13800138000"}, purpose: "service") '
         "{ edges { node { customerId } } } }"
     )
     [search] = [r for r in rows(engine) if r.action == "search"]
     assert (search.principal, search.purpose, search.fields) == (
         "agent-3",
-        "caller id",
+        "service",
         ["filter.phone"],
     )
     assert "13800138000" not in json.dumps(search.detail)

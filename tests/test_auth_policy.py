@@ -170,7 +170,7 @@ VIEWERS: list[tuple[tuple[str, ...], str, tuple[str, ...]]] = [
 """(the token's roles, its region, the roles that see the matrix's 北京 customers)."""
 
 
-@pytest.mark.parametrize("purpose", [None, "kyc review"], ids=["no-purpose", "purpose"])
+@pytest.mark.parametrize("purpose", [None, "legal_obligation"], ids=["no-purpose", "purpose"])
 @pytest.mark.parametrize(
     ("roles", "region", "role"),
     VIEWERS,
@@ -305,7 +305,7 @@ SEARCHES = [
 ]
 
 
-@pytest.mark.parametrize("purpose", [None, "kyc review"], ids=["no-purpose", "purpose"])
+@pytest.mark.parametrize("purpose", [None, "legal_obligation"], ids=["no-purpose", "purpose"])
 @pytest.mark.parametrize("role", ROLES)
 def test_search_matrix(server: Server, matrix: Matrix, role: str, purpose: str | None) -> None:
     """Filtering by a field is allowed exactly where the field is read in clear."""
@@ -338,7 +338,7 @@ def test_purpose_comes_from_the_header_too(server: Server, matrix: Matrix) -> No
     refused = server.api("compliance").post(query, {"p": str(matrix.person)}).json()
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert "declared purpose" in refused["errors"][0]["message"]
-    allowed = server.api("compliance", purpose="court order 2024-17").query(
+    allowed = server.api("compliance", purpose="legal_obligation").query(
         query, {"p": str(matrix.person)}
     )
     assert allowed["customer"]["a"]["value"] == ID_NUMBER
@@ -489,7 +489,7 @@ def test_evidence_formats_to_come_do_not_leak(
     marketing, _ = evidence(own_server.api("marketing"))
     assert marketing["comparisons"][1]["right"] == "张*"
     assert marketing["debug"] == {"raw": None}
-    admin, _ = evidence(own_server.api("admin", purpose="audit"))
+    admin, _ = evidence(own_server.api("admin", purpose="legal_obligation"))
     assert admin["debug"] == {"raw": "secret-value"}
     assert admin["comparisons"][0]["left"] == PHONE
 
@@ -531,7 +531,7 @@ def search_server(
         yield from serve(module_engine, make_settings(directory), search=index)
 
 
-@pytest.mark.parametrize("purpose", [None, "kyc review"], ids=["no-purpose", "purpose"])
+@pytest.mark.parametrize("purpose", [None, "legal_obligation"], ids=["no-purpose", "purpose"])
 @pytest.mark.parametrize("role", ROLES)
 def test_free_text_search_matrix(
     search_server: Server, matrix: Matrix, role: str, purpose: str | None

@@ -435,7 +435,7 @@ def test_oidc_token_checks(oidc_server: Server, provider: Provider, own_world: W
         oidc_server.anonymous.raw(QUERY, variables, **_bearer(forged)), "signature does not verify"
     )
     # c360's own tokens are still accepted beside the provider's.
-    oidc_server.api("admin", purpose="check").query(QUERY, variables)
+    oidc_server.api("admin", purpose="service").query(QUERY, variables)
 
 
 def test_oidc_provider_down_is_503_and_serves_nothing(

@@ -136,7 +136,7 @@ def test_graphql_and_c360_merge_both_follow_a_merged_id(
     )
     first, second, third, fourth = (customer_of(engine, "web", f"p{i}") for i in range(4))
     merge(engine, first, second, Actor("steward@test"))  # second now redirects to first
-    admin = server.api("admin", purpose="dedup")
+    admin = server.api("admin", purpose="service")
     merged = admin.query(MERGE, {"s": str(third), "a": str(second)})["mergeCustomers"]
     assert merged["customerId"] == third
     assert sorted(merged["mergedIds"]) == sorted([first, second])
@@ -180,14 +180,14 @@ def test_shared_identifiers_are_related_customers_for_explain_and_graphql(
     assert (relationship.other_customer_id, relationship.attribute) == (created, "id_number")
     assert relationship.direction == "mutual" and relationship.other_record_id == rid
     code, output = c360(
-        db_url, tmp_path, monkeypatch, "explain", str(owner), "--purpose", "dedup", "--json"
+        db_url, tmp_path, monkeypatch, "explain", str(owner), "--purpose", "service", "--json"
     )
     assert code == 0, output
     related = json.loads(output)["related"]
     assert [(r["kind"], r["other_customer_id"]) for r in related] == [
         ("shares_identifier", created)
     ]
-    node = server.api("admin", purpose="dedup").query(RELATED, {"id": str(owner)})["customer"]
+    node = server.api("admin", purpose="service").query(RELATED, {"id": str(owner)})["customer"]
     assert node["related"] == [
         {
             "kind": "SHARES_IDENTIFIER",

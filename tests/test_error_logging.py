@@ -36,7 +36,7 @@ def find(served: Served) -> httpx.Response:
         json={"query": QUERY, "variables": {"email": EMAIL}, "operationName": "FindByContact"},
         headers={
             "Authorization": f"Bearer {served.token('admin')}",
-            "X-Purpose": "integration test",
+            "X-Purpose": "service",
         },
         timeout=30,
     )

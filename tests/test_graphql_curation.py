@@ -99,7 +99,7 @@ def test_a_graphql_merge_is_a_must_link_at_once_and_survives_syncs_and_rebuilds(
     )
     a, b = customer_of(engine, "web", "a"), customer_of(engine, "web", "b")
     assert a != b
-    admin = server.api("admin", subject="steward-7", purpose="dedup")
+    admin = server.api("admin", subject="steward-7", purpose="service")
     # the steward keeps the younger id: the choice is theirs
     merged = admin.query(MERGE, {"s": str(b), "a": str(a), "why": "one household account"})
     assert merged["mergeCustomers"]["customerId"] == b
@@ -130,7 +130,7 @@ def test_a_graphql_split_is_a_cannot_link_at_once_and_survives_syncs_and_rebuild
     first = customer_of(engine, "web", "a")
     assert customer_of(engine, "pos", "b") == first  # same e-mail: one customer
     rid = record_id(engine, "pos", "b")
-    result = server.api("admin", purpose="dedup").query(SPLIT, {"r": rid})["splitRecord"]
+    result = server.api("admin", purpose="service").query(SPLIT, {"r": rid})["splitRecord"]
     assert result["previous"]["customerId"] == first
     created = result["created"]["customerId"]
     assert result["created"]["sourceRecords"] == [{"externalId": "b", "linkMethod": "manual:split"}]

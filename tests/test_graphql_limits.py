@@ -50,7 +50,7 @@ class Statements:
 def rejected_before_running(
     server: Server, engine: Engine, query: str, code: str, variables: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    api = server.api("admin", purpose="limits")
+    api = server.api("admin", purpose="service")
     with Statements(engine) as sql:
         body = api.post(query, variables).json()
     assert body.get("data") is None, body
@@ -86,7 +86,7 @@ def test_cost_limit(server: Server, engine: Engine, world: World) -> None:
     assert "Query too complex" in error["message"]
     # The same shape with small pages runs.
     small = query.replace("first: 100", "first: 5").replace("first: 50", "first: 5")
-    server.api("admin", purpose="limits").query(small)
+    server.api("admin", purpose="service").query(small)
 
 
 def test_cost_counts_fragments_and_variables(server: Server, engine: Engine, world: World) -> None:

@@ -122,7 +122,7 @@ def test_agents_cannot_tag_outside_their_region(server: Server, matrix: Matrix) 
 def test_admin_merges_and_the_absorbed_id_redirects(
     server: Server, matrix: Matrix, engine: Engine
 ) -> None:
-    admin = server.api("admin", subject="steward-1", purpose="dedup")
+    admin = server.api("admin", subject="steward-1", purpose="service")
     server.api("agent", region="北京").query(TAG, {"id": str(matrix.relative), "tag": "家属"})
     merged = admin.query(
         MERGE, {"s": str(matrix.person), "a": str(matrix.relative), "why": "same household id"}
@@ -164,7 +164,7 @@ def test_admin_merges_and_the_absorbed_id_redirects(
 def test_admin_splits_a_record_into_a_new_customer(
     server: Server, matrix: Matrix, engine: Engine
 ) -> None:
-    admin = server.api("admin", purpose="dedup")
+    admin = server.api("admin", purpose="service")
     admin.query(MERGE, {"s": str(matrix.person), "a": str(matrix.relative)})
     with Session(engine) as session:
         record = session.exec(

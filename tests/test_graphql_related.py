@@ -50,7 +50,7 @@ def server(engine: Engine, tmp_path: Path) -> Iterator[Server]:
 
 def related(server: Server, engine: Engine, source: str, ext: str, role: str = "admin") -> Any:
     customer_id = customer_of(engine, source, ext)
-    data = server.api(role, purpose="test").query(RELATED, {"id": str(customer_id)})
+    data = server.api(role, purpose="service").query(RELATED, {"id": str(customer_id)})
     return data["customer"]["related"]
 
 

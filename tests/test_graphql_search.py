@@ -190,19 +190,19 @@ def test_searching_by_a_field_the_role_cannot_read_is_refused(
 def test_id_numbers_are_searched_with_a_declared_purpose(server: Server, world: World) -> None:
     refused = server.api("admin").post(SEARCH, {"q": LI_NA_ID}).json()
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
-    found = server.api("admin").query(SEARCH, {"q": LI_NA_ID, "purpose": "kyc"})
+    found = server.api("admin").query(SEARCH, {"q": LI_NA_ID, "purpose": "legal_obligation"})
     assert ids(found) == [world["lina"]]
 
 
 def test_searches_by_personal_fields_are_audited(server: Server, engine: Engine) -> None:
-    server.api("agent", purpose="callback", region=EVERY_REGION).query(SEARCH, {"q": "8000"})
+    server.api("agent", purpose="service", region=EVERY_REGION).query(SEARCH, {"q": "8000"})
     with engine.connect() as conn:
         rows = conn.execute(
             select(t.audit_log.c.fields, t.audit_log.c.purpose).where(
                 t.audit_log.c.action == "search"
             )
         ).all()
-    assert any("search.phone" in row.fields and row.purpose == "callback" for row in rows)
+    assert any("search.phone" in row.fields and row.purpose == "service" for row in rows)
 
 
 def test_bad_search_input_names_the_argument(server: Server) -> None:

@@ -219,7 +219,7 @@ def test_a_huge_profile_is_refused_and_healthz_answers_meanwhile(
                     "{ attributes { name value verified conflicting } } }",
                     "variables": {"id": str(customer_id)},
                 },
-                headers={"Authorization": f"Bearer {token}", "X-Purpose": "integration test"},
+                headers={"Authorization": f"Bearer {token}", "X-Purpose": "service"},
                 timeout=60,
             )
             took = time.monotonic() - started

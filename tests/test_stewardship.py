@@ -29,7 +29,7 @@ from c360.platform.stewardship import (
 from c360.platform.tables import table_of
 from tests.resolution_helpers import customer_of, ingest, org, person, record_id
 
-STEWARD = Actor("steward@test", client="console", roles="admin", purpose="dedup")
+STEWARD = Actor("steward@test", client="console", roles="admin", purpose="service")
 
 
 @pytest.fixture

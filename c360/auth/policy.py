@@ -247,6 +247,21 @@ def _decide_for_role(role: str, field: str, attribute: str, purpose: str | None)
     return Decision(Outcome.REFUSED, field, f'role {role} may not read "{label}"')
 
 
+def uncovered(decision: Decision, attribute: str, purpose: str) -> Decision:
+    """``decision`` for a customer whose consent or legal bases do not cover
+    ``purpose`` (PIPL art. 13): a clear personal value is masked where a mask
+    exists, else refused, and the reason says which purpose is not covered."""
+    if decision.outcome is not Outcome.CLEAR or not decision.personal:
+        return decision
+    reason = (
+        f'no consent or legal basis of this customer covers purpose "{purpose}" '
+        f'for "{decision.field}"'
+    )
+    if attribute in FIELD_MASKS:
+        return Decision(Outcome.MASKED, decision.field, reason)
+    return Decision(Outcome.REFUSED, decision.field, reason)
+
+
 def may_search(
     principal: Principal,
     attribute: str,
@@ -418,4 +433,5 @@ __all__ = [
     "roles_seeing",
     "row_scope",
     "search_refusal",
+    "uncovered",
 ]

@@ -59,6 +59,7 @@ from sqlmodel import Field, SQLModel
 
 from c360.platform.bulk import bulk_insert
 from c360.platform.models import AuditLog, utcnow
+from c360.platform.privacy.purposes import UnknownPurpose, check_purpose
 from c360.platform.secret_keys import AUDIT_KEY, key_id, load_key
 
 GENESIS = "0" * 64
@@ -101,7 +102,9 @@ def clean_purpose(text: str) -> str:
     """``text`` without surrounding white space, if it is a purpose that can be put
     on record: 1-:data:`MAX_PURPOSE` characters of valid Unicode, with no control,
     format, private-use or unassigned characters (a purpose is shown to auditors
-    as it is). :class:`InvalidPurpose` saying why otherwise."""
+    as it is), and a code of the catalogue
+    (:data:`c360.platform.privacy.purposes.PURPOSES`). :class:`InvalidPurpose`
+    saying why otherwise (an unknown code: with the list)."""
     purpose = text.strip()
     if not 1 <= len(purpose) <= MAX_PURPOSE:
         raise InvalidPurpose(f"must be 1-{MAX_PURPOSE} characters, got {len(purpose)}")
@@ -112,7 +115,10 @@ def clean_purpose(text: str) -> str:
                 f"must not contain {_REFUSED_CATEGORIES[category]} "
                 f"(U+{ord(char):04X} at character {position})"
             )
-    return purpose
+    try:
+        return check_purpose(purpose)
+    except UnknownPurpose as exc:
+        raise InvalidPurpose(str(exc)) from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 from starlette.requests import Request
 
-from c360.auth.policy import Decision, RowScope, decide, row_scope
+from c360.auth.policy import Decision, Outcome, RowScope, decide, row_scope, uncovered
 from c360.auth.principal import Principal
 from c360.platform.audit import AuditEntry
+from c360.platform.privacy.consent import covered_customers
+from c360.platform.privacy.purposes import DEFAULT_PURPOSE, standing_basis
 from c360.schema.loaders import Loaders
 from c360.search.contract import SearchBackend
 
@@ -117,6 +119,7 @@ class RequestContext:
         init=False, default_factory=dict
     )
     _row_scope: RowScope | None = field(init=False, default=None)
+    _covered: dict[tuple[int, str], bool] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.engine)
@@ -135,7 +138,31 @@ class RequestContext:
                 roles=subject.roles,
             )
             self._decisions[key] = decision
+        if decision.outcome is Outcome.CLEAR and decision.personal and subject.customer_id:
+            purpose = subject.purpose or DEFAULT_PURPOSE
+            if not self.covers(subject.customer_id, purpose):
+                return uncovered(decision, attribute, purpose)
         return decision
+
+    def covers(self, customer_id: int, purpose: str) -> bool:
+        """Whether the customer's consent or a legal basis covers ``purpose``
+        (read once per request: a withdrawal counts from the next request)."""
+        if standing_basis(purpose) is not None:
+            return True
+        key = (customer_id, purpose)
+        if key not in self._covered:
+            self.prime_coverage([customer_id], purpose)
+        return self._covered[key]
+
+    def prime_coverage(self, customer_ids: Iterable[int], purpose: str | None) -> None:
+        """Read coverage of ``purpose`` for many customers in one go (a page)."""
+        reason = purpose or DEFAULT_PURPOSE
+        wanted = [cid for cid in customer_ids if (cid, reason) not in self._covered]
+        if not wanted or standing_basis(reason) is not None:
+            return
+        with self.engine.connect() as conn:
+            found = covered_customers(conn, wanted, reason)
+        self._covered.update({(cid, reason): cid in found for cid in wanted})
 
     @property
     def row_scope(self) -> RowScope:

@@ -7,7 +7,7 @@ import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import strawberry
 from strawberry import relay
@@ -143,7 +143,15 @@ async def customer_by_id(info: Info, customer_id: int, purpose: str | None) -> C
         assert row.id is not None
         record_outside_scope(info, row.id, purpose)
         return None
+    await prime_coverage(info, [row], purpose)
     return Customer.from_row(row, purpose, roles)
+
+
+async def prime_coverage(info: Info, rows: list[Any], purpose: str | None) -> None:
+    """Read, off the event loop and in one go, whether consent or a legal basis
+    covers ``purpose`` for the customers of a page (the policy asks per value)."""
+    ids = [row.id for row in rows if row is not None and row.id is not None]
+    await asyncio.to_thread(info.context.prime_coverage, ids, purpose)
 
 
 @strawberry.input(
@@ -375,6 +383,7 @@ async def search_connection(
     outcome = outcome_of(page, begun, first)
     rows = await info.context.loaders.customer.load_many([hit[0] for hit in outcome.hits])
     visible = await visible_rows(info, rows)
+    await prime_coverage(info, list(rows), request.purpose)
     edges: list[CustomerEdge] = []
     seen: set[int] = set()
     for (_, score, matches), cursor, row, roles in zip(
@@ -476,6 +485,7 @@ class Query:
         )
         listed = rows[:first]
         viewers = await visible_rows(info, list(listed))
+        await prime_coverage(info, list(listed), reason)
         page = [
             Customer.from_row(row, reason, roles)
             for row, roles in zip(listed, viewers, strict=True)
