@@ -54,6 +54,7 @@ def demo(
             seed=seed,
             evaluate=evaluate,
         )
+    console.print(f"staff workspace: http://{settings.host}:{settings.port}/ (sign in as a demo account)")
     if serve_after:
         serve_app(engine, settings.host, settings.port)
 
@@ -94,6 +95,10 @@ def run_demo(
             save_source(engine, src.name, src.connector, src.config, trust=src.trust)
         reports += sync_sources(engine, [src.name for src in remote])
     out.print(report_table(reports))
+    from c360.demo.risk import credit_figures, prepare_credit
+
+    for line in prepare_credit(engine, seed):  # scored by the indexer's judgments below
+        out.print(line)
     from c360.search.indexer import Indexer
     from c360.search.settings import open_backend
 
@@ -112,6 +117,8 @@ def run_demo(
     for label, value in summary.items():
         table.add_row(label, f"{value:,}")
     out.print(table)
+    for line in credit_figures(engine):
+        out.print(line)
     if evaluate:
         truth = load_truth(dataset.truth_path)
         for label, accepted_only in (("all records", False), ("accepted records", True)):
@@ -122,6 +129,12 @@ def run_demo(
                 f"true_pairs={score.true_pairs} predicted_pairs={score.predicted_pairs}"
             )
     out.print(f"demo synced in {time.perf_counter() - started:.1f}s")
+    from c360.demo.staff import create_demo_accounts
+
+    accounts = Table("staff account", "role", "region", "password (shown once)")
+    for name, role, region, password in create_demo_accounts(engine):
+        accounts.add_row(name, role, region or "-", password or "(made earlier)")
+    out.print(accounts)
 
 
 def register(app: typer.Typer) -> None:

@@ -134,7 +134,7 @@ def features_of(
             )
             if kind == "organization"
             else math.nan,
-            "registered_capital_wan": _capital_wan(
+            "registered_capital_wan": capital_wan(
                 registration.get("registered_capital") or _value(attrs, "registered_capital")
             ),
             "known_attributes": float(sum(1 for v in attrs.values() if v.get("value"))),
@@ -213,7 +213,7 @@ def _years_since(value: Any, today: date) -> float:
     return round(years, 1) if years >= 0 else math.nan
 
 
-def _capital_wan(value: Any) -> float:
+def capital_wan(value: Any) -> float:
     """Registered capital in 万元 (``500万元``, ``5000000``, ``1.2亿``)."""
     if value is None or value == "":
         return math.nan

@@ -32,9 +32,9 @@ import pandas as pd
 
 SPEC_FORMAT = 1
 GRADES = ("A", "B", "C", "D", "E")
-DEFAULT_GRADE_CUTS: dict[str, float] = {"A": 620.0, "B": 590.0, "C": 560.0, "D": 530.0}
+DEFAULT_GRADE_CUTS: dict[str, float] = {"A": 600.0, "B": 580.0, "C": 560.0, "D": 540.0}
 """Lowest points of each grade; below D's is E. At 600 for 50:1 and 20 PDO these
-are PDs of about 1 %, 2.7 %, 5.3 % and 10 %."""
+are PDs of about 2 %, 3.8 %, 7.4 % and 13.8 %."""
 MIN_AUC = 0.60
 """Cross-validated AUC below which a model is refused (0.5 is a coin)."""
 MIN_SAMPLES = 50

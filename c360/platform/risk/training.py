@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -24,7 +25,12 @@ from optbinning import BinningProcess, Scorecard
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score, roc_curve
 from sklearn.model_selection import StratifiedKFold
+from sqlalchemy import Connection, Engine, select
 
+from c360.platform import tables as t
+from c360.platform.models import utcnow
+from c360.platform.risk.features import feature_names, features_of
+from c360.platform.risk.model_store import activate, store_model
 from c360.platform.risk.scorecard import (
     DEFAULT_GRADE_CUTS,
     GRADES,
@@ -106,6 +112,10 @@ def train(
             f"(at least {MIN_SAMPLES} customers with {MIN_DEFAULTS} defaults and "
             f"{MIN_DEFAULTS} good ones are needed)"
         )
+    # a feature nobody has a value for (no bureau data yet, say) has nothing to bin
+    frame = frame.loc[:, frame.notna().sum() >= MIN_DEFAULTS]
+    if frame.shape[1] == 0:
+        raise ModelRefused("no feature has values for enough customers")
     validation = cross_validate(
         frame, y, categorical=categorical, folds=min(folds, bad, len(y) - bad), seed=seed
     )
@@ -172,3 +182,47 @@ def spec_of(
         },
         "grade_cuts": cuts,
     }
+
+
+def training_set(conn: Connection, *, now: datetime) -> tuple[pd.DataFrame, np.ndarray, list[int]]:
+    """The customers with outcomes (invoiced at least once, or defaulted): their
+    features (behaviour up to now) and whether they defaulted."""
+    ev = t.event
+    ids = sorted(
+        int(c)
+        for c in conn.execute(
+            select(ev.c.customer_id)
+            .where(ev.c.customer_id.is_not(None), ev.c.event_type.in_(("invoice", "default")))
+            .distinct()
+        ).scalars()
+    )
+    features, behaviour = features_of(conn, ids, now=now)
+    live = sorted(features)
+    frame = pd.DataFrame([features[c] for c in live], index=live, columns=feature_names())
+    labels = np.array([1 if behaviour[c].bad else 0 for c in live], dtype=int)
+    return frame, labels, live
+
+
+def train_from_outcomes(
+    engine: Engine,
+    *,
+    actor: str,
+    scaling: Scaling | None = None,
+    grade_cuts: Mapping[str, float] | None = None,
+    activate_it: bool = False,
+    note: str = "",
+    now: datetime | None = None,
+    min_auc: float = MIN_AUC,
+) -> tuple[int, Validation, int | None]:
+    """Train on the business's own outcomes and store the model as a candidate
+    (activated too with ``activate_it``); (version, validation, version replaced)."""
+    now = now or utcnow()
+    with engine.connect() as conn:
+        frame, labels, _ = training_set(conn, now=now)
+    spec, validation = train(frame, labels, scaling=scaling, grade_cuts=grade_cuts, min_auc=min_auc)
+    replaced = None
+    with engine.begin() as conn:
+        version = store_model(conn, spec, validation, created_by=actor, note=note)
+        if activate_it:
+            replaced = activate(conn, version, actor=actor)
+    return version, validation, replaced
