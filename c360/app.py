@@ -60,7 +60,12 @@ from c360.auth.ratelimit import RateLimiter
 from c360.auth.tokens import ClientStatus, TokenVerifier
 from c360.connectors.registry import plugin_routes
 from c360.http_limits import BodyLimit, HttpLimits
-from c360.observability.logs import RequestLogMiddleware, note_operation, note_principal
+from c360.observability.logs import (
+    RequestLogMiddleware,
+    note_operation,
+    note_principal,
+    operation_name,
+)
 from c360.observability.metrics import Metrics
 from c360.platform.audit import AuditWriter
 from c360.platform.clients import client_is_active
@@ -251,7 +256,7 @@ class GraphQLApp(GraphQL[RequestContext, None]):
         """The operation, executed in a worker thread on an event loop of its own:
         resolving and completing a big result is CPU work that would otherwise
         hold up every other request on the server's loop."""
-        note_operation(request_data.operation_name)
+        note_operation(operation_name(request_data.operation_name, request_data.query))
         execution = super().execute_single(
             request, request_adapter, sub_response, context, root_value, request_data
         )

@@ -61,6 +61,21 @@ def note_operation(operation: str | None) -> None:
         info.operation = operation
 
 
+_LEADING_OPERATION = re.compile(r"\s*(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)")
+
+
+def operation_name(declared: str | None, query: str | None) -> str | None:
+    """The operation a request runs: its ``operationName``, else the name of the
+    operation its document starts with (``query CustomerPage { … }``)."""
+    if declared:
+        return declared
+    if query:
+        match = _LEADING_OPERATION.match(query)
+        if match:
+            return match.group(1)
+    return None
+
+
 def request_id_from(value: str | None) -> str:
     """The caller's request id when it is a sane token, else a fresh one."""
     if value and _SANE_ID.match(value):
