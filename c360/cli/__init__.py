@@ -10,6 +10,10 @@ import typer
 from pydantic import ValidationError
 
 from c360.cli import auth, connectors, demo, resolution, search, serve, sources, sync
+from c360.cli import cases as cases_cli
+from c360.cli import privacy as privacy_cli
+from c360.cli import credit_model
+from c360.cli import users
 from c360.cli import webhooks as webhooks_cli
 from c360.cli.support import err_console
 from c360.connectors.registry import register_plugin_commands
@@ -28,6 +32,10 @@ app.add_typer(resolution.resolution_app)  # resolve, explain, merge, split at th
 auth.register(app)
 search.register(app)
 webhooks_cli.register(app)
+users.register(app)
+cases_cli.register(app)
+privacy_cli.register(app)
+credit_model.register(app)
 
 
 def main() -> None:

@@ -51,10 +51,14 @@ class Feature:
     name: str
     label: str
     unit: str = ""
+    words: tuple[str, ...] = ()
+    """for a 0/1 feature, what 0 and 1 mean"""
 
     def say(self, value: float | str | None) -> str:
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return f"{self.label}: not known"
+        if self.words and isinstance(value, int | float) and value in (0, 1):
+            return f"{self.label}: {self.words[int(value)]}"
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         elif isinstance(value, float):
@@ -63,7 +67,7 @@ class Feature:
 
 
 FEATURES: tuple[Feature, ...] = (
-    Feature("is_organization", "organization (1) or person (0)"),
+    Feature("is_organization", "customer kind", words=("person", "organization")),
     Feature("age_years", "age", " years"),
     Feature("years_in_business", "years in business", " years"),
     Feature("registered_capital_wan", "registered capital", " 万元"),
@@ -73,7 +77,11 @@ FEATURES: tuple[Feature, ...] = (
     Feature("bureau_overdue", "overdue accounts at the bureau"),
     Feature("bureau_defaults", "defaults at the bureau"),
     Feature("court_listings", "court enforcement / dishonest-debtor listings"),
-    Feature("registration_closed", "business registration cancelled or revoked (1 = yes)"),
+    Feature(
+        "registration_closed",
+        "business registration",
+        words=("in business (存续)", "cancelled or revoked (注销/吊销)"),
+    ),
     Feature("orders_12m", "orders in the last 12 months"),
     Feature("order_value_12m", "order value in the last 12 months", " 元"),
     Feature("invoices", "invoices issued"),

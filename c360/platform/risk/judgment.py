@@ -59,8 +59,8 @@ def factors_of(
 
 
 def reasons(factors: list[dict[str, Any]], limit: int = REASONS_SHOWN) -> list[dict[str, Any]]:
-    """The reason codes: the factors that cost points, the costliest first."""
-    return [f for f in factors if f["points"] < 0][:limit]
+    """The reason codes: the factors that cost a point or more, the costliest first."""
+    return [f for f in factors if f["points"] <= -1.0][:limit]
 
 
 def refresh_credit(
@@ -211,3 +211,57 @@ def monitor(engine: Engine, *, now: datetime | None = None) -> int:
 
 def _jsonable(row: Mapping[str, float]) -> dict[str, float | None]:
     return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+
+
+def current_score(conn: Connection, customer_id: int) -> dict[str, Any] | None:
+    row = (
+        conn.execute(select(credit_score).where(credit_score.c.customer_id == customer_id))
+        .mappings()
+        .first()
+    )
+    return dict(row) if row is not None else None
+
+
+def decide(
+    conn: Connection,
+    customer_id: int,
+    *,
+    actor: str,
+    policy: Policy | None = None,
+    exposure: float | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Score the customer now and record the policy's recommendation (always, even
+    when it says what the last one said: staff asked); returns the decision id."""
+    if exposure is not None and (not math.isfinite(exposure) or exposure < 0):
+        raise ValueError("exposure: expected an amount ≥ 0")
+    now = now or utcnow()
+    refresh_credit(conn, [customer_id], now=now, policy=policy)
+    score = current_score(conn, customer_id)
+    if score is None:
+        raise LookupError(f"no customer with id {customer_id} (or it was merged)")
+    policy = policy or load_policy()
+    features, behaviour = features_of(conn, [customer_id], now=now)
+    f = features[customer_id]
+    model = load_model(conn, score["model_version"]) if score["model_version"] else None
+    owed = behaviour[customer_id].exposure if exposure is None else exposure
+    rec = policy.recommend(
+        score["grade"],
+        score["points"],
+        model["spec"]["grade_cuts"] if model else None,
+        kind="organization" if f["is_organization"] == 1.0 else "person",
+        capital_wan=f.get("registered_capital_wan"),
+        exposure=owed,
+    )
+    decision_id = record_recommendation(
+        conn,
+        customer_id,
+        rec,
+        model_version=score["model_version"],
+        policy_version=policy.version,
+        points=score["points"],
+        exposure=owed,
+        decided_by=actor,
+    )
+    assert decision_id is not None
+    return decision_id
