@@ -95,8 +95,9 @@ class RolePolicy:
     mutations: frozenset[str]
 
 
-MUTATIONS: tuple[str, ...] = ("tag", "untag", "note", "merge", "split")
-"""Every mutation the policy knows: tagging, notes, and manual merge / split."""
+MUTATIONS: tuple[str, ...] = ("tag", "untag", "note", "merge", "split", "unmerge")
+"""Every mutation the policy knows: tagging, notes, manual merge / split, and
+unmerge (admin only: it hands a redirected id back to a person)."""
 
 ROLE_POLICIES: dict[str, RolePolicy] = {
     "agent": RolePolicy(rows=Rows.REGION, mutations=frozenset({"tag", "untag", "note"})),

@@ -35,8 +35,11 @@ from c360.platform.secret_keys import SecretKeyError
 from c360.platform.stewardship import Actor, CurationError
 from c360.platform.stewardship import merge as merge_customers
 from c360.platform.stewardship import split as split_record
+from c360.platform.stewardship import unmerge as unmerge_customer
 
-resolution_app = typer.Typer(help="Identity resolution: train, rebuild, explain, merge, split.")
+resolution_app = typer.Typer(
+    help="Identity resolution: train, rebuild, explain, merge, split, unmerge."
+)
 
 
 def _settings(path: Path | None) -> MatchSettings | None:
@@ -308,6 +311,22 @@ def split(
     except CurationError as exc:
         raise fail(str(exc)) from None
     console.print(f"record {record_id} left customer {previous} for new customer {created}")
+
+
+@resolution_app.command()
+def unmerge(
+    customer_id: int,
+    by: Annotated[str, typer.Option(help="who decides (for the audit log)")],
+    reason: Annotated[str | None, typer.Option(help="why")] = None,
+) -> None:
+    """Undo the merge that absorbed CUSTOMER_ID: the id gets back exactly its
+    records, events and profile; later runs keep the two apart."""
+    engine = open_engine()
+    try:
+        previous = unmerge_customer(engine, customer_id, Actor(subject=by), reason=reason)
+    except CurationError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"customer {customer_id} restored from customer {previous}")
 
 
 __all__ = ["resolution_app"]

@@ -1,6 +1,6 @@
 """What people do to the customer graph: tags, notes, and a data steward's
-manual merge and split — the one place both the GraphQL mutations and
-``c360 merge`` / ``c360 split`` go through.
+manual merge, split and unmerge — the one place both the GraphQL mutations and
+``c360 merge`` / ``c360 split`` / ``c360 unmerge`` go through.
 
 Each operation is one transaction with its audit entry, so a change is never
 without its record. Tags and notes stay on the customer id they were written
@@ -32,14 +32,18 @@ from sqlmodel import Field, SQLModel
 
 from c360.platform import tables as t
 from c360.platform.audit import AuditEntry, append
+from c360.platform.business_events import record_event
 from c360.platform.customers.ids import absorbed_by, merge_customers, survivor_of
+from c360.platform.customers.merge_log import close_merge, open_merge
 from c360.platform.golden import queue_for_index, rebuild_golden
 from c360.platform.locks import write_transaction
 from c360.platform.matching.constraints import (
+    constrain_apart,
     constrain_merge,
     constrain_split,
     records_of,
     sync_decisions,
+    unconstrain,
 )
 from c360.platform.matching.graph import refresh_shared_edges
 from c360.platform.matching.models import CurationDecision
@@ -47,6 +51,7 @@ from c360.platform.matching.store import load_model
 from c360.platform.matching.tables import decision
 from c360.platform.models import utcnow
 from c360.platform.normalize.china import HAN_CHARACTERS
+from c360.platform.sql import chunks
 from c360.platform.tables import table_of
 
 MAX_TAG_LENGTH = 32
@@ -374,6 +379,97 @@ def _split(conn: Connection, record_id: int, actor: Actor, reason: str | None) -
     return previous, created
 
 
+def unmerge(engine: Engine, customer_id: int, actor: Actor, *, reason: str | None = None) -> int:
+    """Undo the merge that absorbed ``customer_id`` (automatic or a steward's):
+    the id stops redirecting and gets back exactly the records, events and
+    redirects the merge moved (those its survivor still holds: a record split out
+    or erased since stays where it is), its golden profile and index document are
+    rebuilt, and the must-link between its records and the survivor's gives way
+    to a cannot-link that every later resolution respects. Returns the customer
+    it had been merged into (as that id resolves now)."""
+    with write_transaction(engine) as conn:
+        cu = t.customer
+        merged_into = conn.execute(select(cu.c.merged_into).where(cu.c.id == customer_id)).first()
+        if merged_into is None:
+            raise CurationError("customer", f"customer {customer_id} does not exist")
+        if merged_into[0] is None:
+            raise CurationError(
+                "customer",
+                f"customer {customer_id} is not merged into another: give the id that "
+                "was absorbed (it redirects to the survivor)",
+            )
+        logged = open_merge(conn, customer_id)
+        if logged is None:
+            raise CurationError(
+                "customer",
+                f"customer {customer_id} was merged before merges were logged: "
+                "split its records out instead",
+            )
+        host = survivor_of(conn, [customer_id]).get(customer_id)
+        if host is None:
+            raise CurationError("customer", f"customer {customer_id}'s redirects loop")
+        sync_decisions(conn)
+        held = set(records_of(conn, host))
+        back = sorted(set(logged["record_ids"]) & held)
+        staying = sorted(held - set(back))
+        if not back or not staying:
+            raise CurationError(
+                "customer",
+                f"customer {host} holds {'none' if not back else 'only'} of the records "
+                f"customer {customer_id} had: nothing to undo",
+            )
+        _restore(conn, customer_id, host, back, logged)
+        decision_id = _record_decision(conn, "unmerge", customer_id, host, None, actor, reason)
+        unconstrain(conn, back, staying)
+        constrain_apart(conn, back, staying, actor.subject, reason, decision_id)
+        rebuild_golden(conn, [host, customer_id])
+        refresh_shared_edges(conn, [host, customer_id], load_model(conn).settings)
+        record_event(
+            conn,
+            "customer.unmerged",
+            customer_id,
+            {"customer_id": customer_id, "unmerged_from": host, "records": len(back)},
+        )
+        append(
+            conn,
+            [
+                actor.entry("unmerge", customer_id, unmerged_from=host, reason=reason),
+                actor.entry("unmerge", host, restored=customer_id, reason=reason),
+            ],
+        )
+    return host
+
+
+def _restore(
+    conn: Connection, customer_id: int, host: int, records: list[int], logged: dict[str, Any]
+) -> None:
+    """Move the logged records, their keys, the logged events and redirects back
+    from ``host`` to ``customer_id``, which stops redirecting."""
+    rl, ik, ev, cu = t.record_link, t.identity_key, t.event, t.customer
+    now = utcnow()
+    for chunk in chunks(records):
+        conn.execute(
+            rl.update()
+            .where(rl.c.record_id.in_(chunk), rl.c.customer_id == host)
+            .values(customer_id=customer_id, linked_at=now)
+        )
+        conn.execute(ik.update().where(ik.c.record_id.in_(chunk)).values(customer_id=customer_id))
+    for chunk in chunks(sorted(logged["event_ids"])):
+        conn.execute(
+            ev.update()
+            .where(ev.c.id.in_(chunk), ev.c.customer_id == host)
+            .values(customer_id=customer_id)
+        )
+    for chunk in chunks(sorted(logged["redirected_ids"])):
+        conn.execute(
+            cu.update()
+            .where(cu.c.id.in_(chunk), cu.c.merged_into == host)
+            .values(merged_into=customer_id, updated_at=now)
+        )
+    conn.execute(cu.update().where(cu.c.id == customer_id).values(merged_into=None, updated_at=now))
+    close_merge(conn, int(logged["id"]), now)
+
+
 def _move_events(
     conn: Connection, source: str, stream: str, external_id: str, previous: int, created: int
 ) -> None:
@@ -407,4 +503,5 @@ __all__ = [
     "merge",
     "remove_tag",
     "split",
+    "unmerge",
 ]

@@ -1,5 +1,5 @@
 """The root ``Mutation``: tags and notes (front-line staff), manual merge and
-split (data stewards). Which role may run which is the policy table's
+split (data stewards), unmerge (admins). Which role may run which is the policy table's
 (:data:`c360.auth.policy.ROLE_POLICIES`), asked by the :class:`MayRun`
 permission on each field; a refusal is ``FORBIDDEN`` and goes on the audit log
 like every change.
@@ -27,6 +27,7 @@ from c360.platform.stewardship import (
     merge,
     remove_tag,
     split,
+    unmerge,
 )
 from c360.schema.context import Subject
 from c360.schema.errors import BadUserInput, Forbidden, check_text
@@ -109,6 +110,14 @@ class SplitResult:
     created: Customer | None
 
 
+@strawberry.type(
+    description="An unmerge: the customer given back its id and the one it had been merged into."
+)
+class UnmergeResult:
+    restored: Customer | None
+    previous: Customer | None
+
+
 @strawberry.type
 class Mutation:
     @strawberry.mutation(
@@ -182,6 +191,25 @@ class Mutation:
             survivor=survivor,
         )
         return await _reloaded(info, kept, check_purpose(None, info))
+
+    @strawberry.mutation(
+        description="Undo the merge that absorbed customer `customerId` (automatic or "
+        "manual): the id stops redirecting and gets back exactly its records, events and "
+        "profile; later resolution keeps the two apart. Returns both customers.",
+        extensions=allowed("unmerge"),
+    )
+    async def unmerge_customer(
+        self, info: Info, customer_id: strawberry.ID, reason: str | None = None
+    ) -> UnmergeResult:
+        why = check_text(reason, "reason", maximum=1000) if reason is not None else None
+        absorbed = parse_customer_id(customer_id, "customerId")
+        await _target(info, "customerId", customer_id)
+        purpose = check_purpose(None, info)
+        previous = await _run(info, unmerge, absorbed, _actor(info, purpose), reason=why)
+        return UnmergeResult(
+            restored=await _reloaded(info, absorbed, purpose),
+            previous=await _reloaded(info, previous, purpose),
+        )
 
     @strawberry.mutation(
         description="Move source record `recordId` out of its customer into a new one "

@@ -3,7 +3,7 @@
 :func:`c360.platform.customers.ids.merge_customers` writes one ``customer_merge``
 row per merge (automatic or a steward's) with the records, events and redirects
 it moved from the absorbed customer to the survivor; unmerge
-(:mod:`c360.platform.unmerge`) reads the newest open row of an absorbed id and
+(:func:`c360.platform.stewardship.unmerge`) reads the newest open row of an absorbed id and
 moves back exactly those that the survivor still holds, then closes the row
 (``undone_at``).
 
@@ -88,4 +88,10 @@ def open_merge(conn: Connection, absorbed: int) -> dict[str, Any] | None:
     return None if row is None else dict(row)
 
 
-__all__ = ["CustomerMerge", "customer_merge", "log_merge", "open_merge"]
+def close_merge(conn: Connection, merge_id: int, at: datetime) -> None:
+    """Mark a merge undone."""
+    cm = customer_merge
+    conn.execute(cm.update().where(cm.c.id == merge_id).values(undone_at=at))
+
+
+__all__ = ["CustomerMerge", "close_merge", "customer_merge", "log_merge", "open_merge"]

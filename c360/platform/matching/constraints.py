@@ -7,7 +7,9 @@ A steward's decision (:mod:`c360.platform.stewardship`) is kept twice: as a
 * a **merge** of customers A and B becomes ``must_link`` between one record of the
   survivor and every other record the two had at that moment;
 * a **split** of record r out of customer C becomes ``cannot_link`` between r and
-  every other record C had.
+  every other record C had;
+* an **unmerge** of customer A out of B deletes the ``must_link`` between A's
+  records and B's and puts ``cannot_link`` between each pair instead.
 
 Records, not customer ids, carry the constraints, so they survive merges,
 splits and ``c360 resolve --rebuild``. This module loads them for the resolver
@@ -21,7 +23,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, delete, func, insert, select
 
 from c360.platform import tables as t
 from c360.platform.customers.ids import survivor_of
@@ -131,6 +133,43 @@ def constrain_split(
     )
 
 
+def unconstrain(conn: Connection, records: list[int], others: list[int]) -> int:
+    """Delete the ``must_link`` constraints between any of ``records`` and any of
+    ``others`` (an unmerge takes back what the merge decided); returns how many."""
+    mine, theirs = set(records), set(others)
+    doomed = [
+        cid
+        for cid, a, b in conn.execute(
+            select(constraint.c.id, constraint.c.record_id, constraint.c.other_record_id).where(
+                constraint.c.kind == MUST_LINK
+            )
+        )
+        if (a in mine and b in theirs) or (a in theirs and b in mine)
+    ]
+    if doomed:
+        conn.execute(delete(constraint).where(constraint.c.id.in_(doomed)))
+    return len(doomed)
+
+
+def constrain_apart(
+    conn: Connection,
+    records: list[int],
+    others: list[int],
+    decided_by: str,
+    reason: str | None,
+    decision_id: int | None = None,
+) -> int:
+    """``cannot_link`` between each of ``records`` and each of ``others``; returns how many."""
+    return _insert(
+        conn,
+        CANNOT_LINK,
+        [(a, b) for a in records for b in others],
+        decided_by,
+        reason,
+        decision_id,
+    )
+
+
 def sync_decisions(conn: Connection) -> int:
     """Turn curation decisions made elsewhere into constraints; returns how many
     decisions were converted. Idempotent: converted decisions are remembered."""
@@ -172,9 +211,11 @@ __all__ = [
     "CANNOT_LINK",
     "MUST_LINK",
     "Constraints",
+    "constrain_apart",
     "constrain_merge",
     "constrain_split",
     "load_constraints",
     "records_of",
     "sync_decisions",
+    "unconstrain",
 ]

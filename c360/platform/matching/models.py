@@ -70,7 +70,7 @@ class CurationDecision(SQLModel, table=True):
     __tablename__ = "curation_decision"
 
     id: int | None = Field(default=None, primary_key=True)
-    kind: str = Field(max_length=16, description="merge | split")
+    kind: str = Field(max_length=16, description="merge | split | unmerge")
     customer_id: int = Field(foreign_key="customer.id", index=True)
     other_customer_id: int = Field(foreign_key="customer.id")
     record_id: int | None = Field(default=None, foreign_key="source_record.id")
