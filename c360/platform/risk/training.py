@@ -52,7 +52,14 @@ def ks_statistic(y: np.ndarray, p: np.ndarray) -> float:
     return float(np.max(tpr - fpr))
 
 
+def usable(frame: pd.DataFrame) -> pd.DataFrame:
+    """The columns with enough values to bin (a feature nobody has a value for —
+    no bureau data yet, say — has nothing to learn from)."""
+    return frame.loc[:, frame.notna().sum() >= MIN_DEFAULTS]
+
+
 def _fitted(frame: pd.DataFrame, y: np.ndarray, categorical: Sequence[str]) -> Scorecard:
+    frame = usable(frame)
     names = list(frame.columns)
     process = BinningProcess(
         names,
@@ -112,8 +119,7 @@ def train(
             f"(at least {MIN_SAMPLES} customers with {MIN_DEFAULTS} defaults and "
             f"{MIN_DEFAULTS} good ones are needed)"
         )
-    # a feature nobody has a value for (no bureau data yet, say) has nothing to bin
-    frame = frame.loc[:, frame.notna().sum() >= MIN_DEFAULTS]
+    frame = usable(frame)
     if frame.shape[1] == 0:
         raise ModelRefused("no feature has values for enough customers")
     validation = cross_validate(
