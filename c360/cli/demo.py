@@ -54,7 +54,9 @@ def demo(
             seed=seed,
             evaluate=evaluate,
         )
-    console.print(f"staff workspace: http://{settings.host}:{settings.port}/ (sign in as a demo account)")
+    console.print(
+        f"staff workspace: http://{settings.host}:{settings.port}/ (sign in as a demo account)"
+    )
     if serve_after:
         serve_app(engine, settings.host, settings.port)
 

@@ -1,0 +1,325 @@
+"""The staff workspace's routes:
+
+* ``GET /`` — the workspace (search, the 360 view); without a session, a
+  redirect to ``/signin``;
+* ``GET /signin``, ``POST /signin`` — the sign-in form (a staff account's name
+  and password); ``POST /signout``;
+* ``GET /ui/session`` — who is signed in, their role's allowed actions and the
+  session's CSRF token (same-origin JSON);
+* ``POST /ui/graphql`` — the page's GraphQL requests: the session cookie and
+  the ``X-CSRF-Token`` header are checked, and the request goes on to
+  ``/graphql`` with a short-lived bearer token minted for the staff principal,
+  so the gate, the policy and the audit log treat it like any other client;
+* ``GET /static/…`` — the assets shipped in this package.
+
+Every response here carries a strict Content-Security-Policy (no inline script
+or style, nothing from another origin) and is never framed. Every POST must come
+from this origin (``Origin`` / ``Sec-Fetch-Site``) and carry the right CSRF token:
+the session's, or for sign-in the one in the pre-session cookie (double submit).
+"""
+
+from __future__ import annotations
+
+import html
+import secrets
+import threading
+import time
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from c360.auth.issuing import TokenIssuer
+from c360.auth.policy import MUTATIONS, may_run
+from c360.auth.principal import SCOPES, Principal
+from c360.auth.staff import (
+    SESSION_TTL,
+    SessionInfo,
+    SignInRefused,
+    authenticate,
+    close_session,
+    constant_time_equal,
+    open_session,
+    session_of,
+)
+
+SESSION_COOKIE = "c360_session"
+SIGNIN_COOKIE = "c360_signin"
+CSRF_HEADER = "x-csrf-token"
+TOKEN_TTL = 300
+"""Seconds a minted token lives (re-minted a minute before it ends)."""
+
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; form-action 'self'; base-uri 'none'; "
+    "frame-ancestors 'none'; object-src 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",  # no-referrer would make a form's Origin "null"
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+STATIC = Path(str(files("c360.ui") / "static"))
+
+
+def _page(name: str) -> str:
+    return (STATIC / name).read_text(encoding="utf-8")
+
+
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+def _same_origin(request: Request) -> bool:
+    """Whether a state-changing request comes from this site's own pages."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site not in ("same-origin", "none"):
+        return False
+    origin = request.headers.get("origin")
+    if origin is None:
+        return site is not None  # a browser that sends neither is not one we serve
+    return origin == f"{request.url.scheme}://{request.url.netloc}"
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """An ``application/x-www-form-urlencoded`` body's fields (the first of each)."""
+    body = (await request.body()).decode("utf-8", errors="replace")
+    return {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
+
+
+def _refuse(status: int, message: str) -> JSONResponse:
+    return JSONResponse(
+        {
+            "errors": [
+                {
+                    "message": message,
+                    "extensions": {"code": "CSRF" if status == 403 else "UNAUTHENTICATED"},
+                }
+            ]
+        },
+        status_code=status,
+        headers=SECURITY_HEADERS,
+    )
+
+
+class _Tokens:
+    """Short-lived c360 tokens for sessions, minted once and reused until a
+    minute before they end."""
+
+    def __init__(self, issuer: TokenIssuer) -> None:
+        self.issuer = issuer
+        self._lock = threading.Lock()
+        self._tokens: dict[int, tuple[float, str]] = {}
+
+    def for_session(self, session: SessionInfo) -> str:
+        now = time.time()
+        with self._lock:
+            found = self._tokens.get(session.id)
+            if found is not None and found[0] - 60 > now:
+                return found[1]
+            token = self.issuer.issue(
+                subject=session.subject,
+                roles=session.roles,
+                scopes=SCOPES,
+                region=list(session.regions) if session.regions else None,
+                ttl=TOKEN_TTL,
+            )
+            if len(self._tokens) > 10_000:
+                self._tokens = {k: v for k, v in self._tokens.items() if v[0] > now}
+            self._tokens[session.id] = (now + TOKEN_TTL, token)
+            return token
+
+    def forget(self, session_id: int) -> None:
+        with self._lock:
+            self._tokens.pop(session_id, None)
+
+
+def _principal(session: SessionInfo) -> Principal:
+    return Principal(
+        subject=session.subject,
+        roles=frozenset(session.roles),
+        scopes=frozenset(SCOPES),
+        regions=frozenset(session.regions),
+    )
+
+
+def ui_routes(engine: Engine, issuer: TokenIssuer, graphql: ASGIApp) -> list[BaseRoute]:
+    """The workspace's routes over ``engine``; ``graphql`` is the app's /graphql."""
+    tokens = _Tokens(issuer)
+
+    async def current(request: Request) -> SessionInfo | None:
+        return await run_in_threadpool(session_of, engine, request.cookies.get(SESSION_COOKIE))
+
+    async def index(request: Request) -> Response:
+        if await current(request) is None:
+            return RedirectResponse("/signin", status_code=303, headers=SECURITY_HEADERS)
+        return Response(_page("index.html"), media_type="text/html", headers=SECURITY_HEADERS)
+
+    def signin_page(token: str, error: str = "", status: int = 200) -> Response:
+        body = (
+            _page("signin.html")
+            .replace("{{csrf}}", html.escape(token, quote=True))
+            .replace("{{error}}", html.escape(error))
+            .replace("{{error_hidden}}", "" if error else "hidden")
+        )
+        return Response(body, status_code=status, media_type="text/html", headers=SECURITY_HEADERS)
+
+    async def signin_form(request: Request) -> Response:
+        token = request.cookies.get(SIGNIN_COOKIE) or secrets.token_urlsafe(24)
+        response = signin_page(token)
+        response.set_cookie(
+            SIGNIN_COOKIE,
+            token,
+            httponly=True,
+            samesite="strict",
+            secure=_secure(request),
+            path="/signin",
+        )
+        return response
+
+    async def signin(request: Request) -> Response:
+        cookie = request.cookies.get(SIGNIN_COOKIE) or ""
+        form = await _form(request)
+        given = str(form.get("csrf") or "")
+        if not _same_origin(request) or not cookie or not constant_time_equal(cookie, given):
+            return _refuse(403, "sign-in refused: the form did not come from this site (CSRF)")
+        name, password = str(form.get("name") or ""), str(form.get("password") or "")
+        try:
+            user = await run_in_threadpool(authenticate, engine, name, password)
+        except SignInRefused as exc:
+            return signin_page(cookie, exc.reason, status=401)
+        secret, _ = await run_in_threadpool(
+            open_session, engine, user.subject, [user.role], user.regions, user.id
+        )
+        response = RedirectResponse("/", status_code=303, headers=SECURITY_HEADERS)
+        response.set_cookie(
+            SESSION_COOKIE,
+            secret,
+            max_age=int(SESSION_TTL.total_seconds()),
+            httponly=True,
+            samesite="strict",
+            secure=_secure(request),
+            path="/",
+        )
+        response.delete_cookie(SIGNIN_COOKIE, path="/signin")
+        return response
+
+    async def signout(request: Request) -> Response:
+        session = await current(request)
+        if session is not None:
+            form = await _form(request)
+            if not _same_origin(request) or not constant_time_equal(
+                str(form.get("csrf") or ""), session.csrf_token
+            ):
+                return _refuse(403, "sign-out refused: the form did not come from this site (CSRF)")
+            tokens.forget(session.id)
+            await run_in_threadpool(close_session, engine, request.cookies.get(SESSION_COOKIE))
+        response = RedirectResponse("/signin", status_code=303, headers=SECURITY_HEADERS)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    async def session_info(request: Request) -> Response:
+        session = await current(request)
+        if session is None:
+            return _refuse(401, "not signed in")
+        principal = _principal(session)
+        return JSONResponse(
+            {
+                "subject": session.subject,
+                "roles": list(session.roles),
+                "regions": list(session.regions),
+                "csrf": session.csrf_token,
+                "expiresAt": session.expires_at.isoformat(),
+                "mutations": [m for m in MUTATIONS if may_run(principal, m) is None],
+            },
+            headers=SECURITY_HEADERS,
+        )
+
+    async def api(scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        if request.method != "POST":
+            await _refuse(405, "POST only")(scope, receive, send)
+            return
+        session = await current(request)
+        if session is None:
+            await _refuse(401, "not signed in, or the session ended: sign in again")(
+                scope, receive, send
+            )
+            return
+        if not _same_origin(request) or not constant_time_equal(
+            request.headers.get(CSRF_HEADER, ""), session.csrf_token
+        ):
+            await _refuse(403, "refused: missing or wrong X-CSRF-Token (CSRF)")(
+                scope, receive, send
+            )
+            return
+        token = tokens.for_session(session)
+        kept = [
+            (k, v)
+            for k, v in scope["headers"]
+            if k not in (b"authorization", b"cookie", CSRF_HEADER.encode())
+        ]
+        forwarded = {
+            **scope,
+            "path": "/graphql",
+            "raw_path": b"/graphql",
+            "headers": [*kept, (b"authorization", f"Bearer {token}".encode())],
+        }
+        await graphql(forwarded, receive, send)
+
+    return [
+        Route("/", index, methods=["GET"]),
+        Route("/signin", signin_form, methods=["GET"]),
+        Route("/signin", signin, methods=["POST"]),
+        Route("/signout", signout, methods=["POST"]),
+        Route("/ui/session", session_info, methods=["GET"]),
+        Route("/ui/graphql", _Asgi(api), methods=["POST", "GET"]),
+        Mount("/static", app=_Secured(StaticFiles(directory=STATIC)), name="static"),
+    ]
+
+
+class _Asgi:
+    """A plain ASGI callable as a route's endpoint (Starlette calls a function
+    endpoint with a request; an object, as an ASGI app)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+
+class _Secured:
+    """An ASGI app whose responses carry :data:`SECURITY_HEADERS` (caching
+    allowed: assets hold no data)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.headers = [
+            (k.lower().encode(), v.encode())
+            for k, v in SECURITY_HEADERS.items()
+            if k != "Cache-Control"
+        ] + [(b"cache-control", b"no-cache")]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def sending(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *self.headers]}
+            await send(message)
+
+        await self.app(scope, receive, sending)  # type: ignore[arg-type]
+
+
+__all__ = ["CSP", "SESSION_COOKIE", "ui_routes"]

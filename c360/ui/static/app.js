@@ -1,0 +1,479 @@
+// The staff workspace: search as you type at #/, the 360 view at #/customer/<id>.
+// A client of /graphql (through /ui/graphql, which adds the signed-in person's
+// token). Every value from the API is put on the page as text (textContent,
+// createTextNode), never parsed as HTML.
+import { PURPOSES, WORDS } from "./i18n.js";
+
+const $ = (id) => document.getElementById(id);
+const state = {
+  lang: localStorage.getItem("c360.lang") === "en" ? "en" : "zh",
+  session: null, facets: [], filters: {}, active: -1, hits: [], after: null,
+  seq: 0, controller: null, customer: null, timelineSize: 20,
+};
+const FACETS = [
+  ["KIND", "kind", "kind"], ["PROVINCE", "province", "province"], ["CITY", "city", "city"],
+  ["TIER", "tier", "tier"], ["LIFECYCLE_STAGE", "lifecycle_stage", "lifecycleStage"],
+  ["RISK_LEVEL", "risk_level", "riskLevel"], ["TAGS", "tags", "tag"], ["SOURCE", "source", "source"],
+];
+const CARD_FIELDS = ["phone", "email", "company", "province", "city"];
+const DEBOUNCE_MS = 40;
+
+function t(key, vars = {}) {
+  const text = WORDS[state.lang][key] ?? WORDS.zh[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, k) => String(vars[k] ?? ""));
+}
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === "class") node.className = v;
+    else if (k === "text") node.textContent = v;
+    else node.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const child of children) {
+    if (child === null || child === undefined) continue;
+    node.append(typeof child === "string" ? document.createTextNode(child) : child);
+  }
+  return node;
+}
+
+class ApiError extends Error {}
+
+async function gql(query, variables = {}, signal = undefined) {
+  const response = await fetch("/ui/graphql", {
+    method: "POST",
+    credentials: "same-origin",
+    signal,
+    headers: {
+      "Content-Type": "application/json",
+      "X-CSRF-Token": state.session.csrf,
+      "X-Purpose": $("purpose").value,
+    },
+    body: JSON.stringify({ query, variables }),
+  });
+  if (response.status === 401) {
+    location.assign("/signin");
+    throw new ApiError(t("sessionEnded"));
+  }
+  const body = await response.json();
+  if (!response.ok && !body.data) {
+    throw new ApiError((body.errors || []).map((e) => e.message).join("; ") || response.statusText);
+  }
+  return body;
+}
+
+function applyLanguage() {
+  document.documentElement.lang = state.lang === "zh" ? "zh-CN" : "en";
+  for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
+  const other = state.lang === "zh" ? "English" : "中文";
+  $("lang").textContent = other;
+  $("lang").setAttribute("aria-label", other);
+  document.title = t("title");
+}
+
+// ------------------------------------------------------------------ search
+
+const SEARCH = `query Search($q: String, $f: CustomerFilter, $after: String, $facets: [CustomerFacetField!]!) {
+  customers(first: 20, search: $q, filter: $f, after: $after) {
+    totalCount searchNotes
+    pageInfo { hasNextPage endCursor }
+    facets(fields: $facets) { field values { value count } }
+    edges { score matches { field kind term }
+      node { customerId kind displayName tags attributes { name value } } }
+  }
+}`;
+
+function filterInput() {
+  const f = {};
+  for (const [key, value] of Object.entries(state.filters)) {
+    if (!value) continue;
+    f[key] = key === "kind" ? value.toUpperCase() : value;
+  }
+  return Object.keys(f).length ? f : null;
+}
+
+function scheduleSearch() {
+  clearTimeout(scheduleSearch.timer);
+  scheduleSearch.timer = setTimeout(() => runSearch(false), DEBOUNCE_MS);
+}
+
+async function runSearch(more) {
+  const q = $("q").value.trim();
+  const seq = ++state.seq;
+  if (state.controller) state.controller.abort();
+  state.controller = new AbortController();
+  const facets = state.facets.map(([field]) => field);
+  try {
+    const body = await gql(
+      SEARCH,
+      { q: q || null, f: filterInput(), after: more ? state.after : null, facets },
+      state.controller.signal,
+    );
+    if (seq !== state.seq) return;
+    const page = body.data?.customers;
+    if (!page) throw new ApiError((body.errors || []).map((e) => e.message).join("; "));
+    state.after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
+    renderResults(page, more);
+    renderFacets(page.facets);
+  } catch (error) {
+    if (error.name === "AbortError") return;
+    if (seq === state.seq) $("status").textContent = t("failed") + error.message;
+  }
+}
+
+function highlighted(text, terms) {
+  // The text with the first occurrence of each matched term marked.
+  const span = el("span");
+  const lower = text.toLowerCase();
+  let best = null;
+  for (const term of terms) {
+    const at = term ? lower.indexOf(term.toLowerCase()) : -1;
+    if (at >= 0 && (best === null || term.length > best[1])) best = [at, term.length];
+  }
+  if (best === null) { span.textContent = text; return span; }
+  const [at, size] = best;
+  span.append(text.slice(0, at), el("mark", { text: text.slice(at, at + size) }), text.slice(at + size));
+  return span;
+}
+
+function fieldOfMatch(field) {
+  if (field.startsWith("name")) return "name";
+  if (field.startsWith("email")) return "email";
+  if (field.startsWith("company") || field.startsWith("employer")) return "company";
+  if (field === "region") return "city";
+  return field;
+}
+
+function renderResults(page, more) {
+  const list = $("results");
+  if (!more) { list.replaceChildren(); state.hits = []; state.active = -1; }
+  for (const edge of page.edges) {
+    const node = edge.node;
+    const index = state.hits.length;
+    state.hits.push(node.customerId);
+    const attrs = Object.fromEntries(node.attributes.map((a) => [a.name, a.value]));
+    const matched = new Map();
+    for (const m of edge.matches) {
+      const f = fieldOfMatch(m.field);
+      matched.set(f, [...(matched.get(f) || []), m.term]);
+    }
+    const name = node.displayName ?? `#${node.customerId}`;
+    const title = el("div", { class: "name" },
+      matched.has("name") ? highlighted(name, matched.get("name")) : name,
+      el("span", { class: "badge", text: t(node.kind.toLowerCase()) }));
+    const lines = el("div", { class: "line" });
+    for (const field of CARD_FIELDS) {
+      const value = attrs[field];
+      if (value === undefined || value === null) continue;
+      const item = el("span", { "data-field": field, class: matched.has(field) ? "hit" : null },
+        `${t(field)}: `);
+      item.append(matched.has(field) ? highlighted(value, matched.get(field)) : value, "  ");
+      if (field === "phone" && matched.has("phone")) item.querySelector("span")?.classList.add("hit");
+      lines.append(item);
+    }
+    const why = el("div", { class: "why",
+      text: `${t("matchedBy")}: ${edge.matches.map((m) => `${m.field} (${m.kind})`).join(", ") || "—"} · ${t("customerNo")} ${node.customerId}` });
+    const item = el("li", { id: `hit-${index}`, role: "option", "aria-selected": "false",
+      "data-customer": node.customerId }, title, lines, why);
+    if (edge.matches.some((m) => m.field === "phone")) lines.querySelector("[data-field=phone]")?.append(el("mark", { text: "✓" }));
+    item.addEventListener("click", () => openCustomer(node.customerId));
+    list.append(item);
+  }
+  const notes = page.searchNotes.length ? ` (${page.searchNotes.join("; ")})` : "";
+  $("status").textContent = (page.totalCount ? t("found", { n: page.totalCount }) : t("nothing")) + notes;
+  $("more").hidden = !state.after;
+  $("q").setAttribute("aria-expanded", String(state.hits.length > 0));
+}
+
+function renderFacets(facets) {
+  const box = $("facet-list");
+  box.replaceChildren();
+  for (const facet of facets || []) {
+    const spec = FACETS.find(([, name]) => name === facet.field);
+    if (!spec) continue;
+    const [, name, filterKey] = spec;
+    const id = `facet-${name}`;
+    const select = el("select", { id });
+    select.append(el("option", { value: "", text: t("all") }));
+    const current = state.filters[filterKey];
+    const values = facet.values.slice();
+    if (current && !values.some((v) => v.value.toLowerCase() === String(current).toLowerCase())) values.unshift({ value: current, count: 0 });
+    for (const v of values) {
+      const option = el("option", { value: v.value, text: `${v.value} (${v.count})` });
+      if (current && v.value.toLowerCase() === String(current).toLowerCase()) option.selected = true;
+      select.append(option);
+    }
+    select.addEventListener("change", () => {
+      state.filters[filterKey] = select.value || null;
+      runSearch(false);
+    });
+    box.append(el("label", { for: id, text: t(name) }), select);
+  }
+}
+
+function moveActive(delta) {
+  if (!state.hits.length) return;
+  const items = $("results").children;
+  if (state.active >= 0) items[state.active]?.setAttribute("aria-selected", "false");
+  state.active = Math.max(0, Math.min(state.hits.length - 1, state.active + delta));
+  const item = items[state.active];
+  item.setAttribute("aria-selected", "true");
+  item.scrollIntoView({ block: "nearest" });
+  $("q").setAttribute("aria-activedescendant", item.id);
+}
+
+async function probeFacets() {
+  // Which dimensions this role may count by: the API refuses the others.
+  const allowed = [];
+  await Promise.all(FACETS.map(async (spec) => {
+    const body = await gql(`query F { customers(first: 1) { facets(fields: [${spec[0]}]) { field } } }`);
+    if (body.data?.customers) allowed.push(spec);
+  }));
+  state.facets = FACETS.filter((spec) => allowed.includes(spec));
+}
+
+// ------------------------------------------------------------------ 360 view
+
+const CUSTOMER = `query Customer($id: ID!, $events: Int!) {
+  customer(id: $id) {
+    customerId kind displayName createdAt updatedAt mergedIds tags
+    attributes { name value verified conflicting
+      lineage { value source stream trust observedAt chosen verified } }
+    timeline(first: $events) { eventType occurredAt amount currency channel source text }
+    notes(first: 50) { noteId text author createdAt }
+    related(first: 20) { kind direction via basis value node { customerId displayName } }
+    sourceRecords { recordId source stream externalId status linkMethod linkScore explanation }
+  }
+}`;
+
+async function openCustomer(id) {
+  location.hash = `#/customer/${id}`;
+}
+
+async function showCustomer(id, keepFocus = false) {
+  $("search-view").hidden = true;
+  $("customer-view").hidden = false;
+  const body = await gql(CUSTOMER, { id: String(id), events: state.timelineSize });
+  const c = body.data?.customer;
+  if (!c) {
+    $("customer-title").textContent = t("nothing");
+    $("customer-meta").textContent = (body.errors || []).map((e) => e.message).join("; ");
+    return;
+  }
+  state.customer = c;
+  const refused = new Set((body.errors || []).map((e) => (e.path || []).join(".")));
+  $("customer-title").textContent = c.displayName ?? `#${c.customerId}`;
+  $("customer-meta").textContent = `${t("customerNo")} ${c.customerId} · ${t(c.kind.toLowerCase())} · ${t("updated")} ${c.updatedAt}`
+    + (c.mergedIds.length ? ` · ${t("mergedIds")}: ${c.mergedIds.join(", ")}` : "");
+  renderProfile(c, refused);
+  renderTags(c.tags);
+  renderNotes(c.notes);
+  renderTimeline(c.timeline);
+  renderRelated(c);
+  renderRecords(c);
+  const can = new Set(state.session.mutations);
+  $("tag-form").hidden = !can.has("tag");
+  $("note-form").hidden = !can.has("note");
+  $("admin").hidden = !can.has("merge");
+  if (!keepFocus) $("customer-view").focus();
+}
+
+function renderProfile(c, refused) {
+  const body = $("profile").tBodies[0];
+  body.replaceChildren();
+  c.attributes.forEach((a, i) => {
+    const value = el("td", { class: "value" });
+    if (a.value === null) value.append(el("span", { class: "badge masked", text: t("refused") }));
+    else value.append(a.value);
+    if (a.verified) value.append(el("span", { class: "badge verified", text: t("verified") }));
+    if (a.conflicting) value.append(el("span", { class: "badge conflict", text: t("conflict") }));
+    const lineage = el("td", { class: "lineage" });
+    for (const l of a.lineage) {
+      lineage.append(el("div", { text:
+        `${l.chosen ? "★ " : ""}${l.value ?? "—"} · ${l.source ?? ""}/${l.stream ?? ""} · ${t("lineage")} ${l.trust ?? ""} · ${l.observedAt ?? ""}` }));
+    }
+    body.append(el("tr", { "data-field": a.name, "data-refused": refused.has(`customer.attributes.${i}.value`) || null },
+      el("th", { scope: "row", text: t(a.name) }), value, lineage));
+  });
+}
+
+function renderTags(tags) {
+  $("tags").replaceChildren(...(tags.length ? tags.map((tag) => el("li", { text: tag })) : [el("li", { text: t("none") })]));
+}
+
+function renderNotes(notes) {
+  $("notes").replaceChildren(...notes.map((n) => el("li", { "data-note": n.noteId },
+    el("div", { class: "note-text", text: n.text ?? t("refused") }),
+    el("div", { class: "meta", text: `${n.author} · ${n.createdAt ?? ""}` }))));
+}
+
+function renderTimeline(events) {
+  $("timeline").replaceChildren(...events.map((e) => el("li", {},
+    el("strong", { text: `${e.occurredAt ?? ""} ${e.eventType}` }),
+    ` · ${e.source}${e.channel ? ` · ${e.channel}` : ""}${e.amount !== null ? ` · ${e.amount} ${e.currency ?? ""}` : ""}`,
+    e.text ? el("div", { text: e.text }) : null)));
+  $("timeline-more").hidden = events.length < state.timelineSize || state.timelineSize >= 100;
+}
+
+function renderRelated(c) {
+  const svg = $("graph");
+  const ns = "http://www.w3.org/2000/svg";
+  svg.replaceChildren();
+  const n = c.related.length;
+  const center = [160, 100];
+  const shape = (tag, attrs) => {
+    const node = document.createElementNS(ns, tag);
+    for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
+    return node;
+  };
+  c.related.forEach((r, i) => {
+    const angle = (2 * Math.PI * i) / Math.max(n, 1);
+    const x = center[0] + 110 * Math.cos(angle), y = center[1] + 70 * Math.sin(angle);
+    svg.append(shape("line", { x1: center[0], y1: center[1], x2: x, y2: y, stroke: "#888" }));
+    svg.append(shape("circle", { cx: x, cy: y, r: 14, fill: "#e8f0fa", stroke: "#0b5cad" }));
+    const label = shape("text", { x, y: y + 28, "text-anchor": "middle", "font-size": 11 });
+    label.textContent = r.node.displayName ?? `#${r.node.customerId}`;
+    svg.append(label);
+  });
+  svg.append(shape("circle", { cx: center[0], cy: center[1], r: 18, fill: "#0b5cad" }));
+  $("related").replaceChildren(...c.related.map((r) => {
+    const link = el("a", { href: `#/customer/${r.node.customerId}`, text: r.node.displayName ?? `#${r.node.customerId}` });
+    return el("li", {}, link, ` · ${r.kind} · ${r.via}${r.value ? ` (${r.value})` : ""} · ${r.basis}`);
+  }));
+}
+
+function renderRecords(c) {
+  const can = new Set(state.session.mutations);
+  $("records").replaceChildren(...c.sourceRecords.map((r) => {
+    const item = el("li", { "data-record": r.recordId },
+      el("strong", { text: `${r.source}/${r.stream} ${r.externalId ?? ""}` }),
+      ` · ${r.linkMethod} · ${r.linkScore.toFixed(2)}`,
+      el("div", { class: "meta", text: r.explanation }));
+    if (can.has("split") && c.sourceRecords.length > 1) {
+      const button = el("button", { type: "button", class: "split", text: t("split") });
+      button.addEventListener("click", () => split(r.recordId));
+      item.append(button);
+    }
+    return item;
+  }));
+}
+
+async function mutate(query, variables) {
+  const status = $("action-status");
+  try {
+    const body = await gql(query, variables);
+    if (body.errors?.length) throw new ApiError(body.errors.map((e) => e.message).join("; "));
+    status.className = "ok";
+    status.textContent = t("saved");
+    return body.data;
+  } catch (error) {
+    status.className = "error";
+    status.textContent = t("failed") + error.message;
+    return null;
+  }
+}
+
+async function split(recordId) {
+  if (!confirm(t("confirmSplit"))) return;
+  const data = await mutate(`mutation S($r: Int!, $why: String) { splitRecord(recordId: $r, reason: $why) { created { customerId } } }`,
+    { r: recordId, why: "staff workspace" });
+  if (data) await showCustomer(state.customer.customerId, true);
+}
+
+async function explainMerge() {
+  const other = $("merge-other").value.trim();
+  const box = $("merge-explanation");
+  box.replaceChildren();
+  $("merge-confirm").disabled = true;
+  if (!/^[0-9]+$/.test(other)) return;
+  const body = await gql(CUSTOMER, { id: other, events: 1 });
+  const o = body.data?.customer;
+  if (!o) { box.append(el("p", { class: "error", text: t("nothing") })); return; }
+  const mine = new Map(state.customer.attributes.map((a) => [a.name, new Set(a.lineage.map((l) => l.value).concat(a.value))]));
+  const shared = [];
+  for (const a of o.attributes) {
+    const values = new Set(a.lineage.map((l) => l.value).concat(a.value));
+    for (const v of values) if (v !== null && mine.get(a.name)?.has(v)) shared.push([a.name, v]);
+  }
+  box.append(el("p", { text: `${t("other")}: ${o.displayName ?? ""} (#${o.customerId})` }));
+  box.append(el("p", { text: shared.length ? t("shared") : t("noShared") }));
+  const list = el("ul", { class: "explain" });
+  for (const [name, v] of shared) list.append(el("li", { text: `${t(name)}: ${v}` }));
+  box.append(list);
+  for (const r of o.sourceRecords) box.append(el("div", { class: "meta", text: `${r.source}/${r.stream}: ${r.explanation}` }));
+  $("merge-confirm").disabled = false;
+}
+
+// ------------------------------------------------------------------ routing
+
+function route() {
+  const match = /^#\/customer\/(\d+)$/.exec(location.hash);
+  if (match) {
+    state.timelineSize = 20;
+    showCustomer(match[1]);
+  } else {
+    $("customer-view").hidden = true;
+    $("search-view").hidden = false;
+    $("q").focus();
+  }
+}
+
+async function main() {
+  const response = await fetch("/ui/session", { credentials: "same-origin" });
+  if (!response.ok) { location.assign("/signin"); return; }
+  state.session = await response.json();
+  $("signout-csrf").value = state.session.csrf;
+  $("who").textContent = `${state.session.subject.replace(/^staff:/, "")} · ${state.session.roles.join(", ")}${state.session.regions.length ? ` · ${state.session.regions.join(", ")}` : ""}`;
+  const purpose = $("purpose");
+  for (const p of PURPOSES) purpose.append(el("option", { value: p, text: p }));
+  applyLanguage();
+  $("lang").addEventListener("click", () => {
+    state.lang = state.lang === "zh" ? "en" : "zh";
+    localStorage.setItem("c360.lang", state.lang);
+    applyLanguage();
+    if (!$("customer-view").hidden && state.customer) showCustomer(state.customer.customerId, true);
+    else runSearch(false);
+  });
+  purpose.addEventListener("change", () => route());
+  const q = $("q");
+  q.addEventListener("input", scheduleSearch);
+  q.addEventListener("keydown", (event) => {
+    if (event.key === "ArrowDown") { event.preventDefault(); moveActive(1); }
+    else if (event.key === "ArrowUp") { event.preventDefault(); moveActive(-1); }
+    else if (event.key === "Enter" && state.active >= 0) { event.preventDefault(); openCustomer(state.hits[state.active]); }
+    else if (event.key === "Escape") { q.value = ""; scheduleSearch(); }
+  });
+  $("more").addEventListener("click", () => runSearch(true));
+  $("clear-filters").addEventListener("click", () => { state.filters = {}; runSearch(false); });
+  $("timeline-more").addEventListener("click", () => {
+    state.timelineSize = Math.min(100, state.timelineSize + 20);
+    showCustomer(state.customer.customerId, true);
+  });
+  $("tag-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const data = await mutate(`mutation T($c: ID!, $tag: String!) { tagCustomer(customerId: $c, tag: $tag) { tags } }`,
+      { c: String(state.customer.customerId), tag: $("tag-input").value });
+    if (data?.tagCustomer) { renderTags(data.tagCustomer.tags); $("tag-input").value = ""; }
+  });
+  $("note-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const data = await mutate(`mutation N($c: ID!, $text: String!) { addNote(customerId: $c, text: $text) { noteId } }`,
+      { c: String(state.customer.customerId), text: $("note-input").value });
+    if (data) { $("note-input").value = ""; await showCustomer(state.customer.customerId, true); }
+  });
+  $("merge-explain").addEventListener("click", explainMerge);
+  $("merge-other").addEventListener("input", () => { $("merge-confirm").disabled = true; });
+  $("merge-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const data = await mutate(`mutation M($s: ID!, $a: ID!, $why: String) { mergeCustomers(survivorId: $s, absorbedId: $a, reason: $why) { customerId } }`,
+      { s: String(state.customer.customerId), a: $("merge-other").value.trim(), why: $("merge-reason").value || null });
+    if (data) { $("merge-explanation").replaceChildren(); $("merge-confirm").disabled = true; await showCustomer(state.customer.customerId, true); }
+  });
+  window.addEventListener("hashchange", route);
+  try { await probeFacets(); } catch { state.facets = []; }
+  route();
+  runSearch(false);
+}
+
+main();

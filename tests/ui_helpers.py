@@ -1,0 +1,131 @@
+"""The staff workspace's browser tests: headless Chromium (Debian's package at
+``/usr/bin/chromium``) driven by Playwright, one browser and one served app per
+test module, staff accounts per role, and a screenshot of the page whenever a
+test fails (under ``$C360_TEST_SCREENSHOTS`` or the pytest temp dir).
+
+Without Chromium the tests skip locally and *fail* under ``CI=true``."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from c360.auth.staff import create_account
+from c360.platform.db import make_engine
+from c360.platform.sources import save_source
+from c360.search.embedded import EmbeddedSearch
+from c360.search.indexer import Indexer
+from tests.api_helpers import Server, make_settings, serve
+from tests.policy_helpers import Matrix, seed_matrix
+from tests.search_helpers import ingest, person
+
+CHROMIUM = os.environ.get("C360_TEST_CHROMIUM", "/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+PASSWORD = "correct horse battery staple"
+ROLES_REGION = {"agent": ["北京"]}
+"""The matrix's customers live in 北京: the agent serves it."""
+
+DEMO_LIKE = [
+    person("fhn", name="冯厚楠", phone="13812345678", city="北京市", email="fhn@example.cn"),
+    person("zwd", name="张伟东", phone="13900001111", city="北京市"),
+    person("lj", name="刘军", phone="13700002222", city="上海市"),
+]
+
+
+def require_chromium() -> str:
+    if Path(CHROMIUM).exists():
+        return CHROMIUM
+    message = f"chromium is not installed at {CHROMIUM} (apt-get install chromium)"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@dataclass
+class Workspace:
+    """A served app with a seeded world, staff accounts and a browser."""
+
+    server: Server
+    engine: Engine
+    matrix: Matrix
+    context: Any
+    customers: dict[str, int]
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def sign_in(self, page: Any, role: str) -> None:
+        page.goto(f"{self.url}/signin")
+        page.get_by_label(re.compile("用户名")).fill(f"ui-{role}")
+        page.get_by_label(re.compile("密码")).fill(PASSWORD)
+        page.locator("#signin-button").click()
+        page.wait_for_url(f"{self.url}/")
+        page.locator("#who").filter(has_text=role).wait_for()
+
+
+@pytest.fixture(scope="module")
+def workspace(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Workspace]:
+    """One app over a fresh SQLite copy with the policy matrix, a few demo-like
+    customers indexed, an account per role, and one Chromium for the module."""
+    executable = require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    root = tmp_path_factory.mktemp("ui")
+    shutil.copyfile(sqlite_template, root / "c360.db")
+    engine = make_engine(f"sqlite:///{root / 'c360.db'}")
+    matrix = seed_matrix(engine)
+    save_source(engine, "shop", "offline", {}, trust=60)
+    ingest(engine, "shop", DEMO_LIKE)
+    backend = EmbeddedSearch(root / "search")
+    Indexer(engine, backend).drain(wait=True)
+    from tests.search_helpers import customer_of
+
+    customers = {r.external_id: customer_of(engine, "shop", r.external_id) for r in DEMO_LIKE}
+    for role in ("agent", "marketing", "risk", "compliance", "admin"):
+        create_account(engine, f"ui-{role}", role, ROLES_REGION.get(role, []), PASSWORD)
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(root / "profile"), executable_path=executable, headless=True, args=ARGS
+        )
+        try:
+            for served in serve(engine, make_settings(root), search=backend):
+                yield Workspace(served, engine, matrix, context, customers)
+        finally:
+            context.close()
+            backend.close()
+            engine.dispose()
+
+
+@pytest.fixture
+def page(workspace: Workspace, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A fresh tab with no cookies; its screenshot is saved if the test fails."""
+    workspace.context.clear_cookies()
+    tab = workspace.context.new_page()
+    tab.set_default_timeout(10_000)
+    failed_before = request.session.testsfailed
+    yield tab
+    if request.session.testsfailed > failed_before:
+        where = Path(
+            os.environ.get("C360_TEST_SCREENSHOTS") or request.config.rootpath / "screenshots"
+        )
+        where.mkdir(parents=True, exist_ok=True)
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)[-120:]
+        tab.screenshot(path=str(where / f"{name}.png"), full_page=True)
+    tab.close()
