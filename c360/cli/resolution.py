@@ -31,6 +31,7 @@ from c360.platform.customers.ids import UnknownCustomerError
 from c360.platform.customers.relationships import related_customers
 from c360.platform.matching.explain import explain_customer
 from c360.platform.matching.settings import MatchSettings
+from c360.platform.matching.truth import TruthFileError, match_truth, read_truth
 from c360.platform.secret_keys import SecretKeyError
 from c360.platform.stewardship import Actor, CurationError
 from c360.platform.stewardship import merge as merge_customers
@@ -74,13 +75,28 @@ def resolve(
             "--backlog", help="resolve the records syncs have landed but not linked yet, and stop"
         ),
     ] = False,
+    evaluate: Annotated[
+        Path | None,
+        typer.Option(
+            "--evaluate",
+            help="score the links against a truth CSV (external_id, entity_id[, source, "
+            "stream]) and stop",
+        ),
+    ] = None,
 ) -> None:
     """Train the match model on the data (no labels); --rebuild re-resolves everything.
 
     Without --rebuild, links made from now on use the new model. --backlog resolves
-    what `c360 sync --no-resolve` (or an interrupted sync) left waiting."""
+    what `c360 sync --no-resolve` (or an interrupted sync) left waiting. --evaluate
+    scores the links in force against your own truth file."""
     from c360.platform.matching import rebuild as batch
     from c360.platform.matching.store import load_model
+
+    if evaluate is not None:
+        if rebuild or backlog or show or settings is not None:
+            raise fail("--evaluate scores the links in force: it takes no other option")
+        _evaluate(open_engine(), evaluate)
+        return
 
     if backlog and (rebuild or show or settings is not None):
         raise fail(
@@ -311,6 +327,32 @@ def split(
     except CurationError as exc:
         raise fail(str(exc)) from None
     console.print(f"record {record_id} left customer {previous} for new customer {created}")
+
+
+def _evaluate(engine: Engine, path: Path) -> None:
+    """Pairwise precision, recall and F1 of the links against a truth file."""
+    from c360.demo.evaluation import score_links
+
+    try:
+        rows = read_truth(path)
+    except TruthFileError as exc:
+        raise fail(str(exc)) from None
+    with engine.connect() as conn:
+        truth = match_truth(conn, rows)
+    if not truth.entities:
+        raise fail(f"{path}: none of its {len(rows):,} rows names a stored record")
+    score = score_links(engine, truth.entities)
+    console.print(
+        f"records={score.records} unlinked={score.unlinked_records} "
+        f"unknown={truth.unknown} ambiguous={truth.ambiguous} "
+        f"true_pairs={score.true_pairs} predicted_pairs={score.predicted_pairs} "
+        f"correct_pairs={score.correct_pairs}",
+        highlight=False,
+    )
+    console.print(
+        f"precision={score.precision:.4f} recall={score.recall:.4f} f1={score.f1:.4f}",
+        highlight=False,
+    )
 
 
 @resolution_app.command()
