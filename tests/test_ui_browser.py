@@ -225,3 +225,22 @@ def test_admin_merge_shows_the_explanation_first_then_split(
     page.locator("#records li", has_text="shop/people lj").get_by_role("button").click()
     expect(page.locator("#records li")).to_have_count(1)
     assert "已保存" in page.locator("#action-status").inner_text()
+
+
+def test_admin_unmerge_gives_the_id_back(workspace: Workspace, page: Any) -> None:
+    workspace.sign_in(page, "admin")
+    survivor, absorbed = workspace.customers["fhn"], workspace.customers["zwd"]
+    page.goto(f"{workspace.url}/#/customer/{survivor}")
+    page.locator("#merge-other").fill(str(absorbed))
+    page.locator("#merge-explain").click()
+    page.locator("#merge-explanation", has_text="张伟东").wait_for()
+    page.locator("#merge-confirm").click()
+    merged = page.locator(f"#merged li[data-merged='{absorbed}']")
+    merged.wait_for()
+    expect(page.locator("#records li")).to_have_count(2)
+    page.once("dialog", lambda dialog: dialog.accept())
+    merged.get_by_role("button", name=f"撤销合并 #{absorbed}").click()
+    expect(page.locator("#merged li")).to_have_count(0)
+    expect(page.locator("#records li")).to_have_count(1)
+    page.goto(f"{workspace.url}/#/customer/{absorbed}")
+    page.locator("#customer-title", has_text="张伟东").wait_for()  # its own again

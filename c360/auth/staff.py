@@ -215,26 +215,30 @@ def authenticate(engine: Engine, name: str, password: str) -> StaffUser:
         name = _check_name(name)
     except AccountError:
         name = ""
-    with engine.begin() as conn:
+    refusal: str | None = None
+    with engine.begin() as conn:  # a refusal is raised once the failure count is committed
         row = conn.execute(select(staff_account).where(staff_account.c.name == name)).first()
         if row is None:
             _verify(_DUMMY_HASH, password)
-            raise SignInRefused(REFUSED)
-        until = _aware(row.locked_until)
-        if row.locked or (until is not None and until > now):
-            raise SignInRefused(LOCKED)
-        if not _verify(row.password_hash, password):
+            refusal = REFUSED
+        elif row.locked or ((until := _aware(row.locked_until)) is not None and until > now):
+            refusal = LOCKED
+        elif not _verify(row.password_hash, password):
             failures = int(row.failed_attempts) + 1
             values: dict[str, object] = {"failed_attempts": failures}
             if failures >= MAX_FAILURES:
                 values.update(failed_attempts=0, locked_until=now + LOCKOUT)
             conn.execute(update(staff_account).where(staff_account.c.id == row.id).values(**values))
-            raise SignInRefused(LOCKED if failures >= MAX_FAILURES else REFUSED)
-        values = {"failed_attempts": 0, "locked_until": None, "last_sign_in": now}
-        if _hasher.check_needs_rehash(row.password_hash):
-            values["password_hash"] = _hasher.hash(password)
-        conn.execute(update(staff_account).where(staff_account.c.id == row.id).values(**values))
-        return _user(conn.execute(select(staff_account).where(staff_account.c.id == row.id)).one())
+            refusal = LOCKED if failures >= MAX_FAILURES else REFUSED
+        else:
+            values = {"failed_attempts": 0, "locked_until": None, "last_sign_in": now}
+            if _hasher.check_needs_rehash(row.password_hash):
+                values["password_hash"] = _hasher.hash(password)
+            conn.execute(update(staff_account).where(staff_account.c.id == row.id).values(**values))
+            row = conn.execute(select(staff_account).where(staff_account.c.id == row.id)).one()
+    if refusal is not None or row is None:
+        raise SignInRefused(refusal or REFUSED)
+    return _user(row)
 
 
 def _verify(hashed: str, password: str) -> bool:

@@ -266,6 +266,7 @@ async function showCustomer(id, keepFocus = false) {
   $("customer-title").textContent = c.displayName ?? `#${c.customerId}`;
   $("customer-meta").textContent = `${t("customerNo")} ${c.customerId} · ${t(c.kind.toLowerCase())} · ${t("updated")} ${c.updatedAt}`
     + (c.mergedIds.length ? ` · ${t("mergedIds")}: ${c.mergedIds.join(", ")}` : "");
+  renderMerged(c);
   renderProfile(c, refused);
   renderTags(c.tags);
   renderNotes(c.notes);
@@ -296,6 +297,28 @@ function renderProfile(c, refused) {
     body.append(el("tr", { "data-field": a.name, "data-refused": refused.has(`customer.attributes.${i}.value`) || null },
       el("th", { scope: "row", text: t(a.name) }), value, lineage));
   });
+}
+
+function renderMerged(c) {
+  // Each id merged into this customer, with an unmerge button for a role that may.
+  const can = new Set(state.session.mutations).has("unmerge");
+  $("merged").replaceChildren(...c.mergedIds.map((id) => {
+    const item = el("li", { "data-merged": id }, el("a", { href: `#/customer/${id}`, text: `#${id}` }));
+    if (can) {
+      const button = el("button", { type: "button", class: "unmerge", text: t("unmerge"),
+        "aria-label": `${t("unmerge")} #${id}` });
+      button.addEventListener("click", () => unmerge(id));
+      item.append(" ", button);
+    }
+    return item;
+  }));
+}
+
+async function unmerge(id) {
+  if (!confirm(`${t("unmerge")} #${id}?`)) return;
+  const data = await mutate(`mutation U($c: ID!, $why: String) { unmergeCustomer(customerId: $c, reason: $why) { restored { customerId } previous { customerId } } }`,
+    { c: String(id), why: "staff workspace" });
+  if (data) await showCustomer(state.customer.customerId, true);
 }
 
 function renderTags(tags) {
