@@ -14,6 +14,10 @@ Through the plugin hooks, like any plugin: the connector, its default trust, its
 commands, and, when a credit source is due, a refresh of its stale lookups and
 its watchlist (under its budget) instead of a sync.
 
+After every scheduler tick's lookups, the customers with new bureau answers are
+rescored and compared with what monitoring saw before (court listings,
+注销/吊销, score drops: :mod:`c360.platform.risk.alerts`).
+
 Its tables (legal bases, results, shareholders, the lookup ledger) are in
 :mod:`c360.platform.connector_tables`.
 
@@ -36,6 +40,7 @@ from c360.connectors.credit.connector import CreditConnector
 from c360.connectors.credit.enrich import refresh_stale
 from c360.connectors.hookspecs import DueRun, hookimpl
 from c360.platform.models import Source, utcnow
+from c360.platform.risk.judgment import monitor
 from c360.platform.sync_runs import record_run
 
 __all__ = ["CreditConfig", "CreditConnector"]
@@ -92,3 +97,13 @@ def c360_source_due(engine: Engine, source: Source, now: datetime) -> DueRun | N
             error=detail or None,
         )
     return DueRun(source.name, "credit-refresh", "succeeded", detail, refreshed)
+
+
+@hookimpl
+def c360_scheduler_tick(engine: Engine, now: datetime) -> list[DueRun]:
+    """Credit monitoring: rescore the customers whose bureau answer is new since
+    monitoring last looked, raising alerts for what changed."""
+    refreshed = monitor(engine, now=now)
+    if not refreshed:
+        return []
+    return [DueRun("credit", "credit-monitor", "succeeded", f"{refreshed} customers rescored")]

@@ -70,8 +70,10 @@ def refresh_credit(
     now: datetime | None = None,
     policy: Policy | None = None,
     actor: str = SYSTEM_ACTOR,
+    recommend: bool = True,
 ) -> dict[int, str | None]:
-    """Score, decide and watch these customers; returns their grades."""
+    """Score, decide (unless ``recommend`` is false) and watch these customers;
+    returns their grades."""
     now = now or utcnow()
     ids = sorted({int(c) for c in customer_ids})
     if not ids:
@@ -132,6 +134,8 @@ def refresh_credit(
                     "computed_at": now,
                 }
             )
+            if not recommend:
+                continue
             f = features[cid]
             rec = policy.recommend(
                 grade,
@@ -236,7 +240,7 @@ def decide(
     if exposure is not None and (not math.isfinite(exposure) or exposure < 0):
         raise ValueError("exposure: expected an amount ≥ 0")
     now = now or utcnow()
-    refresh_credit(conn, [customer_id], now=now, policy=policy)
+    refresh_credit(conn, [customer_id], now=now, policy=policy, recommend=False)
     score = current_score(conn, customer_id)
     if score is None:
         raise LookupError(f"no customer with id {customer_id} (or it was merged)")
