@@ -47,6 +47,7 @@ from c360.platform.golden import Evidence, queue_for_index, rebuild_golden
 from c360.platform.matching.resolver import ProbabilisticResolver, forget_records
 from c360.platform.models import utcnow
 from c360.platform.normalize import normalize_datetime, normalize_record
+from c360.platform.privacy.suppression import drop_suppressed
 from c360.platform.records import IncomingRecord, RecordLimits, enforce_limits
 from c360.platform.rejections import (
     RECORD_ERRORS,
@@ -73,6 +74,8 @@ class IngestCounts:
     updated: int = 0
     unchanged: int = 0
     quarantined: int = 0
+    suppressed: int = 0
+    """Records of erased people, refused at landing (the suppression list)."""
     invalid_values: int = 0
     """Values refused by validation (a bad check digit, an impossible date, a
     phone that does not parse) in records that were still accepted: left out of
@@ -91,6 +94,7 @@ class IngestCounts:
             "updated",
             "unchanged",
             "quarantined",
+            "suppressed",
             "invalid_values",
             "rejected",
         ):
@@ -100,14 +104,16 @@ class IngestCounts:
         """The counts; ``invalid_values`` and ``rejected`` only when some value
         was (as ``c360 runs`` shows)."""
         found = asdict(self)
-        for name in ("invalid_values", "rejected"):
+        for name in ("suppressed", "invalid_values", "rejected"):
             if not found[name]:
                 del found[name]
         return found
 
     def balanced(self) -> bool:
         """Every record accounted for."""
-        return self.read == self.new + self.updated + self.unchanged + self.quarantined
+        return self.read == (
+            self.new + self.updated + self.unchanged + self.quarantined + self.suppressed
+        )
 
 
 def content_hash(record: IncomingRecord) -> str:
@@ -199,6 +205,7 @@ class Ingestor:
         """Validate, normalize and write one batch; returns the counts and the rows
         inserted and updated (with their ids)."""
         counts = IngestCounts(read=len(records))
+        records, counts.suppressed = drop_suppressed(conn, self.source_name, records)
         if not records:
             return counts, [], []
         existing = self._existing(conn, records)

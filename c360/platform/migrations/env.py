@@ -29,6 +29,7 @@ from c360.platform.risk import models as _risk  # noqa: F401  (0009 tables)
 from c360.platform import staff_tables as _staff  # noqa: F401  (0014 tables)
 from c360.platform import rejections as _rejections  # noqa: F401  (0015 tables)
 from c360.platform.customers import merge_log as _merge_log  # noqa: F401  (0015 tables)
+from c360.platform.privacy import models as _privacy  # noqa: F401  (0012 tables)
 
 target_metadata = SQLModel.metadata
 

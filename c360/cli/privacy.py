@@ -1,0 +1,116 @@
+"""``c360 privacy``: data-subject requests from the command line — ``export``
+(JSON and HTML of everything held about a person), ``erase`` (final, with the
+suppression list), ``restrict`` (PIPL art. 47) and ``requests`` (with their
+deadlines). Every step is audited."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from c360.cli.support import console, open_engine, user_errors
+from c360.platform.audit import AuditEntry, append_now, cli_principal
+from c360.platform.privacy.erasure import ErasureError, compact
+from c360.platform.privacy.export import export_person, to_html
+from c360.platform.privacy.requests import complete, erase_person, list_requests, open_request
+
+privacy_app = typer.Typer(help="Data-subject requests (PIPL arts. 44-47).", no_args_is_help=True)
+
+
+@privacy_app.command("erase")
+def erase_command(
+    customer_id: Annotated[int, typer.Argument(help="the person to erase")],
+    reason: Annotated[str | None, typer.Option(help="why (the request's reference)")] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask: erasure is final")] = False,
+) -> None:
+    """Erase a person's personal data everywhere and keep them out for good."""
+    if not yes:
+        typer.confirm(f"Erase customer {customer_id} for good?", abort=True)
+    engine = open_engine()
+    with user_errors(ErasureError):
+        request_id, counts = erase_person(engine, customer_id, actor=cli_principal(), reason=reason)
+    compact(engine)
+    removed = sum(v for k, v in counts.items() if k != "suppressed_identifiers")
+    console.print(
+        f"erased customer {customer_id} (request {request_id}): {removed} rows removed, "
+        f"{counts.get('suppressed_identifiers', 0)} identifiers suppressed"
+    )
+    for name, count in sorted(counts.items()):
+        console.print(f"  {name}={count}")
+
+
+@privacy_app.command("export")
+def export_command(
+    customer_id: Annotated[int, typer.Argument(help="the person whose data to export")],
+    out: Annotated[
+        Path, typer.Option(help="directory to write export-<id>.json/.html into")
+    ] = Path("."),
+) -> None:
+    """Write everything held about a person as JSON and HTML."""
+    engine = open_engine()
+    with user_errors(ErasureError):
+        request_id = open_request(engine, customer_id, "export", requested_by=cli_principal())
+    with engine.connect() as conn:
+        package = export_person(conn, customer_id)
+    out.mkdir(parents=True, exist_ok=True)
+    json_path = out / f"export-{customer_id}.json"
+    html_path = out / f"export-{customer_id}.html"
+    json_path.write_text(json.dumps(package, ensure_ascii=False, indent=2, default=str), "utf-8")
+    html_path.write_text(to_html(package), "utf-8")
+    rows = sum(len(v) for v in package["tables"].values())
+    complete(engine, request_id, {"rows": rows})
+    append_now(
+        engine,
+        [
+            AuditEntry(
+                principal=cli_principal(),
+                action="privacy.export",
+                purpose="legal_obligation",
+                customer_id=customer_id,
+                detail={"request_id": str(request_id), "rows": str(rows)},
+            )
+        ],
+    )
+    console.print(f"wrote {json_path} and {html_path} ({rows} rows)")
+
+
+@privacy_app.command("restrict")
+def restrict_command(
+    customer_id: Annotated[int, typer.Argument(help="the person whose processing to restrict")],
+    reason: Annotated[str | None, typer.Option(help="why (the request's reference)")] = None,
+) -> None:
+    """Record a restriction (storage only) for a person."""
+    engine = open_engine()
+    with user_errors(ErasureError):
+        request_id = open_request(
+            engine, customer_id, "restriction", requested_by=cli_principal(), reason=reason
+        )
+    console.print(f"restricted customer {customer_id} (request {request_id})")
+
+
+@privacy_app.command("requests")
+def requests_command(
+    open_only: Annotated[bool, typer.Option("--open", help="only open requests")] = False,
+) -> None:
+    """Data-subject requests with their deadlines (overdue ones flagged)."""
+    table = Table("id", "customer", "kind", "status", "received", "due", "overdue")
+    for row in list_requests(open_engine(), open_only=open_only):
+        table.add_row(
+            str(row["id"]),
+            str(row["customer_id"]),
+            row["kind"],
+            row["status"],
+            f"{row['received_at']:%Y-%m-%d %H:%M}",
+            f"{row['due_at']:%Y-%m-%d}",
+            "yes" if row["overdue"] else "",
+        )
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``privacy`` to ``app`` (the ``c360`` command)."""
+    app.add_typer(privacy_app, name="privacy")
