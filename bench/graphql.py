@@ -441,12 +441,21 @@ def c360_command() -> list[str]:
 
 
 @contextlib.contextmanager
-def serving(directory: Path) -> Iterator[tuple[str, int]]:
-    """``c360 serve`` on a free loopback port until the caller is done; yields
-    its URL and process id."""
+def serving(directory: Path, workers: int = 1) -> Iterator[tuple[str, int]]:
+    """``c360 serve --workers N`` on a free loopback port until the caller is
+    done; yields its URL and process id."""
     port = free_port()
     process = subprocess.Popen(
-        [*c360_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [
+            *c360_command(),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
         env=c360_env(directory),
         stdout=subprocess.DEVNULL,
         start_new_session=True,
@@ -638,6 +647,7 @@ def main() -> None:
     parser.add_argument("--view-requests", type=int, default=1_500)
     parser.add_argument("--list-requests", type=int, default=3_000)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=1, help="c360 serve --workers")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=7)
@@ -661,7 +671,7 @@ def main() -> None:
     headers = {"Authorization": f"Bearer {admin_token(directory)}", "X-Purpose": "benchmark"}
     runs: list[dict[str, float]] = []
     try:
-        with serving(directory) as (url, pid):
+        with serving(directory, args.workers) as (url, pid):
             for i in range(args.repeat):
                 order = customers[:]
                 rng.shuffle(order)
@@ -709,7 +719,7 @@ def main() -> None:
     print(
         f"customers={counts['customers']} events={counts['events']} runs={args.repeat} "
         f"view_requests={args.view_requests} list_requests={args.list_requests} "
-        f"concurrency={args.concurrency} load_avg={load_average()}"
+        f"concurrency={args.concurrency} workers={args.workers} load_avg={load_average()}"
     )
     print(
         f"view_rps={med['view_rps']:.1f} list_p50_ms={med['list_p50_ms']:.1f} "

@@ -96,6 +96,7 @@ def _receiver(arrivals: Arrivals) -> ThreadingHTTPServer:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
+    server.handle_error = lambda request, address: None  # type: ignore[method-assign]  # resets at the kill
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 
@@ -167,7 +168,12 @@ def main() -> None:
         for cid in batch:
             committed[cid] = stamp
         if not killed and start + 100 >= n // 2:
-            time.sleep(0.5 if args.smoke else 1.0)  # let it be mid-delivery
+            wait_until = time.time() + 60
+            while time.time() < wait_until:  # killed mid-delivery, not while starting
+                with arrivals.lock:
+                    if len(arrivals.seen) >= min(50, n // 10):
+                        break
+                time.sleep(0.05)
             worker.send_signal(signal.SIGKILL)
             worker.wait()
             killed = True

@@ -3,7 +3,10 @@ scheduler, after making sure the search index can serve."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+import os
+import shutil
+import tempfile
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from sqlalchemy import Engine
@@ -12,6 +15,8 @@ from c360.cli.support import console, open_engine
 from c360.platform.settings import get_settings
 
 if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
     from c360.search.contract import SearchBackend
 
 
@@ -31,9 +36,31 @@ def ensure_usable_index(engine: Engine, backend: SearchBackend) -> None:
     console.print(f"search index rebuilt: {report.documents:,} customers in {report.seconds:.1f}s")
 
 
-def serve_app(engine: Engine, host: str, port: int) -> None:
+def worker_app() -> Starlette:
+    """The app of one ``--workers`` process (uvicorn's factory): its own engine
+    and search backend; the indexer, scheduler and deliveries run in the parent."""
+    from c360.app import create_app
+    from c360.observability.logs import configure_json_logging
+
+    configure_json_logging()
+    return create_app(open_engine())
+
+
+def __getattr__(name: str) -> Any:
+    # uvicorn's worker processes import their HTTP protocol by name: the timed
+    # protocol of c360.http_limits, built from the same C360_* settings.
+    if name == "WorkerHttpProtocol":
+        from c360.http_limits import uvicorn_options
+
+        return uvicorn_options()["http"]
+    raise AttributeError(name)
+
+
+def serve_app(engine: Engine, host: str, port: int, workers: int = 1) -> None:
     """Serve the ASGI app with uvicorn until interrupted, running due syncs in the
-    background and, with the embedded search backend, the search indexer too."""
+    background and, with the embedded search backend, the search indexer too.
+    With ``workers`` > 1, that many processes serve the API while this one runs
+    the indexer, the scheduler and the webhook deliveries, once."""
     import uvicorn
 
     from c360.app import create_app
@@ -63,13 +90,30 @@ def serve_app(engine: Engine, host: str, port: int) -> None:
     try:
         # Slow clients are timed out (idle, header and body timeouts, bounded
         # heads, a connection cap): see c360.http_limits.
-        uvicorn.run(
-            create_app(engine, search=backend),
-            host=host,
-            port=port,
-            log_level="warning",
-            **uvicorn_options(),
-        )
+        if workers > 1:
+            metrics_dir = tempfile.mkdtemp(prefix="c360-metrics-")
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir  # summed over workers
+            options = {**uvicorn_options(), "http": f"{__name__}:WorkerHttpProtocol"}
+            try:
+                uvicorn.run(
+                    f"{__name__}:worker_app",
+                    factory=True,
+                    workers=workers,
+                    host=host,
+                    port=port,
+                    log_level="warning",
+                    **options,
+                )
+            finally:
+                shutil.rmtree(metrics_dir, ignore_errors=True)
+        else:
+            uvicorn.run(
+                create_app(engine, search=backend),
+                host=host,
+                port=port,
+                log_level="warning",
+                **uvicorn_options(),
+            )
     finally:
         outbound.stop()
         scheduler.stop()
@@ -81,10 +125,20 @@ def serve_app(engine: Engine, host: str, port: int) -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="bind address")] = None,
     port: Annotated[int | None, typer.Option(help="port")] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            envvar="C360_WORKERS",
+            help="API processes (e.g. the number of cores); the indexer, scheduler and "
+            "webhook deliveries run once, in the parent",
+        ),
+    ] = 1,
 ) -> None:
     """Serve an existing database over GraphQL."""
     settings = get_settings()
-    serve_app(open_engine(), host or settings.host, port or settings.port)
+    serve_app(open_engine(), host or settings.host, port or settings.port, workers)
 
 
 def register(app: typer.Typer) -> None:

@@ -43,7 +43,7 @@ from c360.platform.locks import named_lock
 from c360.platform.models import utcnow
 from c360.platform.outbound.endpoints import Endpoint, Screen, list_endpoints
 from c360.platform.outbound.models import outbound_cursor, webhook_delivery, webhook_endpoint
-from c360.platform.outbound.ssrf import UnsafeTarget, resolve_target
+from c360.platform.outbound.ssrf import Target, UnsafeTarget, resolve_target
 from c360.platform.sql import chunks
 
 log = logging.getLogger(__name__)
@@ -238,23 +238,43 @@ class Sender:
         if not rows:
             return 0
         gate = asyncio.Semaphore(self.settings.concurrency)
+        targets: dict[int, Target | UnsafeTarget] = {}
+        for endpoint_id in {row.endpoint_id for row in rows}:  # resolved once a batch
+            endpoint = endpoints[endpoint_id]
+            try:
+                targets[endpoint_id] = await asyncio.to_thread(
+                    resolve_target, endpoint.url, allow_private=endpoint.allow_private
+                )
+            except UnsafeTarget as exc:
+                targets[endpoint_id] = exc
 
         async def attempt(row: Any) -> _Outcome:
             async with gate:
-                return await self._send(client, row, endpoints[row.endpoint_id])
+                return await self._send(
+                    client, row, endpoints[row.endpoint_id], targets[row.endpoint_id]
+                )
 
         outcomes = await asyncio.gather(*(attempt(row) for row in rows))
         await asyncio.to_thread(self._record, rows, outcomes)
         return len(rows)
 
-    async def _send(self, client: httpx.AsyncClient, row: Any, endpoint: Endpoint) -> _Outcome:
+    async def _send(
+        self,
+        client: httpx.AsyncClient,
+        row: Any,
+        endpoint: Endpoint,
+        target: Target | UnsafeTarget | None = None,
+    ) -> _Outcome:
         body = orjson.dumps(row.payload).decode()
-        try:
-            target = await asyncio.to_thread(
-                resolve_target, endpoint.url, allow_private=endpoint.allow_private
-            )
-        except UnsafeTarget as exc:
-            return _Outcome(row.id, endpoint.id, False, None, f"refused: {exc}")
+        if target is None:
+            try:
+                target = await asyncio.to_thread(
+                    resolve_target, endpoint.url, allow_private=endpoint.allow_private
+                )
+            except UnsafeTarget as exc:
+                target = exc
+        if isinstance(target, UnsafeTarget):
+            return _Outcome(row.id, endpoint.id, False, None, f"refused: {target}")
         headers = signed_headers(endpoint.secret, row.message_id, body)
         url = httpx.URL(endpoint.url)
         host = f"[{target.address}]" if ":" in target.address else target.address
