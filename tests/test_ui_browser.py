@@ -106,12 +106,7 @@ def _search(page: Any, text: str) -> list[str]:
     box = page.locator("#q")
     box.fill("")
     box.press_sequentially(text, delay=20)
-    page.wait_for_function(
-        "(t) => document.querySelector('#q').value === t && "
-        "document.querySelector('#status').textContent !== ''",
-        arg=text,
-    )
-    page.wait_for_timeout(300)  # the last keystroke's results, after the debounce
+    page.locator(f"#results[data-rendered-for='{text}']").wait_for(state="attached")
     return page.locator("#results li .name").all_inner_texts()
 
 

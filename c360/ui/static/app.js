@@ -116,6 +116,7 @@ async function runSearch(more) {
     state.after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
     renderResults(page, more);
     renderFacets(page.facets);
+    $("results").dataset.renderedFor = q;  // what the list shows (tests and bench/ui.py wait on it)
   } catch (error) {
     if (error.name === "AbortError") return;
     if (seq === state.seq) $("status").textContent = t("failed") + error.message;
