@@ -154,3 +154,35 @@ def test_erasing_an_unknown_customer_is_a_clear_error(
     _, env, _ = world
     done = run_cli(["privacy", "erase", "999999", "--yes"], env)
     assert done.returncode == 2 and "customer_id: no customer 999999" in done.stderr
+
+
+def test_a_restore_erases_again_who_was_erased_after_the_backup(
+    world: tuple[Engine, dict[str, str], str], tmp_path: Path
+) -> None:
+    engine, env, db = world
+    assert run_cli(["sync", "store"], env).returncode == 0
+    archive = tmp_path / "backups" / "before.c360bk"
+    done = run_cli(["backup", str(archive)], env)
+    assert done.returncode == 0, done.stderr
+    assert _holds_person(archive.read_bytes()) == []  # sealed, not a copy in clear
+    assert OTHER[1].encode() not in archive.read_bytes()
+    with engine.connect() as conn:
+        person = conn.execute(
+            select(t.record_link.c.customer_id)
+            .join(t.source_record, t.source_record.c.id == t.record_link.c.record_id)
+            .where(t.source_record.c.attributes["phone"].as_string() == f"+86{PHONE}")
+        ).scalar_one()
+    engine.dispose()
+    assert run_cli(["privacy", "erase", str(person), "--yes"], env).returncode == 0
+    done = run_cli(["restore", str(archive), "--yes"], env)
+    assert done.returncode == 0, done.stderr
+    assert "1 customers erased since were erased again" in done.stdout
+    blob = Path(db).read_bytes()
+    assert _holds_person(blob) == [] and OTHER[1].encode() in blob
+
+    altered = tmp_path / "altered.c360bk"
+    data = bytearray(archive.read_bytes())
+    data[-1] ^= 1
+    altered.write_bytes(bytes(data))
+    done = run_cli(["restore", str(altered), "--yes"], env)
+    assert done.returncode == 2 and "cannot be decrypted with this backup key" in done.stderr

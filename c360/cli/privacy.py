@@ -12,8 +12,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from c360.cli.support import console, open_engine, user_errors
+from c360.cli.support import console, fail, open_engine, user_errors
 from c360.platform.audit import AuditEntry, append_now, cli_principal
+from c360.platform.privacy.backup import BackupError, backup, restore
 from c360.platform.privacy.erasure import ErasureError, compact
 from c360.platform.privacy.export import export_person, to_html
 from c360.platform.privacy.requests import complete, erase_person, list_requests, open_request
@@ -111,6 +112,52 @@ def requests_command(
     console.print(table)
 
 
+def backup_command(
+    out: Annotated[Path, typer.Argument(help="the backup file to write")],
+) -> None:
+    """Write an encrypted backup of the database (AES-256-GCM, the backup key)."""
+    engine = open_engine()
+    with user_errors(BackupError):
+        size = backup(engine, out)
+    append_now(
+        engine,
+        [AuditEntry(principal=cli_principal(), action="backup", detail={"bytes": str(size)})],
+    )
+    console.print(f"wrote {out} ({size:,} bytes, encrypted)")
+
+
+def restore_command(
+    backup_file: Annotated[Path, typer.Argument(help="a file written by c360 backup")],
+    yes: Annotated[
+        bool, typer.Option("--yes", help="do not ask: the database is replaced")
+    ] = False,
+) -> None:
+    """Replace the database with a backup; people erased since are erased again."""
+    if not backup_file.is_file():
+        raise fail(f"backup_file: {backup_file} does not exist")
+    if not yes:
+        typer.confirm("Replace the database with this backup?", abort=True)
+    engine = open_engine()
+    with user_errors(BackupError):
+        outcome = restore(engine, backup_file)
+    compact(engine)
+    append_now(
+        engine,
+        [
+            AuditEntry(
+                principal=cli_principal(),
+                action="restore",
+                detail={"reerased": str(outcome["reerased"])},
+            )
+        ],
+    )
+    console.print(
+        f"restored {backup_file}; {outcome['reerased']} customers erased since were erased again"
+    )
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``privacy`` to ``app`` (the ``c360`` command)."""
+    """Add ``privacy``, ``backup`` and ``restore`` to ``app`` (the ``c360`` command)."""
     app.add_typer(privacy_app, name="privacy")
+    app.command("backup")(backup_command)
+    app.command("restore")(restore_command)
