@@ -668,7 +668,7 @@ def main() -> None:
     url_db = f"sqlite:///{directory / 'c360.db'}"
     customers = viewed_customers(url_db, args.viewed)
     rng = random.Random(args.seed)
-    headers = {"Authorization": f"Bearer {admin_token(directory)}", "X-Purpose": "benchmark"}
+    headers = {"Authorization": f"Bearer {admin_token(directory)}", "X-Purpose": "service"}
     runs: list[dict[str, float]] = []
     try:
         with serving(directory, args.workers) as (url, pid):

@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import os
 import threading
 from collections.abc import AsyncIterator, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -57,6 +58,7 @@ from c360.auth.oauth import TokenServer, authorization_server_metadata, token_en
 from c360.auth.oidc import OidcProvider
 from c360.auth.principal import Principal
 from c360.auth.ratelimit import RateLimiter
+from c360.auth.shared_ratelimit import RedisRateLimiter
 from c360.auth.tokens import ClientStatus, TokenVerifier
 from c360.connectors.registry import plugin_routes
 from c360.http_limits import BodyLimit, HttpLimits
@@ -156,8 +158,19 @@ class Auth:
                 ttl=settings.token_ttl,
             ),
             verifier=TokenVerifier(settings, keys, provider, clients),
-            limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
+            limiter=_rate_limiter(settings),
         )
+
+
+def _rate_limiter(settings: AuthSettings) -> RateLimiter:
+    """The rate limit: shared by every process through Redis when
+    ``C360_REDIS_URL`` is set, else this process's own."""
+    redis_url = os.environ.get("C360_REDIS_URL")
+    if redis_url:
+        return RedisRateLimiter(
+            redis_url, settings.rate_limit_per_minute, settings.rate_limit_burst
+        )
+    return RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
 
 
 class SearchProvider:

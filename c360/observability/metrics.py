@@ -104,7 +104,7 @@ class StateCollector(Collector):
             n, oldest = conn.execute(select(func.count(), func.min(t.outbox.c.created_at))).one()
             lag.add_metric([], n)
             lag_s.add_metric([], _age_seconds(oldest))
-            by_type = dict(
+            by_type: dict[str, int] = dict(
                 conn.execute(
                     select(business_event.c.event_type, func.count()).group_by(
                         business_event.c.event_type

@@ -134,7 +134,7 @@ class FanOut:
                 i: seen for i, seen in self.gaps.items() if now - seen < self.settings.gap_timeout_s
             }
             if events and endpoints:
-                written = self._write(conn, endpoints, events)
+                written = self._write(conn, endpoints, list(events))
             safe = (min(self.gaps) - 1) if self.gaps else self.high
             if safe != cursor:
                 conn.execute(
@@ -230,7 +230,7 @@ class Sender:
                 .order_by(d.c.next_attempt_at, d.c.id)
                 .limit(self.settings.batch)
             ).all()
-        return rows, endpoints
+        return list(rows), endpoints
 
     async def run_once(self, client: httpx.AsyncClient) -> int:
         """Attempt every due delivery once; returns how many were attempted."""
