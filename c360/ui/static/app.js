@@ -293,7 +293,7 @@ function renderProfile(c, refused) {
     const lineage = el("td", { class: "lineage" });
     for (const l of a.lineage) {
       lineage.append(el("div", { text:
-        `${l.chosen ? "★ " : ""}${l.value ?? "—"} · ${l.source ?? ""}/${l.stream ?? ""} · ${t("lineage")} ${l.trust ?? ""} · ${l.observedAt ?? ""}` }));
+        `${l.chosen ? "★ " : ""}${l.value ?? "—"} · ${l.source ?? ""}/${l.stream ?? ""} · ${t("trust")} ${l.trust ?? ""} · ${l.observedAt ?? ""}` }));
     }
     body.append(el("tr", { "data-field": a.name, "data-refused": refused.has(`customer.attributes.${i}.value`) || null },
       el("th", { scope: "row", text: t(a.name) }), value, lineage));
