@@ -122,15 +122,15 @@ def test_an_alert_is_acknowledged_once(engine: Engine, bureau: BureauAPI) -> Non
     with engine.connect() as conn:
         assert alerts.list_alerts(conn) == []
         assert conn.execute(select(credit_alert.c.acknowledged_by)).scalar_one() == "risk-2"
-    with pytest.raises(ValueError, match=f"alert {alert['id']} was already acknowledged by risk-2"):
-        with engine.begin() as conn:
-            alerts.acknowledge(conn, alert["id"], actor="risk-3")
-    with pytest.raises(LookupError, match="no credit alert with id 999"):
-        with engine.begin() as conn:
-            alerts.acknowledge(conn, 999, actor="risk-3")
-    with pytest.raises(ValueError, match="kind: 'fraud' is not one of"):
-        with engine.connect() as conn:
-            alerts.list_alerts(conn, kind="fraud")
+    with (
+        pytest.raises(ValueError, match=f"alert {alert['id']} was already acknowledged by risk-2"),
+        engine.begin() as conn,
+    ):
+        alerts.acknowledge(conn, alert["id"], actor="risk-3")
+    with pytest.raises(LookupError, match="no credit alert with id 999"), engine.begin() as conn:
+        alerts.acknowledge(conn, 999, actor="risk-3")
+    with pytest.raises(ValueError, match="kind: 'fraud' is not one of"), engine.connect() as conn:
+        alerts.list_alerts(conn, kind="fraud")
 
 
 def test_the_refresher_scores_a_changed_customer_with_reasons_that_add_up(
@@ -167,44 +167,47 @@ def test_an_override_is_recorded_with_its_reason_and_the_model_version(
 ) -> None:
     version = with_model(engine, model)
     firm = customer(engine, "organization", name="杭州示例贸易有限公司")
-    with pytest.raises(LookupError, match="has no credit decision to override"):
-        with engine.begin() as conn:
-            override(
-                conn,
-                firm,
-                credit_limit=1,
-                terms_days=1,
-                measures=None,
-                reason="x",
-                actor="risk-1",
-                purpose="credit_assessment",
-            )
+    with (
+        pytest.raises(LookupError, match="has no credit decision to override"),
+        engine.begin() as conn,
+    ):
+        override(
+            conn,
+            firm,
+            credit_limit=1,
+            terms_days=1,
+            measures=None,
+            reason="x",
+            actor="risk-1",
+            purpose="credit_assessment",
+        )
     with engine.begin() as conn:
         first = decide(conn, firm, actor="risk-1", exposure=0)
-    with pytest.raises(ValueError, match="reason: an override needs a reason"):
-        with engine.begin() as conn:
-            override(
-                conn,
-                firm,
-                credit_limit=500000,
-                terms_days=30,
-                measures=None,
-                reason="  ",
-                actor="risk-1",
-                purpose="credit_assessment",
-            )
-    with pytest.raises(ValueError, match="limit: expected an amount"):
-        with engine.begin() as conn:
-            override(
-                conn,
-                firm,
-                credit_limit=-5,
-                terms_days=30,
-                measures=None,
-                reason="ok",
-                actor="risk-1",
-                purpose="credit_assessment",
-            )
+    with (
+        pytest.raises(ValueError, match="reason: an override needs a reason"),
+        engine.begin() as conn,
+    ):
+        override(
+            conn,
+            firm,
+            credit_limit=500000,
+            terms_days=30,
+            measures=None,
+            reason="  ",
+            actor="risk-1",
+            purpose="credit_assessment",
+        )
+    with pytest.raises(ValueError, match="limit: expected an amount"), engine.begin() as conn:
+        override(
+            conn,
+            firm,
+            credit_limit=-5,
+            terms_days=30,
+            measures=None,
+            reason="ok",
+            actor="risk-1",
+            purpose="credit_assessment",
+        )
     with engine.begin() as conn:
         override(
             conn,

@@ -119,10 +119,16 @@ def bin_indices(entry: Mapping[str, Any], values: pd.Series | np.ndarray) -> np.
     n_bins = len(entry["woe"]) - 2
     missing = n_bins + 1
     if entry["dtype"] == "categorical":
-        lookup = {c: i for i, group in enumerate(entry["categories"]) for c in group}
+        categories = [c for group in entry["categories"] for c in group]
+        to_bin = np.array(
+            [i for i, group in enumerate(entry["categories"]) for _ in group] + [-1],
+            dtype=np.int64,
+        )
         series = pd.Series(values, copy=False)
-        out = series.astype("object").map(lambda v: lookup.get(str(v), -1) if v == v else missing)
-        return out.to_numpy(dtype=np.int64)
+        codes = pd.Categorical(series.astype("string"), categories=categories).codes
+        idx = to_bin[codes]  # code -1 (unseen or missing) picks the trailing -1
+        idx[series.isna().to_numpy()] = missing
+        return idx
     x = np.asarray(values, dtype=float)
     idx = np.searchsorted(np.asarray(entry["splits"], dtype=float), x, side="right")
     idx[np.isnan(x)] = missing
