@@ -450,7 +450,7 @@ def create_app(
     # The staff workspace: its pages, sign-in, and the page's GraphQL requests
     # made as the signed-in person through the same /graphql app, gate and policy.
     graphql_app = next(r.app for r in routes if isinstance(r, Route) and r.path == "/graphql")
-    routes += ui_routes(engine, tokens.issuer, graphql_app)
+    routes += ui_routes(engine, tokens.issuer, graphql_app, settings, tokens.verifier)
     # What plugins serve, after c360's own routes so those win a clash: the web
     # connector's signed webhook inbox (POST /hooks/{source}) among them.
     routes += plugin_routes(engine)

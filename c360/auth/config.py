@@ -10,6 +10,8 @@
 ``C360_SIGNING_KEY_PATH``       the signing key (``<data dir>/keys/token-signing-key.json``)
 ``C360_OIDC_ISSUER``            an OpenID Connect provider whose tokens are accepted
 ``C360_OIDC_AUDIENCE``          ``aud`` its tokens must carry (the token audience)
+``C360_OIDC_CLIENT_ID``         the staff workspace's client at the provider (sign-in)
+``C360_OIDC_CLIENT_SECRET``     its secret (none: a public client, PKCE only)
 ``C360_OIDC_ROLES_CLAIM``       claim holding the roles, dotted path (``roles``)
 ``C360_REGION_CLAIM``           claim holding an agent's region (``region``)
 ``C360_JWKS_CACHE_SECONDS``     how long the provider's keys are trusted (600)
@@ -47,6 +49,8 @@ class AuthSettings(BaseSettings):
     signing_key_path: Path | None = None
     oidc_issuer: str | None = None
     oidc_audience: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
     oidc_roles_claim: str = "roles"
     region_claim: str = "region"
     jwks_cache_seconds: int = Field(default=600, ge=0)

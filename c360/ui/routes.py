@@ -37,6 +37,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from c360.auth.config import AuthSettings
 from c360.auth.issuing import TokenIssuer
 from c360.auth.policy import MUTATIONS, may_run
 from c360.auth.principal import SCOPES, Principal
@@ -50,6 +51,8 @@ from c360.auth.staff import (
     open_session,
     session_of,
 )
+from c360.auth.tokens import TokenVerifier
+from c360.ui.oidc import oidc_routes
 
 SESSION_COOKIE = "c360_session"
 SIGNIN_COOKIE = "c360_signin"
@@ -155,9 +158,22 @@ def _principal(session: SessionInfo) -> Principal:
     )
 
 
-def ui_routes(engine: Engine, issuer: TokenIssuer, graphql: ASGIApp) -> list[BaseRoute]:
-    """The workspace's routes over ``engine``; ``graphql`` is the app's /graphql."""
+def ui_routes(
+    engine: Engine,
+    issuer: TokenIssuer,
+    graphql: ASGIApp,
+    settings: AuthSettings | None = None,
+    verifier: TokenVerifier | None = None,
+) -> list[BaseRoute]:
+    """The workspace's routes over ``engine``; ``graphql`` is the app's /graphql.
+    With ``settings`` naming an OpenID Connect issuer and client, staff may also
+    sign in there (:mod:`c360.ui.oidc`; ``verifier`` checks its tokens)."""
     tokens = _Tokens(issuer)
+    sso = (
+        oidc_routes(engine, settings, verifier, SESSION_COOKIE, SECURITY_HEADERS)
+        if settings is not None and verifier is not None
+        else []
+    )
 
     async def current(request: Request) -> SessionInfo | None:
         return await run_in_threadpool(session_of, engine, request.cookies.get(SESSION_COOKIE))
@@ -173,6 +189,7 @@ def ui_routes(engine: Engine, issuer: TokenIssuer, graphql: ASGIApp) -> list[Bas
             .replace("{{csrf}}", html.escape(token, quote=True))
             .replace("{{error}}", html.escape(error))
             .replace("{{error_hidden}}", "" if error else "hidden")
+            .replace("{{sso_hidden}}", "" if sso else "hidden")
         )
         return Response(body, status_code=status, media_type="text/html", headers=SECURITY_HEADERS)
 
@@ -287,6 +304,7 @@ def ui_routes(engine: Engine, issuer: TokenIssuer, graphql: ASGIApp) -> list[Bas
         Route("/ui/session", session_info, methods=["GET"]),
         Route("/ui/graphql", _Asgi(api), methods=["POST", "GET"]),
         Mount("/static", app=_Secured(StaticFiles(directory=STATIC)), name="static"),
+        *sso,
     ]
 
 

@@ -1,0 +1,173 @@
+"""Staff sign-in through an OpenID Connect provider (``C360_OIDC_ISSUER`` with
+``C360_OIDC_CLIENT_ID``): the authorization-code flow with PKCE (S256), through
+authlib's OAuth 2 client.
+
+* ``GET /signin/oidc`` — a fresh ``state``, ``nonce`` and code verifier go into a
+  short-lived HttpOnly cookie (``SameSite=Lax``: the provider's redirect back is
+  a cross-site navigation), and the browser is sent to the provider's
+  authorization endpoint (found in its discovery document);
+* ``GET /signin/oidc/callback`` — the ``state`` must equal the cookie's; the
+  code is exchanged with the verifier; the access token the provider returns is
+  verified by the app's own token verifier (issuer, audience, signature through
+  the provider's JWKS, roles and region from the configured claims), exactly as
+  an API call's would be; the session is opened for that principal.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+import warnings
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from c360.auth.config import AuthSettings
+from c360.auth.oidc import check_issuer_url
+from c360.auth.staff import SESSION_TTL, constant_time_equal, open_session
+from c360.auth.token_errors import InvalidToken
+from c360.auth.tokens import TokenVerifier
+
+with warnings.catch_warnings():  # authlib warns about its httpx module on import; it works
+    warnings.simplefilter("ignore")
+    from authlib.integrations.httpx_client import AsyncOAuth2Client
+
+FLOW_COOKIE = "c360_oidc"
+FLOW_SECONDS = 600
+"""How long a started sign-in may take at the provider."""
+
+
+class _Discovery:
+    """The provider's endpoints, read from its discovery document and kept."""
+
+    def __init__(self, issuer: str) -> None:
+        self.issuer = check_issuer_url(issuer).rstrip("/")
+        self._document: dict[str, Any] | None = None
+
+    async def endpoints(self) -> tuple[str, str]:
+        if self._document is None:
+            async with httpx.AsyncClient(timeout=10) as client:
+                response = await client.get(f"{self.issuer}/.well-known/openid-configuration")
+                response.raise_for_status()
+                self._document = response.json()
+        document = self._document
+        return str(document["authorization_endpoint"]), str(document["token_endpoint"])
+
+
+def oidc_routes(
+    engine: Engine,
+    settings: AuthSettings,
+    verifier: TokenVerifier,
+    session_cookie: str,
+    security_headers: dict[str, str],
+) -> list[BaseRoute]:
+    """The sign-in routes for ``settings``' provider (none when it has no issuer
+    or no client id)."""
+    if not settings.oidc_issuer or not settings.oidc_client_id:
+        return []
+    discovery = _Discovery(settings.oidc_issuer)
+    client_id, client_secret = settings.oidc_client_id, settings.oidc_client_secret
+
+    def client(request: Request) -> AsyncOAuth2Client:
+        return AsyncOAuth2Client(
+            client_id,
+            client_secret,
+            scope="openid profile",
+            redirect_uri=str(request.url_for("oidc_callback")),
+            code_challenge_method="S256",
+            token_endpoint_auth_method="client_secret_basic" if client_secret else "none",
+            timeout=10,
+        )
+
+    def failed(message: str, status: int = 400) -> Response:
+        return Response(
+            f"sign-in failed: {message}",
+            status_code=status,
+            media_type="text/plain; charset=utf-8",
+            headers=security_headers,
+        )
+
+    async def start(request: Request) -> Response:
+        authorize, _ = await discovery.endpoints()
+        state, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+        verifier_text = secrets.token_urlsafe(48)
+        async with client(request) as oauth:
+            url, _ = oauth.create_authorization_url(
+                authorize, state=state, code_verifier=verifier_text, nonce=nonce
+            )
+        response = RedirectResponse(url, status_code=303, headers=security_headers)
+        flow = {"s": state, "v": verifier_text, "n": nonce, "t": int(time.time())}
+        response.set_cookie(
+            FLOW_COOKIE,
+            json.dumps(flow),
+            max_age=FLOW_SECONDS,
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+            path="/signin/oidc",
+        )
+        return response
+
+    async def callback(request: Request) -> Response:
+        try:
+            flow = json.loads(request.cookies.get(FLOW_COOKIE) or "{}")
+        except ValueError:
+            flow = {}
+        state = request.query_params.get("state", "")
+        if not flow or not constant_time_equal(str(flow.get("s", "")), state):
+            return failed("the sign-in was not started here, or took too long (state)", 403)
+        if int(flow.get("t", 0)) + FLOW_SECONDS < time.time():
+            return failed("the sign-in took too long; start again", 403)
+        if "error" in request.query_params:
+            return failed(f"the provider refused: {request.query_params['error']}", 401)
+        code = request.query_params.get("code")
+        if not code:
+            return failed("the provider sent no code")
+        _, token_url = await discovery.endpoints()
+        try:
+            async with client(request) as oauth:
+                token = await oauth.fetch_token(
+                    token_url, code=code, code_verifier=str(flow["v"]), state=state
+                )
+        except Exception as exc:  # the provider's answer, whatever it was, ends here
+            return failed(f"the code could not be exchanged ({type(exc).__name__}: {exc})", 401)
+        try:
+            principal = await verifier.verify(str(token.get("access_token", "")))
+        except InvalidToken as exc:
+            return failed(f"the provider's token was refused: {exc.description}", 401)
+        if not principal.roles:
+            return failed("your account at the provider carries no c360 role", 403)
+        secret, _ = await run_in_threadpool(
+            open_session, engine, principal.subject, principal.roles, principal.regions
+        )
+        # A page, not a redirect: this response ends a cross-site navigation, so a
+        # redirect would not carry the SameSite=Strict cookie; the page's own
+        # navigation to / is same-site and does.
+        response = Response(
+            '<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=/">'
+            '<title>c360</title><a href="/">c360</a>',
+            media_type="text/html",
+            headers=security_headers,
+        )
+        response.set_cookie(
+            session_cookie,
+            secret,
+            max_age=int(SESSION_TTL.total_seconds()),
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+            path="/",
+        )
+        response.delete_cookie(FLOW_COOKIE, path="/signin/oidc")
+        return response
+
+    return [
+        Route("/signin/oidc", start, methods=["GET"]),
+        Route("/signin/oidc/callback", callback, methods=["GET"], name="oidc_callback"),
+    ]

@@ -1,0 +1,165 @@
+"""Staff sign-in through an OpenID Connect provider, in headless Chromium: the
+authorization-code flow with PKCE (S256) against a provider on loopback that
+checks the verifier, and the provider's access token verified like an API
+call's (roles and region from its claims). A callback with a state the browser
+did not start is refused."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import httpx
+import pytest
+from joserfc import jwt
+from joserfc.jwk import ECKey, KeySet
+
+from c360.platform.db import make_engine
+from tests.api_helpers import Server, make_settings, serve
+from tests.ui_helpers import ARGS, require_chromium
+
+
+class LoopbackProvider:
+    """Discovery, an authorize endpoint that signs the user in at once, a token
+    endpoint that checks PKCE, and the JWKS."""
+
+    def __init__(self, roles: list[str], region: str | None = None) -> None:
+        self.key = ECKey.generate_key("P-256", private=True, auto_kid=True)
+        self.codes: dict[str, dict[str, str]] = {}
+        self.exchanges: list[dict[str, str]] = []
+        provider = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _json(self, body: Any, status: int = 200) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                url = urlsplit(self.path)
+                query = {k: v[0] for k, v in parse_qs(url.query).items()}
+                if url.path == "/.well-known/openid-configuration":
+                    self._json(
+                        {
+                            "issuer": provider.issuer,
+                            "authorization_endpoint": f"{provider.issuer}/authorize",
+                            "token_endpoint": f"{provider.issuer}/token",
+                            "jwks_uri": f"{provider.issuer}/jwks",
+                        }
+                    )
+                elif url.path == "/jwks":
+                    self._json(KeySet([provider.key]).as_dict(private=False))
+                elif url.path == "/authorize":
+                    code = secrets.token_urlsafe(16)
+                    provider.codes[code] = query
+                    answer = urlencode({"code": code, "state": query["state"]})
+                    target = f"{query['redirect_uri']}?{answer}"
+                    self.send_response(302)
+                    self.send_header("location", target)
+                    self.end_headers()
+                else:
+                    self.send_error(404)
+
+            def do_POST(self) -> None:
+                size = int(self.headers.get("content-length") or 0)
+                form = {k: v[0] for k, v in parse_qs(self.rfile.read(size).decode()).items()}
+                provider.exchanges.append(form)
+                asked = provider.codes.pop(form.get("code", ""), None)
+                verifier = form.get("code_verifier", "")
+                challenge = (
+                    base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+                    .rstrip(b"=")
+                    .decode()
+                )
+                if (
+                    asked is None
+                    or asked.get("code_challenge_method") != "S256"
+                    or asked.get("code_challenge") != challenge
+                ):
+                    self._json({"error": "invalid_grant"}, 400)
+                    return
+                now = int(time.time())
+                claims = {
+                    "iss": provider.issuer,
+                    "sub": "sso-0042",
+                    "aud": "c360-api",
+                    "iat": now,
+                    "exp": now + 300,
+                    "roles": roles,
+                }
+                if region:
+                    claims["region"] = region
+                token = jwt.encode({"alg": "ES256", "kid": provider.key.kid}, claims, provider.key)
+                self._json({"access_token": token, "token_type": "Bearer", "expires_in": 300})
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.issuer = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def sso(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Server, LoopbackProvider, Any]]:
+    executable = require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    root = tmp_path_factory.mktemp("ui-oidc")
+    shutil.copyfile(sqlite_template, root / "c360.db")
+    engine = make_engine(f"sqlite:///{root / 'c360.db'}")
+    provider = LoopbackProvider(["agent"], "北京")
+    settings = make_settings(root, oidc_issuer=provider.issuer, oidc_client_id="c360-workspace")
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(root / "profile"), executable_path=executable, headless=True, args=ARGS
+        )
+        try:
+            for served in serve(engine, settings):
+                yield served, provider, context
+        finally:
+            context.close()
+            provider.stop()
+            engine.dispose()
+
+
+def test_single_sign_on_with_pkce(sso: tuple[Server, LoopbackProvider, Any]) -> None:
+    server, provider, context = sso
+    page = context.new_page()
+    page.goto(server.url + "/signin")
+    page.locator("#sso").click()
+    page.wait_for_url(server.url + "/")
+    page.locator("#who", has_text="sso-0042 · agent · 北京").wait_for()
+    [exchange] = provider.exchanges
+    assert exchange["grant_type"] == "authorization_code" and len(exchange["code_verifier"]) >= 43
+    session = page.evaluate("async () => (await fetch('/ui/session')).json()")
+    assert session["roles"] == ["agent"] and session["regions"] == ["北京"]
+    page.close()
+
+
+def test_a_callback_the_browser_did_not_start_is_refused(
+    sso: tuple[Server, LoopbackProvider, Any],
+) -> None:
+    server, _, _ = sso
+    forged = httpx.get(f"{server.url}/signin/oidc/callback?code=stolen&state=guess")
+    assert forged.status_code == 403 and "state" in forged.text
+    assert "c360_session" not in forged.cookies
