@@ -191,6 +191,17 @@ def test_a_note_with_markup_is_shown_as_text(workspace: Workspace, page: Any) ->
     assert page.evaluate("window.pwned") is None
 
 
+def test_filters_narrow_the_results(workspace: Workspace, page: Any) -> None:
+    workspace.sign_in(page, "admin")
+    page.locator("#results[data-rendered-for='']").wait_for(state="attached")
+    everyone = page.locator("#results li").count()
+    page.get_by_label("城市").select_option("上海市")
+    expect(page.locator("#results li")).to_have_count(1)
+    assert "刘军" in page.locator("#results li").inner_text()
+    page.get_by_role("button", name="清除筛选").click()
+    expect(page.locator("#results li")).to_have_count(everyone)
+
+
 def test_english_switch(workspace: Workspace, page: Any) -> None:
     workspace.sign_in(page, "risk")
     assert page.locator("html").get_attribute("lang") == "zh-CN"

@@ -469,7 +469,15 @@ async function main() {
     else if (event.key === "Escape") { q.value = ""; scheduleSearch(); }
   });
   $("more").addEventListener("click", () => runSearch(true));
-  $("clear-filters").addEventListener("click", () => { state.filters = {}; runSearch(false); });
+  $("clear-filters").addEventListener("click", () => {
+    state.filters = {};
+    $("only-conflicting").checked = false;
+    runSearch(false);
+  });
+  $("only-conflicting").addEventListener("change", (event) => {
+    state.filters.conflicting = event.target.checked || null;
+    runSearch(false);
+  });
   $("timeline-more").addEventListener("click", () => {
     state.timelineSize = Math.min(100, state.timelineSize + 20);
     showCustomer(state.customer.customerId, true);
