@@ -46,6 +46,7 @@ from c360.platform.normalize import (
     normalize_name,
 )
 from c360.platform.normalize.china import region_forms
+from c360.platform.risk.judgment import grades_of
 
 __all__ = [
     "ENRICHERS",
@@ -416,6 +417,15 @@ ENRICHERS: list[Enricher] = []
 """Functions that add to a batch of documents in place, in bulk (one or a few
 queries per batch): where the insights work fills ``tags``, ``tier``,
 ``risk_level`` and ``lifecycle_stage`` from its own tables."""
+
+
+def _credit_grades(conn: Connection, docs: Mapping[int, CustomerDocument]) -> None:
+    """``risk_level`` is the customer's credit grade (A-E) where one is computed."""
+    for cid, grade in grades_of(conn, docs).items():
+        docs[cid].risk_level = grade
+
+
+ENRICHERS.append(_credit_grades)
 
 
 def load_documents(

@@ -269,3 +269,16 @@ def decide(
     )
     assert decision_id is not None
     return decision_id
+
+
+def grades_of(conn: Connection, customer_ids: Collection[int]) -> dict[int, str]:
+    """The current credit grade of each scored customer (for the search index)."""
+    found: dict[int, str] = {}
+    for part in chunks(sorted({int(c) for c in customer_ids})):
+        for cid, grade in conn.execute(
+            select(credit_score.c.customer_id, credit_score.c.grade).where(
+                credit_score.c.customer_id.in_(part), credit_score.c.grade.is_not(None)
+            )
+        ):
+            found[int(cid)] = str(grade)
+    return found
