@@ -48,13 +48,13 @@ def _years(text: Any, today: datetime) -> float | None:
 
 def risk_logit(kind: str, attributes: dict[str, Any], rng: random.Random, now: datetime) -> float:
     """The hidden log-odds of defaulting within the history, from attributes + noise."""
-    logit = -2.4 + rng.gauss(0.0, 0.5)
+    logit = -2.3 + rng.gauss(0.0, 0.3)
     if kind == "person":
         age = _years(attributes.get("birth_date"), now)
         if age is not None:
-            logit += max(0.0, 35 - age) * 0.07 - max(0.0, age - 60) * 0.02
+            logit += max(0.0, 35 - age) * 0.12 - max(0.0, age - 60) * 0.02
         if not attributes.get("email"):
-            logit += 0.6
+            logit += 1.0
         if not attributes.get("address"):
             logit += 0.3
     else:
