@@ -75,9 +75,7 @@ def test_bad_scaling_and_grade_cuts_name_the_field() -> None:
         spec_of(card, Scaling(), {"A": 500, "B": 600, "C": 560, "D": 540})
 
 
-def test_the_policy_table_gives_guarantees_for_d_refusal_for_e_and_reviews_near_a_boundary() -> (
-    None
-):
+def test_policy_gives_a_guarantee_for_d_refusal_for_e_and_review_near_a_boundary() -> None:
     policy = load_policy()
     cuts = {"A": 600.0, "B": 580.0, "C": 560.0, "D": 540.0}
     c = policy.recommend("C", 570, cuts, kind="organization", capital_wan=500, exposure=0)
