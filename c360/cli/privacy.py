@@ -18,6 +18,13 @@ from c360.platform.privacy.backup import BackupError, backup, restore
 from c360.platform.privacy.erasure import ErasureError, compact
 from c360.platform.privacy.export import export_person, to_html
 from c360.platform.privacy.requests import complete, erase_person, list_requests, open_request
+from c360.platform.privacy.retention import (
+    RetentionError,
+    add_rule,
+    list_destructions,
+    list_rules,
+    sweep,
+)
 
 privacy_app = typer.Typer(help="Data-subject requests (PIPL arts. 44-47).", no_args_is_help=True)
 
@@ -156,8 +163,72 @@ def restore_command(
     )
 
 
+retention_app = typer.Typer(
+    help="Retention periods and destruction (销毁) of expired data.", no_args_is_help=True
+)
+
+
+@retention_app.command("add")
+def retention_add(
+    days: Annotated[int, typer.Option(help="keep for this many days after the last update")],
+    source: Annotated[str | None, typer.Option(help="one source (default: every source)")] = None,
+    attribute: Annotated[
+        str | None, typer.Option(help="one attribute (default: the whole record)")
+    ] = None,
+    purpose: Annotated[str | None, typer.Option(help="why it is kept that long")] = None,
+) -> None:
+    """Record a retention rule."""
+    with user_errors(RetentionError):
+        rule_id = add_rule(
+            open_engine(),
+            days=days,
+            source_name=source,
+            attribute=attribute,
+            purpose=purpose,
+            created_by=cli_principal(),
+        )
+    console.print(f"retention rule {rule_id} recorded")
+
+
+@retention_app.command("list")
+def retention_list() -> None:
+    """The retention rules and their destruction records."""
+    engine = open_engine()
+    rules = Table("rule", "source", "attribute", "days", "purpose")
+    for rule in list_rules(engine):
+        rules.add_row(
+            str(rule["id"]),
+            rule["source_name"] or "*",
+            rule["attribute"] or "(record)",
+            str(rule["days"]),
+            rule["purpose"] or "",
+        )
+    console.print(rules)
+    records = Table("destruction", "rule", "status", "cutoff", "finished", "counts")
+    for row in list_destructions(engine):
+        records.add_row(
+            str(row["id"]),
+            str(row["rule_id"]),
+            row["status"],
+            f"{row['cutoff']:%Y-%m-%d}",
+            f"{row['finished_at']:%Y-%m-%d %H:%M}" if row["finished_at"] else "",
+            " ".join(f"{k}={v}" for k, v in sorted(row["counts"].items())),
+        )
+    console.print(records)
+
+
+@retention_app.command("sweep")
+def retention_sweep() -> None:
+    """Destroy what has expired (resumes an interrupted sweep); run it from cron."""
+    engine = open_engine()
+    for row in sweep(engine, actor=cli_principal()):
+        counts = " ".join(f"{k}={v}" for k, v in sorted(row["counts"].items())) or "nothing"
+        console.print(f"rule {row['rule_id']}: destruction {row['id']} {row['status']}: {counts}")
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``privacy``, ``backup`` and ``restore`` to ``app`` (the ``c360`` command)."""
+    """Add ``privacy``, ``retention``, ``backup`` and ``restore`` to ``app``."""
     app.add_typer(privacy_app, name="privacy")
+    app.add_typer(retention_app, name="retention")
     app.command("backup")(backup_command)
     app.command("restore")(restore_command)

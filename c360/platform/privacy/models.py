@@ -48,3 +48,34 @@ class PrivacyRequest(SQLModel, table=True):
     requested_by: str = Field(max_length=256)
     reason: str | None = Field(default=None, max_length=512)
     counts: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+
+class RetentionRule(SQLModel, table=True):
+    """How long a source's records (or one attribute of them) are kept, counted
+    from the record's last update (GB/T 35273-2020 §6.1: the minimum needed)."""
+
+    __tablename__ = "privacy_retention_rule"
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_name: str | None = Field(default=None, max_length=64, description="None: every source")
+    attribute: str | None = Field(default=None, max_length=64, description="None: whole record")
+    days: int
+    purpose: str | None = Field(default=None, max_length=64, description="why it is kept so long")
+    created_by: str = Field(max_length=256)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+
+
+class Destruction(SQLModel, table=True):
+    """One sweep of one rule (销毁记录): what, when, under which rule, how many —
+    never a value. ``last_record_id`` is where a crashed sweep resumes."""
+
+    __tablename__ = "privacy_destruction"
+
+    id: int | None = Field(default=None, primary_key=True)
+    rule_id: int = Field(index=True)
+    status: str = Field(default="running", max_length=16, description="running | done")
+    cutoff: datetime = Field(sa_type=DateTime(timezone=True))
+    started_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    finished_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    last_record_id: int = 0
+    counts: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)

@@ -44,8 +44,34 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_privacy_request_customer_id", "privacy_request", ["customer_id"])
+    op.create_table(
+        "privacy_retention_rule",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("source_name", sa.String(length=64), nullable=True),
+        sa.Column("attribute", sa.String(length=64), nullable=True),
+        sa.Column("days", sa.Integer(), nullable=False),
+        sa.Column("purpose", sa.String(length=64), nullable=True),
+        sa.Column("created_by", sa.String(length=256), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_table(
+        "privacy_destruction",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("rule_id", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("cutoff", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_record_id", sa.Integer(), nullable=False),
+        sa.Column("counts", sa.JSON(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_privacy_destruction_rule_id", "privacy_destruction", ["rule_id"])
 
 
 def downgrade() -> None:
+    op.drop_table("privacy_destruction")
+    op.drop_table("privacy_retention_rule")
     op.drop_table("privacy_request")
     op.drop_table("privacy_suppression")
