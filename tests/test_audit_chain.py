@@ -71,7 +71,7 @@ def test_clear_reads_are_recorded_with_who_what_when_and_why(
         json={"query": READ, "variables": {"id": str(matrix.person)}},
         headers=[
             (b"authorization", f"Bearer {server.token('agent', region='北京')}".encode()),
-            (b"x-purpose", "service".encode()),
+            (b"x-purpose", b"service"),
         ],
     )
     assert raw.status_code == 200 and "errors" not in raw.json()

@@ -9,11 +9,20 @@ from __future__ import annotations
 import typer
 from pydantic import ValidationError
 
-from c360.cli import auth, connectors, demo, resolution, search, serve, sources, sync
+from c360.cli import (
+    auth,
+    connectors,
+    credit_model,
+    demo,
+    resolution,
+    search,
+    serve,
+    sources,
+    sync,
+    users,
+)
 from c360.cli import cases as cases_cli
 from c360.cli import privacy as privacy_cli
-from c360.cli import credit_model
-from c360.cli import users
 from c360.cli import webhooks as webhooks_cli
 from c360.cli.support import err_console
 from c360.connectors.registry import register_plugin_commands

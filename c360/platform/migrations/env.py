@@ -22,14 +22,14 @@ from c360.platform import (  # noqa: F401  (0002 tables)
     business_events,
     stewardship,
 )
+from c360.platform import rejections as _rejections  # noqa: F401  (0015 tables)
+from c360.platform import staff_tables as _staff  # noqa: F401  (0014 tables)
 from c360.platform.cases import models as _cases  # noqa: F401  (0011 tables)
+from c360.platform.customers import merge_log as _merge_log  # noqa: F401  (0015 tables)
 from c360.platform.matching import models as _matching  # noqa: F401  (0003 tables)
 from c360.platform.outbound import models as _outbound  # noqa: F401  (0013 tables)
-from c360.platform.risk import models as _risk  # noqa: F401  (0009 tables)
-from c360.platform import staff_tables as _staff  # noqa: F401  (0014 tables)
-from c360.platform import rejections as _rejections  # noqa: F401  (0015 tables)
-from c360.platform.customers import merge_log as _merge_log  # noqa: F401  (0015 tables)
 from c360.platform.privacy import models as _privacy  # noqa: F401  (0012 tables)
+from c360.platform.risk import models as _risk  # noqa: F401  (0009 tables)
 
 target_metadata = SQLModel.metadata
 

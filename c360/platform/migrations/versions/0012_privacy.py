@@ -26,9 +26,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.create_index(
-        "ix_privacy_suppression_digest", "privacy_suppression", ["digest"], unique=True
-    )
+    op.create_index("ix_privacy_suppression_digest", "privacy_suppression", ["digest"], unique=True)
     op.create_table(
         "privacy_request",
         sa.Column("id", sa.Integer(), nullable=False),
