@@ -28,6 +28,8 @@ from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID_HEADER = "x-request-id"
+CLIENT_CLOSED_REQUEST = 499
+"""The status logged and counted for a request whose client went away unanswered."""
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 access_log = logging.getLogger("c360.request")
@@ -170,10 +172,20 @@ class RequestLogMiddleware:
         scope.setdefault("state", {})["request_id"] = info.request_id
         started = time.perf_counter()
         status = 500
+        responded = False
+        client_gone = False
+
+        async def receiving() -> Message:
+            nonlocal client_gone
+            message = await receive()
+            if message["type"] == "http.disconnect" and not responded:
+                client_gone = True
+            return message
 
         async def sending(message: Message) -> None:
-            nonlocal status
+            nonlocal status, responded
             if message["type"] == "http.response.start":
+                responded = True
                 status = int(message["status"])
                 headers = [h for h in message.get("headers", []) if h[0].lower() != b"x-request-id"]
                 headers.append((b"x-request-id", info.request_id.encode()))
@@ -181,8 +193,12 @@ class RequestLogMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, sending)
+            await self.app(scope, receiving, sending)
         finally:
+            if client_gone and not responded:
+                # The client left before an answer: its doing, not a server
+                # fault, so not a 500 (nginx's "client closed request").
+                status = CLIENT_CLOSED_REQUEST
             seconds = time.perf_counter() - started
             route = route_template(self.routes, scope)
             method = scope.get("method", "WS")
