@@ -2,7 +2,9 @@
 authorization-code flow with PKCE (S256) against a provider on loopback that
 checks the verifier, and the provider's access token verified like an API
 call's (roles and region from its claims). A callback with a state the browser
-did not start is refused."""
+did not start is refused, and so is an ID token whose nonce is another
+sign-in's. c360 issues no tokens itself here (``C360_SELF_ISSUED_TOKENS=false``):
+the page's GraphQL calls carry the provider's access token."""
 
 from __future__ import annotations
 
@@ -37,6 +39,9 @@ class LoopbackProvider:
         self.key = ECKey.generate_key("P-256", private=True, auto_kid=True)
         self.codes: dict[str, dict[str, str]] = {}
         self.exchanges: list[dict[str, str]] = []
+        self.id_tokens: list[str] = []
+        self.replay: str | None = None
+        """An ID token to send instead of a fresh one (a replay of another sign-in)."""
         provider = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -102,8 +107,26 @@ class LoopbackProvider:
                 }
                 if region:
                     claims["region"] = region
-                token = jwt.encode({"alg": "ES256", "kid": provider.key.kid}, claims, provider.key)
-                self._json({"access_token": token, "token_type": "Bearer", "expires_in": 300})
+                header = {"alg": "ES256", "kid": provider.key.kid}
+                token = jwt.encode(header, claims, provider.key)
+                identity = {
+                    "iss": provider.issuer,
+                    "sub": "sso-0042",
+                    "aud": asked["client_id"],
+                    "iat": now,
+                    "exp": now + 300,
+                    "nonce": asked.get("nonce", ""),
+                }
+                id_token = provider.replay or jwt.encode(header, identity, provider.key)
+                provider.id_tokens.append(id_token)
+                self._json(
+                    {
+                        "access_token": token,
+                        "id_token": id_token,
+                        "token_type": "Bearer",
+                        "expires_in": 300,
+                    }
+                )
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -128,7 +151,13 @@ def sso(
     shutil.copyfile(sqlite_template, root / "c360.db")
     engine = make_engine(f"sqlite:///{root / 'c360.db'}")
     provider = LoopbackProvider(["agent"], "北京")
-    settings = make_settings(root, oidc_issuer=provider.issuer, oidc_client_id="c360-workspace")
+    # c360 issues no tokens itself: the page's calls must carry the provider's.
+    settings = make_settings(
+        root,
+        oidc_issuer=provider.issuer,
+        oidc_client_id="c360-workspace",
+        self_issued_tokens=False,
+    )
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
             str(root / "profile"), executable_path=executable, headless=True, args=ARGS
@@ -153,7 +182,55 @@ def test_single_sign_on_with_pkce(sso: tuple[Server, LoopbackProvider, Any]) -> 
     assert exchange["grant_type"] == "authorization_code" and len(exchange["code_verifier"]) >= 43
     session = page.evaluate("async () => (await fetch('/ui/session')).json()")
     assert session["roles"] == ["agent"] and session["regions"] == ["北京"]
+    # The page's GraphQL calls work though c360 issues no tokens: they carry the
+    # provider's access token, kept sealed in an HttpOnly cookie for /ui/graphql.
+    page.locator("#results[data-rendered-for='']").wait_for(state="attached")
+    assert page.locator("#status").inner_text() == "没有找到客户"
+    sealed = next(c for c in context.cookies() if c["name"] == "c360_idp")
+    assert sealed["httpOnly"] and sealed["path"] == "/ui/graphql"
+    assert sealed["sameSite"] == "Strict"
+    assert provider.id_tokens[-1] not in sealed["value"]
     page.close()
+
+
+def test_an_id_token_from_another_sign_in_is_refused(
+    sso: tuple[Server, LoopbackProvider, Any],
+) -> None:
+    server, provider, context = sso
+    context.clear_cookies()
+    page = context.new_page()
+    page.goto(server.url + "/signin")
+    page.locator("#sso").click()
+    page.wait_for_url(server.url + "/")
+    # An ID token the provider issued for that sign-in, replayed into a new one
+    # (another nonce): refused, and no session is opened.
+    provider.replay = provider.id_tokens[-1]
+    context.clear_cookies()
+    try:
+        page.goto(server.url + "/signin")
+        page.locator("#sso").click()
+        page.wait_for_url(f"{server.url}/signin/oidc/callback?**")
+        assert "nonce" in page.locator("body").inner_text()
+        assert not any(c["name"] == "c360_session" for c in context.cookies())
+    finally:
+        provider.replay = None
+        page.close()
+
+
+def test_password_sign_in_is_off_without_self_issued_tokens(
+    sso: tuple[Server, LoopbackProvider, Any],
+) -> None:
+    server, _, _ = sso
+    form = httpx.get(server.url + "/signin")
+    assert 'action="/signin" class="card" aria-labelledby="signin-title" hidden' in form.text
+    refused = httpx.post(
+        server.url + "/signin",
+        data={"name": "anyone", "password": "x" * 16, "csrf": form.cookies["c360_signin"]},
+        cookies=form.cookies,
+        headers={"Origin": server.url},
+    )
+    assert refused.status_code == 403 and "single sign-on" in refused.text
+    assert "c360_session" not in refused.cookies
 
 
 def test_a_callback_the_browser_did_not_start_is_refused(

@@ -22,17 +22,20 @@ import warnings
 from typing import Any
 
 import httpx
+from joserfc import jws, jwt
+from joserfc.errors import JoseError
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from c360.auth.config import AuthSettings
+from c360.auth.config import ALGORITHMS, AuthSettings
 from c360.auth.oidc import check_issuer_url
 from c360.auth.staff import SESSION_TTL, constant_time_equal, open_session
 from c360.auth.token_errors import InvalidToken
 from c360.auth.tokens import TokenVerifier
+from c360.ui.provider_token import PROVIDER_TOKEN_COOKIE, PROVIDER_TOKEN_PATH, seal
 
 with warnings.catch_warnings():  # authlib warns about its httpx module on import; it works
     warnings.simplefilter("ignore")
@@ -41,6 +44,8 @@ with warnings.catch_warnings():  # authlib warns about its httpx module on impor
 FLOW_COOKIE = "c360_oidc"
 FLOW_SECONDS = 600
 """How long a started sign-in may take at the provider."""
+DEFAULT_TOKEN_SECONDS = 300
+"""How long a provider's access token is taken to live when it does not say."""
 
 
 class _Discovery:
@@ -58,6 +63,47 @@ class _Discovery:
                 self._document = response.json()
         document = self._document
         return str(document["authorization_endpoint"]), str(document["token_endpoint"])
+
+
+async def _check_id_token(
+    verifier: TokenVerifier, id_token: str, client_id: str, nonce: str
+) -> str:
+    """The subject of the provider's ID token, after checking it was signed by
+    the provider (its JWKS), is meant for this client (``aud``), is unexpired,
+    and carries the ``nonce`` this browser's sign-in started with: an ID token
+    from another sign-in, replayed into this one, is refused."""
+    provider = verifier.provider
+    if provider is None:
+        raise InvalidToken("no OpenID Connect provider is configured")
+    if not id_token or id_token.count(".") != 2:
+        raise InvalidToken("the provider sent no ID token (is the 'openid' scope granted?)")
+    try:
+        compact = jws.extract_compact(id_token.encode("ascii"))
+    except (JoseError, ValueError, UnicodeError):
+        raise InvalidToken("the ID token is not a well-formed JWT") from None
+    header = dict(compact.headers())
+    alg, kid = header.get("alg"), header.get("kid")
+    if alg not in ALGORITHMS:
+        raise InvalidToken(f"the ID token's algorithm {alg!r} is not accepted")
+    key = await provider.key(kid if isinstance(kid, str) else None)
+    try:
+        claims = dict(jwt.decode(id_token, key, algorithms=[str(alg)]).claims)
+    except JoseError:
+        raise InvalidToken("the ID token's signature does not verify") from None
+    registry = jwt.JWTClaimsRegistry(
+        leeway=verifier.settings.clock_leeway,
+        iss={"essential": True, "value": provider.issuer},
+        aud={"essential": True, "value": client_id},
+        exp={"essential": True},
+        sub={"essential": True},
+    )
+    try:
+        registry.validate(claims)
+    except JoseError as exc:
+        raise InvalidToken(f"the ID token's claims are not right ({exc.error})") from None
+    if not nonce or not constant_time_equal(str(claims.get("nonce") or ""), nonce):
+        raise InvalidToken("its nonce is not the one this sign-in started with (a replay?)")
+    return str(claims["sub"])
 
 
 def oidc_routes(
@@ -138,14 +184,24 @@ def oidc_routes(
         except Exception as exc:  # the provider's answer, whatever it was, ends here
             return failed(f"the code could not be exchanged ({type(exc).__name__}: {exc})", 401)
         try:
-            principal = await verifier.verify(str(token.get("access_token", "")))
+            signed_in = await _check_id_token(
+                verifier, str(token.get("id_token") or ""), client_id, str(flow.get("n", ""))
+            )
+        except InvalidToken as exc:
+            return failed(f"the provider's ID token was refused: {exc.description}", 401)
+        access_token = str(token.get("access_token", ""))
+        try:
+            principal = await verifier.verify(access_token)
         except InvalidToken as exc:
             return failed(f"the provider's token was refused: {exc.description}", 401)
+        if principal.subject != signed_in:
+            return failed("the provider's access token and ID token name different people", 401)
         if not principal.roles:
             return failed("your account at the provider carries no c360 role", 403)
         secret, _ = await run_in_threadpool(
             open_session, engine, principal.subject, principal.roles, principal.regions
         )
+        expires_at = float(token.get("expires_at") or time.time() + DEFAULT_TOKEN_SECONDS)
         # A page, not a redirect: this response ends a cross-site navigation, so a
         # redirect would not carry the SameSite=Strict cookie; the page's own
         # navigation to / is same-site and does.
@@ -163,6 +219,18 @@ def oidc_routes(
             samesite="strict",
             secure=request.url.scheme == "https",
             path="/",
+        )
+        # The page's GraphQL calls carry the provider's access token (sealed
+        # under the session: c360.ui.provider_token), so the gate verifies the
+        # provider's own word on every call, self-issued tokens on or off.
+        response.set_cookie(
+            PROVIDER_TOKEN_COOKIE,
+            seal(secret, access_token, expires_at),
+            max_age=max(1, int(expires_at - time.time())),
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+            path=PROVIDER_TOKEN_PATH,
         )
         response.delete_cookie(FLOW_COOKIE, path="/signin/oidc")
         return response

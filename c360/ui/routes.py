@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -52,7 +52,9 @@ from c360.auth.staff import (
     session_of,
 )
 from c360.auth.tokens import TokenVerifier
+from c360.platform.staff_tables import staff_session
 from c360.ui.oidc import oidc_routes
+from c360.ui.provider_token import PROVIDER_TOKEN_COOKIE, PROVIDER_TOKEN_PATH, unseal
 
 SESSION_COOKIE = "c360_session"
 SIGNIN_COOKIE = "c360_signin"
@@ -149,6 +151,29 @@ class _Tokens:
             self._tokens.pop(session_id, None)
 
 
+class _SessionKinds:
+    """Whether a session was opened with a staff account's password (it has an
+    account) or at the OpenID Connect provider; asked once per session (it
+    never changes)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._known: dict[int, bool] = {}
+
+    def by_password(self, session_id: int) -> bool:
+        known = self._known.get(session_id)
+        if known is None:
+            with self.engine.connect() as conn:
+                account = conn.execute(
+                    select(staff_session.c.account_id).where(staff_session.c.id == session_id)
+                ).scalar()
+            known = account is not None
+            if len(self._known) > 10_000:
+                self._known.clear()
+            self._known[session_id] = known
+        return known
+
+
 def _principal(session: SessionInfo) -> Principal:
     return Principal(
         subject=session.subject,
@@ -169,6 +194,8 @@ def ui_routes(
     With ``settings`` naming an OpenID Connect issuer and client, staff may also
     sign in there (:mod:`c360.ui.oidc`; ``verifier`` checks its tokens)."""
     tokens = _Tokens(issuer)
+    accounts = _SessionKinds(engine)
+    self_issued = settings.self_issued_tokens if settings is not None else True
     sso = (
         oidc_routes(engine, settings, verifier, SESSION_COOKIE, SECURITY_HEADERS)
         if settings is not None and verifier is not None
@@ -177,6 +204,18 @@ def ui_routes(
 
     async def current(request: Request) -> SessionInfo | None:
         return await run_in_threadpool(session_of, engine, request.cookies.get(SESSION_COOKIE))
+
+    async def bearer_for(request: Request, session: SessionInfo) -> str | None:
+        """The token the page's request goes on with: for a session opened at
+        the OpenID Connect provider, the provider's own access token (sealed in
+        its cookie); for a password session, a token c360 mints for the staff
+        account (only when c360 accepts its own tokens: password sign-in is
+        off otherwise). None when the session has no usable token."""
+        if await run_in_threadpool(accounts.by_password, session.id):
+            return tokens.for_session(session) if self_issued else None
+        return unseal(
+            request.cookies.get(SESSION_COOKIE) or "", request.cookies.get(PROVIDER_TOKEN_COOKIE)
+        )
 
     async def index(request: Request) -> Response:
         if await current(request) is None:
@@ -190,6 +229,7 @@ def ui_routes(
             .replace("{{error}}", html.escape(error))
             .replace("{{error_hidden}}", "" if error else "hidden")
             .replace("{{sso_hidden}}", "" if sso else "hidden")
+            .replace("{{password_hidden}}", "" if self_issued else "hidden")
         )
         return Response(body, status_code=status, media_type="text/html", headers=SECURITY_HEADERS)
 
@@ -212,6 +252,9 @@ def ui_routes(
         given = str(form.get("csrf") or "")
         if not _same_origin(request) or not cookie or not constant_time_equal(cookie, given):
             return _refuse(403, "sign-in refused: the form did not come from this site (CSRF)")
+        if not self_issued:
+            reason = "password sign-in is off (C360_SELF_ISSUED_TOKENS=false): use single sign-on"
+            return signin_page(cookie, reason, status=403)
         name, password = str(form.get("name") or ""), str(form.get("password") or "")
         try:
             user = await run_in_threadpool(authenticate, engine, name, password)
@@ -245,6 +288,7 @@ def ui_routes(
             await run_in_threadpool(close_session, engine, request.cookies.get(SESSION_COOKIE))
         response = RedirectResponse("/signin", status_code=303, headers=SECURITY_HEADERS)
         response.delete_cookie(SESSION_COOKIE, path="/")
+        response.delete_cookie(PROVIDER_TOKEN_COOKIE, path=PROVIDER_TOKEN_PATH)
         return response
 
     async def session_info(request: Request) -> Response:
@@ -282,7 +326,10 @@ def ui_routes(
                 scope, receive, send
             )
             return
-        token = tokens.for_session(session)
+        token = await bearer_for(request, session)
+        if token is None:
+            await _refuse(401, "the single sign-on ended: sign in again")(scope, receive, send)
+            return
         kept = [
             (k, v)
             for k, v in scope["headers"]
