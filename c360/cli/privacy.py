@@ -19,6 +19,7 @@ from c360.platform.privacy.erasure import ErasureError, compact
 from c360.platform.privacy.export import export_person, to_html
 from c360.platform.privacy.requests import complete, erase_person, list_requests, open_request
 from c360.platform.privacy.retention import (
+    BATCH,
     RetentionError,
     add_rule,
     list_destructions,
@@ -175,7 +176,10 @@ def retention_add(
     attribute: Annotated[
         str | None, typer.Option(help="one attribute (default: the whole record)")
     ] = None,
-    purpose: Annotated[str | None, typer.Option(help="why it is kept that long")] = None,
+    purpose: Annotated[
+        str | None,
+        typer.Option(help="a catalogue purpose: destroy what was fetched for it (bureau answers)"),
+    ] = None,
 ) -> None:
     """Record a retention rule."""
     with user_errors(RetentionError):
@@ -218,10 +222,14 @@ def retention_list() -> None:
 
 
 @retention_app.command("sweep")
-def retention_sweep() -> None:
+def retention_sweep(
+    batch: Annotated[
+        int, typer.Option(min=1, help="records per transaction (each one resumable)")
+    ] = BATCH,
+) -> None:
     """Destroy what has expired (resumes an interrupted sweep); run it from cron."""
     engine = open_engine()
-    for row in sweep(engine, actor=cli_principal()):
+    for row in sweep(engine, actor=cli_principal(), batch=batch):
         counts = " ".join(f"{k}={v}" for k, v in sorted(row["counts"].items())) or "nothing"
         console.print(f"rule {row['rule_id']}: destruction {row['id']} {row['status']}: {counts}")
 

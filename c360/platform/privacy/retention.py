@@ -7,8 +7,12 @@ A whole-record rule deletes the expired records and every row that hangs off
 them (the ``record`` steps of :data:`~c360.platform.privacy.erasure.ERASURE`);
 an attribute rule removes that attribute from the records and their payload as
 received (the raw payload is past retention once a value in it is). Either way
-the customers touched get their golden profiles rebuilt. Nothing is put on the
-suppression list: an expired record may lawfully arrive again.
+the customers touched get their golden profiles rebuilt, and an attribute's
+strong identity keys (which hold normalized values) are recomputed without it.
+A purpose rule (``purpose`` from the catalogue, no attribute) destroys what was
+fetched for that purpose — the bureau answers of ``credit_result`` and the
+shareholders hanging off them — counted from when it was retrieved. Nothing is
+put on the suppression list: an expired record may lawfully arrive again.
 
 A sweep works in batches, each its own transaction that also moves the
 destruction record's ``last_record_id``; a sweep that dies resumes from there.
@@ -19,19 +23,24 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from c360.platform import tables as t
 from c360.platform.audit import AuditEntry, append
+from c360.platform.connector_tables import CreditResult, OrgShareholder
 from c360.platform.golden import rebuild_golden
 from c360.platform.locks import write_transaction
 from c360.platform.models import utcnow
 from c360.platform.privacy.erasure import ERASURE, _run
 from c360.platform.privacy.models import Destruction, RetentionRule
+from c360.platform.privacy.purposes import UnknownPurpose, check_purpose
 from c360.platform.records import ORGANIZATION_ATTRIBUTES, PERSON_ATTRIBUTES
+from c360.platform.resolution import identity_keys
 from c360.platform.tables import table_of
 
 RULES = table_of(RetentionRule)
+CREDIT_RESULTS = table_of(CreditResult)
+SHAREHOLDERS = table_of(OrgShareholder)
 DESTRUCTIONS = table_of(Destruction)
 BATCH = 500
 
@@ -55,6 +64,16 @@ def add_rule(
     known = set(PERSON_ATTRIBUTES) | set(ORGANIZATION_ATTRIBUTES)
     if attribute is not None and attribute not in known:
         raise RetentionError(f"attribute: {attribute!r} is not a canonical attribute")
+    if purpose is not None:
+        try:
+            check_purpose(purpose)
+        except UnknownPurpose as exc:
+            raise RetentionError(f"purpose: {exc}") from None
+        if attribute is not None:
+            raise RetentionError(
+                "purpose: a purpose rule destroys what was fetched for that purpose; "
+                "it cannot also name an attribute"
+            )
     with write_transaction(engine) as conn:
         if source_name is not None:
             found = conn.execute(select(t.source.c.name).where(t.source.c.name == source_name))
@@ -139,35 +158,11 @@ def _running(engine: Engine, rule: dict[str, Any], at: datetime) -> dict[str, An
 def _batch(
     engine: Engine, rule: dict[str, Any], record: dict[str, Any], size: int, actor: str
 ) -> dict[str, Any]:
-    sr = t.source_record
     with write_transaction(engine) as conn:
-        stmt = (
-            select(sr.c.id, sr.c.attributes, sr.c.raw)
-            .where(sr.c.id > record["last_record_id"], sr.c.updated_at < record["cutoff"])
-            .order_by(sr.c.id)
-            .limit(size)
-        )
-        if rule["source_name"] is not None:
-            stmt = stmt.where(sr.c.source_name == rule["source_name"])
-        rows = conn.execute(stmt).all()
-        ids = [int(r.id) for r in rows]
-        customers = _customers(conn, ids)
-        counts = dict(record["counts"])
-        if rule["attribute"] is None:
-            for step in ERASURE:
-                if step.by == "record" and step.parent is None:
-                    removed = _run(conn, step, {"record": ids, "customer": []})
-                    if removed:
-                        counts[step.table] = counts.get(step.table, 0) + removed
+        if rule["purpose"] is not None:
+            ids, counts = _purpose_batch(conn, rule, record, size)
         else:
-            held = [r for r in rows if rule["attribute"] in (r.attributes or {})]
-            for r in held:
-                kept = {k: v for k, v in r.attributes.items() if k != rule["attribute"]}
-                conn.execute(update(sr).where(sr.c.id == r.id).values(attributes=kept, raw={}))
-            name = f"{rule['attribute']}_values"
-            counts[name] = counts.get(name, 0) + len(held)
-        if customers:
-            rebuild_golden(conn, customers)
+            ids, counts = _record_batch(conn, rule, record, size)
         finished = len(ids) < size
         values: dict[str, Any] = {
             "last_record_id": ids[-1] if ids else record["last_record_id"],
@@ -188,6 +183,92 @@ def _batch(
             )
         conn.execute(update(DESTRUCTIONS).where(DESTRUCTIONS.c.id == record["id"]).values(**values))
     return {**record, **values}
+
+
+def _purpose_batch(
+    conn: Connection, rule: dict[str, Any], record: dict[str, Any], size: int
+) -> tuple[list[int], dict[str, int]]:
+    """Destroy the next ``size`` expired bureau answers fetched for the rule's purpose."""
+    results = CREDIT_RESULTS
+    stmt = (
+        select(results.c.id)
+        .where(
+            results.c.id > record["last_record_id"],
+            results.c.purpose == rule["purpose"],
+            results.c.retrieved_at < record["cutoff"],
+        )
+        .order_by(results.c.id)
+        .limit(size)
+    )
+    if rule["source_name"] is not None:
+        stmt = stmt.where(results.c.source_name == rule["source_name"])
+    ids = [int(i) for i in conn.execute(stmt).scalars()]
+    counts = dict(record["counts"])
+    if ids:
+        shareholders = SHAREHOLDERS
+        removed = conn.execute(
+            delete(shareholders).where(shareholders.c.result_id.in_(ids))
+        ).rowcount
+        if removed:
+            counts["org_shareholder"] = counts.get("org_shareholder", 0) + removed
+        removed = conn.execute(delete(results).where(results.c.id.in_(ids))).rowcount
+        counts["credit_result"] = counts.get("credit_result", 0) + removed
+    return ids, counts
+
+
+def _record_batch(
+    conn: Connection, rule: dict[str, Any], record: dict[str, Any], size: int
+) -> tuple[list[int], dict[str, int]]:
+    """Destroy the next ``size`` expired source records, or the rule's attribute of them."""
+    sr = t.source_record
+    stmt = (
+        select(sr.c.id, sr.c.kind, sr.c.attributes, sr.c.raw)
+        .where(sr.c.id > record["last_record_id"], sr.c.updated_at < record["cutoff"])
+        .order_by(sr.c.id)
+        .limit(size)
+    )
+    if rule["source_name"] is not None:
+        stmt = stmt.where(sr.c.source_name == rule["source_name"])
+    rows = conn.execute(stmt).all()
+    ids = [int(r.id) for r in rows]
+    customers = _customers(conn, ids)
+    counts = dict(record["counts"])
+    if rule["attribute"] is None:
+        for step in ERASURE:
+            if step.by == "record" and step.parent is None:
+                removed = _run(conn, step, {"record": ids, "customer": []})
+                if removed:
+                    counts[step.table] = counts.get(step.table, 0) + removed
+    else:
+        held = [r for r in rows if rule["attribute"] in (r.attributes or {})]
+        for r in held:
+            kept = {k: v for k, v in r.attributes.items() if k != rule["attribute"]}
+            conn.execute(update(sr).where(sr.c.id == r.id).values(attributes=kept, raw={}))
+            _rekey(conn, r.id, r.kind, kept)
+        if held:
+            name = f"{rule['attribute']}_values"
+            counts[name] = counts.get(name, 0) + len(held)
+    if customers:
+        rebuild_golden(conn, customers)
+    return ids, counts
+
+
+def _rekey(conn: Connection, record_id: int, kind: str, attributes: dict[str, Any]) -> None:
+    """The record's strong identity keys (``p:email:<value>``...) without the
+    destroyed attribute: the old keys hold its normalized value."""
+    keys = t.identity_key
+    owner = conn.execute(
+        select(keys.c.customer_id).where(keys.c.record_id == record_id).limit(1)
+    ).scalar_one_or_none()
+    conn.execute(delete(keys).where(keys.c.record_id == record_id))
+    if owner is None:
+        return
+    wanted = identity_keys(kind, attributes)
+    if wanted:
+        conn.execute(
+            insert(keys),
+            [{"key": k, "record_id": record_id, "customer_id": owner} for k in wanted],
+        )
 
 
 def _customers(conn: Connection, record_ids: list[int]) -> list[int]:
