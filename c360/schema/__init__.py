@@ -22,7 +22,7 @@ from strawberry.extensions import MaskErrors, SchemaExtension
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
-from c360.schema import mutations, queries
+from c360.schema import mutations, queries, ui_support
 from c360.schema.context import RequestContext, Subject
 from c360.schema.errors import CLIENT_ERRORS
 from c360.schema.limits import (
@@ -102,6 +102,7 @@ def _mask_server_errors() -> SchemaExtension:
 
 QUERY_PARTS: tuple[type, ...] = (
     queries.Query,
+    ui_support.Query,
     # each capability's query type (verification, credit, value, cases, …) joins here
 )
 MUTATION_PARTS: tuple[type, ...] = (
