@@ -23,6 +23,7 @@ from c360.cli import (
 )
 from c360.cli import cases as cases_cli
 from c360.cli import privacy as privacy_cli
+from c360.cli import quality as quality_cli
 from c360.cli import webhooks as webhooks_cli
 from c360.cli.support import err_console
 from c360.connectors.registry import register_plugin_commands
@@ -45,6 +46,7 @@ users.register(app)
 cases_cli.register(app)
 privacy_cli.register(app)
 credit_model.register(app)
+quality_cli.register(app)
 
 
 def main() -> None:
