@@ -15,7 +15,13 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine
 
 from c360.platform.business_events import record_event
+from c360.platform.cases.sla import evaluate
+from c360.platform.models import utcnow
+from c360.platform.risk.alerts import raise_alert
+from c360.platform.sources import save_source
+from c360.platform.sync_runs import record_run
 from tests.api_helpers import PURPOSE, Server, make_settings, serve
+from tests.cases_helpers import add_customer, at, new_case
 
 TOKEN = "metrics-test-token-8f3a"
 
@@ -34,6 +40,14 @@ STABLE: dict[str, tuple[str, frozenset[str]]] = {
     "c360_sla_breaches": ("counter", frozenset()),
     "c360_credit_alerts": ("counter", frozenset()),
     "c360_outbound_deliveries": ("gauge", frozenset({"endpoint", "status"})),
+    "c360_sync_records": ("counter", frozenset({"source", "outcome"})),
+    "c360_sync_last_success_timestamp_seconds": ("gauge", frozenset({"source"})),
+    "c360_case_sla_alerts": ("counter", frozenset({"kind"})),
+    "c360_cases_open": ("gauge", frozenset({"sla"})),
+    "c360_credit_alerts_raised": ("counter", frozenset({"kind", "severity"})),
+    "c360_credit_alerts_unacknowledged": ("gauge", frozenset({"severity"})),
+    "c360_outbound_endpoints": ("gauge", frozenset({"state"})),
+    "c360_outbound_oldest_pending_age_seconds": ("gauge", frozenset()),
 }
 """Names, types and label sets dashboards and alerts are built on: changing one
 is a breaking change for operators."""
@@ -77,7 +91,27 @@ def test_metrics_are_off_without_a_token(
         assert response.status_code == 404 and "C360_METRICS_TOKEN" in response.text
 
 
+def _capability_state(engine: Engine) -> None:
+    """A finished sync run, a case past its SLA (evaluated: warning and breach
+    alerts) and a credit alert, written by the packages' own functions."""
+    save_source(engine, "metrics-shop", "csv", {"path": "unused.csv"})
+    with engine.begin() as conn:
+        record_run(
+            conn,
+            "metrics-shop",
+            started_at=utcnow(),
+            status="succeeded",
+            counts={"read": 7, "new": 5, "updated": 1, "unchanged": 0, "quarantined": 1},
+        )
+        record_run(conn, "metrics-shop", started_at=utcnow(), status="running", counts={"read": 2})
+        customer = add_customer(conn)
+        new_case(conn, customer, at(2026, 3, 2, 9))
+        evaluate(conn, at(2026, 3, 20, 9))
+        raise_alert(conn, customer, "score_drop", "high", "score fell", {}, "metrics-test-1")
+
+
 def test_names_labels_and_counts_are_stable(metered: Server, module_engine: Engine) -> None:
+    _capability_state(module_engine)
     with module_engine.begin() as conn:
         record_event(conn, "case.sla_breached", None, {"case_id": 1})
         record_event(conn, "case.sla_breached", None, {"case_id": 2})
@@ -116,6 +150,15 @@ def test_names_labels_and_counts_are_stable(metered: Server, module_engine: Engi
     assert value("c360_sla_breaches") >= 2 and value("c360_credit_alerts") >= 1
     assert value("c360_business_events", event_type="case.sla_breached") >= 2
     assert value("c360_backlog_depth", "") >= 0
+    # From the capabilities' tables: a running run's counts count, unfolded.
+    assert value("c360_sync_records", source="metrics-shop", outcome="read") == 9
+    assert value("c360_sync_records", source="metrics-shop", outcome="quarantined") == 1
+    assert value("c360_sync_last_success_timestamp_seconds", "", source="metrics-shop") > 0
+    assert value("c360_case_sla_alerts", kind="sla_breach") >= 1
+    assert value("c360_cases_open", "", sla="breached") >= 1
+    assert value("c360_credit_alerts_raised", kind="score_drop", severity="high") == 1
+    assert value("c360_credit_alerts_unacknowledged", "", severity="high") == 1
+    assert value("c360_outbound_endpoints", "", state="disabled") == 0
 
 
 def test_request_ids_are_propagated_or_generated(metered: Server) -> None:
