@@ -30,6 +30,7 @@ from c360.platform.audit import (
 from c360.platform.customers.ids import UnknownCustomerError
 from c360.platform.customers.relationships import related_customers
 from c360.platform.matching.explain import explain_customer
+from c360.platform.matching.guard import TrainingVerdict
 from c360.platform.matching.settings import MatchSettings
 from c360.platform.matching.truth import TruthFileError, match_truth, read_truth
 from c360.platform.secret_keys import SecretKeyError
@@ -68,6 +69,12 @@ def resolve(
         Path | None, typer.Option(help="match settings JSON (default: those in force)")
     ] = None,
     seed: Annotated[int, typer.Option(help="random seed for training")] = 0,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="store the trained model even if the training guard refuses it"
+        ),
+    ] = False,
     show: Annotated[bool, typer.Option("--show", help="print the model in force and stop")] = False,
     backlog: Annotated[
         bool,
@@ -114,7 +121,9 @@ def resolve(
         _print_model(model.describe(), model.version)
         return
     if rebuild:
-        report = batch.rebuild(engine, retrain=train, settings=chosen, seed=seed)
+        report = batch.rebuild(engine, retrain=train, settings=chosen, seed=seed, force=force)
+        if report.training_verdict is not None:
+            _print_verdict(report.training_verdict, force)
         console.print(
             (f"{report.backlog:,} landed records were waiting; " if report.backlog else "")
             + f"rebuilt {report.records:,} records with model v{report.model_version} in "
@@ -125,13 +134,30 @@ def resolve(
         return
     if not train:
         raise fail("nothing to do: pass --rebuild, or train (the default)")
-    trained = batch.train(engine, chosen, seed=seed)
+    outcome = batch.train(engine, chosen, seed=seed, force=force)
+    _print_verdict(outcome.verdict, force)
+    if not outcome.stored:
+        raise typer.Exit(1)
+    trained = outcome.model
     console.print(
         f"trained model v{trained.version} ({trained.settings.name}) on "
         + ", ".join(f"{n:,} {k} records" for k, n in sorted(trained.population_by_kind.items()))
         + "; run `c360 resolve --rebuild --no-train` to re-resolve existing records with it"
     )
     _print_model(trained.describe(), trained.version)
+
+
+def _print_verdict(verdict: TrainingVerdict, force: bool) -> None:
+    if verdict.accepted:
+        console.print(f"training guard: accepted ({verdict.reason})", highlight=False)
+    elif force:
+        err_console.print(f"training guard: refused, stored anyway (--force): {verdict.reason}")
+    else:
+        err_console.print(
+            f"[red]training guard: refused[/red]: {verdict.reason}; the model in force stays "
+            "(--force stores it anyway)",
+            highlight=False,
+        )
 
 
 def _resolve_backlog(engine: Engine) -> None:

@@ -1,7 +1,8 @@
 """Training from the database, and the batch rebuild (``c360 resolve --rebuild``).
 
 A rebuild re-resolves every accepted person and organization record from
-scratch — with the model in force, or one retrained on the data first — through
+scratch — with the model in force, or one retrained on the data first (kept only
+if the training guard finds it no worse, :mod:`.guard`) — through
 the same resolver ingest uses, oldest record first, in one transaction under the
 ingest write lock. What it keeps:
 
@@ -33,6 +34,7 @@ from c360.platform.customers.ids import merge_customers, survivor_of
 from c360.platform.golden import Evidence, rebuild_golden
 from c360.platform.locks import write_transaction
 from c360.platform.matching.features import Features, record_features
+from c360.platform.matching.guard import TrainingVerdict, judge_training
 from c360.platform.matching.memory import RebuildMemory
 from c360.platform.matching.model import MatchModel
 from c360.platform.matching.resolver import MATCH_KINDS, ProbabilisticResolver
@@ -60,6 +62,8 @@ class RebuildReport:
     seconds: float = 0.0
     train_seconds: float = 0.0
     training: dict[str, object] = field(default_factory=dict)
+    training_verdict: TrainingVerdict | None = None
+    """None when the rebuild did not train"""
 
 
 def training_records(conn: Connection) -> dict[str, list[Features]]:
@@ -76,24 +80,45 @@ def training_records(conn: Connection) -> dict[str, list[Features]]:
     return found
 
 
+@dataclass(slots=True)
+class TrainingOutcome:
+    """What training did: the model in force afterwards, the model it learned,
+    and the guard's verdict (when refused, the model in force is unchanged)."""
+
+    model: MatchModel
+    trained: MatchModel
+    verdict: TrainingVerdict
+
+    @property
+    def stored(self) -> bool:
+        return self.model is self.trained
+
+
 def train(
     engine: Engine,
     settings: MatchSettings | None = None,
     *,
     seed: int = 0,
     created_by: str = "c360 resolve --train",
-) -> MatchModel:
+    force: bool = False,
+) -> TrainingOutcome:
     """Learn a new model version from the records in the database (no labels) and
-    put it in force. ``settings`` default to those of the model in force."""
+    put it in force — unless :func:`~c360.platform.matching.guard.judge_training`
+    finds it worse than the model in force (``force`` stores it anyway).
+    ``settings`` default to those of the model in force."""
     with engine.connect() as conn:
         current = load_model(conn)
         records = training_records(conn)
     chosen = settings or current.settings
     start = current if settings is None else None
     model = train_model(chosen, records, seed=seed, start=start)
+    verdict = judge_training(current, model, records, seed=seed)
+    model.training["guard"] = verdict.as_json()
+    if not (verdict.accepted or force):
+        return TrainingOutcome(model=current, trained=model, verdict=verdict)
     with write_transaction(engine) as conn:
         save_model(conn, model, created_by=created_by)
-    return model
+    return TrainingOutcome(model=model, trained=model, verdict=verdict)
 
 
 def _active_customers(conn: Connection) -> int:
@@ -113,13 +138,17 @@ def rebuild(
     batch_size: int = 2000,
     seed: int = 0,
     progress: Progress | None = None,
+    force: bool = False,
 ) -> RebuildReport:
     """Re-resolve every person and organization record (see the module docstring)."""
     started = time.perf_counter()
     report = RebuildReport()
     if retrain:
-        model = train(engine, settings, seed=seed, created_by="c360 resolve --rebuild")
-        report.training = model.training
+        outcome = train(
+            engine, settings, seed=seed, created_by="c360 resolve --rebuild", force=force
+        )
+        report.training = outcome.trained.training
+        report.training_verdict = outcome.verdict
         report.train_seconds = time.perf_counter() - started
     sr, rl = t.source_record, t.record_link
     with write_transaction(engine) as conn:
@@ -272,4 +301,4 @@ def _redirect_emptied(conn: Connection, old: dict[int, int], new: dict[int, int]
             merge_customers(conn, target, before)
 
 
-__all__ = ["RebuildReport", "rebuild", "train", "training_records"]
+__all__ = ["RebuildReport", "TrainingOutcome", "rebuild", "train", "training_records"]

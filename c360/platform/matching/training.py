@@ -10,6 +10,11 @@
   there), so each rule estimates the others, and estimates are averaged.
 * **λ** (the chance two random records match) from the sessions' match shares.
 * **Term frequencies** of the values of exact levels that adjust for them.
+* **Sanity bounds** (:func:`sane_m`): no probability at 0 or 1, and agreeing on
+  a level is never learned to be evidence against a match.
+
+Whether the trained model then replaces the one in force is for
+:mod:`c360.platform.matching.guard` to say.
 
 Pure Python: comparison vectors are tallied into patterns (most pairs share one),
 so EM runs over a few thousand distinct patterns, not over pairs.
@@ -32,12 +37,34 @@ MAX_GROUP = 120
 MAX_SESSION_PAIRS = 400_000
 TF_KEEP = 50_000
 FLOOR = 1e-6
+"""No probability is estimated below this (nor above ``1 - FLOOR``)."""
+AGREEMENT_EDGE = 1.01
+"""An agreement level's m is kept at least this many times its u."""
 
 
 def _normalise(values: list[float]) -> list[float]:
     floored = [max(v, FLOOR) for v in values]
     total = sum(floored)
     return [v / total for v in floored]
+
+
+def sane_m(m: Sequence[float], u: Sequence[float]) -> list[float]:
+    """m within the bounds training keeps: every agreement level (all but the
+    last, ``else``) at least slightly above its u — agreeing is never evidence
+    *against* a match — and so the ``else`` level below its u; every value in
+    ``[FLOOR, 1 - FLOOR]``, summing to one.
+
+    EM over blocked pairs can otherwise learn that matches rarely agree on a
+    name (when the pairs it thinks match are namesakes with different birth
+    dates), and a model like that unlinks what any reader would link."""
+    agree = [
+        min(max(mi, ui * AGREEMENT_EDGE, FLOOR), 1 - FLOOR) for mi, ui in zip(m, u, strict=True)
+    ][:-1]
+    total = sum(agree)
+    if total > 1 - FLOOR:  # the agreement levels alone would take all the mass
+        agree = [a * (1 - FLOOR) / total for a in agree]
+        total = sum(agree)
+    return [*agree, max(1.0 - total, FLOOR)]
 
 
 def estimate_u(
@@ -87,7 +114,7 @@ def _exact_agreement(records: Sequence[Features], feature: str) -> float | None:
     return max(same / (n * (n - 1)), 0.5 / (n * (n - 1)))
 
 
-def _blocked_pairs(
+def blocked_pairs(
     records: Sequence[Features], rule: BlockingRule, rng: random.Random
 ) -> list[tuple[int, int]]:
     groups: dict[tuple[str, ...], list[int]] = defaultdict(list)
@@ -172,7 +199,7 @@ def _em(
                     sums[level] += w
             mass = sum(sums)
             if mass > 0:
-                new_m[c] = _normalise([s / mass for s in sums])
+                new_m[c] = sane_m(_normalise([s / mass for s in sums]), u[c])
         change = abs(new_lam - lam) + max(
             (abs(a - b) for x, y in zip(new_m, m, strict=True) for a, b in zip(x, y, strict=True)),
             default=0.0,
@@ -214,7 +241,7 @@ def train_model(
         matches_found = 0.0
         rules = settings.training_rules or settings.blocking_rules
         for rule in [r for r in rules if kind in r.kinds]:
-            pairs = _blocked_pairs(records, rule, rng)
+            pairs = blocked_pairs(records, rule, rng)
             if len(pairs) < 20:
                 continue
             patterns: Counter[tuple[int, ...]] = Counter()
@@ -245,7 +272,7 @@ def train_model(
                 m_values = _normalise(
                     [sum(e[level] for e in found) / len(found) for level in range(len(found[0]))]
                 )
-            parameters[comparison.name] = LevelParameters(m=m_values, u=u[index])
+            parameters[comparison.name] = LevelParameters(m=sane_m(m_values, u[index]), u=u[index])
         n = len(records)
         total_pairs = n * (n - 1) / 2
         if matches_found > 0:
@@ -267,4 +294,4 @@ def train_model(
     )
 
 
-__all__ = ["estimate_u", "expectation_maximisation", "train_model"]
+__all__ = ["blocked_pairs", "estimate_u", "expectation_maximisation", "sane_m", "train_model"]
