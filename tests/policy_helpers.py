@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert
 from sqlmodel import Session
 
 from c360.platform.matching.models import CustomerEdge
@@ -23,6 +23,7 @@ from c360.platform.models import (
     Source,
     SourceRecord,
 )
+from c360.platform.risk.models import credit_alert, credit_decision, credit_score
 from c360.platform.stewardship import CustomerNote, CustomerTag
 from tests.api_helpers import Api, Server
 from tests.helpers import credit_code, resident_id
@@ -210,3 +211,55 @@ def seed_matrix(engine: Engine) -> Matrix:
         session.add(CustomerTag(customer_id=person, tag=TAG, created_by="agent-7"))
         session.commit()
     return Matrix(person=person, organization=organization, relative=relative)
+
+
+CREDIT_REASON = "法院执行记录 1 条"
+OVERRIDE_REASON = "担保人已签署担保函"
+ALERT_MESSAGE = "new court enforcement listing at the bureau"
+
+
+def seed_credit(engine: Engine, customer_id: int) -> dict[str, Any]:
+    """The matrix person's credit: a score with its factors, a recommendation and an
+    override of it, and an open alert. Returns the values a clear read shows."""
+    factors = [
+        {"feature": "court_listings", "value": 1, "bin": "[1, inf)", "points": -31.5,
+         "text": f"{CREDIT_REASON} (-31.5 points)"},
+        {"feature": "orders_12m", "value": 9, "bin": "[8, inf)", "points": 12.0,
+         "text": "orders 9 (+12.0 points)"},
+    ]  # fmt: skip
+    decision = {
+        "customer_id": customer_id, "model_version": 3, "policy_version": "2024-1",
+        "grade": "D", "points": 540.5, "exposure": 1200.0, "org_size": "individual",
+        "credit_limit": 5000.0, "terms_days": 15, "measures": ["guarantee or collateral"],
+        "manual_review": False, "rule": "D/*", "decided_by": "c360-credit", "decided_at": T0,
+    }  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(
+            insert(credit_score).values(
+                customer_id=customer_id, model_version=3, status="scored", points=540.5,
+                grade="D", pd=0.1834, base_points=560.0, factors=factors, features={},
+                computed_at=T0,
+            )
+        )  # fmt: skip
+        first = conn.execute(
+            insert(credit_decision).values(kind="recommended", **decision)
+        ).inserted_primary_key
+        assert first is not None
+        conn.execute(
+            insert(credit_decision).values(
+                **{**decision, "credit_limit": 8000.0, "decided_by": "risk-officer-1"},
+                kind="override", overrides=first[0], reason=OVERRIDE_REASON,
+            )
+        )  # fmt: skip
+        conn.execute(
+            insert(credit_alert).values(
+                customer_id=customer_id, kind="court_listing", severity="high",
+                message=ALERT_MESSAGE, detail={"listing": "enforcements"},
+                dedupe_key=f"{customer_id}:court_listing:matrix", raised_at=T0,
+            )
+        )  # fmt: skip
+    return {
+        "grade": "D", "points": 540.5, "basePoints": 560.0, "modelVersion": 3,
+        "probabilityOfDefault": 0.1834, "creditLimit": 8000.0, "termsDays": 15,
+        "measures": ["guarantee or collateral"], "manualReview": False,
+    }  # fmt: skip

@@ -36,17 +36,21 @@ from c360.search.embedded import EmbeddedSearch
 from c360.search.indexer import reindex
 from tests.api_helpers import Api, Server, make_settings, serve
 from tests.policy_helpers import (
+    ALERT_MESSAGE,
+    CREDIT_REASON,
     EVENT_TEXT,
     EXTERNAL_ID,
     ID_NUMBER,
     NOTE_TEXT,
     ORGANIZATION,
+    OVERRIDE_REASON,
     PERSON,
     PHONE,
     RELATIVE,
     TAG,
     USCC,
     Matrix,
+    seed_credit,
     seed_matrix,
     staff,
 )
@@ -288,6 +292,8 @@ def test_role_field_matrix(
             assert clear_values[name] not in answer.text, (role, name)
     # Every table row was walked.
     walked = {policy_field(name) for name in cells} | {"organization_name", "legal_representative"}
+    walked |= CAPABILITY_ROWS  # walked by test_capability_matrix below
+    walked |= {"data_quality"}  # walked by tests/test_reports_api.py
     assert set(FIELDS) <= walked | {"public"}, set(FIELDS) - walked
 
 
@@ -581,3 +587,113 @@ def test_malformed_region_claims_are_refused_before_any_row(server: Server, matr
         assert response.status_code == 401, (region, response.text)
         assert "region" in response.json()["error_description"], region
         assert PERSON["name"] not in response.text
+
+
+# --- the capabilities' fields: credit ------------------------------------------------
+
+CREDIT_CELLS: dict[str, tuple[str, ...]] = {
+    # policy row: the fields of Customer.credit it governs
+    "credit_grade": ("status", "grade"),
+    "credit_score": ("points", "basePoints", "modelVersion", "computedAt"),
+    "credit_pd": ("probabilityOfDefault",),
+    "credit_reasons": ("reasons",),
+    "credit_limit": ("creditLimit", "termsDays"),
+    "credit_measures": ("measures", "manualReview"),
+    "credit_decisions": ("decisions",),
+    "credit_alert": ("alerts",),
+}
+CAPABILITY_ROWS = frozenset(CREDIT_CELLS)
+"""The policy rows of the capabilities' own fields, walked by test_capability_matrix."""
+
+CREDIT_QUERY = """
+query($p: ID!, $purpose: String) {
+  customer(id: $p, purpose: $purpose) { credit {
+    status grade points basePoints modelVersion computedAt probabilityOfDefault
+    reasons { feature text points } creditLimit termsDays measures manualReview
+    decisions { kind reason decidedBy modelVersion } alerts { kind message }
+  } }
+  creditAlerts(purpose: $purpose) { totalCount nodes { customerId kind message } }
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def credit(module_engine: Engine, matrix: Matrix) -> dict[str, Any]:
+    return seed_credit(module_engine, matrix.person)
+
+
+@pytest.mark.parametrize("purpose", [None, "legal_obligation"], ids=["no-purpose", "purpose"])
+@pytest.mark.parametrize(
+    ("roles", "region", "role"),
+    VIEWERS,
+    ids=["+".join(roles) + "@" + region for roles, region, _ in VIEWERS],
+)
+def test_capability_matrix(
+    server: Server,
+    module_engine: Engine,
+    matrix: Matrix,
+    credit: dict[str, Any],
+    roles: tuple[str, ...],
+    region: str,
+    role: tuple[str, ...],
+    purpose: str | None,
+) -> None:
+    response = server.api(*roles, region=region).post(
+        CREDIT_QUERY, {"p": str(matrix.person), "purpose": purpose}
+    )
+    body = response.json()
+    errors = {tuple(e["path"]): e for e in body.get("errors", [])}
+    served = body["data"]["customer"]["credit"]
+    clear_reads: set[str] = set()
+    for row, names in CREDIT_CELLS.items():
+        outcome = expected(role, row, row, purpose)
+        for name in names:
+            path = ("customer", "credit", name)
+            if outcome == "clear":
+                assert path not in errors, (row, name, errors.get(path))
+                clear_reads.add(row)
+            else:
+                assert served[name] is None, (row, name)
+                assert errors[path]["extensions"] == {"code": "FORBIDDEN", "field": row}
+    if "grade" in credit and expected(role, "credit_grade", "", purpose) == "clear":
+        assert (served["status"], served["grade"]) == ("scored", credit["grade"])
+    for name in ("points", "basePoints", "modelVersion", "probabilityOfDefault"):
+        if served[name] is not None:
+            assert served[name] == credit[name]
+    for name in ("creditLimit", "termsDays", "measures", "manualReview"):
+        if served[name] is not None:  # the override is the decision in force
+            assert served[name] == credit[name]
+    if served["reasons"] is not None:
+        assert [r["feature"] for r in served["reasons"]] == ["court_listings"]
+        assert CREDIT_REASON in served["reasons"][0]["text"]
+    if served["decisions"] is not None:
+        assert [d["kind"] for d in served["decisions"]] == ["override", "recommended"]
+        assert served["decisions"][0]["reason"] == OVERRIDE_REASON
+    if served["alerts"] is not None:
+        assert [a["message"] for a in served["alerts"]] == [ALERT_MESSAGE]
+    alerts = body["data"]["creditAlerts"]
+    if expected(role, "credit_alert", "", purpose) == "clear":
+        assert alerts["totalCount"] == 1
+        assert alerts["nodes"] == [
+            {"customerId": matrix.person, "kind": "court_listing", "message": ALERT_MESSAGE}
+        ]
+    else:
+        assert alerts is None
+        assert errors[("creditAlerts",)]["extensions"]["code"] == "FORBIDDEN"
+    # Nothing refused is anywhere in the response.
+    for secret, row in (
+        (CREDIT_REASON, "credit_reasons"),
+        (OVERRIDE_REASON, "credit_decisions"),
+        (ALERT_MESSAGE, "credit_alert"),
+    ):
+        if row not in clear_reads:
+            assert secret not in response.text, (role, row)
+    # Every clear read of the customer's credit is on the audit log.
+    with Session(module_engine) as session:
+        logged = session.exec(
+            select(AuditLog)
+            .where(AuditLog.customer_id == matrix.person, AuditLog.action == "read")
+            .order_by(AuditLog.id.desc())  # type: ignore[union-attr]
+        ).first()
+    if clear_reads:
+        assert logged is not None and clear_reads <= set(logged.fields), (clear_reads, logged)

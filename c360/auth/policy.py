@@ -71,14 +71,20 @@ FIELDS: dict[str, tuple[Access, Access, Access, Access, Access]] = {
     "address":                 (C,    M,         M,    P,          C),
     "wechat_id":               (C,    M,         H,    P,          C),
     "legal_representative":    (C,    M,         C,    P,          C),
-    "credit_grade":            (H,    H,         C,    P,          C),
+    "credit_grade":            (C,    H,         C,    P,          C),
     "credit_score":            (H,    H,         C,    P,          C),
     "credit_limit":            (H,    H,         C,    P,          C),
     "risk_level":              (H,    H,         C,    P,          C),
+    "credit_pd":               (H,    H,         P,    P,          C),
+    "credit_reasons":          (H,    H,         P,    P,          C),
+    "credit_measures":         (C,    H,         P,    P,          C),
+    "credit_decisions":        (H,    H,         P,    P,          C),
+    "credit_alert":            (H,    H,         P,    P,          C),
     "external_id":             (C,    H,         C,    C,          C),
     "event_text":              (C,    H,         H,    P,          C),
     "note":                    (C,    H,         C,    P,          C),
     "tags":                    (C,    C,         C,    C,          C),
+    "data_quality":            (H,    H,         C,    C,          C),
     "organization_name":       (C,    C,         C,    C,          C),
     "public":                  (C,    C,         C,    C,          C),
     "other":                   (C,    H,         C,    C,          C),
@@ -95,19 +101,28 @@ class RolePolicy:
     mutations: frozenset[str]
 
 
-MUTATIONS: tuple[str, ...] = ("tag", "untag", "note", "merge", "split", "unmerge")
+MUTATIONS: tuple[str, ...] = (
+    *("tag", "untag", "note", "merge", "split", "unmerge"),
+    *("acknowledge_alert", "override_credit"),
+)
 """Every mutation the policy knows: tagging, notes, manual merge / split, and
-unmerge (admin only: it hands a redirected id back to a person)."""
+unmerge (admin only: it hands a redirected id back to a person); acknowledging a
+credit alert and overriding a credit decision (risk staff, with a reason)."""
 
 ROLE_POLICIES: dict[str, RolePolicy] = {
     "agent": RolePolicy(rows=Rows.REGION, mutations=frozenset({"tag", "untag", "note"})),
     "marketing": RolePolicy(rows=Rows.ALL, mutations=frozenset({"tag", "untag"})),
-    "risk": RolePolicy(rows=Rows.ALL, mutations=frozenset({"note"})),
+    "risk": RolePolicy(
+        rows=Rows.ALL, mutations=frozenset({"note", "acknowledge_alert", "override_credit"})
+    ),
     "compliance": RolePolicy(rows=Rows.ALL, mutations=frozenset()),
     "admin": RolePolicy(rows=Rows.ALL, mutations=frozenset(MUTATIONS)),
 }
 
-PERSONAL_FIELDS = frozenset(FIELDS) - {"tags", "organization_name", "public", "other"}
+PERSONAL_FIELDS = frozenset(FIELDS) - {
+    *("tags", "organization_name", "public", "other"),
+    "data_quality",  # aggregates of the sources, never a customer's value
+}
 """Fields whose clear reads are personal data and go on the audit log."""
 
 PUBLIC_ATTRIBUTES = frozenset(

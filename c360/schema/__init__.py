@@ -22,7 +22,8 @@ from strawberry.extensions import MaskErrors, SchemaExtension
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
-from c360.schema import mutations, queries, ui_support
+from c360.schema import mutations, queries, risk, ui_support
+from c360.schema import quality as quality_schema
 from c360.schema.context import RequestContext, Subject
 from c360.schema.errors import CLIENT_ERRORS
 from c360.schema.limits import (
@@ -102,11 +103,14 @@ def _mask_server_errors() -> SchemaExtension:
 
 QUERY_PARTS: tuple[type, ...] = (
     queries.Query,
+    risk.RiskQuery,
     ui_support.Query,
+    quality_schema.QualityQuery,
     # each capability's query type (verification, credit, value, cases, …) joins here
 )
 MUTATION_PARTS: tuple[type, ...] = (
     mutations.Mutation,
+    risk.RiskMutation,
     # each capability's mutation type joins here
 )
 Query = merge_types("Query", QUERY_PARTS)

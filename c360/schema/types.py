@@ -22,6 +22,7 @@ from strawberry.scalars import JSON
 from c360.auth.policy import Outcome, covering_roles, roles_seeing
 from c360.platform import models
 from c360.schema.context import RequestContext, Subject
+from c360.schema.credit_types import CustomerCredit, credit_of
 from c360.schema.errors import BadUserInput, Forbidden, check_page_size
 from c360.schema.loaders import (
     CustomerSelection,
@@ -515,6 +516,13 @@ class Customer(relay.Node):
         check_page_size(first, "first")
         entries = await info.context.loaders.notes.load((self.customer_id, first))
         return [Note(entry=e, subject=self.subject) for e in entries]
+
+    @strawberry.field(
+        description="The customer's credit: grade, score, PD, limit, terms, measures, reason "
+        "codes, decisions and alerts, each field as your role allows."
+    )
+    async def credit(self, info: Info) -> CustomerCredit:
+        return await credit_of(info.context, self.subject)
 
     @strawberry.field(
         description="Related customers (edges of the customer graph), `first` (1-100) of "

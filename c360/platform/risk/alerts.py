@@ -206,6 +206,28 @@ def watch(
     return raised
 
 
+ALERT_STATES = ("open", "acknowledged", "all")
+
+
+def _alert_conditions(
+    state: str, customer_ids: Collection[int] | None, kind: str | None
+) -> list[Any]:
+    if kind is not None and kind not in ALERT_KINDS:
+        raise ValueError(f"kind: {kind!r} is not one of {', '.join(ALERT_KINDS)}")
+    if state not in ALERT_STATES:
+        raise ValueError(f"state: {state!r} is not one of {', '.join(ALERT_STATES)}")
+    where: list[Any] = []
+    if state == "open":
+        where.append(credit_alert.c.acknowledged_at.is_(None))
+    elif state == "acknowledged":
+        where.append(credit_alert.c.acknowledged_at.is_not(None))
+    if customer_ids is not None:
+        where.append(credit_alert.c.customer_id.in_(sorted(customer_ids)))
+    if kind is not None:
+        where.append(credit_alert.c.kind == kind)
+    return where
+
+
 def list_alerts(
     conn: Connection,
     *,
@@ -213,18 +235,39 @@ def list_alerts(
     customer_id: int | None = None,
     kind: str | None = None,
     limit: int = 100,
+    state: str | None = None,
+    customer_ids: Collection[int] | None = None,
+    before_id: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Alerts, newest first."""
-    if kind is not None and kind not in ALERT_KINDS:
-        raise ValueError(f"kind: {kind!r} is not one of {', '.join(ALERT_KINDS)}")
-    query = select(credit_alert).order_by(credit_alert.c.id.desc()).limit(limit)
-    if open_only:
-        query = query.where(credit_alert.c.acknowledged_at.is_(None))
+    """Alerts, newest first: ``state`` open / acknowledged / all (default: open
+    when ``open_only``), of one customer or of ``customer_ids`` (a customer and
+    the ids merged into it), of one ``kind``; ``before_id`` pages on."""
     if customer_id is not None:
-        query = query.where(credit_alert.c.customer_id == customer_id)
-    if kind is not None:
-        query = query.where(credit_alert.c.kind == kind)
+        customer_ids = [customer_id, *(customer_ids or ())]
+    where = _alert_conditions(state or ("open" if open_only else "all"), customer_ids, kind)
+    if before_id is not None:
+        where.append(credit_alert.c.id < before_id)
+    query = select(credit_alert).where(*where).order_by(credit_alert.c.id.desc()).limit(limit)
     return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def count_alerts(
+    conn: Connection,
+    *,
+    state: str = "open",
+    customer_ids: Collection[int] | None = None,
+    kind: str | None = None,
+) -> int:
+    """How many alerts :func:`list_alerts` would list over every page."""
+    where = _alert_conditions(state, customer_ids, kind)
+    return int(
+        conn.execute(select(func.count()).select_from(credit_alert).where(*where)).scalar_one()
+    )
+
+
+def get_alert(conn: Connection, alert_id: int) -> dict[str, Any] | None:
+    row = conn.execute(select(credit_alert).where(credit_alert.c.id == alert_id)).mappings().first()
+    return dict(row) if row is not None else None
 
 
 def count_open(conn: Connection) -> int:
