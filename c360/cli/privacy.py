@@ -18,6 +18,7 @@ from c360.platform.privacy.backup import BackupError, backup, restore
 from c360.platform.privacy.erasure import ErasureError, compact
 from c360.platform.privacy.export import export_person, to_html
 from c360.platform.privacy.requests import complete, erase_person, list_requests, open_request
+from c360.platform.privacy.restriction import lift
 from c360.platform.privacy.retention import (
     BATCH,
     RetentionError,
@@ -91,9 +92,19 @@ def export_command(
 def restrict_command(
     customer_id: Annotated[int, typer.Argument(help="the person whose processing to restrict")],
     reason: Annotated[str | None, typer.Option(help="why (the request's reference)")] = None,
+    lift_it: Annotated[
+        bool, typer.Option("--lift", help="lift the person's open restriction instead")
+    ] = False,
 ) -> None:
-    """Record a restriction (storage only) for a person."""
+    """Restrict a person's processing (stored only: no clear reads, out of search,
+    not scored or enriched), or lift it with --lift."""
     engine = open_engine()
+    if lift_it:
+        lifted = lift(engine, customer_id, actor=cli_principal(), reason=reason)
+        if not lifted:
+            raise fail(f"customer_id: customer {customer_id} has no open restriction")
+        console.print(f"lifted the restriction of customer {customer_id}")
+        return
     with user_errors(ErasureError):
         request_id = open_request(
             engine, customer_id, "restriction", requested_by=cli_principal(), reason=reason

@@ -25,6 +25,7 @@ from collections.abc import Callable, Collection
 
 from sqlalchemy import Connection, Engine
 
+from c360.platform.privacy.restriction import restricted_among
 from c360.platform.risk.judgment import judgment_refresher as credit_refresher
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,10 @@ def refresh_judgments(engine: Engine, customer_ids: Collection[int]) -> None:
     """Recompute every judgment of ``customer_ids``, each refresher in its own
     transaction: one that fails is logged by name and leaves the others' results
     (the next change of the customer retries it)."""
+    if not customer_ids:
+        return
+    with engine.connect() as conn:  # restricted (PIPL art. 47): stored, not scored
+        customer_ids = set(customer_ids) - restricted_among(conn, customer_ids)
     if not customer_ids:
         return
     for name, refresh in REFRESHERS:

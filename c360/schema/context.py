@@ -17,7 +17,7 @@ from c360.auth.policy import Decision, Outcome, RowScope, decide, row_scope, unc
 from c360.auth.principal import Principal
 from c360.platform.audit import AuditEntry
 from c360.platform.privacy.consent import covered_customers
-from c360.platform.privacy.purposes import DEFAULT_PURPOSE, standing_basis
+from c360.platform.privacy.purposes import DEFAULT_PURPOSE
 from c360.schema.loaders import Loaders
 from c360.search.contract import SearchBackend
 
@@ -146,9 +146,8 @@ class RequestContext:
 
     def covers(self, customer_id: int, purpose: str) -> bool:
         """Whether the customer's consent or a legal basis covers ``purpose``
-        (read once per request: a withdrawal counts from the next request)."""
-        if standing_basis(purpose) is not None:
-            return True
+        (read once per request: a withdrawal counts from the next request). A
+        standing basis covers everyone but a person whose processing is restricted."""
         key = (customer_id, purpose)
         if key not in self._covered:
             self.prime_coverage([customer_id], purpose)
@@ -158,7 +157,7 @@ class RequestContext:
         """Read coverage of ``purpose`` for many customers in one go (a page)."""
         reason = purpose or DEFAULT_PURPOSE
         wanted = [cid for cid in customer_ids if (cid, reason) not in self._covered]
-        if not wanted or standing_basis(reason) is not None:
+        if not wanted:
             return
         with self.engine.connect() as conn:
             found = covered_customers(conn, wanted, reason)

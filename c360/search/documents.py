@@ -46,6 +46,7 @@ from c360.platform.normalize import (
     normalize_name,
 )
 from c360.platform.normalize.china import region_forms
+from c360.platform.privacy.restriction import restricted_among
 from c360.platform.risk.judgment import grades_of
 
 __all__ = [
@@ -433,9 +434,9 @@ def load_documents(
 ) -> dict[int, CustomerDocument | None]:
     """The current documents of these customers: ``None`` for each one that must
     not be in the index (unknown, merged into another, or with nothing to find it
-    by). One query per ``chunk`` customers, plus what :data:`ENRICHERS` add. A
-    customer whose document cannot be built is logged and left out of the result
-    (its index entry is left as it was)."""
+    by, or whose processing is restricted). One query per ``chunk`` customers,
+    plus what :data:`ENRICHERS` add. A customer whose document cannot be built
+    is logged and left out of the result (its index entry is left as it was)."""
     ids = sorted({int(c) for c in customer_ids})
     result: dict[int, CustomerDocument | None] = dict.fromkeys(ids)
     cu, gp = t.customer, t.golden_profile
@@ -460,6 +461,8 @@ def load_documents(
                 continue
             if doc is not None:
                 built[row.id] = doc
+        for cid in restricted_among(conn, built):  # stored only: in no result list
+            del built[cid]
         for enrich in ENRICHERS:
             enrich(conn, built)
         result.update(built)

@@ -51,6 +51,7 @@ from c360.platform.locks import write_transaction
 from c360.platform.models import utcnow
 from c360.platform.normalize import NormalizationError, normalize_resident_id, normalize_uscc
 from c360.platform.privacy.masking import mask_id_number
+from c360.platform.privacy.restriction import is_restricted
 from c360.platform.secret_keys import SUBJECT_KEY, load_key
 from c360.platform.sources import get_source, list_sources
 from c360.platform.tables import table_of
@@ -381,6 +382,17 @@ def lookup(
             ),
             "refused_purpose",
         )
+    if customer_id is not None:
+        with engine.connect() as conn:
+            restricted = is_restricted(conn, customer_id)
+        if restricted:
+            raise refuse(
+                EnrichmentRefused(
+                    f"customer {customer_id}'s processing is restricted (PIPL art. 47): "
+                    "stored only, not looked up"
+                ),
+                "refused_restricted",
+            )
     if kind == "person":
         if customer_id is None:
             raise refuse(

@@ -6,7 +6,8 @@ Records follow the person: a basis recorded on an id later merged into a
 customer covers the survivor too. Withdrawal is the ``revoked_at`` of the row
 (``c360 consents revoke``); the row stays, so the table is the history. The
 check reads the table on every request, so a withdrawal counts from the next
-read on.
+read on. A person whose processing is restricted is covered for nothing but
+``legal_obligation`` (:mod:`~c360.platform.privacy.restriction`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from c360.platform.connector_tables import LegalBasis
 from c360.platform.customers.ids import absorbed_by
 from c360.platform.models import utcnow
 from c360.platform.privacy.purposes import bases_for, standing_basis
+from c360.platform.privacy.restriction import EXEMPT_PURPOSES, restricted_among
 from c360.platform.tables import table_of
 
 BASES = table_of(LegalBasis)
@@ -31,7 +33,12 @@ def covered_customers(
 ) -> set[int]:
     """The ids among ``customer_ids`` for which ``purpose`` is covered now."""
     wanted = sorted(set(customer_ids))
-    if not wanted or standing_basis(purpose) is not None:
+    if not wanted:
+        return set()
+    if purpose not in EXEMPT_PURPOSES:
+        # restricted: stored only (PIPL art. 47), no purpose covers them
+        wanted = sorted(set(wanted) - restricted_among(conn, wanted))
+    if standing_basis(purpose) is not None:
         return set(wanted)
     kinds = bases_for(purpose)
     if not kinds:

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, insert, select, update
 
 from c360.platform import tables as t
 from c360.platform.audit import AuditEntry, append
+from c360.platform.golden import queue_for_index
 from c360.platform.locks import write_transaction
 from c360.platform.models import utcnow
 from c360.platform.privacy.erasure import ErasureError, erase
@@ -63,6 +64,8 @@ def open_request(
                 )
             ],
         )
+        if kind == "restriction":  # in force at once: out of the index too
+            queue_for_index(conn, [customer_id])
     return int(request_id)
 
 
