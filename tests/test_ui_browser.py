@@ -12,12 +12,9 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from c360.auth.masking import MASKS
-from c360.auth.policy import FIELDS, Access, policy_field
 from c360.auth.principal import ROLES
 from c360.ui.routes import CSP
 from tests import ui_helpers
-from tests.policy_helpers import PERSON
 from tests.ui_helpers import PASSWORD, Workspace
 
 workspace = ui_helpers.workspace
@@ -148,34 +145,7 @@ def test_search_is_masked_and_scoped_as_the_role_says(workspace: Workspace, page
 def test_the_360_view_shows_each_field_as_the_policy_says(
     workspace: Workspace, page: Any, role: str
 ) -> None:
-    workspace.sign_in(page, role)
-    page.goto(f"{workspace.url}/#/customer/{workspace.matrix.person}")
-    page.locator("#profile tbody tr").first.wait_for()
-    shown = {
-        row.get_attribute("data-field"): row.locator("td.value").inner_text()
-        for row in page.locator("#profile tbody tr").all()
-    }
-    walked = set()
-    for attribute, clear in PERSON.items():
-        field = policy_field(attribute)
-        walked.add(field)
-        access = FIELDS[field][ROLES.index(role)]
-        if access in (Access.CLEAR, Access.CLEAR_WITH_PURPOSE):  # the page declares one
-            assert shown.get(attribute, "").startswith(clear), (role, attribute, shown)
-        elif access is Access.MASKED and attribute in MASKS:
-            assert attribute in shown and clear not in shown[attribute], (role, attribute)
-            assert shown[attribute].startswith(MASKS[attribute](clear)), (role, attribute)
-        else:
-            assert attribute not in shown, (role, attribute, shown.get(attribute))
-    assert walked >= {f for f in FIELDS if f in {policy_field(a) for a in PERSON}}
-    notes = page.locator("#notes .note-text").all_inner_texts()
-    if FIELDS["note"][ROLES.index(role)] is Access.HIDDEN:
-        assert all(n in ("无权查看", "") for n in notes)
-    else:
-        assert "客户要求下周回访" in notes
-    assert page.locator("#tag-form").is_visible() == (role in ("agent", "marketing", "admin"))
-    assert page.locator("#note-form").is_visible() == (role in ("agent", "risk", "admin"))
-    assert page.locator("#admin").is_visible() == (role == "admin")
+    ui_helpers.walk_policy_matrix(workspace, page, role)
 
 
 def test_a_note_with_markup_is_shown_as_text(workspace: Workspace, page: Any) -> None:
@@ -223,6 +193,10 @@ def test_admin_merge_shows_the_explanation_first_then_split(
     assert page.locator("#merge-confirm").is_disabled()  # the explanation comes first
     page.locator("#merge-explain").click()
     page.locator("#merge-explanation", has_text="刘军").wait_for()
+    # The match model's word first: each comparison's level and weight.
+    why = page.locator("#merge-explanation .why-same")
+    assert why.locator(".probability").inner_text().startswith("匹配概率")
+    assert why.locator("table.pair tr").count() >= 3  # header, prior, comparisons
     page.locator("#merge-reason").fill("same person, two phones")
     page.locator("#merge-confirm").click()
     page.locator("#customer-meta", has_text=f"已并入的编号: {absorbed}").wait_for()

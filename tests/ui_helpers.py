@@ -18,13 +18,16 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
+from c360.auth.masking import MASKS
+from c360.auth.policy import FIELDS, Access, policy_field
+from c360.auth.principal import ROLES
 from c360.auth.staff import create_account
 from c360.platform.db import make_engine
 from c360.platform.sources import save_source
 from c360.search.embedded import EmbeddedSearch
 from c360.search.indexer import Indexer
 from tests.api_helpers import Server, make_settings, serve
-from tests.policy_helpers import Matrix, seed_matrix
+from tests.policy_helpers import PERSON, Matrix, seed_matrix
 from tests.search_helpers import ingest, person
 
 CHROMIUM = os.environ.get("C360_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -78,18 +81,12 @@ class Workspace:
         page.locator("#who").filter(has_text=role).wait_for()
 
 
-@pytest.fixture(scope="module")
-def workspace(
-    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Workspace]:
-    """One app over a fresh SQLite copy with the policy matrix, a few demo-like
-    customers indexed, an account per role, and one Chromium for the module."""
+def build_workspace(engine: Engine, root: Path) -> Iterator[Workspace]:
+    """The app over ``engine`` (migrated, empty) with the policy matrix, a few
+    demo-like customers indexed, an account per role, and one Chromium."""
     executable = require_chromium()
     from playwright.sync_api import sync_playwright
 
-    root = tmp_path_factory.mktemp("ui")
-    shutil.copyfile(sqlite_template, root / "c360.db")
-    engine = make_engine(f"sqlite:///{root / 'c360.db'}")
     matrix = seed_matrix(engine)
     save_source(engine, "shop", "offline", {}, trust=60)
     ingest(engine, "shop", DEMO_LIKE)
@@ -110,12 +107,32 @@ def workspace(
         finally:
             context.close()
             backend.close()
-            engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def workspace(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Workspace]:
+    """One workspace (:func:`build_workspace`) over a fresh SQLite copy."""
+    require_chromium()
+    root = tmp_path_factory.mktemp("ui")
+    shutil.copyfile(sqlite_template, root / "c360.db")
+    engine = make_engine(f"sqlite:///{root / 'c360.db'}")
+    try:
+        yield from build_workspace(engine, root)
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture
 def page(workspace: Workspace, request: pytest.FixtureRequest) -> Iterator[Any]:
     """A fresh tab with no cookies; its screenshot is saved if the test fails."""
+    yield from open_page(workspace, request)
+
+
+def open_page(workspace: Workspace, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A fresh tab of ``workspace``'s browser with no cookies; its screenshot is
+    saved if the test fails."""
     workspace.context.clear_cookies()
     tab = workspace.context.new_page()
     tab.set_default_timeout(10_000)
@@ -129,3 +146,38 @@ def page(workspace: Workspace, request: pytest.FixtureRequest) -> Iterator[Any]:
         name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)[-120:]
         tab.screenshot(path=str(where / f"{name}.png"), full_page=True)
     tab.close()
+
+
+def walk_policy_matrix(workspace: Workspace, page: Any, role: str) -> None:
+    """The 360 view of the matrix's person, signed in as ``role``: every
+    attribute shown clear, masked or not at all exactly as the policy table's
+    ``FIELDS`` row says (as the API's matrix test walks it), and the actions the
+    role may run offered, the others not."""
+    workspace.sign_in(page, role)
+    page.goto(f"{workspace.url}/#/customer/{workspace.matrix.person}")
+    page.locator("#profile tbody tr").first.wait_for()
+    shown = {
+        row.get_attribute("data-field"): row.locator("td.value").inner_text()
+        for row in page.locator("#profile tbody tr").all()
+    }
+    walked = set()
+    for attribute, clear in PERSON.items():
+        field = policy_field(attribute)
+        walked.add(field)
+        access = FIELDS[field][ROLES.index(role)]
+        if access in (Access.CLEAR, Access.CLEAR_WITH_PURPOSE):  # the page declares one
+            assert shown.get(attribute, "").startswith(clear), (role, attribute, shown)
+        elif access is Access.MASKED and attribute in MASKS:
+            assert attribute in shown and clear not in shown[attribute], (role, attribute)
+            assert shown[attribute].startswith(MASKS[attribute](clear)), (role, attribute)
+        else:
+            assert attribute not in shown, (role, attribute, shown.get(attribute))
+    assert walked >= {f for f in FIELDS if f in {policy_field(a) for a in PERSON}}
+    notes = page.locator("#notes .note-text").all_inner_texts()
+    if FIELDS["note"][ROLES.index(role)] is Access.HIDDEN:
+        assert all(n in ("无权查看", "") for n in notes)
+    else:
+        assert "客户要求下周回访" in notes
+    assert page.locator("#tag-form").is_visible() == (role in ("agent", "marketing", "admin"))
+    assert page.locator("#note-form").is_visible() == (role in ("agent", "risk", "admin"))
+    assert page.locator("#admin").is_visible() == (role == "admin")

@@ -421,12 +421,48 @@ async function explainMerge() {
     for (const v of values) if (v !== null && mine.get(a.name)?.has(v)) shared.push([a.name, v]);
   }
   box.append(el("p", { text: `${t("other")}: ${o.displayName ?? ""} (#${o.customerId})` }));
+  box.append(await matchExplanation(state.customer.customerId, o.customerId));
   box.append(el("p", { text: shared.length ? t("shared") : t("noShared") }));
   const list = el("ul", { class: "explain" });
   for (const [name, v] of shared) list.append(el("li", { text: `${t(name)}: ${v}` }));
   box.append(list);
   for (const r of o.sourceRecords) box.append(el("div", { class: "meta", text: `${r.source}/${r.stream}: ${r.explanation}` }));
   $("merge-confirm").disabled = false;
+}
+
+const MATCH = `query Why($a: ID!, $b: ID!) { matchExplanation(customerId: $a, otherId: $b) {
+  probability comparedPairs differentKinds
+  pairs { recordId otherRecordId source otherSource probability matchWeight priorWeight
+          comparisons { comparison level weight } } } }`;
+
+async function matchExplanation(mine, theirs) {
+  // "Why are these the same": the match model's score of each record pair,
+  // comparison by comparison (levels and bits; the values are in the profile).
+  const section = el("section", { class: "why-same", "aria-label": t("whySame") },
+    el("h4", { text: t("whySame") }));
+  const body = await gql(MATCH, { a: String(mine), b: String(theirs) });
+  const m = body.data?.matchExplanation;
+  if (!m) {
+    section.append(el("p", { class: "error", text: (body.errors || []).map((e) => e.message).join("; ") }));
+    return section;
+  }
+  if (m.differentKinds) { section.append(el("p", { text: t("differentKinds") })); return section; }
+  section.append(el("p", { class: "probability", text: t("matchProbability", { p: (100 * m.probability).toFixed(1) }) }));
+  for (const pair of m.pairs.slice(0, 3)) {
+    const table = el("table", { class: "pair", "data-pair": `${pair.recordId}-${pair.otherRecordId}` });
+    table.append(el("caption", { text:
+      `${pair.source} #${pair.recordId} ↔ ${pair.otherSource} #${pair.otherRecordId} · ${(100 * pair.probability).toFixed(1)}% · ${pair.matchWeight.toFixed(1)} bits` }));
+    table.append(el("tr", {}, el("th", { scope: "col", text: t("comparison") }),
+      el("th", { scope: "col", text: t("level") }), el("th", { scope: "col", text: t("weight") })));
+    table.append(el("tr", {}, el("td", { text: t("prior") }), el("td", { text: "" }),
+      el("td", { text: pair.priorWeight.toFixed(2) })));
+    for (const c of pair.comparisons) {
+      table.append(el("tr", { class: c.weight < 0 ? "against" : "for" }, el("td", { text: c.comparison }),
+        el("td", { text: c.level }), el("td", { text: (c.weight > 0 ? "+" : "") + c.weight.toFixed(2) })));
+    }
+    section.append(table);
+  }
+  return section;
 }
 
 // ------------------------------------------------------------------ routing

@@ -20,6 +20,8 @@ export const WORDS = {
     name: "姓名", phone: "手机", email: "邮箱", id_number: "身份证号", birth_date: "出生日期",
     address: "地址", wechat_id: "微信号", company: "公司", gender: "性别", uscc: "统一社会信用代码",
     member_no: "会员号", legal_representative: "法定代表人", job_title: "职务",
+    whySame: "为什么是同一人（匹配模型）", matchProbability: "匹配概率 {p}%", differentKinds: "一个是个人、一个是机构：模型不比较",
+    comparison: "比较项", level: "结果", weight: "权重（比特）", prior: "先验",
   },
   en: {
     title: "c360 staff workspace", skip: "Skip to search", purpose: "Purpose", signout: "Sign out",
@@ -41,6 +43,8 @@ export const WORDS = {
     name: "Name", phone: "Phone", email: "E-mail", id_number: "Id number", birth_date: "Birth date",
     address: "Address", wechat_id: "WeChat id", company: "Company", gender: "Gender", uscc: "Credit code",
     member_no: "Member no.", legal_representative: "Legal representative", job_title: "Job title",
+    whySame: "Why these are the same (match model)", matchProbability: "Match probability {p}%", differentKinds: "A person and an organization: the model does not compare them",
+    comparison: "Comparison", level: "Level", weight: "Weight (bits)", prior: "prior",
   },
 };
 
