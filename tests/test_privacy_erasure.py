@@ -1,13 +1,20 @@
 """Erasure is final: after ``c360 privacy erase`` the database file, its WAL and
 the data directory hold none of the person's name, phone, e-mail or id number;
 a re-sync of the same rows and a replayed webhook are counted ``suppressed`` and
-create nothing; the export held every row the database had for them."""
+create nothing, and the replayed delivery keeps its id but not the payload; the
+export held every row the database had for them.
+
+The erasure itself runs as a real ``c360`` process; the other commands run in
+the test's process (:class:`~tests.cli_helpers.InProcessCli`: the same commands
+and exit codes without a process start each)."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -18,10 +25,11 @@ from c360.connectors.web.webhook import drain_inbox, webhook_routes
 from c360.platform import tables as t
 from c360.platform.business_events import BusinessEvent
 from c360.platform.db import make_engine
+from c360.platform.privacy.erasure import INBOX, compact
 from c360.platform.privacy.models import PrivacyRequest
 from c360.platform.sources import save_source
 from c360.platform.tables import table_of
-from tests.cli_helpers import run_cli
+from tests.cli_helpers import InProcessCli, run_cli
 from tests.helpers import resident_id
 from tests.webhook_helpers import CUSTOMER, ORDER, HookServer, deliver, source_config
 
@@ -31,11 +39,27 @@ EVENTS = table_of(BusinessEvent)
 OTHER = ("李娜", "13700137000", resident_id(seq="113", birth="19900101"))
 
 
+@dataclass
+class Done:
+    """What a finished command left: its exit code and its output."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def c360(args: list[str], env: dict[str, str]) -> Done:
+    """``c360 args`` in this process, with the world's ``C360_*`` settings."""
+    result = InProcessCli()(args, **{k: v for k, v in env.items() if k.startswith("C360_")})
+    return Done(result.exit_code, result.stdout, result.stderr)
+
+
 @pytest.fixture
 def world(tmp_path: Path, sqlite_template: Path) -> Iterator[tuple[Engine, dict[str, str], str]]:
     db = tmp_path / "c360.db"
     shutil.copyfile(sqlite_template, db)
     env = {
+        **{k: v for k, v in os.environ.items() if k.startswith("C360_")},  # the test's keys
         "PATH": "/usr/bin:/bin",
         "C360_DATABASE_URL": f"sqlite:///{db}",
         "C360_DATA_DIR": str(tmp_path / "data"),
@@ -50,7 +74,7 @@ def world(tmp_path: Path, sqlite_template: Path) -> Iterator[tuple[Engine, dict[
         encoding="utf-8",
     )
     config = json.dumps({"files": [{"path": str(members), "stream": "members"}]})
-    done = run_cli(["sources", "add", "store", "--connector", "offline", "--config", config], env)
+    done = c360(["sources", "add", "store", "--connector", "offline", "--config", config], env)
     assert done.returncode == 0, done.stderr
     engine = make_engine(f"sqlite:///{db}")
     yield engine, env, str(db)
@@ -77,7 +101,7 @@ def test_erasure_leaves_no_trace_and_keeps_them_out(
 ) -> None:
     engine, env, db = world
     monkeypatch.setenv("C360_DATA_DIR", env["C360_DATA_DIR"])
-    synced = run_cli(["sync", "store"], env)
+    synced = c360(["sync", "store"], env)
     assert synced.returncode == 0, synced.stderr + synced.stdout
     save_source(engine, "shop", "web", source_config())
     with HookServer(Starlette(routes=webhook_routes(engine, drain=False))) as hooks:
@@ -88,7 +112,7 @@ def test_erasure_leaves_no_trace_and_keeps_them_out(
         person = _person_id(engine)
 
         out = tmp_path / "export"
-        done = run_cli(["privacy", "export", str(person), "--out", str(out)], env)
+        done = c360(["privacy", "export", str(person), "--out", str(out)], env)
         assert done.returncode == 0, done.stderr
         package = json.loads((out / f"export-{person}.json").read_text("utf-8"))
         assert {"source_record", "golden_profile", "record_link", "event"} <= set(package["tables"])
@@ -129,14 +153,14 @@ def test_erasure_leaves_no_trace_and_keeps_them_out(
             ).scalar_one()
         assert request["status"] == "done" and request["kind"] == "erasure" and events == 1
 
-        done = run_cli(["sync", "store", "--full"], env)
+        done = c360(["sync", "store", "--full"], env)
         assert done.returncode == 0, done.stderr
         with engine.connect() as conn:
             run = conn.execute(
                 select(t.sync_run.c.counts).order_by(t.sync_run.c.id.desc()).limit(1)
             ).scalar_one()
         assert run["suppressed"] == 1 and run["read"] == 2, run
-        assert "suppressed=1" in run_cli(["runs"], env).stdout
+        assert "suppressed=1" in c360(["runs"], env).stdout
 
         replay = {**hooked, "id": "evt-1-again"}
         assert deliver(hooks.url, replay).status_code == 202
@@ -145,14 +169,18 @@ def test_erasure_leaves_no_trace_and_keeps_them_out(
         with engine.connect() as conn:
             after = conn.execute(select(func.count()).select_from(t.source_record)).scalar_one()
             again = conn.execute(select(func.count()).select_from(t.customer)).scalar_one()
+            bodies = {r.delivery_id: r.body for r in conn.execute(select(INBOX))}
         assert (after, again) == (before, customers)
+        assert bytes(bodies["evt-1-again"]) == b""  # the replay is known, its payload gone
+        compact(engine)
+        assert _holds_person(Path(db).read_bytes()) == []
 
 
 def test_erasing_an_unknown_customer_is_a_clear_error(
     world: tuple[Engine, dict[str, str], str],
 ) -> None:
     _, env, _ = world
-    done = run_cli(["privacy", "erase", "999999", "--yes"], env)
+    done = c360(["privacy", "erase", "999999", "--yes"], env)
     assert done.returncode == 2 and "customer_id: no customer 999999" in done.stderr
 
 
@@ -160,9 +188,9 @@ def test_a_restore_erases_again_who_was_erased_after_the_backup(
     world: tuple[Engine, dict[str, str], str], tmp_path: Path
 ) -> None:
     engine, env, db = world
-    assert run_cli(["sync", "store"], env).returncode == 0
+    assert c360(["sync", "store"], env).returncode == 0
     archive = tmp_path / "backups" / "before.c360bk"
-    done = run_cli(["backup", str(archive)], env)
+    done = c360(["backup", str(archive)], env)
     assert done.returncode == 0, done.stderr
     assert _holds_person(archive.read_bytes()) == []  # sealed, not a copy in clear
     assert OTHER[1].encode() not in archive.read_bytes()
@@ -173,8 +201,8 @@ def test_a_restore_erases_again_who_was_erased_after_the_backup(
             .where(t.source_record.c.attributes["phone"].as_string() == f"+86{PHONE}")
         ).scalar_one()
     engine.dispose()
-    assert run_cli(["privacy", "erase", str(person), "--yes"], env).returncode == 0
-    done = run_cli(["restore", str(archive), "--yes"], env)
+    assert c360(["privacy", "erase", str(person), "--yes"], env).returncode == 0
+    done = c360(["restore", str(archive), "--yes"], env)
     assert done.returncode == 0, done.stderr
     assert "1 customers erased since were erased again" in done.stdout
     blob = Path(db).read_bytes()
@@ -184,5 +212,5 @@ def test_a_restore_erases_again_who_was_erased_after_the_backup(
     data = bytearray(archive.read_bytes())
     data[-1] ^= 1
     altered.write_bytes(bytes(data))
-    done = run_cli(["restore", str(altered), "--yes"], env)
+    done = c360(["restore", str(altered), "--yes"], env)
     assert done.returncode == 2 and "cannot be decrypted with this backup key" in done.stderr

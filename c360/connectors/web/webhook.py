@@ -45,13 +45,13 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
@@ -68,6 +68,7 @@ from c360.platform.connector_tables import WebhookInbox
 from c360.platform.ingest import IngestCounts, Ingestor, attach_orphan_events
 from c360.platform.locks import write_transaction
 from c360.platform.models import utcnow
+from c360.platform.privacy.suppression import suppressed_flags
 from c360.platform.records import IncomingRecord
 from c360.platform.sources import SourceNotFoundError, get_source
 from c360.platform.sync_runs import record_run
@@ -490,6 +491,17 @@ def pending_deliveries(engine: Engine) -> dict[str, int]:
     return {name: int(n) for name, n in rows}
 
 
+def _forget_suppressed_bodies(
+    conn: Connection, source_name: str, rows: Sequence[Any], records: Sequence[IncomingRecord]
+) -> None:
+    """A delivery about an erased person (ingest counts it ``suppressed``) keeps
+    its id, so a replay is still recognized, but not the payload as received."""
+    flags = suppressed_flags(conn, source_name, records)
+    doomed = [row.id for row, gone in zip(rows, flags, strict=True) if gone]
+    if doomed:
+        conn.execute(update(INBOX).where(INBOX.c.id.in_(doomed)).values(body=b""))
+
+
 def drain_inbox(
     engine: Engine,
     source_name: str,
@@ -527,6 +539,7 @@ def drain_inbox(
             if not rows:
                 break
             records = [mapper.record(row.delivery_id, bytes(row.body)) for row in rows]
+            _forget_suppressed_bodies(conn, source_name, rows, records)
             counts = ingestor.ingest(conn, records)
             ids = [row.id for row in rows]
             conn.execute(

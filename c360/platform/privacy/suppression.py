@@ -80,14 +80,14 @@ def any_listed(conn: Connection) -> bool:
     return bool(conn.execute(select(exists().select_from(SUPPRESSIONS))).scalar())
 
 
-def drop_suppressed(
+def suppressed_flags(
     conn: Connection, source: str, records: Sequence[IncomingRecord]
-) -> tuple[list[IncomingRecord], int]:
-    """``records`` without those of suppressed people, and how many were dropped:
-    one ``exists`` query per batch while the list is empty (every day but the
-    first after an erasure), one lookup of the batch's digests otherwise."""
+) -> list[bool]:
+    """For each of ``records``, whether it is of a suppressed person: one
+    ``exists`` query per batch while the list is empty (every day but the first
+    after an erasure), one lookup of the batch's digests otherwise."""
     if not records or not any_listed(conn):
-        return list(records), 0
+        return [False] * len(records)
     key = load_key(SUPPRESSION_KEY)
     per_record: list[list[str]] = []
     for rec in records:
@@ -96,5 +96,13 @@ def drop_suppressed(
         digests += [digest for _, digest in identifier_indexes(attributes, key=key)]
         per_record.append(digests)
     listed = set(_listed(conn, [d for ds in per_record for d in ds]))
-    kept = [rec for rec, ds in zip(records, per_record, strict=True) if not listed & set(ds)]
+    return [bool(listed & set(ds)) for ds in per_record]
+
+
+def drop_suppressed(
+    conn: Connection, source: str, records: Sequence[IncomingRecord]
+) -> tuple[list[IncomingRecord], int]:
+    """``records`` without those of suppressed people, and how many were dropped."""
+    flags = suppressed_flags(conn, source, records)
+    kept = [rec for rec, gone in zip(records, flags, strict=True) if not gone]
     return kept, len(records) - len(kept)
