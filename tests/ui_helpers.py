@@ -27,7 +27,15 @@ from c360.platform.sources import save_source
 from c360.search.embedded import EmbeddedSearch
 from c360.search.indexer import Indexer
 from tests.api_helpers import Server, make_settings, serve
-from tests.policy_helpers import PERSON, Matrix, seed_matrix
+from tests.policy_helpers import (
+    ALERT_MESSAGE,
+    CREDIT_REASON,
+    OVERRIDE_REASON,
+    PERSON,
+    Matrix,
+    seed_credit,
+    seed_matrix,
+)
 from tests.search_helpers import ingest, person
 
 CHROMIUM = os.environ.get("C360_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -88,6 +96,7 @@ def build_workspace(engine: Engine, root: Path) -> Iterator[Workspace]:
     from playwright.sync_api import sync_playwright
 
     matrix = seed_matrix(engine)
+    seed_credit(engine, matrix.person)
     save_source(engine, "shop", "offline", {}, trust=60)
     ingest(engine, "shop", DEMO_LIKE)
     backend = EmbeddedSearch(root / "search")
@@ -178,6 +187,41 @@ def walk_policy_matrix(workspace: Workspace, page: Any, role: str) -> None:
         assert all(n in ("无权查看", "") for n in notes)
     else:
         assert "客户要求下周回访" in notes
+    walk_credit(page, role)
     assert page.locator("#tag-form").is_visible() == (role in ("agent", "marketing", "admin"))
     assert page.locator("#note-form").is_visible() == (role in ("agent", "risk", "admin"))
     assert page.locator("#admin").is_visible() == (role == "admin")
+
+
+CREDIT_SHOWN = {
+    # policy row: what the 360 view's credit panel shows of the matrix person's credit
+    "credit_grade": "D",
+    "credit_score": "540.5",
+    "credit_pd": "18.34%",
+    "credit_limit": "8,000 · 15",
+    "credit_measures": "guarantee or collateral",
+    "credit_reasons": CREDIT_REASON,
+    "credit_decisions": OVERRIDE_REASON,
+    "credit_alert": ALERT_MESSAGE,
+}
+
+
+def walk_credit(page: Any, role: str) -> None:
+    """The credit panel: each policy row the role reads is shown with the
+    seeded credit's value; the others are not on the page at all."""
+    text = page.locator("#customer-view").inner_text()
+    readable = {
+        row
+        for row in CREDIT_SHOWN
+        if FIELDS[row][ROLES.index(role)] in (Access.CLEAR, Access.CLEAR_WITH_PURPOSE)
+    }
+    if readable:
+        page.locator("#credit tr").first.wait_for()
+    for row, shown in CREDIT_SHOWN.items():
+        cells = page.locator(f"#credit tr[data-row={row}] td")
+        if row in readable:
+            assert shown in cells.inner_text(), (role, row, cells.inner_text())
+        else:
+            assert cells.count() == 0, (role, row)
+            assert shown not in text or row in ("credit_grade", "credit_score"), (role, row)
+    assert page.locator("#credit-card").is_visible() == bool(readable)

@@ -245,6 +245,10 @@ const CUSTOMER = `query Customer($id: ID!, $events: Int!) {
     notes(first: 50) { noteId text author createdAt }
     related(first: 20) { kind direction via basis value node { customerId displayName } }
     sourceRecords { recordId source stream externalId status linkMethod linkScore explanation }
+    credit { status grade points basePoints modelVersion computedAt probabilityOfDefault
+      reasons { feature text points } creditLimit termsDays measures manualReview
+      decisions(first: 5) { kind grade creditLimit termsDays reason decidedBy decidedAt }
+      alerts { alertId kind severity message raisedAt } }
   }
 }`;
 
@@ -274,6 +278,7 @@ async function showCustomer(id, keepFocus = false) {
   renderTimeline(c.timeline);
   renderRelated(c);
   renderRecords(c);
+  renderCredit(c.credit, refused);
   const can = new Set(state.session.mutations);
   $("tag-form").hidden = !can.has("tag");
   $("note-form").hidden = !can.has("note");
@@ -298,6 +303,51 @@ function renderProfile(c, refused) {
     body.append(el("tr", { "data-field": a.name, "data-refused": refused.has(`customer.attributes.${i}.value`) || null },
       el("th", { scope: "row", text: t(a.name) }), value, lineage));
   });
+}
+
+// Customer.credit's fields by the policy row that governs them: a row the
+// role may not read is refused by the API and left off the page.
+const CREDIT_ROWS = [
+  ["credit_grade", ["status", "grade"]], ["credit_score", ["points", "basePoints", "modelVersion", "computedAt"]],
+  ["credit_pd", ["probabilityOfDefault"]], ["credit_limit", ["creditLimit", "termsDays"]],
+  ["credit_measures", ["measures", "manualReview"]], ["credit_reasons", ["reasons"]],
+  ["credit_decisions", ["decisions"]], ["credit_alert", ["alerts"]],
+];
+
+function creditText(row, c) {
+  switch (row) {
+    case "credit_grade": return c.status === "scored" ? c.grade ?? "—" : t(`credit_${c.status}`) ;
+    case "credit_score": return c.points === null ? "—" : `${c.points.toFixed(1)} (${t("basePoints")} ${c.basePoints?.toFixed(1) ?? "—"}, ${t("modelVersion")} ${c.modelVersion ?? "—"})`;
+    case "credit_pd": return c.probabilityOfDefault === null ? "—" : `${(100 * c.probabilityOfDefault).toFixed(2)}%`;
+    case "credit_limit": return c.creditLimit === null ? "—" : `${c.creditLimit.toLocaleString()} · ${c.termsDays ?? "—"} ${t("days")}`;
+    case "credit_measures": return `${(c.measures || []).join("、") || t("none")}${c.manualReview ? ` · ${t("manualReview")}` : ""}`;
+    default: return null;
+  }
+}
+
+function renderCredit(credit, refused) {
+  const card = $("credit-card");
+  const body = $("credit").tBodies[0];
+  body.replaceChildren();
+  let shown = 0;
+  for (const [row, names] of CREDIT_ROWS) {
+    if (!credit || names.some((n) => refused.has(`customer.credit.${n}`))) continue;
+    shown += 1;
+    const cell = el("td", { "data-cell": row });
+    const text = creditText(row, credit);
+    if (text !== null) cell.textContent = text;
+    else if (row === "credit_reasons") {
+      cell.append(el("ul", {}, ...(credit.reasons || []).map((r) => el("li", { text: `${r.text}` }))));
+    } else if (row === "credit_decisions") {
+      cell.append(el("ul", {}, ...(credit.decisions || []).map((d) => el("li", { text:
+        `${d.decidedAt} · ${t(d.kind)} · ${d.grade ?? ""} · ${d.creditLimit.toLocaleString()} / ${d.termsDays} ${t("days")} · ${d.decidedBy}${d.reason ? ` · ${d.reason}` : ""}` }))));
+    } else if (row === "credit_alert") {
+      cell.append(el("ul", {}, ...(credit.alerts || []).map((a) => el("li", { class: `severity-${a.severity}`, text:
+        `${a.raisedAt} · ${a.severity} · ${a.message}` }))));
+    }
+    body.append(el("tr", { "data-row": row }, el("th", { scope: "row", text: t(row) }), cell));
+  }
+  card.hidden = shown === 0;
 }
 
 function renderMerged(c) {

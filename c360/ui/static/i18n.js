@@ -22,6 +22,10 @@ export const WORDS = {
     member_no: "会员号", legal_representative: "法定代表人", job_title: "职务",
     whySame: "为什么是同一人（匹配模型）", matchProbability: "匹配概率 {p}%", differentKinds: "一个是个人、一个是机构：模型不比较",
     comparison: "比较项", level: "结果", weight: "权重（比特）", prior: "先验",
+    credit: "信用", credit_grade: "信用等级", credit_score: "评分", credit_pd: "违约概率", credit_limit: "授信额度与账期",
+    credit_measures: "风控措施", credit_reasons: "扣分原因", credit_decisions: "授信决定", credit_alert: "信用预警",
+    credit_no_model: "没有生效的评分卡", credit_unscored: "尚未评分", credit_null: "尚未评分", basePoints: "基准分", modelVersion: "模型版本",
+    days: "天", manualReview: "待人工复核", recommended: "建议", override: "人工调整",
   },
   en: {
     title: "c360 staff workspace", skip: "Skip to search", purpose: "Purpose", signout: "Sign out",
@@ -45,6 +49,10 @@ export const WORDS = {
     member_no: "Member no.", legal_representative: "Legal representative", job_title: "Job title",
     whySame: "Why these are the same (match model)", matchProbability: "Match probability {p}%", differentKinds: "A person and an organization: the model does not compare them",
     comparison: "Comparison", level: "Level", weight: "Weight (bits)", prior: "prior",
+    credit: "Credit", credit_grade: "Credit grade", credit_score: "Score", credit_pd: "Probability of default", credit_limit: "Limit and terms",
+    credit_measures: "Risk measures", credit_reasons: "Reason codes", credit_decisions: "Decisions", credit_alert: "Credit alerts",
+    credit_no_model: "No scorecard in force", credit_unscored: "Not scored yet", credit_null: "Not scored yet", basePoints: "base", modelVersion: "model",
+    days: "days", manualReview: "manual review pending", recommended: "recommended", override: "override",
   },
 };
 
