@@ -3,7 +3,8 @@
 An endpoint hears events as its role would see them in the API: only about
 customers in the role's rows (an agent endpoint names its regions), only event
 types whose subject the role may read (``credit.*`` needs ``credit_grade`` in
-clear, ``case.*`` needs ``event_text``), and only the payload keys it reads in
+clear, ``credit.alert`` also ``credit_alert``, ``case.*`` needs ``event_text``),
+and only the payload keys it reads in
 clear — a webhook declares no purpose, so a field the role reads only with one
 is left out."""
 
@@ -25,6 +26,27 @@ AREA_FIELDS: dict[str, str] = {
 }
 """The policy field an event area reveals; other areas reveal only ids and codes
 every role reads (``public``)."""
+
+EVENT_FIELDS: dict[str, str] = {
+    "credit.alert": "credit_alert",
+}
+"""Event types that reveal a field of their own beyond their area's: that a
+customer has a credit alert is the ``credit_alert`` judgment, which an agent or
+marketing never reads (and risk only with a purpose, which a webhook does not
+declare), whatever the payload holds."""
+
+
+def revealed_fields(event_type: str) -> set[str]:
+    """The policy fields hearing ``event_type`` reveals; for ``area.*``, those of
+    every event type of the area."""
+    area = event_type.split(".", 1)[0]
+    fields = {AREA_FIELDS[area]} if area in AREA_FIELDS else set()
+    if event_type.endswith(".*"):
+        fields |= {f for kind, f in EVENT_FIELDS.items() if kind.startswith(area + ".")}
+    elif event_type in EVENT_FIELDS:
+        fields.add(EVENT_FIELDS[event_type])
+    return fields
+
 
 KEY_FIELDS: dict[str, str] = {
     "grade": "credit_grade",
@@ -48,9 +70,9 @@ class PolicyScreen:
     def refusal(self, role: str, event_type: str) -> str | None:
         if role not in ROLES:
             return f"role {role!r} is not one of {', '.join(ROLES)}"
-        field = AREA_FIELDS.get(event_type.split(".", 1)[0])
-        if field and field_access(role, field) is not Access.CLEAR:
-            return f"role {role} may not read {field} in clear, so it may not hear these events"
+        for field in sorted(revealed_fields(event_type)):
+            if field_access(role, field) is not Access.CLEAR:
+                return f"role {role} may not read {field} in clear, so it may not hear these events"
         return None
 
     def payload(
