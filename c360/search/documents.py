@@ -48,6 +48,7 @@ from c360.platform.normalize import (
 from c360.platform.normalize.china import region_forms
 from c360.platform.privacy.restriction import restricted_among
 from c360.platform.risk.judgment import grades_of
+from c360.platform.value.reading import tiers_and_stages
 
 __all__ = [
     "ENRICHERS",
@@ -427,6 +428,16 @@ def _credit_grades(conn: Connection, docs: Mapping[int, CustomerDocument]) -> No
 
 
 ENRICHERS.append(_credit_grades)
+
+
+def _value_tiers_and_stages(conn: Connection, docs: Mapping[int, CustomerDocument]) -> None:
+    """``tier`` and ``lifecycle_stage`` are the computed value judgment, where one is."""
+    for cid, (tier, stage) in tiers_and_stages(conn, docs).items():
+        docs[cid].tier = tier
+        docs[cid].lifecycle_stage = stage
+
+
+ENRICHERS.append(_value_tiers_and_stages)
 
 
 def load_documents(
