@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 from c360.auth.principal import ROLES
 from c360.ui.routes import CSP
 from tests import ui_helpers
+from tests.policy_helpers import ALERT_MESSAGE
 from tests.ui_helpers import PASSWORD, Workspace
 
 workspace = ui_helpers.workspace
@@ -224,3 +225,73 @@ def test_admin_unmerge_gives_the_id_back(workspace: Workspace, page: Any) -> Non
     expect(page.locator("#records li")).to_have_count(1)
     page.goto(f"{workspace.url}/#/customer/{absorbed}")
     page.locator("#customer-title", has_text="张伟东").wait_for()  # its own again
+
+
+QUALITY = """{ dataQuality { completeness { source present records }
+  refusals { reason count } freshness { source hoursSinceSuccess } } }"""
+
+
+def test_the_data_quality_dashboard_charts_the_reports_figures(
+    workspace: Workspace, page: Any
+) -> None:
+    violations: list[str] = []
+    page.on(
+        "console", lambda m: violations.append(m.text) if "Content Security" in m.text else None
+    )
+    workspace.sign_in(page, "risk")
+    page.get_by_role("link", name="数据质量").click()
+    page.locator("#completeness-chart rect.bar").first.wait_for()
+    report = workspace.server.api("risk").query(QUALITY)["dataQuality"]
+    sources: dict[str, list[int]] = {}
+    for c in report["completeness"]:
+        sources.setdefault(c["source"], [0, 0])
+        sources[c["source"]][0] += c["present"]
+        sources[c["source"]][1] += c["records"]
+    drawn = {
+        bar.get_attribute("data-label"): float(bar.get_attribute("data-value") or "nan")
+        for bar in page.locator("#completeness-chart rect.bar").all()
+    }
+    assert drawn == pytest.approx({s: p / n for s, (p, n) in sources.items()})
+    reasons: dict[str, int] = {}
+    for r in report["refusals"]:
+        reasons[r["reason"]] = reasons.get(r["reason"], 0) + r["count"]
+    assert reasons  # the seeded bad phone and e-mail
+    shown = {
+        bar.get_attribute("data-label"): int(bar.get_attribute("data-value") or -1)
+        for bar in page.locator("#refusals-chart rect.bar").all()
+    }
+    assert shown == reasons
+    assert page.locator("#freshness-chart rect.bar").count() == len(report["freshness"])
+    assert page.locator("#quality-view [style]").count() == 0 and violations == []
+    # An agent does not read the report: no link, and the page says it was refused.
+    page.context.clear_cookies()
+    workspace.sign_in(page, "agent")
+    assert not page.get_by_role("link", name="数据质量").is_visible()
+    page.goto(f"{workspace.url}/#/quality")
+    page.locator("#quality-status", has_text="Forbidden").wait_for()
+    assert page.locator("#completeness-chart rect").count() == 0
+
+
+def test_a_credit_alert_is_acknowledged_from_the_keyboard(workspace: Workspace, page: Any) -> None:
+    # (last in the module: it acknowledges the matrix person's one open alert)
+    workspace.sign_in(page, "marketing")
+    assert not page.get_by_role("link", name="信用预警").is_visible()
+    page.context.clear_cookies()
+    workspace.sign_in(page, "risk")
+    page.get_by_role("link", name="信用预警").click()
+    alert = page.locator("#alerts li", has_text=ALERT_MESSAGE)
+    alert.wait_for()
+    assert page.locator("#alerts-status").inner_text() == "共 1 条预警"
+    note = "<b>已电话核实</b>"
+    box = alert.get_by_label("处理说明")
+    box.focus()
+    page.keyboard.type(note)
+    page.keyboard.press("Enter")  # the form submits from the keyboard
+    page.locator("#alerts-status", has_text="共 0 条预警").wait_for()
+    page.locator("#alert-state").select_option("ACKNOWLEDGED")
+    done = page.locator("#alerts li", has_text=ALERT_MESSAGE)
+    done.wait_for()
+    assert "已确认 · staff:ui-risk" in done.inner_text() and note in done.inner_text()
+    assert done.locator("b").count() == 0  # the note is text, not markup
+    done.get_by_role("link").click()
+    page.wait_for_url(re.compile(rf"#/customer/{workspace.matrix.person}$"))

@@ -99,6 +99,8 @@ def build_workspace(engine: Engine, root: Path) -> Iterator[Workspace]:
     seed_credit(engine, matrix.person)
     save_source(engine, "shop", "offline", {}, trust=60)
     ingest(engine, "shop", DEMO_LIKE)
+    # values a source got wrong: the data-quality dashboard's refusal reasons
+    ingest(engine, "shop", [person("bad", name="吴效", phone="12", email="not-an-email")])
     backend = EmbeddedSearch(root / "search")
     Indexer(engine, backend).drain(wait=True)
     from tests.search_helpers import customer_of

@@ -39,8 +39,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from c360.auth.config import AuthSettings
 from c360.auth.issuing import TokenIssuer
-from c360.auth.policy import MUTATIONS, may_run
-from c360.auth.principal import SCOPES, Principal
+from c360.auth.policy import FIELDS, MUTATIONS, Access, may_run
+from c360.auth.principal import ROLES, SCOPES, Principal
 from c360.auth.staff import (
     SESSION_TTL,
     SessionInfo,
@@ -174,6 +174,20 @@ class _SessionKinds:
         return known
 
 
+_ACCESS_ORDER = (Access.HIDDEN, Access.MASKED, Access.CLEAR_WITH_PURPOSE, Access.CLEAR)
+
+
+def _field_access(roles: tuple[str, ...]) -> dict[str, str]:
+    """Each policy field's best access among ``roles`` (the policy table's
+    word): the page shows the work pages a role may read. It decides nothing
+    about data — every read still goes through the API."""
+    known = [ROLES.index(role) for role in roles if role in ROLES]
+    return {
+        field: max((row[i] for i in known), key=_ACCESS_ORDER.index, default=Access.HIDDEN).value
+        for field, row in FIELDS.items()
+    }
+
+
 def _principal(session: SessionInfo) -> Principal:
     return Principal(
         subject=session.subject,
@@ -304,6 +318,7 @@ def ui_routes(
                 "csrf": session.csrf_token,
                 "expiresAt": session.expires_at.isoformat(),
                 "mutations": [m for m in MUTATIONS if may_run(principal, m) is None],
+                "fields": _field_access(session.roles),
             },
             headers=SECURITY_HEADERS,
         )

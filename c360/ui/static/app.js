@@ -257,8 +257,7 @@ async function openCustomer(id) {
 }
 
 async function showCustomer(id, keepFocus = false) {
-  $("search-view").hidden = true;
-  $("customer-view").hidden = false;
+  showView("customer-view");
   const body = await gql(CUSTOMER, { id: String(id), events: state.timelineSize });
   const c = body.data?.customer;
   if (!c) {
@@ -515,16 +514,152 @@ async function matchExplanation(mine, theirs) {
   return section;
 }
 
+// ------------------------------------------------------------------ work pages
+
+function readable(field) {
+  // Whether the session's roles read a policy field at all (the navigation
+  // only; every read is still the API's to allow or refuse).
+  const access = state.session.fields?.[field];
+  return access !== undefined && access !== "hidden";
+}
+
+function errorText(body) {
+  return (body.errors || []).map((e) => e.message).join("; ");
+}
+
+const ALERTS = `query Alerts($state: AlertState!, $after: String) {
+  creditAlerts(state: $state, first: 50, after: $after) { totalCount hasNextPage endCursor
+    nodes { alertId customerId kind severity message raisedAt acknowledged acknowledgedAt
+            acknowledgedBy acknowledgement } } }`;
+
+async function showAlerts() {
+  const body = await gql(ALERTS, { state: $("alert-state").value });
+  const page = body.data?.creditAlerts;
+  const list = $("alerts");
+  list.replaceChildren();
+  if (!page) { $("alerts-status").textContent = t("failed") + errorText(body); return; }
+  $("alerts-status").textContent = t("alertsFound", { n: page.totalCount });
+  const canAck = new Set(state.session.mutations).has("acknowledge_alert");
+  for (const a of page.nodes) {
+    const item = el("li", { "data-alert": a.alertId, class: `severity-${a.severity}` },
+      el("div", {}, el("strong", { text: `${a.severity} · ${a.kind}` }), ` · ${a.raisedAt} · `,
+        el("a", { href: `#/customer/${a.customerId}`, text: `${t("customerNo")} ${a.customerId}` })),
+      el("div", { class: "alert-message", text: a.message }));
+    if (a.acknowledged) {
+      item.append(el("div", { class: "meta", text:
+        `${t("acknowledged")} · ${a.acknowledgedBy ?? ""} · ${a.acknowledgedAt ?? ""}${a.acknowledgement ? ` · ${a.acknowledgement}` : ""}` }));
+    } else if (canAck) {
+      const id = `ack-${a.alertId}`;
+      const form = el("form", { class: "inline" },
+        el("label", { for: id, text: t("ackNote") }), el("input", { id, maxlength: 1000 }),
+        el("button", { type: "submit", text: t("acknowledge") }));
+      form.addEventListener("submit", async (event) => {
+        event.preventDefault();
+        const note = form.querySelector("input").value.trim() || null;
+        const done = await gql(`mutation A($id: Int!, $note: String) { acknowledgeAlert(alertId: $id, note: $note) { alertId acknowledged } }`,
+          { id: a.alertId, note });
+        if (done.data?.acknowledgeAlert) { $("alerts-status").textContent = t("saved"); await showAlerts(); }
+        else $("alerts-status").textContent = t("failed") + errorText(done);
+      });
+      item.append(form);
+    }
+    list.append(item);
+  }
+}
+
+const QUALITY = `query Q { dataQuality { generatedAt records accepted quarantined refusedValues customers conflictingCustomers
+  completeness { source kind attribute records present rate }
+  refusals { scope source field reason count }
+  freshness { source connector records lastRunAt lastRunStatus lastSuccessAt hoursSinceSuccess newestRecordAt } } }`;
+
+function svgNode(tag, attrs = {}) {
+  const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
+  return node;
+}
+
+function barChart(label, bars, format) {
+  // Horizontal bars drawn as SVG elements (no inline style, no markup from
+  // data: every label is a text node), with a table of the same figures for
+  // screen readers and copying.
+  const max = Math.max(...bars.map((b) => b.value), 0) || 1;
+  const row = 22, left = 170, width = 420;
+  const svg = svgNode("svg", { role: "img", "aria-label": label, width: left + width + 70,
+    height: Math.max(1, bars.length) * row + 4, class: "chart" });
+  bars.forEach((b, i) => {
+    const y = i * row + 2;
+    const name = svgNode("text", { x: left - 6, y: y + 15, "text-anchor": "end", class: "chart-label" });
+    name.textContent = b.label;
+    const bar = svgNode("rect", { x: left, y, height: row - 6, width: Math.max(1, (width * b.value) / max),
+      class: `bar ${b.tone ?? ""}`, "data-label": b.label, "data-value": b.value });
+    const tip = svgNode("title"); tip.textContent = `${b.label}: ${format(b.value)}`; bar.append(tip);
+    const value = svgNode("text", { x: left + Math.max(1, (width * b.value) / max) + 4, y: y + 15, class: "chart-value" });
+    value.textContent = format(b.value);
+    svg.append(name, bar, value);
+  });
+  const table = el("table", { class: "visually-hidden" },
+    el("caption", { text: label }),
+    ...bars.map((b) => el("tr", {}, el("th", { scope: "row", text: b.label }), el("td", { text: format(b.value) }))));
+  return el("figure", { class: "figure" }, svg, table,
+    bars.length ? null : el("figcaption", { text: t("none") }));
+}
+
+async function showQuality() {
+  const body = await gql(QUALITY);
+  const q = body.data?.dataQuality;
+  for (const id of ["completeness-chart", "refusals-chart", "freshness-chart", "quality-totals"]) $(id).replaceChildren();
+  if (!q) { $("quality-status").textContent = t("failed") + errorText(body); return; }
+  $("quality-status").textContent = `${t("generatedAt")} ${q.generatedAt}`;
+  const totals = [["records", q.records], ["accepted", q.accepted], ["quarantined", q.quarantined],
+    ["refusedValues", q.refusedValues], ["customers", q.customers], ["conflictingCustomers", q.conflictingCustomers]];
+  $("quality-totals").append(...totals.map(([k, v]) => el("div", {}, el("dt", { text: t(k) }), el("dd", { "data-total": k, text: String(v) }))));
+  // Completeness per source: the share of its records' attributes present.
+  const bySource = new Map();
+  for (const c of q.completeness) {
+    const s = bySource.get(c.source) || { present: 0, slots: 0 };
+    s.present += c.present; s.slots += c.records;
+    bySource.set(c.source, s);
+  }
+  const pct = (v) => `${(100 * v).toFixed(1)}%`;
+  $("completeness-chart").append(barChart(t("completeness"),
+    [...bySource].map(([source, s]) => ({ label: source, value: s.slots ? s.present / s.slots : 0 })), pct));
+  const reasons = new Map();
+  for (const r of q.refusals) reasons.set(`${r.reason}`, (reasons.get(r.reason) || 0) + r.count);
+  $("refusals-chart").append(barChart(t("refusals"),
+    [...reasons].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([reason, n]) => ({ label: reason, value: n, tone: "warn" })), String));
+  $("freshness-chart").append(barChart(t("freshness"),
+    q.freshness.map((f) => ({ label: `${f.source}`, value: f.hoursSinceSuccess ?? 0,
+      tone: f.lastRunStatus === "failed" ? "warn" : "" })), (v) => `${v.toFixed(1)} h`));
+}
+
 // ------------------------------------------------------------------ routing
+
+const VIEWS = ["search-view", "customer-view", "alerts-view", "quality-view"];
+
+function showView(id) {
+  for (const view of VIEWS) $(view).hidden = view !== id;
+  for (const link of document.querySelectorAll("#nav a")) {
+    if (`${link.dataset.page}-view` === id) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+}
 
 function route() {
   const match = /^#\/customer\/(\d+)$/.exec(location.hash);
   if (match) {
     state.timelineSize = 20;
+    showView("customer-view");
     showCustomer(match[1]);
+  } else if (location.hash === "#/alerts") {
+    showView("alerts-view");
+    $("alerts-view").focus();
+    showAlerts();
+  } else if (location.hash === "#/quality") {
+    showView("quality-view");
+    $("quality-view").focus();
+    showQuality();
   } else {
-    $("customer-view").hidden = true;
-    $("search-view").hidden = false;
+    showView("search-view");
     $("q").focus();
   }
 }
@@ -580,6 +715,8 @@ async function main() {
       { c: String(state.customer.customerId), text: $("note-input").value });
     if (data) { $("note-input").value = ""; await showCustomer(state.customer.customerId, true); }
   });
+  $("alert-state").addEventListener("change", showAlerts);
+  for (const link of document.querySelectorAll("#nav a[data-needs]")) link.hidden = !readable(link.dataset.needs);
   $("merge-explain").addEventListener("click", explainMerge);
   $("merge-other").addEventListener("input", () => { $("merge-confirm").disabled = true; });
   $("merge-form").addEventListener("submit", async (event) => {

@@ -26,6 +26,11 @@ export const WORDS = {
     credit_measures: "风控措施", credit_reasons: "扣分原因", credit_decisions: "授信决定", credit_alert: "信用预警",
     credit_no_model: "没有生效的评分卡", credit_unscored: "尚未评分", credit_null: "尚未评分", basePoints: "基准分", modelVersion: "模型版本",
     days: "天", manualReview: "待人工复核", recommended: "建议", override: "人工调整",
+    alerts: "信用预警", quality: "数据质量", alertState: "状态", open: "待处理", acknowledged: "已确认",
+    alertsFound: "共 {n} 条预警", ackNote: "处理说明", acknowledge: "确认预警",
+    completeness: "各来源的完整率", refusals: "隔离与拒收原因", freshness: "新鲜度（距上次成功同步的小时数）",
+    generatedAt: "统计于", records: "记录", accepted: "已接收", quarantined: "已隔离", refusedValues: "拒收的值",
+    customers: "客户", conflictingCustomers: "来源不一致的客户",
   },
   en: {
     title: "c360 staff workspace", skip: "Skip to search", purpose: "Purpose", signout: "Sign out",
@@ -53,6 +58,11 @@ export const WORDS = {
     credit_measures: "Risk measures", credit_reasons: "Reason codes", credit_decisions: "Decisions", credit_alert: "Credit alerts",
     credit_no_model: "No scorecard in force", credit_unscored: "Not scored yet", credit_null: "Not scored yet", basePoints: "base", modelVersion: "model",
     days: "days", manualReview: "manual review pending", recommended: "recommended", override: "override",
+    alerts: "Credit alerts", quality: "Data quality", alertState: "State", open: "Open", acknowledged: "Acknowledged",
+    alertsFound: "{n} alerts", ackNote: "Note", acknowledge: "Acknowledge",
+    completeness: "Completeness per source", refusals: "Quarantine and refusal reasons", freshness: "Freshness (hours since the last successful sync)",
+    generatedAt: "Generated", records: "Records", accepted: "Accepted", quarantined: "Quarantined", refusedValues: "Values refused",
+    customers: "Customers", conflictingCustomers: "Customers whose sources disagree",
   },
 };
 
