@@ -320,14 +320,12 @@ def test_resident_id_accepts_int() -> None:
         (resident_id(birth="20990101"), "is in the future"),
         (resident_id(birth="18990101"), "before 1900"),
         (resident_id(region="999999"), "unknown region code 999999"),
-        (resident_id(region="110199"), "unknown region code 110199"),
-        (resident_id(region="110103", birth="20150101"), "110103 was abolished in 2010"),
         (resident_id()[:17], "must have 18 characters, got 17"),
         (resident_id() + "1", "must have 18 characters, got 19"),
         ("1101011990030712", "must have 18 characters"),
         ("11010119900307123A", "must be 17 digits followed by a digit or X"),
         ("1101011990030712X3", "must be 17 digits followed by a digit or X"),
-        ("110101900307123", "15-digit first-generation id numbers are not supported"),
+        ("11010190030712X", "a 15-digit id number must be 15 digits"),
         (110101199003071233.0, "floating-point number"),
         ("N/A", "missing"),
     ],
@@ -347,6 +345,33 @@ def test_resident_id_region_introduced_after_birth_is_accepted() -> None:
     assert normalize_resident_id(resident_id(region="110103", birth="19800101"))
 
 
+@pytest.mark.parametrize(
+    ("region", "birth", "note"),
+    [
+        ("110199", "19900101", "110199 is not in the division table"),
+        ("110103", "20150101", "110103 was abolished in 2010, before the birth year 2015"),
+        ("110112", "19900101", "110112 was created in 1997, after the birth year 1990"),
+        ("110101", "19900101", None),
+        ("810000", "19900101", None),  # a Hong Kong resident's residence permit
+    ],
+)
+def test_resident_id_doubtful_division_is_accepted_with_a_note(
+    region: str, birth: str, note: str | None
+) -> None:
+    resident = normalize_resident_id(resident_id(region=region, birth=birth))
+    if note is None:
+        assert resident.division_note is None
+    else:
+        assert resident.division_note == f"region code {note}"
+
+
+def test_resident_id_first_generation_is_upgraded() -> None:
+    resident = normalize_resident_id("110101900307123")
+    assert resident.number == "110101199003071233"  # 19 inserted, check character computed
+    assert resident.first_generation and ric.is_valid(resident.number)
+    assert resident.birth_date == dt.date(1990, 3, 7)
+
+
 # ------------------------------------------------------------------------ uscc
 
 
@@ -359,6 +384,10 @@ def test_uscc_valid() -> None:
     assert normalize_uscc(f"{code[:2]} {code[2:8]} {code[8:]}") == code
     other = credit_code("91440300MA5ABCDE0")
     assert normalize_uscc(other) == other
+    for body in ("N2110000MA0000001", "A1110000MA0000002", "Y1440300MA5ABCDE0"):
+        lettered = credit_code(body)  # letter registration authorities: cn.uscc refuses them
+        assert not uscc.is_valid(lettered)
+        assert normalize_uscc(lettered) == lettered
 
 
 @pytest.mark.parametrize(
@@ -366,7 +395,8 @@ def test_uscc_valid() -> None:
     [
         (credit_code()[:-1] + "0", "checksum character does not match"),
         (credit_code()[:-1], "must have 18 characters, got 17"),
-        ("A1110000600037341L", "must be 8 digits followed by"),
+        ("Z1110000600037341L", "registration authority 'Z'"),
+        ("91ABCDEF600037341L", "the division code) must be digits"),
         ("91110000I00037341L", "letters other than I, O, S, V and Z"),
         ("--", "missing"),
     ],

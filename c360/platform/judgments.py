@@ -28,6 +28,7 @@ from sqlalchemy import Connection, Engine
 from c360.platform.privacy.restriction import restricted_among
 from c360.platform.risk.judgment import judgment_refresher as credit_refresher
 from c360.platform.value.judgment import value_refresher
+from c360.platform.verification.judgment import authenticity_refresher
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ Refresher = Callable[[Connection, Collection[int]], None]
 
 REFRESHERS: tuple[tuple[str, Refresher], ...] = (
     # each capability package adds its refresher here, in dependency order
+    ("authenticity", authenticity_refresher),
     ("credit", credit_refresher),
     ("value", value_refresher),
 )

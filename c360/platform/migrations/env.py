@@ -31,6 +31,7 @@ from c360.platform.outbound import models as _outbound  # noqa: F401  (0013 tabl
 from c360.platform.privacy import models as _privacy  # noqa: F401  (0012 tables)
 from c360.platform.risk import models as _risk  # noqa: F401  (0009 tables)
 from c360.platform.value import models as _value  # noqa: F401  (0010 tables)
+from c360.platform.verification import models as _verification  # noqa: F401  (0008 tables)
 
 target_metadata = SQLModel.metadata
 

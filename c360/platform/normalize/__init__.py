@@ -324,6 +324,8 @@ def _derive_from_id_number(
     if number is None:
         return
     resident = resident_id_of(number)  # cached: validated a moment ago
+    if resident.division_note and "id_number" not in warnings:
+        warnings["id_number"] = resident.division_note
     said: dict[str, str] = {
         "birth_date": resident.birth_date.isoformat(),
         "gender": resident.gender,
