@@ -87,6 +87,9 @@ ERASURE: list[Step] = [
     Step("case", "customer_id"),
     Step("case_customer_state", "customer_id"),
     Step("legal_basis", "customer_id"),
+    Step("verification_check", "customer_id"),
+    Step("verification_state", "customer_id"),
+    Step("authenticity_score", "customer_id"),
 ]
 """Everything erased, in order. Append your capability's tables here."""
 
