@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -116,6 +117,22 @@ def _queries(url: str, cookies: dict[str, str], csrf: str, count: int, seed: int
     return [q for q in queries if len(q) >= 2]
 
 
+def _screenshots(page: Any, query: str, where: Path) -> None:
+    """The docs' pictures of the demo: the search page with ``query`` typed,
+    the first hit's 360 view, and the data-quality dashboard."""
+    where.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": 1280, "height": 860})
+    page.evaluate(MEASURE, query)
+    page.screenshot(path=str(where / "ui-search.png"))
+    page.locator("#q").press("ArrowDown")
+    page.locator("#q").press("Enter")
+    page.locator("#profile tbody tr").first.wait_for()
+    page.screenshot(path=str(where / "ui-360.png"), full_page=True)
+    page.goto(page.url.split("#")[0] + "#/quality")
+    page.locator("#completeness-chart svg").wait_for()
+    page.screenshot(path=str(where / "ui-quality.png"), full_page=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--smoke", action="store_true", help="tiny demo, 20 queries")
@@ -123,6 +140,12 @@ def main() -> None:
     parser.add_argument("--companies", type=int, default=100)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--seed", type=int, default=360)
+    parser.add_argument(
+        "--screenshots",
+        type=Path,
+        help="afterwards, save the search page, a 360 view and the data-quality page "
+        "here (ui-search.png, ui-360.png, ui-quality.png: the docs' pictures)",
+    )
     args = parser.parse_args()
     if args.smoke:
         args.people, args.companies, args.queries = 200, 20, 20
@@ -192,6 +215,8 @@ def main() -> None:
                     ms, hits = page.evaluate(MEASURE, q)
                     times.append(float(ms))
                     found += hits > 0
+                if args.screenshots is not None:
+                    _screenshots(page, queries[0], args.screenshots)
                 context.close()
         finally:
             server.terminate()

@@ -344,6 +344,7 @@ function renderCredit(credit, refused) {
       cell.append(el("ul", {}, ...(credit.alerts || []).map((a) => el("li", { class: `severity-${a.severity}`, text:
         `${a.raisedAt} · ${a.severity} · ${a.message}` }))));
     }
+    if (!cell.textContent) cell.textContent = t("none");
     body.append(el("tr", { "data-row": row }, el("th", { scope: "row", text: t(row) }), cell));
   }
   card.hidden = shown === 0;
@@ -583,13 +584,16 @@ function barChart(label, bars, format) {
   // data: every label is a text node), with a table of the same figures for
   // screen readers and copying.
   const max = Math.max(...bars.map((b) => b.value), 0) || 1;
-  const row = 22, left = 170, width = 420;
-  const svg = svgNode("svg", { role: "img", "aria-label": label, width: left + width + 70,
-    height: Math.max(1, bars.length) * row + 4, class: "chart" });
+  const row = 22, left = 300, width = 560;
+  const height = Math.max(1, bars.length) * row + 4;
+  const svg = svgNode("svg", { role: "img", "aria-label": label, viewBox: `0 0 ${left + width + 80} ${height}`,
+    width: "100%", class: "chart", preserveAspectRatio: "xMinYMin meet" });
+  const short = (text) => (text.length > 40 ? `${text.slice(0, 39)}…` : text);
   bars.forEach((b, i) => {
     const y = i * row + 2;
     const name = svgNode("text", { x: left - 6, y: y + 15, "text-anchor": "end", class: "chart-label" });
-    name.textContent = b.label;
+    name.textContent = short(b.label);
+    const full = svgNode("title"); full.textContent = b.label; name.append(full);
     const bar = svgNode("rect", { x: left, y, height: row - 6, width: Math.max(1, (width * b.value) / max),
       class: `bar ${b.tone ?? ""}`, "data-label": b.label, "data-value": b.value });
     const tip = svgNode("title"); tip.textContent = `${b.label}: ${format(b.value)}`; bar.append(tip);
