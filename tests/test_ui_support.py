@@ -1,6 +1,7 @@
-"""GraphQL the staff workspace asks before a merge: ``matchExplanation`` scores
+"""GraphQL the staff workspace asks: before a merge, ``matchExplanation`` scores
 every record pair of two customers comparison by comparison (no values), is
-allowed only to a role that may merge, and refuses bad ids by argument."""
+allowed only to a role that may merge, and refuses bad ids by argument;
+``caseWorkflow`` is the case state machine as the workflow module has it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine
 
+from c360.platform.cases.workflow import STATE_LABELS, SUPERVISOR_MOVES, TRANSITIONS
 from c360.platform.sources import save_source
 from tests.api_helpers import Server, make_settings, serve
 from tests.search_helpers import customer_of, ingest, organization, person
@@ -85,3 +87,15 @@ def test_bad_ids_are_refused_by_argument(world: Server, module_engine: Engine) -
         [error] = admin.errors(EXPLAIN, variables)
         assert error["extensions"]["code"] == "BAD_USER_INPUT", error
         assert error["extensions"]["argument"] == argument, error
+
+
+def test_the_case_workflow_is_the_workflow_modules(world: Server) -> None:
+    states = world.api("agent", region=["北京"]).query(
+        "{ caseWorkflow { state name label open moves supervisorMoves } }"
+    )["caseWorkflow"]
+    assert {s["state"]: s["label"] for s in states} == STATE_LABELS
+    for s in states:
+        assert s["moves"] == list(TRANSITIONS.get(s["state"], ()))
+        assert s["supervisorMoves"] == [m for m in s["moves"] if m in SUPERVISOR_MOVES]
+        assert s["name"] == s["state"].upper()
+    assert [s["state"] for s in states if not s["open"]] == ["resolved", "closed"]

@@ -1,6 +1,11 @@
-"""GraphQL the staff workspace needs before an administrator merges two
-customers: ``matchExplanation(customerId, otherId)`` — why the match model
-would (or would not) take them for the same person.
+"""GraphQL the staff workspace needs that no capability module answers:
+
+* ``matchExplanation(customerId, otherId)`` — before an administrator merges two
+  customers, why the match model would (or would not) take them for the same
+  person;
+* ``caseWorkflow`` — the case state machine as data (each state's name staff
+  know it by, the moves from it, which only a supervisor makes), so the page
+  offers exactly the moves the workflow allows instead of keeping its own copy.
 
 Every source record of one customer is scored against every record of the
 other with the model in force (:func:`c360.platform.matching.explain.explain_pair`),
@@ -21,6 +26,7 @@ from dataclasses import dataclass
 
 import strawberry
 
+from c360.platform.cases.workflow import OPEN_STATES, STATE_LABELS, SUPERVISOR_MOVES, TRANSITIONS
 from c360.platform.matching.explain import explain_customer, explain_pair
 from c360.schema.errors import BadUserInput
 from c360.schema.mutations import allowed
@@ -116,8 +122,41 @@ def _explain(info: Info, mine: int, theirs: int) -> tuple[list[RecordPairScore],
     return pairs, len(pairs), kinds_differ and not pairs
 
 
+@strawberry.type(description="One state of the case workflow and the moves from it.")
+class CaseWorkflowState:
+    state: str = strawberry.field(description="The state's value (lower case), e.g. in_progress.")
+    name: str = strawberry.field(description="Its CaseState enum name, e.g. IN_PROGRESS.")
+    label: str = strawberry.field(description="The name staff know it by: 受理, 处理中…")
+    open: bool = strawberry.field(description="Whether a case here is still being handled.")
+    moves: list[str] = strawberry.field(description="The states a case may move to from here.")
+    supervisor_moves: list[str] = strawberry.field(
+        description="Those of `moves` only the team's supervisor makes (escalation)."
+    )
+
+
+def _workflow() -> list[CaseWorkflowState]:
+    return [
+        CaseWorkflowState(
+            state=state,
+            name=state.upper(),
+            label=label,
+            open=state in OPEN_STATES,
+            moves=list(TRANSITIONS.get(state, ())),
+            supervisor_moves=[s for s in TRANSITIONS.get(state, ()) if s in SUPERVISOR_MOVES],
+        )
+        for state, label in STATE_LABELS.items()
+    ]
+
+
 @strawberry.type
 class Query:
+    @strawberry.field(
+        description="The case workflow: every state, its label and the moves from it "
+        "(the rules, not any case: no policy field)."
+    )
+    def case_workflow(self) -> list[CaseWorkflowState]:
+        return _workflow()
+
     @strawberry.field(
         description="Why the match model would or would not take customers `customerId` "
         "and `otherId` for the same (before a manual merge). Whoever may merge may ask.",
@@ -147,4 +186,4 @@ class Query:
         )
 
 
-__all__ = ["MatchExplanation", "Query"]
+__all__ = ["CaseWorkflowState", "MatchExplanation", "Query"]
