@@ -43,7 +43,7 @@ __all__ = ["EXPORT_COLUMNS", "Audience", "campaign_audience", "export_rows", "su
 CAMPAIGN_PURPOSE = "marketing"
 
 EXPORT_COLUMNS = (
-    ("customer_id", "other"),
+    ("customer_id", "public"),  # an id is a reference, not a personal value
     ("name", "name"),
     ("phone", "phone"),
     ("email", "email"),

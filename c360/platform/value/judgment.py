@@ -22,8 +22,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, Engine, delete, insert, select
 
+from c360.platform import tables as t
 from c360.platform.business_events import record_event
 from c360.platform.models import utcnow
 from c360.platform.sql import chunks
@@ -35,7 +36,7 @@ from c360.platform.value.rules import Rules, load_rules
 from c360.platform.value.scoring import Model, Scores, score
 from c360.platform.value.sentiment import mean_sentiment
 
-__all__ = ["refresh_value", "value_refresher"]
+__all__ = ["refresh_all", "refresh_value", "value_refresher"]
 
 RULE_COLUMNS = (
     "kind",
@@ -242,3 +243,23 @@ def _record_changes(
 def value_refresher(conn: Connection, customer_ids: Collection[int]) -> None:
     """The ``value`` refresher the indexer calls before reading documents."""
     refresh_value(conn, customer_ids)
+
+
+def refresh_all(
+    engine: Engine, *, now: datetime | None = None, batch: int = 2000, rules: Rules | None = None
+) -> int:
+    """Rescore every active customer under the model in force, ``batch`` customers
+    per transaction; returns how many."""
+    with engine.connect() as conn:
+        ids = sorted(
+            int(c)
+            for c in conn.execute(
+                select(t.customer.c.id).where(t.customer.c.merged_into.is_(None))
+            ).scalars()
+        )
+        model = load_model(conn)
+    rules = rules or load_rules()
+    for part in chunks(ids, batch):
+        with engine.begin() as conn:
+            refresh_value(conn, part, now=now, rules=rules, model=model)
+    return len(ids)
