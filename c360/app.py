@@ -4,6 +4,8 @@
 * ``/graphql`` — the API (GraphiQL for a browser); every query needs a bearer
   token (:mod:`c360.auth.gate`), and what the request read in clear or was
   refused is written to the audit log before its response leaves;
+* ``/graphql`` over a WebSocket — subscriptions, ``graphql-transport-ws`` only,
+  admitted at ``connection_init`` (:mod:`c360.schema.subscriptions`);
 * ``POST /oauth/token`` — c360's own tokens, client-credentials grant;
 * ``/.well-known/jwks.json`` and ``/.well-known/oauth-authorization-server`` —
   the keys that verify those tokens, and where to get them;
@@ -32,6 +34,7 @@ import threading
 from collections.abc import AsyncIterator, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import orjson
@@ -43,11 +46,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
 from c360.auth.config import AuthSettings
@@ -72,6 +76,12 @@ from c360.observability.metrics import Metrics
 from c360.platform.audit import AuditWriter
 from c360.platform.clients import client_is_active
 from c360.schema import Limits, RequestContext, Schema, build_schema
+from c360.schema.subscriptions import (
+    MAX_SUBSCRIPTIONS_PER_CONNECTION,
+    Connections,
+    SubscriptionContext,
+    SubscriptionsOnly,
+)
 from c360.search.contract import SearchBackend
 from c360.ui.routes import ui_routes
 
@@ -207,6 +217,8 @@ class GraphQLApp(GraphQL[RequestContext, None]):
     token, gets a :class:`RequestContext` for its principal, and has its access
     written to the audit log before the response is sent."""
 
+    graphql_transport_ws_handler_class = SubscriptionsOnly
+
     def __init__(
         self,
         engine: Engine,
@@ -216,7 +228,16 @@ class GraphQLApp(GraphQL[RequestContext, None]):
         max_response_bytes: int = Limits.max_response_bytes,
         metrics: Metrics | None = None,
     ) -> None:
-        super().__init__(schema, graphql_ide="graphiql", allow_queries_via_get=True)
+        super().__init__(
+            schema,
+            graphql_ide="graphiql",
+            allow_queries_via_get=True,
+            # graphql-transport-ws only: the legacy graphql-ws is never offered.
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=timedelta(seconds=10),
+            max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION,
+        )
+        self.connections = Connections(gate.verifier, gate.limiter)
         self.metrics = metrics
         self.engine = engine
         self.gate = gate
@@ -226,9 +247,15 @@ class GraphQLApp(GraphQL[RequestContext, None]):
         self.workers = _WorkerLoops()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":  # no subscriptions: nothing is served over websockets
-            if scope["type"] == "websocket":
-                await send({"type": "websocket.close", "code": 1008})
+        if scope["type"] == "websocket":  # subscriptions, admitted at connection_init
+            try:
+                await super().__call__(scope, receive, send)
+            finally:
+                context = scope.get("state", {}).get("context")
+                if isinstance(context, SubscriptionContext):
+                    self.connections.release(context)
+            return
+        if scope["type"] != "http":
             return
         send = _no_store(send)
         request = Request(scope, receive)
@@ -293,6 +320,12 @@ class GraphQLApp(GraphQL[RequestContext, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> RequestContext:
+        if isinstance(request, WebSocket):  # nobody until connection_init is admitted
+            connection = SubscriptionContext(
+                engine=self.engine, principal=NOBODY, websocket=request
+            )
+            request.state.context = connection
+            return connection
         # Only the IDE page gets here unadmitted, and it executes nothing.
         admission: Admission = getattr(request.state, "admission", None) or Admission(NOBODY, None)
         context = RequestContext(
@@ -307,6 +340,13 @@ class GraphQLApp(GraphQL[RequestContext, None]):
             context.request_id = logged_id
         request.state.context = context
         return context
+
+    async def on_ws_connect(self, context: RequestContext) -> dict[str, object]:
+        """``connection_init``: its bearer token verified as /graphql's is."""
+        assert isinstance(context, SubscriptionContext)
+        acknowledged = await self.connections.admit(context)
+        note_principal(context.principal.client)
+        return acknowledged
 
     async def process_result(
         self, request: Request, result: ExecutionResult
@@ -423,6 +463,8 @@ def create_app(
         ),
         Route("/metrics", metrics.endpoint, methods=["GET"]),
     ]
+    graphql_route = next(r for r in routes if isinstance(r, Route) and r.path == "/graphql")
+    routes.append(WebSocketRoute("/graphql", graphql_route.app))  # subscriptions
     if settings.self_issued_tokens:
         server = TokenServer(
             engine,

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
-from starlette.routing import BaseRoute, Match, Route
+from starlette.routing import BaseRoute, Match, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -136,7 +136,7 @@ def route_template(routes: Sequence[BaseRoute], scope: Scope) -> str:
     """The template of the route ``scope`` matches (``/hooks/{source}``), or
     ``unmatched``: a label with few values, and never a raw path."""
     for route in routes:
-        if isinstance(route, Route):
+        if isinstance(route, Route | WebSocketRoute):
             match, _ = route.matches(scope)
             if match is Match.FULL:
                 return route.path
@@ -184,6 +184,10 @@ class RequestLogMiddleware:
 
         async def sending(message: Message) -> None:
             nonlocal status, responded
+            if message["type"] == "websocket.accept":
+                responded, status = True, 101
+            elif message["type"] == "websocket.close" and not responded:
+                responded, status = True, 403  # refused before the handshake completed
             if message["type"] == "http.response.start":
                 responded = True
                 status = int(message["status"])

@@ -14,54 +14,11 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from c360.auth.policy import FIELDS, Access, field_access, role_rows
+from c360.auth.events import field_of_key, revealed_fields
+from c360.auth.policy import Access, field_access, role_rows
 from c360.auth.principal import ROLES, Principal
 from c360.platform.outbound.delivery import DeliverySettings, OutboundWorker
 from c360.platform.outbound.endpoints import Endpoint
-
-AREA_FIELDS: dict[str, str] = {
-    "credit": "credit_grade",
-    "risk": "risk_level",
-    "case": "event_text",
-}
-"""The policy field an event area reveals; other areas reveal only ids and codes
-every role reads (``public``)."""
-
-EVENT_FIELDS: dict[str, str] = {
-    "credit.alert": "credit_alert",
-}
-"""Event types that reveal a field of their own beyond their area's: that a
-customer has a credit alert is the ``credit_alert`` judgment, which an agent or
-marketing never reads (and risk only with a purpose, which a webhook does not
-declare), whatever the payload holds."""
-
-
-def revealed_fields(event_type: str) -> set[str]:
-    """The policy fields hearing ``event_type`` reveals; for ``area.*``, those of
-    every event type of the area."""
-    area = event_type.split(".", 1)[0]
-    fields = {AREA_FIELDS[area]} if area in AREA_FIELDS else set()
-    if event_type.endswith(".*"):
-        fields |= {f for kind, f in EVENT_FIELDS.items() if kind.startswith(area + ".")}
-    elif event_type in EVENT_FIELDS:
-        fields.add(EVENT_FIELDS[event_type])
-    return fields
-
-
-KEY_FIELDS: dict[str, str] = {
-    "grade": "credit_grade",
-    "previous_grade": "credit_grade",
-    "score": "credit_score",
-    "limit": "credit_limit",
-    "risk_level": "risk_level",
-}
-"""Payload keys that carry a policy field's value under another name."""
-
-
-def _field_of_key(key: str) -> str | None:
-    if key in FIELDS:
-        return key
-    return KEY_FIELDS.get(key)
 
 
 class PolicyScreen:
@@ -97,7 +54,7 @@ class PolicyScreen:
             return None
         kept: dict[str, Any] = {}
         for key, value in data.items():
-            field = _field_of_key(key)
+            field = field_of_key(key)
             if field is not None and field_access(endpoint.role, field) is not Access.CLEAR:
                 continue
             kept[key] = value

@@ -33,6 +33,7 @@ from c360.schema.limits import (
     count_list_items,
     limit_extensions,
 )
+from c360.schema.subscriptions import Subscription
 from c360.schema.types import Customer
 
 log = logging.getLogger(__name__)
@@ -123,7 +124,13 @@ def build_schema(limits: Limits | None = None) -> Schema:
         *limit_extensions(limits or Limits()),
         _mask_server_errors,
     ]
-    built = Schema(query=Query, mutation=Mutation, types=[Customer], extensions=extensions)
+    built = Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,  # over WebSockets: c360.schema.subscriptions
+        types=[Customer],
+        extensions=extensions,
+    )
     count_list_items(built._schema)  # the response's size counts as the query runs
     return built
 
