@@ -58,7 +58,10 @@ def train_command(
 ) -> None:
     """Train a scorecard on the customers' repayment outcomes (stored as a candidate;
     ``--activate`` puts it in force). A model near AUC 0.5 is refused, not stored."""
-    from c360.platform.risk.training import train_from_outcomes  # optbinning: slow to import
+    # Imported here, not at the top: every ``c360`` command imports this module when
+    # the command table is built, and optbinning (with scikit-learn and ortools
+    # beneath it) takes 5-10 s to import; only training needs it. Not a cycle.
+    from c360.platform.risk.training import train_from_outcomes
 
     with user_errors(*ERRORS):
         version, validation, replaced = train_from_outcomes(

@@ -97,6 +97,8 @@ def run_demo(
             save_source(engine, src.name, src.connector, src.config, trust=src.trust)
         reports += sync_sources(engine, [src.name for src in remote])
     out.print(report_table(reports))
+    # Here, not at the top: c360.demo.risk trains a scorecard with optbinning, whose
+    # import takes 5-10 s that every other ``c360`` command would pay. Not a cycle.
     from c360.demo.risk import credit_figures, prepare_credit
 
     for line in prepare_credit(engine, seed):  # scored by the indexer's judgments below

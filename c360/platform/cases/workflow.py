@@ -8,8 +8,6 @@ the SLA clock and which count as open is data here too.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 ACCEPTED = "accepted"
 IN_PROGRESS = "in_progress"
 WAITING = "waiting_on_customer"
@@ -55,12 +53,15 @@ SEVERITIES = ("low", "medium", "high", "critical")
 CHANNELS = ("phone", "web", "email", "wechat", "store", "app", "letter", "other")
 
 
-@dataclass(frozen=True, slots=True)
 class IllegalMove(ValueError):
-    """A move the workflow does not allow from the case's state."""
+    """A move the workflow does not allow from the case's state. (A plain class,
+    not a frozen dataclass: raising through ``with engine.begin()`` sets the
+    exception's ``__traceback__``, which a frozen instance refuses.)"""
 
-    state: str
-    target: str
+    def __init__(self, state: str, target: str) -> None:
+        super().__init__(state, target)
+        self.state = state
+        self.target = target
 
     @property
     def allowed(self) -> tuple[str, ...]:

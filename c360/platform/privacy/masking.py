@@ -94,6 +94,19 @@ def mask_wechat_id(value: str) -> str:
     return value[: min(2, max(len(value) - 1, 0))] + "***"
 
 
+_DIGIT_RUN = re.compile(r"[0-9\uff10-\uff19][0-9\uff10-\uff19 \-]{2,}[0-9\uff10-\uff19Xx]")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+
+
+def mask_free_text(value: str) -> str:
+    """Free text (a case's description, a survey comment) with what identifies
+    a person by pattern starred out: runs of 4 or more digits (phones, id and
+    card numbers, full-width too) and e-mail addresses. A name written into the
+    text is not recognised: roles that must not read names get no text at all."""
+    starred = _EMAIL.sub(STARS, value)
+    return _DIGIT_RUN.sub(lambda m: "*" * len(m.group()), starred)
+
+
 MASKS: dict[str, Callable[[str], str]] = {
     "name": mask_name,
     "legal_representative": mask_name,
@@ -103,6 +116,7 @@ MASKS: dict[str, Callable[[str], str]] = {
     "address": mask_address,
     "birth_date": mask_birth_date,
     "wechat_id": mask_wechat_id,
+    "case_text": mask_free_text,
 }
 """The mask of each personal attribute, by canonical attribute name."""
 

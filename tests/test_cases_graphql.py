@@ -1,0 +1,221 @@
+"""Cases over GraphQL, through real HTTP with real tokens: staff record a call
+and move the case through the workflow (an illegal move names the allowed ones,
+a bad survey reopens), agents see their region's cases and their own, only the
+team's supervisor reassigns and escalates, case text is masked for risk and
+refused to marketing (which reads the report), the list filters and pages, a
+case follows its customer through a merge, and bad arguments name the argument."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from c360.platform.cases.hours import TZ
+from c360.platform.models import utcnow
+from tests.api_helpers import Api, Server
+from tests.cases_helpers import add_customer, add_team, new_case
+
+PHONE_TEXT = "客户来电 13800138000 投诉包裹丢失"
+
+
+@dataclass
+class World:
+    beijing: int
+    shanghai: int
+    twin: int
+    beijing_case: int
+    shanghai_case: int
+    twin_case: int
+
+
+@pytest.fixture(scope="module")
+def world(module_engine: Engine) -> World:
+    now = utcnow().astimezone(TZ) - timedelta(days=14)
+    with module_engine.begin() as conn:
+        add_team(conn, "beijing-care", supervisor="sup-li")
+        beijing = add_customer(conn, "北京市", "张伟")
+        shanghai = add_customer(conn, "上海市", "李娜")
+        twin = add_customer(conn, "北京市", "张伟")
+        return World(
+            beijing,
+            shanghai,
+            twin,
+            new_case(conn, beijing, now, description=PHONE_TEXT, team="beijing-care"),
+            new_case(
+                conn, shanghai, now, owner="agent-bj-1", category="billing", severity="critical"
+            ),
+            new_case(conn, twin, now, kind="inquiry", category="account"),
+        )
+
+
+CASE_FIELDS = "caseId customerId openedFor kind state stateLabel owner team description"
+LIST = (
+    "query($f: CaseFilter, $first: Int!, $after: String) { cases(filter: $f, first: $first, "
+    f"after: $after) {{ totalCount endCursor hasNextPage nodes {{ {CASE_FIELDS} }} }} }}"
+)
+ONE = (
+    "query($id: Int!) { case(caseId: $id) { "
+    + CASE_FIELDS
+    + " sla { state dueHours: remainingHours due } history { action actor changes note } } }"
+)
+OPEN = f"mutation($c: OpenCaseInput!) {{ openCase(case: $c) {{ {CASE_FIELDS} sla {{ state }} }} }}"
+MOVE = "mutation($id: Int!, $s: CaseState!) { moveCase(caseId: $id, state: $s) { state owner } }"
+SURVEY = (
+    "mutation($id: Int!, $csat: Int!) { recordSurvey(caseId: $id, csat: $csat, "
+    'comment: "还是没解决") { state csat reopenCount surveys { csat comment } } }'
+)
+ASSIGN = "mutation($id: Int!, $o: String) { assignCase(caseId: $id, owner: $o) { owner } }"
+ESCALATE = "mutation($id: Int!) { escalateCase(caseId: $id) { state owner } }"
+
+
+def agent(server: Server, subject: str = "agent-bj-1", region: str = "北京") -> Api:
+    return server.api("agent", subject=subject, region=region, purpose="complaint_handling")
+
+
+def ids(page: dict[str, Any]) -> set[int]:
+    return {n["caseId"] for n in page["cases"]["nodes"]}
+
+
+def test_staff_record_a_call_and_work_the_case(module_server: Server, world: World) -> None:
+    api = agent(module_server)
+    opened = api.query(
+        OPEN,
+        {"c": {"customerId": str(world.beijing), "channel": "phone", "category": "delivery",
+               "description": "快递员态度差", "severity": "high"}},
+    )["openCase"]  # fmt: skip
+    assert (opened["state"], opened["stateLabel"], opened["owner"]) == (
+        "ACCEPTED",
+        "受理",
+        "agent-bj-1",
+    )
+    assert opened["sla"]["state"] == "ON_TRACK"
+    case_id = opened["caseId"]
+    for state in ("IN_PROGRESS", "RESOLVED"):
+        assert api.query(MOVE, {"id": case_id, "s": state})["moveCase"]["state"] == state
+    reopened = api.query(SURVEY, {"id": case_id, "csat": 1})["recordSurvey"]
+    assert (reopened["state"], reopened["csat"], reopened["reopenCount"]) == ("REOPENED", 1, 1)
+    assert reopened["surveys"] == [{"csat": 1, "comment": "还是没解决"}]
+    [illegal] = api.errors(MOVE, {"id": case_id, "s": "CLOSED"})
+    assert illegal["extensions"] == {"code": "BAD_USER_INPUT", "argument": "state"}
+    assert (
+        "allowed: in_progress (处理中), escalated (已升级), resolved (已解决)" in illegal["message"]
+    )
+    shown = api.query(ONE, {"id": case_id})["case"]
+    assert [h["action"] for h in shown["history"]] == ["opened", "moved", "moved", "moved"]
+    assert shown["history"][1]["changes"] == {"state": ["accepted", "in_progress"]}
+    assert {h["actor"] for h in shown["history"]} == {"agent-bj-1"}
+
+
+def test_agents_see_their_region_and_their_own_cases(module_server: Server, world: World) -> None:
+    mine = agent(module_server).query(LIST, {"first": 50})
+    assert {world.beijing_case, world.shanghai_case, world.twin_case} <= ids(mine)
+    other = agent(module_server, subject="agent-bj-2").query(LIST, {"first": 50})
+    assert world.shanghai_case not in ids(other) and world.beijing_case in ids(other)
+    shanghai = agent(module_server, subject="agent-sh", region="上海").query(LIST, {"first": 50})
+    assert ids(shanghai) == {world.shanghai_case}
+    hidden = agent(module_server, subject="agent-sh", region="上海").query(
+        ONE, {"id": world.beijing_case}
+    )
+    assert hidden["case"] is None
+    own = agent(module_server).query(LIST, {"first": 50, "f": {"mine": True}})
+    assert world.shanghai_case in ids(own) and world.beijing_case not in ids(own)
+
+
+def test_only_the_supervisor_reassigns_and_escalates(module_server: Server, world: World) -> None:
+    [refused] = agent(module_server).errors(ASSIGN, {"id": world.beijing_case, "o": "agent-bj-1"})
+    assert refused["extensions"] == {"code": "FORBIDDEN", "field": "mutation.assign_case"}
+    assert "supervisor" in refused["message"]
+    [move_up] = agent(module_server).errors(MOVE, {"id": world.beijing_case, "s": "ESCALATED"})
+    assert move_up["extensions"]["field"] == "mutation.escalate_case"
+    supervisor = agent(module_server, subject="sup-li")
+    moved = supervisor.query(ASSIGN, {"id": world.beijing_case, "o": "agent-bj-2"})
+    assert moved["assignCase"]["owner"] == "agent-bj-2"
+    up = supervisor.query(ESCALATE, {"id": world.beijing_case})["escalateCase"]
+    assert up == {"state": "ESCALATED", "owner": "sup-li"}
+    [marketing] = module_server.api("marketing").errors(ESCALATE, {"id": world.beijing_case})
+    assert marketing["extensions"]["field"] == "mutation.escalate_case"
+
+
+def test_case_text_is_masked_or_refused_as_the_role_requires(
+    module_server: Server, world: World
+) -> None:
+    text = "query($id: Int!) { case(caseId: $id) { description } }"
+    risk = module_server.api("risk").query(text, {"id": world.beijing_case})["case"]
+    assert risk["description"] == "客户来电 *********** 投诉包裹丢失"
+    compliance = module_server.api("compliance").post(text, {"id": world.beijing_case}).json()
+    assert compliance["data"]["case"] is None  # compliance reads cases for a declared purpose
+    assert compliance["errors"][0]["extensions"] == {"code": "FORBIDDEN", "field": "case"}
+    clear = module_server.api("compliance", purpose="legal_obligation").query(
+        text, {"id": world.beijing_case}
+    )
+    assert clear["case"]["description"] == PHONE_TEXT
+    marketing = module_server.api("marketing").post(LIST, {"first": 5})
+    assert marketing.json()["errors"][0]["extensions"]["field"] == "case"
+    assert "13800138000" not in marketing.text and "投诉" not in marketing.text
+    report = module_server.api("marketing").query(
+        "{ casesReport(days: 30) { total byCategory { key count } byRegion { key count } } }"
+    )["casesReport"]
+    assert report["total"] >= 3
+    assert {"key": "billing", "count": 1} in report["byCategory"]
+
+
+def test_the_list_filters_and_pages(module_server: Server, world: World) -> None:
+    admin = module_server.api("admin", purpose="complaint_handling")
+    seen: list[int] = []
+    after = None
+    while True:
+        page = admin.query(LIST, {"first": 1, "after": after})["cases"]
+        seen += [n["caseId"] for n in page["nodes"]]
+        if not page["hasNextPage"]:
+            break
+        after = page["endCursor"]
+    assert len(seen) == len(set(seen)) == page["totalCount"] >= 3
+    soon = admin.query(LIST, {"first": 50, "f": {"breachingWithinHours": 0}})
+    assert world.shanghai_case in ids(soon)  # billing/critical: 4 working hours, 14 days ago
+    billing = admin.query(LIST, {"first": 50, "f": {"category": "billing"}})
+    assert ids(billing) == {world.shanghai_case}
+
+
+def test_a_case_follows_its_customer_through_a_merge(module_server: Server, world: World) -> None:
+    admin = module_server.api("admin", purpose="complaint_handling")
+    admin.query(
+        "mutation($s: ID!, $a: ID!) { mergeCustomers(survivorId: $s, absorbedId: $a) "
+        "{ customerId } }",
+        {"s": str(world.beijing), "a": str(world.twin)},
+    )
+    survivor = admin.query(
+        "query($id: ID!) { customer(id: $id) { cases(openOnly: false) { openCount "
+        "cases { caseId customerId openedFor } } } }",
+        {"id": str(world.twin)},  # the absorbed id redirects to the survivor
+    )["customer"]["cases"]
+    twin = next(c for c in survivor["cases"] if c["caseId"] == world.twin_case)
+    assert (twin["customerId"], twin["openedFor"]) == (world.beijing, world.twin)
+    listed = admin.query(LIST, {"first": 50, "f": {"customerId": str(world.beijing)}})
+    assert world.twin_case in ids(listed)
+
+
+@pytest.mark.parametrize(
+    ("query", "variables", "argument"),
+    [
+        (LIST, {"first": 0}, "first"),
+        (LIST, {"first": 5, "after": "bm9wZQ=="}, "after"),
+        (LIST, {"first": 5, "f": {"breachingWithinHours": -1}}, "filter.breachingWithinHours"),
+        (OPEN, {"c": {"customerId": "1", "channel": "pigeon", "category": "billing",
+                      "description": "x"}}, "channel"),
+        (OPEN, {"c": {"customerId": "1", "channel": "web", "category": "billing",
+                      "description": "  "}}, "description"),
+        (OPEN, {"c": {"customerId": "99999999", "channel": "web", "category": "billing",
+                      "description": "x"}}, "customerId"),
+        (SURVEY, {"id": 1, "csat": 9}, "csat"),
+        (MOVE, {"id": 99999999, "s": "CLOSED"}, "caseId"),
+    ],
+)  # fmt: skip
+def test_bad_arguments_name_the_argument(
+    module_server: Server, world: World, query: str, variables: dict[str, object], argument: str
+) -> None:
+    [error] = module_server.api("admin", purpose="complaint_handling").errors(query, variables)
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "argument": argument}
