@@ -224,6 +224,19 @@ function moveActive(delta) {
   $("q").setAttribute("aria-activedescendant", item.id);
 }
 
+async function probeApi() {
+  // Which queries and mutations this API has (introspection of the running
+  // schema): a panel whose GraphQL is not there is left off, not guessed at.
+  const body = await gql(`query Api { __schema { queryType { fields { name } } mutationType { fields { name } } } }`);
+  const schema = body.data?.__schema;
+  state.api = new Set([...(schema?.queryType?.fields || []), ...(schema?.mutationType?.fields || [])].map((f) => f.name));
+  if (state.api.has("caseWorkflow")) {
+    const flow = await gql(`query W { caseWorkflow { state name label open moves supervisorMoves } }`);
+    // keyed by the state's value (as moves name it) and its enum name (as a case's state reads)
+    state.workflow = new Map((flow.data?.caseWorkflow || []).flatMap((w) => [[w.state, w], [w.name, w]]));
+  }
+}
+
 async function probeFacets() {
   // Which dimensions this role may count by: the API refuses the others.
   const allowed = [];
@@ -278,6 +291,7 @@ async function showCustomer(id, keepFocus = false) {
   renderRelated(c);
   renderRecords(c);
   renderCredit(c.credit, refused);
+  await showCustomerCases(c.customerId);
   const can = new Set(state.session.mutations);
   $("tag-form").hidden = !can.has("tag");
   $("note-form").hidden = !can.has("note");
@@ -515,6 +529,113 @@ async function matchExplanation(mine, theirs) {
   return section;
 }
 
+// ------------------------------------------------------------------ cases
+
+const CASE_FIELDS = `caseId customerId kind channel category severity state stateLabel owner team region
+  openedAt reopenCount sla { state remainingHours due targetHours firstResponseState } description`;
+
+function casesAvailable() {
+  return state.api?.has("cases") && readable("case");
+}
+
+function slaText(sla) {
+  const hours = sla.remainingHours;
+  const left = hours < 0 ? t("overdueBy", { h: (-hours).toFixed(1) }) : t("hoursLeft", { h: hours.toFixed(1) });
+  return `${t(`sla_${sla.state.toLowerCase()}`)} · ${left}${sla.due ? ` · ${t("due")} ${sla.due}` : ""}`;
+}
+
+function caseItem(c, onOpen) {
+  const open = el("a", { href: `#/case/${c.caseId}`, text: `#${c.caseId} · ${t(c.kind)} · ${c.category}` });
+  if (onOpen) open.addEventListener("click", (event) => { event.preventDefault(); onOpen(c.caseId); });
+  return el("li", { "data-case": c.caseId, "data-state": c.state, class: `sla-${c.sla.state.toLowerCase()}` },
+    el("div", {}, open, ` · ${c.severity} · `, el("strong", { class: "case-state", text: c.stateLabel }),
+      ` · `, el("a", { href: `#/customer/${c.customerId}`, text: `${t("customerNo")} ${c.customerId}` })),
+    el("div", { class: "sla", text: slaText(c.sla) }),
+    c.description ? el("div", { class: "case-text", text: c.description }) : null,
+    el("div", { class: "meta", text: `${c.owner ?? "—"}${c.team ? ` · ${c.team}` : ""} · ${c.openedAt}` }));
+}
+
+async function showCustomerCases(customerId) {
+  const card = $("cases-card");
+  card.hidden = !casesAvailable();
+  $("case-form").hidden = card.hidden || !new Set(state.session.mutations).has("open_case");
+  if (card.hidden) return;
+  const body = await gql(`query C($f: CaseFilter) { cases(filter: $f, first: 20) { totalCount nodes { ${CASE_FIELDS} } } }`,
+    { f: { customerId: String(customerId) } });
+  const page = body.data?.cases;
+  $("customer-cases").replaceChildren(...(page ? (page.nodes.length ? page.nodes.map((c) => caseItem(c)) : [el("li", { text: t("none") })])
+    : [el("li", { class: "error", text: errorText(body) })]));
+}
+
+async function openCase() {
+  const input = {
+    customerId: String(state.customer.customerId), kind: $("case-kind").value, channel: $("case-channel").value,
+    category: $("case-category").value, severity: $("case-severity").value, description: $("case-text").value,
+  };
+  const data = await mutate(`mutation O($c: OpenCaseInput!) { openCase(case: $c) { caseId } }`, { c: input });
+  if (data?.openCase) { $("case-text").value = ""; await showCustomerCases(state.customer.customerId); }
+}
+
+const QUEUES = {
+  mine: { mine: true }, team: { myTeams: true }, breaching: { breachingWithinHours: 24 }, all: {},
+};
+
+async function showCases(queue = state.queue || "mine") {
+  state.queue = queue;
+  for (const b of document.querySelectorAll("#cases-view [data-queue]")) b.setAttribute("aria-pressed", String(b.dataset.queue === queue));
+  const body = await gql(`query Q($f: CaseFilter) { cases(filter: $f, first: 50) { totalCount nodes { ${CASE_FIELDS} } } }`,
+    { f: QUEUES[queue] });
+  const page = body.data?.cases;
+  if (!page) { $("cases").replaceChildren(); $("cases-status").textContent = t("failed") + errorText(body); return; }
+  $("cases-status").textContent = t("casesFound", { n: page.totalCount });
+  $("cases").replaceChildren(...page.nodes.map((c) => caseItem(c, (id) => { location.hash = `#/case/${id}`; })));
+}
+
+async function showCase(caseId) {
+  const body = await gql(`query One($id: Int!) { case(caseId: $id) { ${CASE_FIELDS} history { at actor action note } } }`, { id: caseId });
+  const c = body.data?.case;
+  const box = $("case-detail");
+  box.hidden = false;
+  if (!c) { $("case-title").textContent = t("nothing"); $("case-status").textContent = errorText(body); return; }
+  state.case = c;
+  $("case-title").textContent = `#${c.caseId} · ${t(c.kind)} · ${c.category} · ${c.stateLabel}`;
+  $("case-title").dataset.state = c.state;
+  $("case-meta").replaceChildren(`${c.channel} · ${c.severity} · ${c.owner ?? "—"}${c.team ? ` · ${c.team}` : ""} · `,
+    el("a", { href: `#/customer/${c.customerId}`, text: `${t("customerNo")} ${c.customerId}` }));
+  $("case-sla").textContent = slaText(c.sla);
+  $("case-sla").className = `sla-${c.sla.state.toLowerCase()}`;
+  $("case-description").textContent = c.description ?? t("refused");
+  const can = new Set(state.session.mutations);
+  const step = state.workflow?.get(c.state);
+  const buttons = (step?.moves || [])
+    .filter((to) => !step.supervisorMoves.includes(to) || can.has("escalate_case"))
+    .filter(() => can.has("move_case"))
+    .map((to) => {
+      const next = state.workflow.get(to);
+      const button = el("button", { type: "button", "data-move": to, text: next?.label ?? to });
+      button.addEventListener("click", () => moveCase(c.caseId, next?.name ?? to.toUpperCase()));
+      return button;
+    });
+  $("case-moves").replaceChildren($("case-moves-label") ?? el("span", { id: "case-moves-label", text: t("moveTo") }), ...buttons);
+  $("case-moves").hidden = buttons.length === 0;
+  $("case-history").replaceChildren(...c.history.map((h) => el("li", {},
+    el("strong", { text: `${h.at} ${h.action}` }), ` · ${h.actor}`, h.note ? el("div", { text: h.note }) : null)));
+}
+
+async function moveCase(caseId, stateName) {
+  const note = $("case-note").value.trim() || null;
+  const body = await gql(`mutation M($id: Int!, $s: CaseState!, $note: String) { moveCase(caseId: $id, state: $s, note: $note) { caseId state } }`,
+    { id: caseId, s: stateName, note });
+  if (body.data?.moveCase) {
+    $("case-note").value = "";
+    $("case-status").textContent = t("saved");
+    await showCase(caseId);
+    await showCases();
+  } else {
+    $("case-status").textContent = t("failed") + errorText(body);
+  }
+}
+
 // ------------------------------------------------------------------ work pages
 
 function readable(field) {
@@ -638,7 +759,7 @@ async function showQuality() {
 
 // ------------------------------------------------------------------ routing
 
-const VIEWS = ["search-view", "customer-view", "alerts-view", "quality-view"];
+const VIEWS = ["search-view", "customer-view", "cases-view", "alerts-view", "quality-view"];
 
 function showView(id) {
   for (const view of VIEWS) $(view).hidden = view !== id;
@@ -654,6 +775,12 @@ function route() {
     state.timelineSize = 20;
     showView("customer-view");
     showCustomer(match[1]);
+  } else if (location.hash === "#/cases" || /^#\/case\/\d+$/.test(location.hash)) {
+    showView("cases-view");
+    const one = /^#\/case\/(\d+)$/.exec(location.hash);
+    if (one) showCase(Number(one[1])).then(() => $("case-detail").focus());
+    else { $("case-detail").hidden = true; $("cases-view").focus(); }
+    showCases();
   } else if (location.hash === "#/alerts") {
     showView("alerts-view");
     $("alerts-view").focus();
@@ -720,6 +847,8 @@ async function main() {
     if (data) { $("note-input").value = ""; await showCustomer(state.customer.customerId, true); }
   });
   $("alert-state").addEventListener("change", showAlerts);
+  for (const b of document.querySelectorAll("#cases-view [data-queue]")) b.addEventListener("click", () => showCases(b.dataset.queue));
+  $("case-form").addEventListener("submit", (event) => { event.preventDefault(); openCase(); });
   for (const link of document.querySelectorAll("#nav a[data-needs]")) link.hidden = !readable(link.dataset.needs);
   $("merge-explain").addEventListener("click", explainMerge);
   $("merge-other").addEventListener("input", () => { $("merge-confirm").disabled = true; });
@@ -730,6 +859,8 @@ async function main() {
     if (data) { $("merge-explanation").replaceChildren(); $("merge-confirm").disabled = true; await showCustomer(state.customer.customerId, true); }
   });
   window.addEventListener("hashchange", route);
+  try { await probeApi(); } catch { state.api = new Set(); }
+  for (const link of document.querySelectorAll("#nav a[data-api]")) link.hidden ||= !state.api.has(link.dataset.api);
   try { await probeFacets(); } catch { state.facets = []; }
   route();
   runSearch(false);

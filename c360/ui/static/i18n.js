@@ -31,6 +31,11 @@ export const WORDS = {
     completeness: "各来源的完整率", refusals: "隔离与拒收原因", freshness: "新鲜度（距上次成功同步的小时数）",
     generatedAt: "统计于", records: "记录", accepted: "已接收", quarantined: "已隔离", refusedValues: "拒收的值",
     customers: "客户", conflictingCustomers: "来源不一致的客户",
+    cases: "投诉队列", queueMine: "我的", queueTeam: "我的团队", queueBreaching: "即将超时（24 小时内）", queueAll: "我能看到的全部",
+    casesFound: "共 {n} 件", moveTo: "移到", moveNote: "处理说明", history: "经过", openCases: "案件", openCase: "登记投诉",
+    caseKind: "类型", complaint: "投诉", suggestion: "建议", inquiry: "咨询", channel: "渠道", category: "类别", severity: "严重程度",
+    caseText: "客户说了什么", due: "到期", hoursLeft: "剩 {h} 工作小时", overdueBy: "已超时 {h} 工作小时",
+    sla_none: "无时限", sla_on_track: "正常", sla_warning: "即将超时", sla_paused: "已暂停", sla_breached: "已超时", sla_met: "按时解决", sla_missed: "超时解决",
   },
   en: {
     title: "c360 staff workspace", skip: "Skip to search", purpose: "Purpose", signout: "Sign out",
@@ -63,6 +68,11 @@ export const WORDS = {
     completeness: "Completeness per source", refusals: "Quarantine and refusal reasons", freshness: "Freshness (hours since the last successful sync)",
     generatedAt: "Generated", records: "Records", accepted: "Accepted", quarantined: "Quarantined", refusedValues: "Values refused",
     customers: "Customers", conflictingCustomers: "Customers whose sources disagree",
+    cases: "Complaint queue", queueMine: "Mine", queueTeam: "My teams", queueBreaching: "Breaching soon (24 h)", queueAll: "All I can see",
+    casesFound: "{n} cases", moveTo: "Move to", moveNote: "Note", history: "History", openCases: "Cases", openCase: "Record a complaint",
+    caseKind: "Kind", complaint: "complaint", suggestion: "suggestion", inquiry: "inquiry", channel: "Channel", category: "Category", severity: "Severity",
+    caseText: "What the customer said", due: "due", hoursLeft: "{h} working hours left", overdueBy: "{h} working hours over",
+    sla_none: "no target", sla_on_track: "on track", sla_warning: "due soon", sla_paused: "paused", sla_breached: "breached", sla_met: "met", sla_missed: "missed",
   },
 };
 
