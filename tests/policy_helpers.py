@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Engine, insert
 from sqlmodel import Session
 
+from c360.platform.cases.intake import open_case, validate
 from c360.platform.matching.models import CustomerEdge
 from c360.platform.models import (
     Customer,
@@ -263,3 +264,17 @@ def seed_credit(engine: Engine, customer_id: int) -> dict[str, Any]:
         "probabilityOfDefault": 0.1834, "creditLimit": 8000.0, "termsDays": 15,
         "measures": ["guarantee or collateral"], "manualReview": False,
     }  # fmt: skip
+
+
+CASE_TEXT = f"客户来电，要求回拨 {PHONE}"
+
+
+def seed_case(engine: Engine, customer_id: int) -> int:
+    """An open complaint of the matrix person whose text holds its phone."""
+    data = {
+        "customer_id": customer_id, "channel": "phone", "category": "delivery",
+        "description": CASE_TEXT, "owner": "agent-7",
+    }  # fmt: skip
+    with engine.begin() as conn:
+        return open_case(conn, validate(data), actor="agent-7", now=T0)
+

@@ -37,6 +37,7 @@ from c360.search.indexer import reindex
 from tests.api_helpers import Api, Server, make_settings, serve
 from tests.policy_helpers import (
     ALERT_MESSAGE,
+    CASE_TEXT,
     CREDIT_REASON,
     EVENT_TEXT,
     EXTERNAL_ID,
@@ -50,6 +51,7 @@ from tests.policy_helpers import (
     TAG,
     USCC,
     Matrix,
+    seed_case,
     seed_credit,
     seed_matrix,
     staff,
@@ -602,7 +604,8 @@ CREDIT_CELLS: dict[str, tuple[str, ...]] = {
     "credit_decisions": ("decisions",),
     "credit_alert": ("alerts",),
 }
-CAPABILITY_ROWS = frozenset(CREDIT_CELLS)
+CASE_ROWS = ("case", "case_text", "case_report")
+CAPABILITY_ROWS = frozenset(CREDIT_CELLS) | frozenset(CASE_ROWS)
 """The policy rows of the capabilities' own fields, walked by test_capability_matrix."""
 
 CREDIT_QUERY = """
@@ -613,12 +616,15 @@ query($p: ID!, $purpose: String) {
     decisions { kind reason decidedBy modelVersion } alerts { kind message }
   } }
   creditAlerts(purpose: $purpose) { totalCount nodes { customerId kind message } }
+  cased: customer(id: $p, purpose: $purpose) { cases { cases { category description } } }
+  casesReport(days: 3660, until: "2024-06-01T00:00:00+08:00") { total }
 }
 """
 
 
 @pytest.fixture(scope="module")
 def credit(module_engine: Engine, matrix: Matrix) -> dict[str, Any]:
+    seed_case(module_engine, matrix.person)
     return seed_credit(module_engine, matrix.person)
 
 
@@ -680,6 +686,25 @@ def test_capability_matrix(
     else:
         assert alerts is None
         assert errors[("creditAlerts",)]["extensions"]["code"] == "FORBIDDEN"
+    # The person's case: listed when the role reads cases, its text as case_text says.
+    listed = body["data"]["cased"]["cases"]["cases"]
+    if expected(role, "case", "case", purpose) != "clear":
+        assert listed == []
+    else:
+        [case] = listed
+        assert case["category"] == "delivery"
+        text = expected(role, "case_text", "case_text", purpose)
+        path = ("cased", "cases", "cases", 0, "description")
+        if text == "refused":
+            assert case["description"] is None
+            assert errors[path]["extensions"] == {"code": "FORBIDDEN", "field": "case_text"}
+        else:
+            assert case["description"] == (
+                CASE_TEXT if text == "clear" else mask_value("case_text", CASE_TEXT)
+            )
+            assert (text == "clear") == (PHONE in case["description"])
+            clear_reads.add("case")
+    assert body["data"]["casesReport"]["total"] == 1  # aggregates: every role
     # Nothing refused is anywhere in the response.
     for secret, row in (
         (CREDIT_REASON, "credit_reasons"),

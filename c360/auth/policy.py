@@ -80,6 +80,9 @@ FIELDS: dict[str, tuple[Access, Access, Access, Access, Access]] = {
     "credit_measures":         (C,    H,         P,    P,          C),
     "credit_decisions":        (H,    H,         P,    P,          C),
     "credit_alert":            (H,    H,         P,    P,          C),
+    "case":                    (C,    H,         C,    P,          C),
+    "case_text":               (C,    H,         M,    P,          C),
+    "case_report":             (C,    C,         C,    C,          C),
     "external_id":             (C,    H,         C,    C,          C),
     "event_text":              (C,    H,         H,    P,          C),
     "note":                    (C,    H,         C,    P,          C),
@@ -104,13 +107,27 @@ class RolePolicy:
 MUTATIONS: tuple[str, ...] = (
     *("tag", "untag", "note", "merge", "split", "unmerge"),
     *("acknowledge_alert", "override_credit"),
+    *("open_case", "move_case", "assign_case", "escalate_case", "record_survey"),
 )
 """Every mutation the policy knows: tagging, notes, manual merge / split, and
 unmerge (admin only: it hands a redirected id back to a person); acknowledging a
-credit alert and overriding a credit decision (risk staff, with a reason)."""
+credit alert and overriding a credit decision (risk staff, with a reason); and
+the case workflow (front-line staff; reassigning and escalating only as the
+team's supervisor, :data:`SUPERVISED_MUTATIONS`)."""
+
+CASE_MUTATIONS = frozenset(
+    {"open_case", "move_case", "assign_case", "escalate_case", "record_survey"}
+)
+
+SUPERVISED_MUTATIONS = frozenset({"assign_case", "escalate_case"})
+"""Case mutations a region-limited role runs only on the cases of a team whose
+supervisor (``case_team.supervisor``) is the caller's token subject; a role that
+sees every row runs them on any case (:func:`may_run_on_case`)."""
 
 ROLE_POLICIES: dict[str, RolePolicy] = {
-    "agent": RolePolicy(rows=Rows.REGION, mutations=frozenset({"tag", "untag", "note"})),
+    "agent": RolePolicy(
+        rows=Rows.REGION, mutations=frozenset({"tag", "untag", "note", *CASE_MUTATIONS})
+    ),
     "marketing": RolePolicy(rows=Rows.ALL, mutations=frozenset({"tag", "untag"})),
     "risk": RolePolicy(
         rows=Rows.ALL, mutations=frozenset({"note", "acknowledge_alert", "override_credit"})
@@ -122,6 +139,7 @@ ROLE_POLICIES: dict[str, RolePolicy] = {
 PERSONAL_FIELDS = frozenset(FIELDS) - {
     *("tags", "organization_name", "public", "other"),
     "data_quality",  # aggregates of the sources, never a customer's value
+    "case_report",  # aggregates of the cases
 }
 """Fields whose clear reads are personal data and go on the audit log."""
 
@@ -417,6 +435,33 @@ def may_run(principal: Principal, mutation: str) -> str | None:
     return None
 
 
+def may_run_on_case(principal: Principal, mutation: str, *, supervises: bool) -> str | None:
+    """:func:`may_run` for a mutation of one case: one of
+    :data:`SUPERVISED_MUTATIONS` also needs the caller to supervise the case's
+    team (``supervises``) unless a role that sees every row allows it."""
+    reason = may_run(principal, mutation)
+    if reason is not None or mutation not in SUPERVISED_MUTATIONS or supervises:
+        return reason
+    for role in _roles(principal):
+        policy = ROLE_POLICIES[role]
+        if mutation in policy.mutations and policy.rows is Rows.ALL:
+            return None
+    return f"only the supervisor of the case's team may {mutation.replace('_case', '')} it"
+
+
+def case_roles(
+    principal: Principal, region: str | None, owner: str | None, *, supervises: bool
+) -> frozenset[str]:
+    """The roles of ``principal`` that see a case of ``region`` owned by
+    ``owner``: a role seeing every row sees every case; a region-limited one the
+    cases of its regions, those assigned to the caller and those of a team the
+    caller supervises."""
+    own = supervises or (owner is not None and owner == principal.subject)
+    return frozenset(
+        role for role in _roles(principal) if own or role_rows(principal, role).admits(region, None)
+    )
+
+
 def policy_matrix() -> dict[str, dict[str, str]]:
     """The table as plain data, ``{field: {role: access}}`` (docs, tests, tools)."""
     return {
@@ -438,10 +483,12 @@ __all__ = [
     "RolePolicy",
     "RowScope",
     "Rows",
+    "case_roles",
     "covering_roles",
     "decide",
     "field_access",
     "may_run",
+    "may_run_on_case",
     "may_search",
     "policy_field",
     "policy_matrix",

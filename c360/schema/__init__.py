@@ -22,6 +22,7 @@ from strawberry.extensions import MaskErrors, SchemaExtension
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from c360.schema import cases as cases_schema
 from c360.schema import mutations, queries, risk, ui_support
 from c360.schema import quality as quality_schema
 from c360.schema.context import RequestContext, Subject
@@ -105,6 +106,7 @@ def _mask_server_errors() -> SchemaExtension:
 QUERY_PARTS: tuple[type, ...] = (
     queries.Query,
     risk.RiskQuery,
+    cases_schema.CasesQuery,
     ui_support.Query,
     quality_schema.QualityQuery,
     # each capability's query type (verification, credit, value, cases, …) joins here
@@ -112,6 +114,7 @@ QUERY_PARTS: tuple[type, ...] = (
 MUTATION_PARTS: tuple[type, ...] = (
     mutations.Mutation,
     risk.RiskMutation,
+    cases_schema.CasesMutation,
     # each capability's mutation type joins here
 )
 Query = merge_types("Query", QUERY_PARTS)

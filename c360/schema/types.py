@@ -21,6 +21,7 @@ from strawberry.scalars import JSON
 
 from c360.auth.policy import Outcome, covering_roles, roles_seeing
 from c360.platform import models
+from c360.schema.case_types import CustomerCases, cases_on_customer
 from c360.schema.context import RequestContext, Subject
 from c360.schema.credit_types import CustomerCredit, credit_of
 from c360.schema.errors import BadUserInput, Forbidden, check_page_size
@@ -523,6 +524,14 @@ class Customer(relay.Node):
     )
     async def credit(self, info: Info) -> CustomerCredit:
         return await credit_of(info.context, self.subject)
+
+    @strawberry.field(
+        description="The customer's cases (and those of ids merged into it), newest first: "
+        "the open ones unless `openOnly` is false, with how many are open and the worst "
+        "SLA state; only the cases you may see are listed."
+    )
+    async def cases(self, info: Info, open_only: bool = True, first: int = 20) -> CustomerCases:
+        return await cases_on_customer(info, self.subject, open_only=open_only, first=first)
 
     @strawberry.field(
         description="Related customers (edges of the customer graph), `first` (1-100) of "
