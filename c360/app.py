@@ -76,6 +76,7 @@ from c360.observability.metrics import Metrics
 from c360.platform.audit import AuditWriter
 from c360.platform.clients import client_is_active
 from c360.schema import Limits, RequestContext, Schema, build_schema
+from c360.schema.report_http import report_routes
 from c360.schema.subscriptions import (
     MAX_SUBSCRIPTIONS_PER_CONNECTION,
     Connections,
@@ -493,6 +494,8 @@ def create_app(
     # made as the signed-in person through the same /graphql app, gate and policy.
     graphql_app = next(r.app for r in routes if isinstance(r, Route) and r.path == "/graphql")
     routes += ui_routes(engine, tokens.issuer, graphql_app, settings, tokens.verifier)
+    # Background-check reports (HTML / PDF) behind the same gate as /graphql.
+    routes += report_routes(engine, gate)
     # What plugins serve, after c360's own routes so those win a clash: the web
     # connector's signed webhook inbox (POST /hooks/{source}) among them.
     routes += plugin_routes(engine)

@@ -24,6 +24,7 @@ from c360.cli import (
 from c360.cli import cases as cases_cli
 from c360.cli import privacy as privacy_cli
 from c360.cli import quality as quality_cli
+from c360.cli import report as report_cli
 from c360.cli import value as value_cli
 from c360.cli import webhooks as webhooks_cli
 from c360.cli.support import err_console
@@ -48,6 +49,7 @@ cases_cli.register(app)
 privacy_cli.register(app)
 credit_model.register(app)
 quality_cli.register(app)
+report_cli.register(app)
 value_cli.register(app)
 
 
