@@ -93,7 +93,7 @@ def test_no_person_is_looked_up_without_a_recorded_legal_basis(
         recorded_by="analyst-7",
     )
     with pytest.raises(ConsentRequired):  # consent for one purpose is not consent for another
-        enrich_customer(engine, zhang, purpose="loan_application", actor="analyst-7")
+        enrich_customer(engine, zhang, purpose="identity_verification", actor="analyst-7")
     outcome = enrich_customer(engine, zhang, purpose="credit_assessment", actor="analyst-7")
     assert outcome.outcome == "charged" and outcome.cost == 5.0
     r = outcome.result
@@ -116,14 +116,14 @@ def test_results_are_cached_until_their_ttl_and_refreshed_after(
     record_legal_basis(
         engine,
         li,
-        purpose="risk_review",
+        purpose="credit_assessment",
         basis="contract",
         evidence="贷款合同 HT-88",
         recorded_by="risk",
     )
-    first = enrich_customer(engine, li, purpose="risk_review", actor="risk")
+    first = enrich_customer(engine, li, purpose="credit_assessment", actor="risk")
     assert len(first.result["enforcements"]) == 1 and len(first.result["dishonest"]) == 1
-    second = enrich_customer(engine, li, purpose="risk_review", actor="risk")
+    second = enrich_customer(engine, li, purpose="credit_assessment", actor="risk")
     assert second.outcome == "cached" and len(bureau.lookups) == 1
     later = utcnow() + timedelta(days=31)
     report = refresh_stale(engine, "bureau", now=later)
@@ -140,12 +140,12 @@ def test_the_daily_budget_refuses_the_lookup_that_would_exceed_it(
     setup(engine, bureau, daily_budget=4.0)
     acme = customer(engine, "organization", name="北京华信科技有限公司", uscc=ACME)
     old = customer(engine, "organization", name="上海远景投资有限公司", uscc=OLD)
-    enrich_customer(engine, acme, purpose="business_monitoring", actor="ops")
-    enrich_customer(engine, old, purpose="business_monitoring", actor="ops")
+    enrich_customer(engine, acme, purpose="risk_control", actor="ops")
+    enrich_customer(engine, old, purpose="risk_control", actor="ops")
     with pytest.raises(
         BudgetExhausted, match=r"4.00 spent today, a organization lookup costs 2.00"
     ):
-        enrich_customer(engine, acme, purpose="business_monitoring", actor="ops", force=True)
+        enrich_customer(engine, acme, purpose="risk_control", actor="ops", force=True)
     assert ledger(engine) == [("charged", 2.0), ("charged", 2.0), ("refused_budget", 0.0)]
     assert len(bureau.lookups) == 2
 
@@ -155,7 +155,7 @@ def test_an_organization_lookup_records_registration_shareholders_and_a_pipeline
 ) -> None:
     setup(engine, bureau)
     acme = customer(engine, "organization", name="华信科技", uscc=ACME)
-    outcome = enrich_customer(engine, acme, purpose="business_monitoring", actor="ops")
+    outcome = enrich_customer(engine, acme, purpose="risk_control", actor="ops")
     assert outcome.result["registration"]["status"] == "存续"
     with engine.connect() as conn:
         holders = conn.execute(select(SHAREHOLDERS).order_by(SHAREHOLDERS.c.id)).mappings().all()
@@ -194,11 +194,11 @@ def test_a_bad_answer_fails_the_lookup_and_releases_its_reservation(
     bureau.inject("/v1/enterprises", Fault.error(500), times=1)  # retried
     bureau.inject("/v1/enterprises", Fault.error(400), times=1)  # then refused
     with pytest.raises(RemoteApiError, match="HTTP 400"):
-        enrich_customer(engine, acme, purpose="business_monitoring", actor="ops")
+        enrich_customer(engine, acme, purpose="risk_control", actor="ops")
     assert ledger(engine) == [("failed", 0.0)]
     bureau.enterprises[ACME] = {"credit": {"score": "very good"}}
     with pytest.raises(RemoteApiError, match=r"credit\.score: expected a whole number"):
-        enrich_customer(engine, acme, purpose="business_monitoring", actor="ops")
+        enrich_customer(engine, acme, purpose="risk_control", actor="ops")
     assert [o for o, _ in ledger(engine)] == ["failed", "failed"]
 
 
@@ -207,7 +207,7 @@ def test_lookups_keep_to_the_rate_limit(engine: Engine, bureau: BureauAPI) -> No
     ids = [customer(engine, "organization", uscc=code) for code in (ACME, OLD, ACME, OLD, ACME)]
     started = time.monotonic()
     for cid in ids:
-        enrich_customer(engine, cid, purpose="business_monitoring", actor="ops", force=True)
+        enrich_customer(engine, cid, purpose="risk_control", actor="ops", force=True)
     assert time.monotonic() - started >= 0.35  # 5 calls at 10/s
 
 

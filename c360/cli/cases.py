@@ -13,6 +13,7 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
+from c360.cli.reading import require_coverage
 from c360.cli.support import console, fail, open_engine, user_errors
 from c360.platform.audit import AuditEntry, InvalidPurpose, append_now, clean_purpose, cli_principal
 from c360.platform.cases import actions, hours, sla, surveys
@@ -139,6 +140,7 @@ def show_command(
         with engine.connect() as conn:
             row = actions.load(conn, case_id)
             history = actions.history(conn, case_id)
+        require_coverage(engine, row["customer_id"], declared, command="cases show")
         append_now(
             engine,
             [

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from c360.cli.reading import require_coverage
 from c360.cli.support import console, fail, open_engine, user_errors
 from c360.platform.audit import AuditEntry, append_now, cli_principal
 from c360.platform.privacy.backup import BackupError, backup, restore
@@ -62,6 +63,9 @@ def export_command(
 ) -> None:
     """Write everything held about a person as JSON and HTML."""
     engine = open_engine()
+    # a subject access request is a statutory duty (PIPL art. 45): covered even
+    # while the person's processing is restricted, and checked like every read
+    require_coverage(engine, customer_id, "legal_obligation", command="privacy export")
     with user_errors(ErasureError):
         request_id = open_request(engine, customer_id, "export", requested_by=cli_principal())
     with engine.connect() as conn:

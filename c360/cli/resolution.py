@@ -18,6 +18,7 @@ from rich.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from c360.cli.reading import require_coverage
 from c360.cli.support import console, err_console, fail, open_engine
 from c360.platform.audit import (
     AuditEntry,
@@ -243,6 +244,7 @@ def explain(
         edges = related_customers(engine, customer_id)
     except UnknownCustomerError as exc:
         raise fail(str(exc)) from None
+    require_coverage(engine, explanation.customer_id, purpose, command="explain")
     compared = {
         c.comparison
         for link in explanation.links

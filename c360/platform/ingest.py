@@ -47,6 +47,7 @@ from c360.platform.golden import Evidence, queue_for_index, rebuild_golden
 from c360.platform.matching.resolver import ProbabilisticResolver, forget_records
 from c360.platform.models import utcnow
 from c360.platform.normalize import normalize_datetime, normalize_record
+from c360.platform.privacy.consent import apply_consent_events
 from c360.platform.privacy.suppression import drop_suppressed
 from c360.platform.records import IncomingRecord, RecordLimits, enforce_limits
 from c360.platform.rejections import (
@@ -456,6 +457,7 @@ def upsert_events(conn: Connection, source_name: str, rows: list[dict[str, Any]]
     for row, customer_id in zip(rows, subjects, strict=True):
         event_rows.append(_event_row(source_name, row["id"], row["attributes"], customer_id))
     conn.execute(insert(t.event), event_rows)
+    apply_consent_events(conn, source_name, rows, subjects)  # a consent stream's records
     return previous | {cid for cid in subjects if cid is not None}
 
 
@@ -553,7 +555,7 @@ def attach_orphan_events(conn: Connection, source_name: str) -> int:
     """Attach this source's events that arrived before their customer; returns how many."""
     ev, sr = t.event, t.source_record
     orphans = conn.execute(
-        select(ev.c.id, sr.c.attributes)
+        select(ev.c.id, sr.c.attributes, sr.c.id.label("record_id"), sr.c.stream, sr.c.external_id)
         .join(sr, sr.c.id == ev.c.record_id)
         .where(ev.c.customer_id.is_(None), ev.c.source_name == source_name)
     ).all()
@@ -573,4 +575,19 @@ def attach_orphan_events(conn: Connection, source_name: str) -> int:
             attach,
         )
         queue_for_index(conn, {row["customer_id"] for row in attach})
+        apply_consent_events(
+            conn,
+            source_name,
+            [
+                {
+                    "id": row.record_id,
+                    "attributes": row.attributes,
+                    "stream": row.stream,
+                    "external_id": row.external_id,
+                }
+                for row, cid in zip(orphans, subjects, strict=True)
+                if cid is not None
+            ],
+            [cid for cid in subjects if cid is not None],
+        )
     return len(attach)

@@ -67,6 +67,12 @@ EVENT_ATTRIBUTES: tuple[str, ...] = (
     "phone",
     "email",
     "name",
+    # a consent stream's (event type ``consent``; c360.platform.privacy.consent)
+    "purpose",
+    "action",
+    "basis",
+    "evidence",
+    "expires_at",
 )
 """Canonical attributes of an interaction (order, message, feedback, visit).
 
@@ -86,6 +92,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "payment",
     "overdue",
     "default",
+    "consent",  # a consent stream: granted / withdrawn, per purpose (privacy.consent)
 )
 
 ATTRIBUTES_BY_KIND: dict[str, tuple[str, ...]] = {

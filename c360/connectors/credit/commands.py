@@ -31,6 +31,7 @@ from c360.connectors.credit.enrich import (
 from c360.connectors.http import RemoteApiError
 from c360.platform.audit import cli_principal
 from c360.platform.db import DatabaseUnavailable, open_database
+from c360.platform.privacy.purposes import catalogue_text
 
 # Piped output (CI logs, `| tee`) gets a wide console so tables are not cut.
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -130,7 +131,7 @@ def enrich(
 @consents_app.command("add")
 def consents_add(
     customer_id: int,
-    purpose: Annotated[str, typer.Option(help="e.g. credit_assessment, loan_application")],
+    purpose: Annotated[str, typer.Option(help=f"a catalogue purpose: {catalogue_text()}")],
     basis: Annotated[str, typer.Option(help=f"one of: {', '.join(LEGAL_BASES)}")] = "consent",
     evidence: Annotated[
         str, typer.Option(help="where the proof is: form number, contract, file")

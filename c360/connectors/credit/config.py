@@ -6,6 +6,23 @@ from pydantic import Field, field_validator
 
 from c360.connectors.http import ApiConfig, HttpOptions
 from c360.platform.normalize import NormalizationError, normalize_uscc
+from c360.platform.privacy.purposes import UnknownPurpose, check_purpose
+
+LEGACY_PURPOSES = {
+    "loan_application": "credit_assessment",
+    "risk_review": "risk_control",
+    "business_monitoring": "risk_control",
+}
+"""The connector's own purpose names before the catalogue, read as catalogue
+codes so that sources saved with them keep working."""
+
+
+def _catalogue(code: str) -> str:
+    code = LEGACY_PURPOSES.get(code, code)
+    try:
+        return check_purpose(code)
+    except UnknownPurpose as exc:
+        raise ValueError(str(exc)) from None
 
 
 class CreditConfig(ApiConfig):
@@ -27,23 +44,30 @@ class CreditConfig(ApiConfig):
     )
     lookups_per_s: float = Field(default=5.0, gt=0, description="rate limit on bureau calls")
     purposes: list[str] = Field(
-        default_factory=lambda: [
-            "credit_assessment",
-            "loan_application",
-            "risk_review",
-            "business_monitoring",
-        ],
-        description="purposes lookups may be made for",
+        default_factory=lambda: ["credit_assessment", "risk_control", "identity_verification"],
+        description="catalogue purposes lookups may be made for (c360.platform.privacy.purposes)",
     )
     watchlist: list[str] = Field(
         default_factory=list,
         description="unified social credit codes whose business registration a sync keeps "
         "fresh (organizations only: a person is never looked up in bulk)",
     )
-    watch_purpose: str = "business_monitoring"
+    watch_purpose: str = "risk_control"
     max_lookups_per_run: int = Field(
         default=200, ge=0, description="most lookups one sync of the watchlist makes"
     )
+
+    @field_validator("purposes", mode="before")
+    @classmethod
+    def _catalogue_purposes(cls, value: object) -> object:
+        if not isinstance(value, list):
+            return value
+        return [_catalogue(str(code)) for code in value]
+
+    @field_validator("watch_purpose", mode="before")
+    @classmethod
+    def _catalogue_watch_purpose(cls, value: object) -> str:
+        return _catalogue(str(value))
 
     @field_validator("watchlist")
     @classmethod

@@ -50,7 +50,9 @@ from c360.platform.ingest import Ingestor, attach_orphan_events
 from c360.platform.locks import write_transaction
 from c360.platform.models import utcnow
 from c360.platform.normalize import NormalizationError, normalize_resident_id, normalize_uscc
+from c360.platform.privacy.consent import record_basis, withdraw_basis
 from c360.platform.privacy.masking import mask_id_number
+from c360.platform.privacy.purposes import PURPOSES, catalogue_text
 from c360.platform.privacy.restriction import is_restricted
 from c360.platform.secret_keys import SUBJECT_KEY, load_key
 from c360.platform.sources import get_source, list_sources
@@ -138,72 +140,25 @@ def record_legal_basis(
     recorded_by: str,
     expires_at: datetime | None = None,
 ) -> int:
-    """Record why this customer may be looked up for ``purpose``; returns its id."""
-    if basis not in LEGAL_BASES:
-        raise ValueError(f"basis {basis!r} is not one of {', '.join(LEGAL_BASES)}")
-    if not evidence.strip():
-        raise ValueError("evidence: say where the proof is (a form number, a contract, a file)")
-    if not purpose.strip():
-        raise ValueError("purpose: must not be blank")
+    """Record why this customer may be looked up for ``purpose`` (a catalogue
+    purpose); returns its id. The record is the platform's
+    (:func:`c360.platform.privacy.consent.record_basis`), one for every read."""
     with write_transaction(engine) as conn:
-        found = conn.execute(
-            select(t.customer.c.id).where(t.customer.c.id == customer_id)
-        ).scalar_one_or_none()
-        if found is None:
-            raise ValueError(f"no customer with id {customer_id}")
-        basis_id = conn.execute(
-            insert(BASES)
-            .values(
-                customer_id=customer_id,
-                purpose=purpose.strip(),
-                basis=basis,
-                evidence=evidence.strip()[:512],
-                recorded_by=recorded_by[:256],
-                recorded_at=utcnow(),
-                expires_at=expires_at,
-            )
-            .returning(BASES.c.id)
-        ).scalar_one()
-        append(
+        return record_basis(
             conn,
-            [
-                AuditEntry(
-                    principal=recorded_by,
-                    action="legal_basis.record",
-                    purpose=purpose,
-                    customer_id=customer_id,
-                    detail={"basis": basis, "legal_basis_id": int(basis_id)},
-                )
-            ],
+            customer_id,
+            purpose=purpose.strip(),
+            basis=basis,
+            evidence=evidence,
+            recorded_by=recorded_by,
+            expires_at=expires_at,
         )
-    return int(basis_id)
 
 
 def revoke_legal_basis(engine: Engine, basis_id: int, *, revoked_by: str) -> None:
     """Withdraw a recorded basis (consent withdrawn): later lookups are refused."""
     with write_transaction(engine) as conn:
-        row = conn.execute(select(BASES).where(BASES.c.id == basis_id)).mappings().first()
-        if row is None:
-            raise ValueError(f"no legal basis with id {basis_id}")
-        if row["revoked_at"] is not None:
-            return
-        conn.execute(
-            update(BASES)
-            .where(BASES.c.id == basis_id)
-            .values(revoked_at=utcnow(), revoked_by=revoked_by[:256])
-        )
-        append(
-            conn,
-            [
-                AuditEntry(
-                    principal=revoked_by,
-                    action="legal_basis.revoke",
-                    purpose=row["purpose"],
-                    customer_id=row["customer_id"],
-                    detail={"legal_basis_id": basis_id},
-                )
-            ],
-        )
+        withdraw_basis(conn, basis_id, revoked_by=revoked_by)
 
 
 def list_legal_bases(engine: Engine, customer_id: int | None = None) -> list[dict[str, Any]]:
@@ -374,6 +329,13 @@ def lookup(
             )
         return error
 
+    if purpose not in PURPOSES:
+        raise refuse(
+            EnrichmentRefused(
+                f"purpose {purpose!r} is not a catalogue purpose: declare one of {catalogue_text()}"
+            ),
+            "refused_purpose",
+        )
     if purpose not in config.purposes:
         raise refuse(
             EnrichmentRefused(
