@@ -31,7 +31,7 @@ from c360.connectors.hookspecs import DueRun
 from c360.connectors.registry import scheduler_tick, source_due
 from c360.connectors.runner import ResolutionError, SyncReport, SyncRunner, fail_dead_runs
 from c360.platform.backlog import backlog_size, resolve_backlog
-from c360.platform.locks import SourceBusyError
+from c360.platform.locks import SourceBusyError, named_lock
 from c360.platform.models import Source, utcnow
 from c360.platform.sources import list_sources
 from c360.platform.sync_runs import latest_starts
@@ -39,6 +39,9 @@ from c360.platform.sync_runs import latest_starts
 __all__ = ["BackgroundScheduler", "DueRun", "due_sources", "lifespan", "run_due"]
 
 log = logging.getLogger(__name__)
+
+LEASE = "scheduler"
+"""The named lock a scheduler holds while it ticks."""
 
 
 def _aware(moment: datetime) -> datetime:
@@ -130,12 +133,19 @@ def run_due(
 
 class BackgroundScheduler:
     """Runs :func:`run_due` every ``tick_s`` seconds in a daemon thread, from
-    :meth:`start` until :meth:`stop` (which waits for the current tick)."""
+    :meth:`start` until :meth:`stop` (which waits for the current tick).
+
+    A tick runs only while holding the ``scheduler`` lease (:data:`LEASE`, a
+    named lock of the database): however many ``c360 serve`` processes or
+    machines run a scheduler, one ticks at a time (what is due is read from
+    the database, so the next holder carries on where the last left off)."""
 
     def __init__(self, engine: Engine, tick_s: float = 30.0) -> None:
         self.engine = engine
         self.tick_s = tick_s
         self.ticks = 0
+        self.led = 0
+        """Ticks this scheduler ran holding the lease."""
         self.last: list[DueRun] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -156,7 +166,10 @@ class BackgroundScheduler:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                self.last = run_due(self.engine)
+                with named_lock(self.engine, LEASE) as held:
+                    if held:
+                        self.last = run_due(self.engine)
+                        self.led += 1
             except Exception:  # a broken tick must not end the loop
                 log.exception("scheduled run failed")
             self.ticks += 1
