@@ -21,6 +21,7 @@ from c360.platform import tables as t
 from c360.platform.db import make_engine
 from c360.platform.privacy.consent import REJECTIONS, covered_customers, history
 from c360.platform.sources import save_source
+from tests.cli_helpers import InProcessCli
 from tests.webhook_helpers import CUSTOMER, HookServer, deliver, source_config
 
 
@@ -133,3 +134,24 @@ def test_a_consent_for_an_unknown_purpose_is_refused_as_a_value(
         purposes = {row["purpose"] for row in history(conn, person)}
     assert [(f, r) for f, r in reasons if f == "consent" and "credit_assessment" in r], reasons
     assert "lol-anything" not in purposes
+
+
+def test_a_cli_read_in_clear_needs_its_purpose_covered(
+    shop: tuple[Engine, str], tmp_path: Path
+) -> None:
+    engine, _ = shop
+    person = _person(engine)
+    env = {"C360_DATABASE_URL": str(engine.url), "C360_DATA_DIR": str(tmp_path)}
+    refused = InProcessCli()(["explain", str(person), "--purpose", "credit_assessment"], **env)
+    assert refused.exit_code == 2 and "is not covered for customer" in refused.stderr
+    assert "黄磊" not in refused.output
+    unknown = InProcessCli()(["explain", str(person), "--purpose", "lol-anything"], **env)
+    assert unknown.exit_code == 2 and "credit_assessment" in unknown.output
+    shown = InProcessCli()(["explain", str(person), "--purpose", "service"], **env)
+    assert shown.exit_code == 0, shown.output
+    with engine.connect() as conn:
+        actions = [
+            (r.action, r.purpose)
+            for r in conn.execute(select(t.audit_log).where(t.audit_log.c.customer_id == person))
+        ]
+    assert ("refuse", "credit_assessment") in actions and ("read", "service") in actions
