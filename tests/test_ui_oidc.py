@@ -27,6 +27,7 @@ from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
 
 from c360.platform.db import make_engine
+from c360.search.embedded import EmbeddedSearch
 from tests.api_helpers import Server, make_settings, serve
 from tests.ui_helpers import ARGS, require_chromium
 
@@ -151,6 +152,7 @@ def sso(
     shutil.copyfile(sqlite_template, root / "c360.db")
     engine = make_engine(f"sqlite:///{root / 'c360.db'}")
     provider = LoopbackProvider(["agent"], "北京")
+    backend = EmbeddedSearch(root / "search")  # its own index, not one in the working directory
     # c360 issues no tokens itself: the page's calls must carry the provider's.
     settings = make_settings(
         root,
@@ -163,10 +165,11 @@ def sso(
             str(root / "profile"), executable_path=executable, headless=True, args=ARGS
         )
         try:
-            for served in serve(engine, settings):
+            for served in serve(engine, settings, search=backend):
                 yield served, provider, context
         finally:
             context.close()
+            backend.close()
             provider.stop()
             engine.dispose()
 
@@ -205,6 +208,7 @@ def test_an_id_token_from_another_sign_in_is_refused(
     # An ID token the provider issued for that sign-in, replayed into a new one
     # (another nonce): refused, and no session is opened.
     provider.replay = provider.id_tokens[-1]
+    page.goto("about:blank")  # the workspace's own requests end before its cookies go
     context.clear_cookies()
     try:
         page.goto(server.url + "/signin")

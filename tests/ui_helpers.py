@@ -81,6 +81,7 @@ class Workspace:
         return self.server.url
 
     def sign_in(self, page: Any, role: str) -> None:
+        page.goto("about:blank")  # a page signed out under it would navigate to /signin itself
         page.goto(f"{self.url}/signin")
         page.get_by_label(re.compile("用户名")).fill(f"ui-{role}")
         page.get_by_label(re.compile("密码")).fill(PASSWORD)
