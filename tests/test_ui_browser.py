@@ -227,6 +227,58 @@ def test_admin_unmerge_gives_the_id_back(workspace: Workspace, page: Any) -> Non
     page.locator("#customer-title", has_text="张伟东").wait_for()  # its own again
 
 
+def test_a_case_is_opened_and_moved_through_its_states(workspace: Workspace, page: Any) -> None:
+    workspace.sign_in(page, "agent")
+    page.goto(f"{workspace.url}/#/customer/{workspace.matrix.person}")
+    form = page.locator("#case-form")
+    form.wait_for()
+    said = '快递三次没送到 <img src=x onerror="window.pwned = 3">'
+    form.get_by_label("渠道").select_option("phone")
+    form.get_by_label("类别").select_option("delivery")
+    form.get_by_label("客户说了什么").fill(said)
+    form.get_by_role("button", name="登记投诉").click()
+    item = page.locator("#customer-cases li[data-case]", has_text="delivery")
+    item.wait_for()
+    assert "受理" in item.inner_text() and said in item.inner_text()  # text, not markup
+    assert item.locator("img").count() == 0
+    assert "剩" in item.locator(".sla").inner_text()  # the SLA clock runs
+    item.get_by_role("link", name=re.compile("delivery")).click()
+    # The queue (mine) lists it; its page offers the workflow's moves from 受理.
+    page.wait_for_url(re.compile(r"#/case/\d+$"))
+    detail = page.locator("#case-detail")
+    detail.locator("#case-title", has_text="受理").wait_for()
+    assert page.locator("#cases li[data-case]", has_text="delivery").count() == 1
+    moves = detail.locator("#case-moves button")
+    assert moves.all_inner_texts() == ["处理中", "已升级"]
+    # Escalating is the team supervisor's: the API refuses this agent, the case stays.
+    detail.get_by_role("button", name="已升级").click()
+    detail.locator("#case-status", has_text="失败").wait_for()
+    assert "受理" in detail.locator("#case-title").inner_text()
+    for step, then in [("处理中", "已解决"), ("已解决", "已关闭")]:
+        detail.locator("#case-note").fill(f"<b>{step}</b>")
+        detail.get_by_role("button", name=step).click()
+        detail.locator("#case-title", has_text=step).wait_for()
+        assert then in moves.all_inner_texts()
+        if step == "已解决":
+            break
+    detail.get_by_role("button", name="已关闭").focus()
+    page.keyboard.press("Enter")
+    detail.locator("#case-title", has_text="已关闭").wait_for()
+    assert moves.all_inner_texts() == ["已重开"]
+    history = detail.locator("#case-history").inner_text()
+    assert "<b>处理中</b>" in history and detail.locator("#case-history b").count() == 0
+    assert page.evaluate("window.pwned") is None
+    # Closed: no longer in the open queue.
+    expect(page.locator("#cases li[data-case]", has_text="delivery")).to_have_count(0)
+    # Marketing does not read cases: no queue, no case panel.
+    page.context.clear_cookies()
+    workspace.sign_in(page, "marketing")
+    assert not page.get_by_role("link", name="投诉队列").is_visible()
+    page.goto(f"{workspace.url}/#/customer/{workspace.matrix.person}")
+    page.locator("#profile tbody tr").first.wait_for()
+    assert not page.locator("#cases-card").is_visible()
+
+
 QUALITY = """{ dataQuality { completeness { source present records }
   refusals { reason count } freshness { source hoursSinceSuccess } } }"""
 
