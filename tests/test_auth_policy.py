@@ -295,7 +295,11 @@ def test_role_field_matrix(
     # Every table row was walked.
     walked = {policy_field(name) for name in cells} | {"organization_name", "legal_representative"}
     walked |= CAPABILITY_ROWS  # walked by test_capability_matrix below
-    walked |= {"data_quality", "background_report"}  # walked by tests/test_reports_api.py
+    walked |= {  # walked by tests/test_verification_api.py
+        *("authenticity_score", "authenticity_band", "authenticity_reasons"),
+        "verification_state",
+    }
+    walked |= {"data_quality"}  # walked by tests/test_reports_api.py
     assert set(FIELDS) <= walked | {"public"}, set(FIELDS) - walked
 
 

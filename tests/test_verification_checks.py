@@ -49,7 +49,7 @@ def outcome_of(value, check: str) -> str:
 @pytest.mark.parametrize(
     ("number", "outcome", "reason"),
     [
-        (resident_id("330106", "19850615"), "pass", "division 330106 in use"),  # 杭州 西湖区
+        (resident_id("330106", "19850615"), "pass", "in use in the birth year"),  # 杭州 西湖区
         (resident_id("110103", "19800101"), "pass", "in use"),  # 崇文区 before 2010
         (resident_id("110103", "20150101"), "warn", "abolished in 2010, before the birth year"),
         (resident_id("110112", "19900101"), "warn", "created in 1997, after the birth year 1990"),

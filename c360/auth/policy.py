@@ -83,12 +83,15 @@ FIELDS: dict[str, tuple[Access, Access, Access, Access, Access]] = {
     "case":                    (C,    H,         C,    P,          C),
     "case_text":               (C,    H,         M,    P,          C),
     "case_report":             (C,    C,         C,    C,          C),
+    "authenticity_score":      (C,    H,         C,    P,          C),
+    "authenticity_band":       (C,    C,         C,    P,          C),
+    "authenticity_reasons":    (C,    H,         C,    P,          C),
+    "verification_state":      (C,    H,         C,    P,          C),
     "external_id":             (C,    H,         C,    C,          C),
     "event_text":              (C,    H,         H,    P,          C),
     "note":                    (C,    H,         C,    P,          C),
     "tags":                    (C,    C,         C,    C,          C),
     "data_quality":            (H,    H,         C,    C,          C),
-    "background_report":       (P,    H,         P,    P,          P),
     "organization_name":       (C,    C,         C,    C,          C),
     "public":                  (C,    C,         C,    C,          C),
     "other":                   (C,    H,         C,    C,          C),
@@ -109,6 +112,7 @@ MUTATIONS: tuple[str, ...] = (
     *("tag", "untag", "note", "merge", "split", "unmerge"),
     *("acknowledge_alert", "override_credit"),
     *("open_case", "move_case", "assign_case", "escalate_case", "record_survey"),
+    "verify",
 )
 """Every mutation the policy knows: tagging, notes, manual merge / split, and
 unmerge (admin only: it hands a redirected id back to a person); acknowledging a
@@ -127,7 +131,8 @@ sees every row runs them on any case (:func:`may_run_on_case`)."""
 
 ROLE_POLICIES: dict[str, RolePolicy] = {
     "agent": RolePolicy(
-        rows=Rows.REGION, mutations=frozenset({"tag", "untag", "note", *CASE_MUTATIONS})
+        rows=Rows.REGION,
+        mutations=frozenset({"tag", "untag", "note", "verify", *CASE_MUTATIONS}),
     ),
     "marketing": RolePolicy(rows=Rows.ALL, mutations=frozenset({"tag", "untag"})),
     "risk": RolePolicy(

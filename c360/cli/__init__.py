@@ -26,6 +26,7 @@ from c360.cli import privacy as privacy_cli
 from c360.cli import quality as quality_cli
 from c360.cli import report as report_cli
 from c360.cli import value as value_cli
+from c360.cli import verification as verification_cli
 from c360.cli import webhooks as webhooks_cli
 from c360.cli.support import err_console
 from c360.connectors.registry import register_plugin_commands
@@ -51,6 +52,7 @@ credit_model.register(app)
 quality_cli.register(app)
 report_cli.register(app)
 value_cli.register(app)
+verification_cli.register(app)
 
 
 def main() -> None:

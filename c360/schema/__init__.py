@@ -25,6 +25,7 @@ from strawberry.types import ExecutionContext
 from c360.schema import cases as cases_schema
 from c360.schema import mutations, queries, risk, ui_support
 from c360.schema import quality as quality_schema
+from c360.schema import verification as verification_schema
 from c360.schema.context import RequestContext, Subject
 from c360.schema.errors import CLIENT_ERRORS
 from c360.schema.limits import (
@@ -109,12 +110,14 @@ QUERY_PARTS: tuple[type, ...] = (
     cases_schema.CasesQuery,
     ui_support.Query,
     quality_schema.QualityQuery,
+    verification_schema.VerificationQuery,
     # each capability's query type (verification, credit, value, cases, …) joins here
 )
 MUTATION_PARTS: tuple[type, ...] = (
     mutations.Mutation,
     risk.RiskMutation,
     cases_schema.CasesMutation,
+    verification_schema.VerificationMutation,
     # each capability's mutation type joins here
 )
 Query = merge_types("Query", QUERY_PARTS)

@@ -53,6 +53,7 @@ from c360.schema.types import (
     record_outside_scope,
     visible_rows,
 )
+from c360.schema.verification_types import band_filter, score_filter
 from c360.search.contract import SearchBackend, SearchFilters, SortOrder
 
 CURSOR_PREFIX = "customers"
@@ -179,6 +180,15 @@ class CustomerFilter:
     source: str | None = strawberry.field(
         default=None, description="Has a record from this source (search index)"
     )
+    authenticity_band: str | None = strawberry.field(
+        default=None, description="Authenticity band pass | review | fail (search index)"
+    )
+    authenticity_score_min: int | None = strawberry.field(
+        default=None, description="Authenticity score at least (0-100, search index)"
+    )
+    authenticity_score_max: int | None = strawberry.field(
+        default=None, description="Authenticity score at most (0-100, search index)"
+    )
 
     def identity_arguments(self) -> list[str]:
         """The arguments only the database path answers (exact identifiers, conflicts)."""
@@ -198,6 +208,9 @@ class CustomerFilter:
             ("riskLevel", self.risk_level),
             ("lifecycleStage", self.lifecycle_stage),
             ("source", self.source),
+            ("authenticityBand", self.authenticity_band),
+            ("authenticityScoreMin", self.authenticity_score_min),
+            ("authenticityScoreMax", self.authenticity_score_max),
         ]
         return [f"filter.{name}" for name, value in named if value is not None]
 
@@ -316,6 +329,11 @@ def search_request(
         province=_regions(where.province if where else None, "filter.province", "province"),
         city=_regions(where.city if where else None, "filter.city", "city"),
         source=_one(where.source if where else None, "filter.source"),
+        authenticity_band=band_filter(where.authenticity_band if where else None),
+        authenticity_score=score_filter(
+            where.authenticity_score_min if where else None,
+            where.authenticity_score_max if where else None,
+        ),
         regions=info.context.row_scope.region_terms,
     )
     if sort is None:

@@ -69,6 +69,8 @@ SEARCH_FIELD_POLICY: dict[str, tuple[str, str]] = {
     "tier": ("tier", "person"),
     "risk_level": ("risk_level", "person"),
     "lifecycle_stage": ("lifecycle_stage", "person"),
+    "authenticity_band": ("authenticity_band", "person"),
+    "authenticity_score": ("authenticity_score", "person"),
 }
 """How the policy table governs each field search knows. ``name`` is judged as a
 person's name (stricter than an organization's, which is public): a role that may
@@ -121,6 +123,8 @@ class CustomerFacetField(Enum):
     PROVINCE = "province"
     CITY = "city"
     SOURCE = "source"
+    AUTHENTICITY_BAND = "authenticity_band"
+    AUTHENTICITY_SCORE = "authenticity_score"
 
 
 FACET_ARGUMENTS = {
@@ -132,6 +136,8 @@ FACET_ARGUMENTS = {
     "province": "filter.province",
     "city": "filter.city",
     "source": "filter.source",
+    "authenticity_band": "filter.authenticityBand",
+    "authenticity_score": "filter.authenticityScoreMin",
 }
 """The GraphQL argument each search filter dimension comes from (for errors)."""
 

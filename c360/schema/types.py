@@ -36,6 +36,7 @@ from c360.schema.loaders import (
 )
 from c360.schema.presentation import present_evidence, present_value
 from c360.schema.searching import CustomerFacetField
+from c360.schema.verification_types import CustomerAuthenticity, authenticity_for
 
 Info = strawberry.Info[RequestContext, None]
 
@@ -524,6 +525,14 @@ class Customer(relay.Node):
     )
     async def credit(self, info: Info) -> CustomerCredit:
         return await credit_of(info.context, self.subject)
+
+    @strawberry.field(
+        description="Is the customer real? The authenticity score and band, its reason codes, "
+        "fraud flags, the consistency matrix and each attribute's verification state, each "
+        "field as your role allows."
+    )
+    async def authenticity(self, info: Info) -> CustomerAuthenticity:
+        return await authenticity_for(info.context, self.subject)
 
     @strawberry.field(
         description="The customer's cases (and those of ids merged into it), newest first: "

@@ -67,8 +67,12 @@ FACET_FIELDS: tuple[str, ...] = (
     "province",
     "city",
     "source",
+    "authenticity_band",
+    "authenticity_score",
 )
-"""The structured dimensions a search can filter on and count (facets)."""
+"""The structured dimensions a search can filter on and count (facets).
+``authenticity_score`` holds the score 0-100 as text (``"85"``): a range filter
+is the set of its values."""
 
 
 class SearchError(Exception):
@@ -208,6 +212,8 @@ class SearchFilters:
     province: tuple[str, ...] = ()
     city: tuple[str, ...] = ()
     source: tuple[str, ...] = ()
+    authenticity_band: tuple[str, ...] = ()
+    authenticity_score: tuple[str, ...] = ()
     regions: tuple[str, ...] = ()
 
     @classmethod

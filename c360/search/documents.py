@@ -49,6 +49,7 @@ from c360.platform.normalize.china import region_forms
 from c360.platform.privacy.restriction import restricted_among
 from c360.platform.risk.judgment import grades_of
 from c360.platform.value.reading import tiers_and_stages
+from c360.platform.verification.judgment import scores_and_bands
 
 __all__ = [
     "ENRICHERS",
@@ -126,6 +127,9 @@ class CustomerDocument:
     tier: str | None = None
     risk_level: str | None = None
     lifecycle_stage: str | None = None
+    authenticity_band: str | None = None
+    authenticity_score: str | None = None
+    """The authenticity score 0-100 as text (a facet value)."""
     card: dict[str, str] = field(default_factory=dict)
     """Display values in clear (the golden ones); hits carry those the policy allows."""
 
@@ -167,6 +171,8 @@ class CustomerDocument:
             "province": one(self.province),
             "city": one(self.city),
             "source": list(self.sources),
+            "authenticity_band": one(self.authenticity_band),
+            "authenticity_score": one(self.authenticity_score),
         }
 
     def explain_data(self) -> dict[str, list[str]]:
@@ -428,6 +434,16 @@ def _credit_grades(conn: Connection, docs: Mapping[int, CustomerDocument]) -> No
 
 
 ENRICHERS.append(_credit_grades)
+
+
+def _authenticity(conn: Connection, docs: Mapping[int, CustomerDocument]) -> None:
+    """``authenticity_score`` / ``authenticity_band``: the authenticity judgment."""
+    for cid, (score, band) in scores_and_bands(conn, docs).items():
+        docs[cid].authenticity_score = str(score)
+        docs[cid].authenticity_band = band
+
+
+ENRICHERS.append(_authenticity)
 
 
 def _value_tiers_and_stages(conn: Connection, docs: Mapping[int, CustomerDocument]) -> None:

@@ -78,15 +78,15 @@ def _graded_resident(resident: ResidentId) -> CheckedValue:
     checks = [
         Check("format", "pass", "18 characters, 17 digits and a check character"),
         Check("check_character", "pass", "check character matches (GB 11643)"),
-        Check("birth_date", "pass", f"born {resident.birth_date.isoformat()}"),
+        Check("birth_date", "pass", "a real date, after 1900 and not in the future"),
     ]
     if resident.first_generation:
         checks.append(
             Check(
                 "first_generation",
                 "warn",
-                f"a 15-digit first-generation number (not valid as a card since 2013), "
-                f"read as {resident.number}",
+                "a 15-digit first-generation number (not valid as a card since 2013), "
+                "upgraded to 18 characters",
             )
         )
     permit = resident.residence_permit
@@ -95,7 +95,7 @@ def _graded_resident(resident: ResidentId) -> CheckedValue:
     elif resident.division_note:
         checks.append(Check("division", "warn", resident.division_note))
     else:
-        checks.append(Check("division", "pass", f"division {resident.region_code} in use"))
+        checks.append(Check("division", "pass", "division code in use in the birth year"))
     facts: dict[str, object] = {
         "birth_date": resident.birth_date.isoformat(),
         "gender": resident.gender,

@@ -109,9 +109,11 @@ def fraud_flags(
         if row.verdict != "contradict":
             continue
         if row.aspect == "birth_date":
-            add("id_birth_date_mismatch", row.detail, compared=row.right)
+            text = f"the id number's birth date differs from the one stated in {row.right}"
+            add("id_birth_date_mismatch", text, compared=row.right)
         elif row.aspect == "gender":
-            add("id_gender_mismatch", row.detail, compared=row.right)
+            text = f"the id number's gender differs from the one stated in {row.right}"
+            add("id_gender_mismatch", text, compared=row.right)
     why = region_contradiction(evidence)
     if why:
         add("region_contradiction", why, regions=dict(evidence.regions))

@@ -42,9 +42,14 @@ def _reason(code: str, weight: int, text: str, attribute: str | None = None) -> 
     return {"code": code, "weight": weight, "text": text, "attribute": attribute}
 
 
+_WORDS = {"pass": "all checks pass", "warn": "warning", "fail": "invalid"}
+
+
 def _why(value: CheckedValue) -> str:
-    bad = [c.reason for c in value.checks if c.outcome != "pass"]
-    return "; ".join(bad) if bad else "all checks pass"
+    """The outcome and the checks behind it, without the value (reasons are read
+    by roles that may see the attribute only masked)."""
+    bad = [c.check for c in value.checks if c.outcome == value.outcome and c.outcome != "pass"]
+    return _WORDS[value.outcome] + (f" ({', '.join(bad)})" if bad else "")
 
 
 def authenticity(
@@ -103,7 +108,7 @@ def authenticity(
         if row.verdict == "agree":
             capped("SOURCES_AGREE", f"{row.left} agrees with {row.right}", None)
         else:
-            capped("SOURCES_CONTRADICT", f"{row.left} contradicts {row.right}: {row.detail}", None)
+            capped("SOURCES_CONTRADICT", f"{row.left} contradicts {row.right}", None)
     if sources >= 2:
         reasons.append(
             _reason("SEVERAL_SOURCES", w("SEVERAL_SOURCES"), f"known to {sources} sources")
