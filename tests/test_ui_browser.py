@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from c360.auth.principal import ROLES
 from c360.ui.routes import CSP
 from tests import ui_helpers
-from tests.policy_helpers import ALERT_MESSAGE
+from tests.policy_helpers import ALERT_MESSAGE, PERSON
 from tests.ui_helpers import PASSWORD, Workspace
 
 workspace = ui_helpers.workspace
@@ -277,6 +277,37 @@ def test_a_case_is_opened_and_moved_through_its_states(workspace: Workspace, pag
     page.goto(f"{workspace.url}/#/customer/{workspace.matrix.person}")
     page.locator("#profile tbody tr").first.wait_for()
     assert not page.locator("#cases-card").is_visible()
+
+
+def test_the_background_check_report_is_requested_as_the_signed_in_person(
+    workspace: Workspace, page: Any
+) -> None:
+    workspace.sign_in(page, "agent")
+    page.goto(f"{workspace.url}/#/customer/{workspace.matrix.person}")
+    form = page.locator("#report-form")
+    form.wait_for()
+    form.get_by_label("格式").select_option("html")
+    with page.expect_popup() as opened:
+        form.get_by_role("button", name="生成背调报告").click()
+    report = opened.value
+    report.wait_for_load_state()
+    assert PERSON["name"] in report.locator("body").inner_text()  # the agent reads names
+    report.close()
+    # Without the session's CSRF token the same form is refused.
+    cookies = {c["name"]: c["value"] for c in workspace.context.cookies()}
+    forged = httpx.post(
+        workspace.url + "/ui/reports/background",
+        data={"customer": str(workspace.matrix.person), "format": "html", "purpose": "service"},
+        cookies=cookies,
+        headers={"Origin": workspace.url},
+    )
+    assert forged.status_code == 403 and PERSON["name"] not in forged.text
+    # Marketing may not have the report: no form.
+    page.context.clear_cookies()
+    workspace.sign_in(page, "marketing")
+    page.goto(f"{workspace.url}/#/customer/{workspace.matrix.person}")
+    page.locator("#profile tbody tr").first.wait_for()
+    assert not page.locator("#report-card").is_visible()
 
 
 QUALITY = """{ dataQuality { completeness { source present records }

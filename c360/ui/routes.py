@@ -27,7 +27,7 @@ import time
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote, urlencode
 
 from sqlalchemy import Engine, select
 from starlette.concurrency import run_in_threadpool
@@ -319,6 +319,7 @@ def ui_routes(
                 "expiresAt": session.expires_at.isoformat(),
                 "mutations": [m for m in MUTATIONS if may_run(principal, m) is None],
                 "fields": _field_access(session.roles),
+                "reports": _report_route(request.scope) is not None,
             },
             headers=SECURITY_HEADERS,
         )
@@ -358,8 +359,62 @@ def ui_routes(
         }
         await graphql(forwarded, receive, send)
 
+    async def report(scope: Scope, receive: Receive, send: Send) -> None:
+        """``POST /ui/reports/background`` (a form: ``csrf``, ``customer``,
+        ``format``, ``purpose``): the background-check report, fetched from
+        ``GET /reports/background/{id}`` with the session's token — the same
+        gate, policy and audit log as any client's request for it."""
+        request = Request(scope, receive)
+        session = await current(request)
+        if session is None:
+            await _refuse(401, "not signed in, or the session ended: sign in again")(
+                scope, receive, send
+            )
+            return
+        form = await _form(request)
+        if not _same_origin(request) or not constant_time_equal(
+            str(form.get("csrf") or ""), session.csrf_token
+        ):
+            await _refuse(403, "refused: the form did not come from this site (CSRF)")(
+                scope, receive, send
+            )
+            return
+        customer = str(form.get("customer") or "")
+        target = _report_route(scope)
+        if not customer.isdigit() or len(customer) > 19 or target is None:
+            await _refuse(400, "customer: give a customer id (digits)")(scope, receive, send)
+            return
+        token = await bearer_for(request, session)
+        if token is None:
+            await _refuse(401, "the single sign-on ended: sign in again")(scope, receive, send)
+            return
+        query = urlencode(
+            {k: str(form[k]) for k in ("format", "purpose") if form.get(k)}, quote_via=quote
+        )
+        path = f"/reports/background/{customer}"
+        kept = [
+            (k, v)
+            for k, v in scope["headers"]
+            if k not in (b"authorization", b"cookie", b"content-type", b"content-length")
+        ]
+        forwarded: Scope = {
+            **scope,
+            "method": "GET",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": query.encode(),
+            "headers": [*kept, (b"authorization", f"Bearer {token}".encode())],
+        }
+        _, child = target.matches(forwarded)
+
+        async def no_body() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        await target.handle({**forwarded, **child}, no_body, send)
+
     return [
         Route("/", index, methods=["GET"]),
+        Route("/ui/reports/background", _Asgi(report), methods=["POST"]),
         Route("/signin", signin_form, methods=["GET"]),
         Route("/signin", signin, methods=["POST"]),
         Route("/signout", signout, methods=["POST"]),
@@ -368,6 +423,19 @@ def ui_routes(
         Mount("/static", app=_Secured(StaticFiles(directory=STATIC)), name="static"),
         *sso,
     ]
+
+
+REPORT_PATH = "/reports/background/{customer_id}"
+
+
+def _report_route(scope: Scope) -> Route | None:
+    """The app's background-check report route (c360.schema.report_http), if
+    this app serves reports."""
+    app = scope.get("app")
+    for route in getattr(app, "routes", ()):
+        if isinstance(route, Route) and route.path == REPORT_PATH:
+            return route
+    return None
 
 
 class _Asgi:

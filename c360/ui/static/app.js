@@ -292,6 +292,8 @@ async function showCustomer(id, keepFocus = false) {
   renderRecords(c);
   renderCredit(c.credit, refused);
   await showCustomerCases(c.customerId);
+  $("report-card").hidden = !(state.session.reports && readable("background_report"));
+  $("report-customer").value = String(c.customerId);
   const can = new Set(state.session.mutations);
   $("tag-form").hidden = !can.has("tag");
   $("note-form").hidden = !can.has("note");
@@ -800,6 +802,7 @@ async function main() {
   if (!response.ok) { location.assign("/signin"); return; }
   state.session = await response.json();
   $("signout-csrf").value = state.session.csrf;
+  $("report-csrf").value = state.session.csrf;
   $("who").textContent = `${state.session.subject.replace(/^staff:/, "")} · ${state.session.roles.join(", ")}${state.session.regions.length ? ` · ${state.session.regions.join(", ")}` : ""}`;
   const purpose = $("purpose");
   for (const p of PURPOSES) purpose.append(el("option", { value: p, text: p }));
@@ -849,6 +852,7 @@ async function main() {
   $("alert-state").addEventListener("change", showAlerts);
   for (const b of document.querySelectorAll("#cases-view [data-queue]")) b.addEventListener("click", () => showCases(b.dataset.queue));
   $("case-form").addEventListener("submit", (event) => { event.preventDefault(); openCase(); });
+  $("report-form").addEventListener("submit", () => { $("report-purpose").value = $("purpose").value; });
   for (const link of document.querySelectorAll("#nav a[data-needs]")) link.hidden = !readable(link.dataset.needs);
   $("merge-explain").addEventListener("click", explainMerge);
   $("merge-other").addEventListener("input", () => { $("merge-confirm").disabled = true; });

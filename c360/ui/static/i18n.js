@@ -35,6 +35,7 @@ export const WORDS = {
     casesFound: "共 {n} 件", moveTo: "移到", moveNote: "处理说明", history: "经过", openCases: "案件", openCase: "登记投诉",
     caseKind: "类型", complaint: "投诉", suggestion: "建议", inquiry: "咨询", channel: "渠道", category: "类别", severity: "严重程度",
     caseText: "客户说了什么", due: "到期", hoursLeft: "剩 {h} 工作小时", overdueBy: "已超时 {h} 工作小时",
+    report: "背调报告", reportFormat: "格式", requestReport: "生成背调报告", reportNote: "按所选用途生成，并记入审计日志",
     sla_none: "无时限", sla_on_track: "正常", sla_warning: "即将超时", sla_paused: "已暂停", sla_breached: "已超时", sla_met: "按时解决", sla_missed: "超时解决",
   },
   en: {
@@ -72,6 +73,7 @@ export const WORDS = {
     casesFound: "{n} cases", moveTo: "Move to", moveNote: "Note", history: "History", openCases: "Cases", openCase: "Record a complaint",
     caseKind: "Kind", complaint: "complaint", suggestion: "suggestion", inquiry: "inquiry", channel: "Channel", category: "Category", severity: "Severity",
     caseText: "What the customer said", due: "due", hoursLeft: "{h} working hours left", overdueBy: "{h} working hours over",
+    report: "Background-check report", reportFormat: "Format", requestReport: "Request the report", reportNote: "Made for the purpose chosen above, and audited",
     sla_none: "no target", sla_on_track: "on track", sla_warning: "due soon", sla_paused: "paused", sla_breached: "breached", sla_met: "met", sla_missed: "missed",
   },
 };
