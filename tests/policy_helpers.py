@@ -26,6 +26,12 @@ from c360.platform.models import (
 )
 from c360.platform.risk.models import credit_alert, credit_decision, credit_score
 from c360.platform.stewardship import CustomerNote, CustomerTag
+from c360.platform.value.models import (
+    value_change,
+    value_score,
+    value_segment,
+    value_segment_run,
+)
 from tests.api_helpers import Api, Server
 from tests.helpers import credit_code, resident_id
 
@@ -278,3 +284,47 @@ def seed_case(engine: Engine, customer_id: int) -> int:
     with engine.begin() as conn:
         return open_case(conn, validate(data), actor="agent-7", now=T0)
 
+
+
+def seed_value(engine: Engine, customer_id: int) -> dict[str, Any]:
+    """The matrix person's value: a score row, one stage transition and a segment
+    with one evaluation. Returns the GraphQL values a clear read shows."""
+    with engine.begin() as conn:
+        conn.execute(
+            insert(value_score).values(
+                customer_id=customer_id, model_version=2, rules_version="value-rules-1",
+                as_of=T0, window_days=365, recency_days=12.0, frequency=6, monetary=3280.5,
+                r_score=5, f_score=4, m_score=5, p_alive=0.93, expected_purchases_90d=1.7,
+                expected_order_value=512.25, clv_12m=3650.0, tier="高价值", stage="成熟",
+                tags=["营销已授权"], interests=["数码"], csat=4.5, csat_answers=2, nps=9.0,
+                nps_answers=1, sentiment=0.6, sentiment_texts=3, repeat_rate=0.83,
+                tenure_days=400.0, computed_at=T0,
+                reasons={"tier": {"rule": "top_value", "reason": "top 20%"},
+                         "stage": {"rule": "mature", "reason": "stable repeat buyer"}},
+            )
+        )  # fmt: skip
+        conn.execute(
+            insert(value_change).values(
+                customer_id=customer_id, kind="stage", from_value="发展", to_value="成熟",
+                rule="mature", reason="stable repeat buyer", rules_version="value-rules-1", at=T0,
+            )
+        )  # fmt: skip
+        segment = conn.execute(
+            insert(value_segment).values(
+                name="高价值成熟",
+                description="",
+                filters={"tier": ["高价值"]},
+                created_by="marketing-1",
+                created_at=T0,
+            )
+        ).inserted_primary_key
+        assert segment is not None
+        conn.execute(
+            insert(value_segment_run).values(
+                segment_id=segment[0], at=T0, members=1, joined=1, left=0
+            )
+        )  # fmt: skip
+    return {
+        "tier": "高价值", "stage": "成熟", "rfmScore": "545", "monetary": 3280.5,
+        "clv12m": 3650.0, "pAlive": 0.93, "csat": 4.5, "nps": 9.0,
+    }  # fmt: skip

@@ -54,6 +54,7 @@ from tests.policy_helpers import (
     seed_case,
     seed_credit,
     seed_matrix,
+    seed_value,
     staff,
 )
 
@@ -295,6 +296,7 @@ def test_role_field_matrix(
     # Every table row was walked.
     walked = {policy_field(name) for name in cells} | {"organization_name", "legal_representative"}
     walked |= CAPABILITY_ROWS  # walked by test_capability_matrix below
+    walked |= frozenset(VALUE_CELLS)  # walked by test_value_matrix below
     walked |= {  # walked by tests/test_verification_api.py
         *("authenticity_score", "authenticity_band", "authenticity_reasons"),
         "verification_state",
@@ -726,3 +728,93 @@ def test_capability_matrix(
         ).first()
     if clear_reads:
         assert logged is not None and clear_reads <= set(logged.fields), (clear_reads, logged)
+
+
+# --- the capabilities' fields: value -------------------------------------------------
+
+VALUE_CELLS: dict[str, tuple[str, ...]] = {
+    # policy row: the fields of Customer.value it governs (segments: the query)
+    "value_rfm": ("recencyDays", "frequency", "monetary", "rfmScore", "repeatRate", "tenureDays"),
+    "value_clv": ("pAlive", "expectedPurchases90d", "expectedOrderValue", "clv12m", "modelVersion"),
+    "value_satisfaction": ("csat", "nps", "sentiment"),
+    "segment": (),
+}
+
+VALUE_QUERY = """
+query($p: ID!, $purpose: String) {
+  customer(id: $p, purpose: $purpose) { value {
+    status tier stage tierReason stageReason tags interests
+    recencyDays frequency monetary rfmScore repeatRate tenureDays
+    pAlive expectedPurchases90d nextPurchaseAt expectedOrderValue clv12m modelVersion
+    csat nps sentiment timeline { kind fromValue toValue reason }
+  } }
+  segments(purpose: $purpose) { name members runs { members joined } }
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def value(module_engine: Engine, matrix: Matrix) -> dict[str, Any]:
+    return seed_value(module_engine, matrix.person)
+
+
+@pytest.mark.parametrize("purpose", [None, "legal_obligation"], ids=["no-purpose", "purpose"])
+@pytest.mark.parametrize(
+    ("roles", "region", "role"),
+    VIEWERS,
+    ids=["+".join(roles) + "@" + region for roles, region, _ in VIEWERS],
+)
+def test_value_matrix(
+    server: Server,
+    module_engine: Engine,
+    matrix: Matrix,
+    value: dict[str, Any],
+    roles: tuple[str, ...],
+    region: str,
+    role: tuple[str, ...],
+    purpose: str | None,
+) -> None:
+    response = server.api(*roles, region=region).post(
+        VALUE_QUERY, {"p": str(matrix.person), "purpose": purpose}
+    )
+    body = response.json()
+    errors = {tuple(e["path"]): e for e in body.get("errors", [])}
+    served = body["data"]["customer"]["value"]
+    # tier, stage, their reasons and history: every role that sees the customer
+    assert (served["tier"], served["stage"]) == (value["tier"], value["stage"])
+    assert served["timeline"] == [
+        {"kind": "stage", "fromValue": "发展", "toValue": "成熟", "reason": "stable repeat buyer"}
+    ]
+    assert served["tags"] == ["营销已授权"] and served["interests"] == ["数码"]
+    clear_reads: set[str] = set()
+    for row, names in VALUE_CELLS.items():
+        outcome = expected(role, row, row, purpose)
+        for name in names:
+            path = ("customer", "value", name)
+            if outcome == "clear":
+                assert path not in errors, (row, name, errors.get(path))
+                clear_reads.add(row)
+                if name in value:
+                    assert served[name] == value[name], (row, name)
+            else:
+                assert served[name] is None, (row, name)
+                assert errors[path]["extensions"] == {"code": "FORBIDDEN", "field": row}
+    if expected(role, "value_clv", "", purpose) != "clear":
+        assert "3650" not in response.text  # the CLV is nowhere in a refused answer
+    segments = body["data"]["segments"]
+    if expected(role, "segment", "", purpose) == "clear":
+        assert segments == [
+            {"name": "高价值成熟", "members": 1, "runs": [{"members": 1, "joined": 1}]}
+        ]
+    else:
+        assert segments is None
+        assert errors[("segments",)]["extensions"]["code"] == "FORBIDDEN"
+    with Session(module_engine) as session:
+        logged = session.exec(
+            select(AuditLog)
+            .where(AuditLog.customer_id == matrix.person, AuditLog.action == "read")
+            .order_by(AuditLog.id.desc())  # type: ignore[union-attr]
+        ).first()
+    personal = clear_reads - {"segment"}
+    if personal:
+        assert logged is not None and personal <= set(logged.fields), (personal, logged)

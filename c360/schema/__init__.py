@@ -25,6 +25,7 @@ from strawberry.types import ExecutionContext
 from c360.schema import cases as cases_schema
 from c360.schema import mutations, queries, risk, ui_support
 from c360.schema import quality as quality_schema
+from c360.schema import value as value_schema
 from c360.schema import verification as verification_schema
 from c360.schema.context import RequestContext, Subject
 from c360.schema.errors import CLIENT_ERRORS
@@ -111,6 +112,7 @@ QUERY_PARTS: tuple[type, ...] = (
     ui_support.Query,
     quality_schema.QualityQuery,
     verification_schema.VerificationQuery,
+    value_schema.ValueQuery,
     # each capability's query type (verification, credit, value, cases, …) joins here
 )
 MUTATION_PARTS: tuple[type, ...] = (

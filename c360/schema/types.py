@@ -36,6 +36,7 @@ from c360.schema.loaders import (
 )
 from c360.schema.presentation import present_evidence, present_value
 from c360.schema.searching import CustomerFacetField
+from c360.schema.value_types import CustomerValue, customer_value
 from c360.schema.verification_types import CustomerAuthenticity, authenticity_for
 
 Info = strawberry.Info[RequestContext, None]
@@ -525,6 +526,13 @@ class Customer(relay.Node):
     )
     async def credit(self, info: Info) -> CustomerCredit:
         return await credit_of(info.context, self.subject)
+
+    @strawberry.field(
+        description="The customer's value: RFM, CLV, P(alive), next purchase, tier, lifecycle "
+        "stage with reasons and history, tags, satisfaction, each field as your role allows."
+    )
+    async def value(self, info: Info) -> CustomerValue:
+        return await customer_value(info.context, self.subject)
 
     @strawberry.field(
         description="Is the customer real? The authenticity score and band, its reason codes, "

@@ -28,6 +28,9 @@ __all__ = ["BgNbd", "fit_bgnbd", "log_likelihood"]
 
 Array = NDArray[np.float64]
 
+LOG_BOUNDS = (-12.0, 12.0)
+"""Bounds of the fitted log-parameters (e^±12: far beyond any sane value)."""
+
 
 @dataclass(frozen=True, slots=True)
 class BgNbd:
@@ -134,8 +137,10 @@ def fit_bgnbd(x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> BgNbd:
         objective,
         start,
         method="Nelder-Mead",
-        options={"maxiter": 20000, "xatol": 1e-8, "fatol": 1e-10},
+        options={"maxiter": 2000, "xatol": 1e-6, "fatol": 1e-8},
     )
-    result = minimize(objective, result.x, method="BFGS")
+    # polish with bounds on the log-parameters: a degenerate sample (no spread
+    # between customers) drifts towards infinity instead of converging
+    result = minimize(objective, result.x, method="L-BFGS-B", bounds=[LOG_BOUNDS] * len(start))
     r, alpha, a, b = (float(v) for v in np.exp(result.x))
     return BgNbd(r=r, alpha=alpha, a=a, b=b, ll=-float(result.fun), customers=int(xs.size))

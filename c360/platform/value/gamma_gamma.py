@@ -26,6 +26,9 @@ __all__ = ["GammaGamma", "fit_gamma_gamma"]
 
 Array = NDArray[np.float64]
 
+LOG_BOUNDS = (-12.0, 12.0)
+"""Bounds of the fitted log-parameters (e^±12: far beyond any sane value)."""
+
 
 @dataclass(frozen=True, slots=True)
 class GammaGamma:
@@ -86,8 +89,10 @@ def fit_gamma_gamma(x: ArrayLike, m: ArrayLike) -> GammaGamma:
         objective,
         start,
         method="Nelder-Mead",
-        options={"maxiter": 20000, "xatol": 1e-8, "fatol": 1e-10},
+        options={"maxiter": 2000, "xatol": 1e-6, "fatol": 1e-8},
     )
-    result = minimize(objective, result.x, method="BFGS")
+    # polish with bounds on the log-parameters: a degenerate sample (no spread
+    # between customers) drifts towards infinity instead of converging
+    result = minimize(objective, result.x, method="L-BFGS-B", bounds=[LOG_BOUNDS] * len(start))
     p, q, g = (float(v) for v in np.exp(result.x))
     return GammaGamma(p=p, q=q, gamma=g, ll=-float(result.fun), customers=int(xs.size))

@@ -74,6 +74,20 @@ def model_due(conn: Connection, now: datetime, rules: Rules | None = None) -> bo
     return now - newest >= timedelta(hours=float(rules.clv.get("refit_every_hours", 24)))
 
 
+def repeat_buyers(conn: Connection) -> int:
+    """How many customers have two or more order events (an upper bound of the
+    repeat customers a fit would see: orders on one day count once there)."""
+    ev = t.event
+    per_customer = (
+        select(ev.c.customer_id)
+        .where(ev.c.event_type.in_(ORDER_TYPES), ev.c.customer_id.is_not(None))
+        .group_by(ev.c.customer_id)
+        .having(func.count() >= 2)
+        .subquery()
+    )
+    return int(conn.execute(select(func.count()).select_from(per_customer)).scalar() or 0)
+
+
 def population_histories(
     conn: Connection, now: datetime, rules: Rules
 ) -> tuple[History, History, int]:
