@@ -30,6 +30,7 @@ from c360.demo.generate import generate_demo_data
 from c360.demo.standins import start_standins
 from c360.platform.models import AuditLog
 from c360.platform.sources import save_source
+from c360.platform.verification.judgment import refresh_all
 from c360.schema.report_http import produce_report
 from tests.api_helpers import Api, Server
 from tests.cli_helpers import InProcessCli
@@ -97,6 +98,7 @@ def world(module_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> It
         for cid in (person, company):
             outcome = enrich_customer(module_engine, cid, purpose="credit_assessment", actor="test")
             assert outcome.outcome == "charged"
+    refresh_all(module_engine)  # the authenticity judgment, as the indexer would
     yield DemoWorld(
         module_engine,
         person,
@@ -160,6 +162,10 @@ def test_a_demo_persons_report_in_html_and_pdf(world: DemoWorld) -> None:
     assert values["id_number"] in html and values["name"] in html  # compliance, with a purpose
     assert "demo-bureau" in html and "credit_assessment" in html
     assert "工商登记" not in html  # a person has no registration section
+    # The verification package's judgment, as stored: checks, score, band.
+    assert "核验 Checks" in html and "check_character" in html
+    assert "评分 score" in html and "评分构成 Contributions" in html
+    assert "not verified yet" not in html
     if world.engine.dialect.name != "sqlite":
         return  # the PDF is the same document: rendered once, on SQLite
     produced = produce_report(

@@ -27,6 +27,7 @@ from c360.platform.quality.report import quality_report
 from c360.platform.records import IncomingRecord
 from c360.platform.rejections import field_rejection
 from c360.platform.sources import save_source
+from c360.platform.verification.judgment import refresh_all
 from tests.cli_helpers import InProcessCli
 from tests.helpers import bad_resident_id
 
@@ -41,6 +42,7 @@ def world(module_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> It
     for src in dataset.sources:
         save_source(module_engine, src.name, src.connector, src.config, trust=src.trust)
     sync_sources(module_engine, [src.name for src in dataset.sources])
+    refresh_all(module_engine)  # the verification package's checks, as the indexer would
     yield module_engine
 
 
@@ -156,6 +158,20 @@ def test_every_figure_matches_a_direct_count(world: Engine) -> None:
             world, base + _has(world, "attributes", row["attribute"])
         )
         assert row["conflicting"] == _scalar(world, base + _conflicting(world, row["attribute"]))
+
+    verified = [v for v in data["validity"] if v["source"] == "golden"]
+    assert verified  # the verification checks join the validity figures
+    for row in verified:
+        name = row["check"].removeprefix("verification.")
+        if "." in name:
+            continue  # a named check inside an attribute's checks (JSON): counted below in sum
+        for outcome, key in (("pass", "passed"), ("warn", "warned"), ("fail", "failed")):
+            assert row[key] == _scalar(
+                world,
+                "SELECT count(*) FROM verification_check WHERE attribute = :a AND outcome = :o",
+                a=name,
+                o=outcome,
+            ), (name, outcome)
 
     by_reason = {(r["scope"], r["source"], r["field"]): r for r in data["reasons"]}
     assert ("record", "social", "record") in by_reason

@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from c360.auth.policy import Outcome, roles_seeing
+from c360.auth.masking import MASKS
+from c360.auth.policy import Outcome, policy_field, roles_seeing
 from c360.platform.background.facts import BackgroundFacts
 from c360.platform.quality.reasons import reason_pattern
 from c360.schema.context import RequestContext, Subject
@@ -61,6 +62,28 @@ IDENTITY_ATTRIBUTES = (
     "established",
 )
 """The attributes the identity section lists first, in this order."""
+
+OUTCOME_WORDS = {"pass": "通过 pass", "warn": "提示 warn", "fail": "不通过 fail"}
+STATE_WORDS = {
+    "unverified": "未核验 unverified",
+    "verified_source": "来源核验 verified by source",
+    "verified_staff": "人工核验 verified by staff",
+    "failed": "核验失败 failed",
+}
+VERDICT_WORDS = {"agree": "一致 agrees", "contradict": "矛盾 contradicts"}
+BAND_WORDS = {"pass": "通过 pass", "review": "复核 review", "fail": "不通过 fail"}
+
+ASPECT_ATTRIBUTES: dict[str, tuple[str, ...]] = {
+    "region": ("province",),
+    "birth_date": ("birth_date", "id_number"),
+    "gender": ("gender", "id_number"),
+    "name": ("name",),
+    "registration": ("registration_status",),
+    "legal_representative": ("legal_representative",),
+}
+"""The attributes a consistency cell's detail speaks of: it is shown as written
+only to a caller who reads them in clear. An aspect not listed is treated as
+``*`` (every personal attribute)."""
 
 PURPOSE_NEEDED = "declare a purpose (purpose=… or the X-Purpose header) for a background report"
 
@@ -117,6 +140,10 @@ def _when(moment: datetime | str | None) -> str:
     return f"{moment:%Y-%m-%d %H:%M} UTC"
 
 
+def _band(shown: str) -> str:
+    return BAND_WORDS.get(shown, shown)
+
+
 def _yes(flag: bool) -> str:
     return "是 yes" if flag else "否 no"
 
@@ -147,7 +174,32 @@ class _Presenter:
     def may(self, attribute: str, subject: Subject | None = None) -> bool:
         """Whether the field is served at all (clear or masked)."""
         decision = self.context.decide(attribute, subject or self.subject)
-        return decision.outcome is not Outcome.REFUSED
+        if decision.outcome is Outcome.REFUSED:
+            self.view.refused.add(decision.field)
+            self.context.access.refused(subject or self.subject, decision.field, decision.reason)
+            return False
+        return True
+
+    def clear(self, attribute: str) -> bool:
+        """Whether the caller reads ``attribute`` of the customer in clear."""
+        return self.context.decide(attribute, self.subject).outcome is Outcome.CLEAR
+
+    def explain(self, text: Any, *attributes: str) -> str:
+        """A reason or detail written by a check (it may quote the value it is
+        about): as written to a caller who reads every one of ``attributes`` in
+        clear, else with the values taken out (:func:`reason_pattern`) —
+        withheld, never masked by a rule of its own."""
+        text = "" if text is None else str(text)
+        if "*" in attributes:  # about any attribute: as the schema's evidence rule
+            attributes = tuple(a for a in attributes if a != "*") + tuple(sorted(MASKS))
+        if attributes and all(self.clear(a) for a in attributes if a):
+            for attribute in attributes:
+                if attribute and self.context.decide(attribute, self.subject).personal:
+                    self.context.access.read(
+                        self.subject, policy_field(attribute, self.subject.kind)
+                    )
+            return text
+        return reason_pattern(text)
 
 
 def report_view(context: RequestContext, facts: BackgroundFacts, purpose: str | None) -> ReportView:
@@ -237,7 +289,8 @@ def _identity(p: _Presenter, facts: BackgroundFacts) -> Section:
     verification = facts.verification
     if verification.available and verification.checks:
         checks = Table(
-            ["属性 attribute", "值 value", "结果 outcome", "检查 checks"], title="核验 Checks"
+            ["属性 attribute", "值 value", "结果 outcome", "检查 checks", "核验时间 checked"],
+            title="核验 Checks",
         )
         for item in verification.checks:
             attribute = str(item.get("attribute", ""))
@@ -245,8 +298,13 @@ def _identity(p: _Presenter, facts: BackgroundFacts) -> Section:
                 [
                     attribute,
                     p.show(attribute, item.get("value")),
-                    str(item.get("outcome", "")),
-                    "; ".join(_check_text(c) for c in item.get("checks", ())),
+                    OUTCOME_WORDS.get(str(item.get("outcome")), str(item.get("outcome"))),
+                    "; ".join(
+                        f"{c.get('check')}: {c.get('outcome')} — "
+                        + p.explain(c.get("reason"), attribute)
+                        for c in item.get("checks", ())
+                    ),
+                    _when(item.get("checked_at")),
                 ]
             )
         section.tables.append(checks)
@@ -273,15 +331,13 @@ def _identity(p: _Presenter, facts: BackgroundFacts) -> Section:
     return section
 
 
-def _check_text(check: dict[str, Any]) -> str:
-    reason = reason_pattern(str(check.get("reason", "")))
-    return f"{check.get('check')}: {check.get('outcome')} — {reason}"
-
-
 def _states(p: _Presenter, facts: BackgroundFacts) -> Section:
     section = Section("核验状态 Verification states")
     verification = facts.verification
     if verification.available and verification.states:
+        if not p.may("verification_state"):
+            section.lines.append(f"核验状态 verification states: {NOT_PERMITTED}")
+            return section
         table = Table(
             [
                 "属性 attribute",
@@ -297,11 +353,11 @@ def _states(p: _Presenter, facts: BackgroundFacts) -> Section:
             table.rows.append(
                 [
                     str(item.get("attribute", "")),
-                    str(item.get("state", "")),
-                    str(item.get("verified_by") or NONE),
+                    STATE_WORDS.get(str(item.get("state")), str(item.get("state"))),
+                    p.show("verification_state", item.get("verified_by")),
                     _when(item.get("verified_at")),
                     str(item.get("method") or NONE),
-                    str(item.get("evidence") or NONE),
+                    p.show("verification_state", item.get("evidence")),
                     _when(item.get("due_at")),
                 ]
             )
@@ -330,13 +386,19 @@ def _consistency(p: _Presenter, facts: BackgroundFacts) -> Section:
     section = Section("一致性 Cross-source consistency")
     verification = facts.verification
     if verification.available and verification.consistency:
-        table = Table(["比对 aspect", "结果 outcome", "说明 detail"])
+        table = Table(
+            ["比对 aspect", "左 left", "右 right", "结果 outcome", "说明 detail"],
+            title="一致性矩阵 Consistency matrix",
+        )
         for item in verification.consistency:
+            aspect = str(item.get("aspect", ""))
             table.rows.append(
                 [
-                    str(item.get("aspect", "")),
-                    str(item.get("outcome", "")),
-                    reason_pattern(str(item.get("detail", ""))),
+                    aspect,
+                    str(item.get("left", "")),
+                    str(item.get("right", "")),
+                    VERDICT_WORDS.get(str(item.get("outcome")), str(item.get("outcome"))),
+                    p.explain(item.get("detail"), *ASPECT_ATTRIBUTES.get(aspect, ("*",))),
                 ]
             )
         section.tables.append(table)
@@ -368,27 +430,39 @@ def _authenticity(p: _Presenter, facts: BackgroundFacts) -> Section:
         )
         return section
     section.lines.append(
-        f"评分 score {score.get('score')} / 100 · 结论 band {score.get('band')} · "
-        f"计算于 computed {_when(score.get('computed_at'))}"
+        f"评分 score {p.show('authenticity_score', score.get('score'))} / 100 · "
+        f"结论 band {_band(p.show('authenticity_band', score.get('band')))} · "
+        f"计算于 computed {_when(score.get('computed_at'))} · "
+        f"规则 policy {score.get('policy_version') or NONE}"
     )
-    reasons = Table(["原因 reason", "权重 weight", "说明 text"], title="评分构成 Contributions")
+    if not p.may("authenticity_reasons"):
+        section.lines.append(f"评分构成与风险标记 reasons and flags: {NOT_PERMITTED}")
+        return section
+    reasons = Table(
+        ["原因 reason", "权重 weight", "属性 attribute", "说明 text"],
+        title="评分构成 Contributions",
+    )
     for item in score.get("reasons", ()):
+        attribute = str(item.get("attribute") or "")
         reasons.rows.append(
             [
                 str(item.get("code", "")),
-                str(item.get("weight", "")),
-                reason_pattern(str(item.get("text", ""))),
+                f"{item.get('weight', 0):+}"
+                if isinstance(item.get("weight"), int)
+                else str(item.get("weight", "")),
+                attribute or NONE,
+                p.explain(item.get("text"), attribute or "*"),
             ]
         )
     section.tables.append(reasons)
     if verification.flags:
-        flags = Table(["标记 flag", "严重度 severity", "说明 detail"], title="风险标记 Fraud flags")
+        flags = Table(["标记 flag", "严重度 severity", "说明 text"], title="风险标记 Fraud flags")
         for item in verification.flags:
             flags.rows.append(
                 [
                     str(item.get("code", "")),
                     str(item.get("severity", "")),
-                    reason_pattern(str(item.get("detail", ""))),
+                    p.explain(item.get("detail"), "*"),
                 ]
             )
         section.tables.append(flags)

@@ -39,6 +39,7 @@ from c360.platform.audit import (
     clean_purpose,
 )
 from c360.platform.background.facts import VerificationReader, gather
+from c360.platform.background.verification import stored_verification
 from c360.platform.customers.ids import UnknownCustomerError
 from c360.schema.background import ReportNotFound, ReportRefused, report_view
 from c360.schema.context import RequestContext
@@ -91,7 +92,9 @@ def produce_report(
     detail: dict[str, str] | None = None,
 ) -> ProducedReport:
     """The report of ``customer_id`` for ``principal`` under ``purpose`` in
-    ``fmt``, its reading (or refusal) on the audit log first.
+    ``fmt``, its reading (or refusal) on the audit log first; the verification
+    section is read by ``verification`` (default: what the verification
+    package stored, :func:`~c360.platform.background.verification.stored_verification`).
     :class:`ReportRefused`, :class:`ReportNotFound`, :class:`ReportInputError`
     or :class:`FontMissing` otherwise."""
     fmt = check_format(fmt)
@@ -102,7 +105,7 @@ def produce_report(
     logged = {"report": "background", "format": fmt, **(detail or {})}
     try:
         with engine.connect() as conn:
-            facts = gather(conn, customer_id, verification=verification)
+            facts = gather(conn, customer_id, verification=verification or stored_verification)
     except UnknownCustomerError:
         raise ReportNotFound(f"no customer {customer_id}") from None
     context.prime_coverage([facts.customer_id], purpose)

@@ -8,6 +8,8 @@ Modules, one concern each:
                 reasons can be counted and shown without personal data
 ``report``      :func:`quality_report`: completeness, validity, duplicates,
                 freshness, quarantine and field-rejection reasons, conflicts
+``verification_checks``  the verification package's stored checks as
+                validity rows (per attribute and per named check)
 ``quarantine``  the quarantined records and refused values: list, show, and
                 retry (re-validate and land a record under today's rules)
 

@@ -18,9 +18,9 @@ profiles and sync runs, answering per source and per attribute
 * **conflicts** — of the active customers holding an attribute, how many have
   sources that disagree on it (the golden profile's ``conflicting`` lineage).
 
-Checks of other capabilities (the verification package's document, phone,
-e-mail and address checks) join through :data:`CheckCounter` functions passed
-to :func:`quality_report`, so this module knows none of them.
+Checks of other capabilities join validity through :data:`CheckCounter`
+functions: by default the verification package's stored document, phone,
+e-mail and address checks (:mod:`c360.platform.quality.verification_checks`).
 
 Everything is counted from the rows themselves, so the test can cross-check
 each figure against a direct SQL count.
@@ -39,6 +39,7 @@ from sqlalchemy import Connection, func, select
 
 from c360.platform import tables as t
 from c360.platform.quality.reasons import reason_pattern
+from c360.platform.quality.verification_checks import CheckCounts, verification_validity
 from c360.platform.records import ORGANIZATION_ATTRIBUTES, PERSON_ATTRIBUTES
 from c360.platform.rejections import RECORD_ERRORS, field_rejection
 
@@ -200,9 +201,10 @@ class QualityReport:
         }
 
 
-CheckCounter = Callable[[Connection], Iterable[Validity]]
-"""A capability's own checks as validity rows (e.g. the verification results:
-``document.resident_id`` passed / warned / failed per source)."""
+CheckCounter = Callable[[Connection], Iterable[CheckCounts]]
+"""A capability's own checks as validity rows ``(source, check, passed, warned,
+failed)``: the verification results by default
+(:mod:`c360.platform.quality.verification_checks`)."""
 
 
 def _aware(moment: datetime) -> datetime:
@@ -222,9 +224,13 @@ def quality_report(
     conn: Connection,
     *,
     now: datetime | None = None,
-    checks: Iterable[CheckCounter] = (),
+    checks: Iterable[CheckCounter] | None = None,
 ) -> QualityReport:
-    """The data-quality report of everything stored, at ``now`` (default: now)."""
+    """The data-quality report of everything stored, at ``now`` (default: now);
+    ``checks`` add capabilities' validity rows (default: the verification
+    package's stored checks)."""
+    if checks is None:
+        checks = (verification_validity,)
     now = _aware(now or datetime.now(UTC))
     report = QualityReport(generated_at=now)
     _records(conn, report, now)
@@ -232,7 +238,7 @@ def quality_report(
     _duplicates(conn, report)
     _conflicts(conn, report)
     for counter in checks:
-        report.validity.extend(counter(conn))
+        report.validity.extend(Validity(*counts) for counts in counter(conn))
     report.validity.sort(key=lambda v: (v.source, v.check))
     report.reasons.sort(key=lambda r: (r.scope, r.source, r.field, -r.count, r.reason))
     return report
