@@ -301,7 +301,7 @@ def test_role_field_matrix(
         *("authenticity_score", "authenticity_band", "authenticity_reasons"),
         "verification_state",
     }
-    walked |= {"data_quality"}  # walked by tests/test_reports_api.py
+    walked |= {"data_quality", "background_report"}  # walked by tests/test_reports_api.py
     assert set(FIELDS) <= walked | {"public"}, set(FIELDS) - walked
 
 

@@ -96,6 +96,7 @@ FIELDS: dict[str, tuple[Access, Access, Access, Access, Access]] = {
     "note":                    (C,    H,         C,    P,          C),
     "tags":                    (C,    C,         C,    C,          C),
     "data_quality":            (H,    H,         C,    C,          C),
+    "background_report":       (P,    H,         P,    P,          P),
     "organization_name":       (C,    C,         C,    C,          C),
     "public":                  (C,    C,         C,    C,          C),
     "other":                   (C,    H,         C,    C,          C),
