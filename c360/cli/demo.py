@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from c360.cli.serve import ensure_usable_index, serve_app
 from c360.cli.support import console, open_engine, source_errors
 from c360.cli.sync import report_table, sync_sources
+from c360.demo.cases import case_figures, prepare_cases
 from c360.platform.settings import get_settings
 
 if TYPE_CHECKING:
@@ -103,6 +104,8 @@ def run_demo(
 
     for line in prepare_credit(engine, seed):  # scored by the indexer's judgments below
         out.print(line)
+    for line in prepare_cases(engine, seed):
+        out.print(line)
     from c360.search.indexer import Indexer
     from c360.search.settings import open_backend
 
@@ -122,6 +125,8 @@ def run_demo(
         table.add_row(label, f"{value:,}")
     out.print(table)
     for line in credit_figures(engine):
+        out.print(line)
+    for line in case_figures(engine):
         out.print(line)
     if evaluate:
         truth = load_truth(dataset.truth_path)
