@@ -302,6 +302,7 @@ def test_role_field_matrix(
         "verification_state",
     }
     walked |= {"data_quality", "background_report"}  # walked by tests/test_reports_api.py
+    walked |= {"privacy_requests", "consents", "privacy_export"}  # tests/test_privacy_api.py
     assert set(FIELDS) <= walked | {"public"}, set(FIELDS) - walked
 
 

@@ -100,6 +100,9 @@ FIELDS: dict[str, tuple[Access, Access, Access, Access, Access]] = {
     "organization_name":       (C,    C,         C,    C,          C),
     "public":                  (C,    C,         C,    C,          C),
     "other":                   (C,    H,         C,    C,          C),
+    "privacy_requests":        (H,    H,         H,    C,          C),
+    "consents":                (H,    H,         H,    P,          C),
+    "privacy_export":          (H,    H,         H,    P,          P),
 }
 # fmt: on
 """The field policy, one column per role in :data:`ROLES` order."""
@@ -116,6 +119,8 @@ class RolePolicy:
 MUTATIONS: tuple[str, ...] = (
     *("tag", "untag", "note", "merge", "split", "unmerge"),
     *("acknowledge_alert", "override_credit"),
+    *("open_privacy_request", "export_person", "erase_person", "restrict_person"),
+    *("lift_restriction", "record_consent", "withdraw_consent"),
     *("open_case", "move_case", "assign_case", "escalate_case", "record_survey"),
     "verify",
 )
@@ -128,6 +133,12 @@ team's supervisor, :data:`SUPERVISED_MUTATIONS`)."""
 CASE_MUTATIONS = frozenset(
     {"open_case", "move_case", "assign_case", "escalate_case", "record_survey"}
 )
+
+PRIVACY_MUTATIONS = frozenset(
+    {"open_privacy_request", "export_person", "erase_person", "restrict_person"}
+    | {"lift_restriction", "record_consent", "withdraw_consent"}
+)
+"""Data-subject requests and consents (compliance staff; c360.schema.privacy)."""
 
 SUPERVISED_MUTATIONS = frozenset({"assign_case", "escalate_case"})
 """Case mutations a region-limited role runs only on the cases of a team whose
@@ -143,7 +154,7 @@ ROLE_POLICIES: dict[str, RolePolicy] = {
     "risk": RolePolicy(
         rows=Rows.ALL, mutations=frozenset({"note", "acknowledge_alert", "override_credit"})
     ),
-    "compliance": RolePolicy(rows=Rows.ALL, mutations=frozenset()),
+    "compliance": RolePolicy(rows=Rows.ALL, mutations=PRIVACY_MUTATIONS),
     "admin": RolePolicy(rows=Rows.ALL, mutations=frozenset(MUTATIONS)),
 }
 

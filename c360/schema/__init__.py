@@ -24,6 +24,7 @@ from strawberry.types import ExecutionContext
 
 from c360.schema import cases as cases_schema
 from c360.schema import mutations, queries, risk, ui_support
+from c360.schema import privacy as privacy_schema
 from c360.schema import quality as quality_schema
 from c360.schema import value as value_schema
 from c360.schema import verification as verification_schema
@@ -113,6 +114,7 @@ QUERY_PARTS: tuple[type, ...] = (
     quality_schema.QualityQuery,
     verification_schema.VerificationQuery,
     value_schema.ValueQuery,
+    privacy_schema.PrivacyQuery,
     # each capability's query type (verification, credit, value, cases, …) joins here
 )
 MUTATION_PARTS: tuple[type, ...] = (
@@ -120,6 +122,7 @@ MUTATION_PARTS: tuple[type, ...] = (
     risk.RiskMutation,
     cases_schema.CasesMutation,
     verification_schema.VerificationMutation,
+    privacy_schema.PrivacyMutation,
     # each capability's mutation type joins here
 )
 Query = merge_types("Query", QUERY_PARTS)

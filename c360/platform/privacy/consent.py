@@ -294,3 +294,9 @@ def _moment(value: Any, default: Any = _NOW) -> datetime | None:
                 at = at.replace(tzinfo=UTC)
             return min(at, now)
     return now if default is _NOW else default
+
+
+def basis_row(conn: Connection, basis_id: int) -> dict[str, Any] | None:
+    """One recorded basis, or ``None``."""
+    row = conn.execute(select(BASES).where(BASES.c.id == basis_id)).mappings().first()
+    return dict(row) if row is not None else None
