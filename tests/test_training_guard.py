@@ -5,6 +5,8 @@ arithmetic over records read once; the database adds nothing)."""
 
 from __future__ import annotations
 
+import itertools
+import math
 import random
 import string
 from collections import Counter
@@ -32,26 +34,31 @@ GIVEN = sorted({a + b for a in _SYLLABLES for b in _SYLLABLES})[:300]
 FAMILY = sorted({a + b + c for a in _SYLLABLES[:10] for b in _SYLLABLES for c in _SYLLABLES[5:]})
 
 
-def test_bounds_keep_agreement_above_chance_and_nothing_certain() -> None:
-    m = sane_m([0.00001, 0.2, 0.0, 0.79999], [0.001, 0.3, 0.01, 0.689])
-    assert all(mi > ui for mi, ui in zip(m[:-1], [0.001, 0.3, 0.01], strict=True))
-    assert m[-1] < 0.689 and all(v > 0 for v in m)
-    assert sum(m) == 1.0 or abs(sum(m) - 1.0) < 1e-12
+def test_bounds_order_the_weights_and_leave_nothing_certain() -> None:
+    u = [0.001, 0.01, 0.3, 0.689]
+    m = sane_m([0.99, 0.0, 0.01, 0.0], u)
+    weights = [math.log2(mi / ui) for mi, ui in zip(m, u, strict=True)]
+    assert all(a >= b - 1e-9 for a, b in itertools.pairwise(weights))  # closer never less
+    assert weights[0] > 0 > weights[-1]
+    assert all(0 < v < 1 for v in m) and abs(sum(m) - 1.0) < 1e-5
+    # a near miss may stay evidence against, as long as looser levels weigh less
+    assert sane_m([0.9, 0.02, 0.08], [0.01, 0.05, 0.94])[1] == pytest.approx(0.02, rel=1e-6)
 
 
-def test_em_does_not_learn_that_agreeing_is_evidence_against() -> None:
-    """Pairs where the "matches" (agreeing on comparison 0) rarely agree on
-    comparison 1 — namesakes with different birth dates — would teach plain EM
-    that agreeing on 1 lowers the odds."""
+def test_em_does_not_learn_a_closer_level_is_worse_than_a_looser_one() -> None:
+    """Pairs where the "matches" (agreeing on comparison 0) are namesakes who
+    hardly ever come close on comparison 1 would teach plain EM that coming
+    close there weighs less than being far apart."""
     rng = random.Random(3)
     patterns: Counter[tuple[int, ...]] = Counter()
     for _ in range(5000):
         namesake = rng.random() < 0.7
-        patterns[(0 if namesake else 1, 1 if namesake or rng.random() < 0.5 else 0)] += 1
-    u = [[0.01, 0.99], [0.02, 0.98]]
-    _, m = expectation_maximisation(patterns, [[0.9, 0.1], [0.9, 0.1]], u, set(), 0.5, 100)
-    assert m[1][0] > u[1][0]  # agreeing on 1 still counts for a match
-    assert m[1][1] < u[1][1]
+        close = rng.random() < (0.001 if namesake else 0.3)
+        patterns[(0 if namesake else 1, 1 if close else 2)] += 1
+    u = [[0.01, 0.99], [0.05, 0.05, 0.9]]
+    _, m = expectation_maximisation(patterns, [[0.9, 0.1], [0.8, 0.1, 0.1]], u, set(), 0.5, 100)
+    weights = [math.log2(mi / ui) for mi, ui in zip(m[1], u[1], strict=True)]
+    assert all(a >= b - 1e-9 for a, b in itertools.pairwise(weights))
 
 
 def _people(engine: Engine) -> None:

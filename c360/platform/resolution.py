@@ -1,9 +1,11 @@
 """Identity resolution: which customer a source record belongs to.
 
 The :class:`Resolver` protocol is the seam; :class:`DeterministicResolver` links
-on strong identifiers only (valid resident id number, USCC, normalized e-mail,
-phone together with the same name reading, WeChat id). The probabilistic resolver
-of a later issue implements the same protocol.
+on strong identifiers only, by the deterministic rules of
+:mod:`c360.platform.identity_rules` (valid resident id number, USCC, normalized
+e-mail, phone together with the same name reading, WeChat id...). The
+probabilistic resolver implements the same protocol, with the rules of the
+match settings in force.
 
 Invariants kept here: a merge keeps the older (smaller) customer id and leaves
 the absorbed one redirecting to it; two different valid id numbers never merge
@@ -22,6 +24,13 @@ from sqlalchemy import Connection, delete, func, insert, select
 from c360.platform import tables as t
 from c360.platform.bulk import bulk_insert
 from c360.platform.customers.ids import merge_customers, survivor_of
+from c360.platform.identity_rules import (
+    DEFAULT_RULES,
+    HARD_KEYS,
+    DeterministicRule,
+    identity_keys,
+    key_tag,
+)
 from c360.platform.models import utcnow
 from c360.platform.sql import chunks, fetch_in
 
@@ -74,50 +83,6 @@ class Resolver(Protocol):
         ...
 
 
-# Rules in the order of strength; the first that matches names the link.
-RULES: tuple[tuple[str, str], ...] = (
-    ("id_number", "ric"),
-    ("uscc", "uscc"),
-    ("email", "email"),
-    ("phone+name", "phone"),
-    ("wechat_id", "wechat"),
-    ("name+birth_date", "namedob"),
-    ("phone (record has no name)", "phoneany"),
-    ("company_name", "orgname"),
-)
-_RULE_OF_PREFIX = {prefix: rule for rule, prefix in RULES}
-_RULE_RANK = {prefix: rank for rank, (_, prefix) in enumerate(RULES)}
-
-
-def identity_keys(kind: str, attributes: dict[str, Any]) -> list[str]:
-    """The strong identifiers of a record, as ``<kind>:<rule>:<value>`` keys."""
-    keys: list[str] = []
-    k = "p" if kind == "person" else "o"
-    if kind == "person":
-        if attributes.get("id_number"):
-            keys.append(f"p:ric:{attributes['id_number']}")
-        if attributes.get("email"):
-            keys.append(f"p:email:{attributes['email']}")
-        if attributes.get("phone") and attributes.get("name_pinyin"):
-            keys.append(f"p:phone:{attributes['phone']}|{attributes['name_pinyin']}")
-        if attributes.get("wechat_id"):
-            keys.append(f"p:wechat:{str(attributes['wechat_id']).casefold()}")
-        if attributes.get("name") and attributes.get("birth_date"):
-            keys.append(f"p:namedob:{attributes['name']}|{attributes['birth_date']}")
-        if attributes.get("phone"):
-            # Stored for every record; matched only by records that carry no name,
-            # and only when one customer owns the phone (see DeterministicResolver).
-            keys.append(f"p:phoneany:{attributes['phone']}")
-    else:
-        if attributes.get("uscc"):
-            keys.append(f"o:uscc:{attributes['uscc']}")
-        if attributes.get("name"):
-            keys.append(f"o:orgname:{str(attributes['name']).casefold()}")
-        if attributes.get("email"):
-            keys.append(f"{k}:email:{attributes['email']}")
-    return keys
-
-
 def _linked_counts(conn: Connection, customer_ids: set[int]) -> dict[int, int]:
     """How many records each customer still has linked."""
     if not customer_ids:
@@ -131,10 +96,6 @@ def _linked_counts(conn: Connection, customer_ids: set[int]) -> dict[int, int]:
     return {cid: n for cid, n in rows}
 
 
-def _prefix(key: str) -> str:
-    return key.split(":", 2)[1]
-
-
 class DeterministicResolver:
     """Links on strong identifiers; merges customers a record bridges, unless
     they carry different valid id numbers (or USCCs)."""
@@ -143,13 +104,16 @@ class DeterministicResolver:
         outcome = ResolutionOutcome()
         if not records:
             return outcome
+        rules = self._rules(conn)
+        rank = {rule.key: index for index, rule in enumerate(rules)}
+        rule_of = {rule.key: rule for rule in rules}
         record_ids = [r.record_id for r in records if not r.new]
         previous_keys: dict[int, set[str]] = defaultdict(set)
         for rid, key in fetch_in(
             conn, "SELECT record_id, key FROM identity_key WHERE {cond}", "record_id", record_ids
         ):
             previous_keys[rid].add(key)
-        keys_of = {r.record_id: identity_keys(r.kind, r.attributes) for r in records}
+        keys_of = {r.record_id: identity_keys(r.kind, r.attributes, rules) for r in records}
         all_keys = sorted({k for ks in keys_of.values() for k in ks})
         key_owner: dict[str, set[int]] = defaultdict(set)
         for key, cid in fetch_in(
@@ -178,14 +142,16 @@ class DeterministicResolver:
             keys = keys_of[rec.record_id]
             # Candidates by rule strength.
             matched: dict[int, str] = {}
-            nameless = not rec.attributes.get("name")
-            for key in sorted(keys, key=lambda k: _RULE_RANK[_prefix(k)]):
+            for key in sorted(keys, key=lambda k: rank[key_tag(k)]):
                 owners = key_owner.get(key, set())
-                if _prefix(key) == "phoneany" and (not nameless or len(owners) != 1):
+                rule = rule_of[key_tag(key)]
+                if rule.only_without and any(rec.attributes.get(a) for a in rule.only_without):
+                    continue
+                if rule.unique_owner and len(owners) != 1:
                     continue
                 for cid in owners:
-                    matched.setdefault(cid, _prefix(key))
-            own_hard = {k for k in keys if _prefix(k) in ("ric", "uscc")}
+                    matched.setdefault(cid, rule.key)
+            own_hard = {k for k in keys if key_tag(k) in HARD_KEYS}
             scored = self._candidates(rec, set(matched))
             refused = self._refused(rec)
             pool = set(matched) | set(scored)
@@ -193,7 +159,7 @@ class DeterministicResolver:
                 cid for cid in pool if cid not in refused and not hard_ids.conflicts(cid, own_hard)
             ]
 
-            compatible.sort(key=lambda c: _strength(c, matched, scored))
+            compatible.sort(key=lambda c: _strength(c, matched, scored, rank))
             if compatible:
                 # Merge the compatible candidates, strongest first, into the oldest
                 # of them, as long as no two of them conflict either.
@@ -229,15 +195,15 @@ class DeterministicResolver:
                     score = 1.0
                     evidence = {"rule": "manual merge (must-link)"}
                 elif hard_members:
-                    rule = matched[min(hard_members, key=lambda c: _RULE_RANK[matched[c]])]
-                    method = f"rule:{_RULE_OF_PREFIX[rule]}"
+                    tag = matched[min(hard_members, key=lambda c: rank[matched[c]])]
+                    method = f"rule:{rule_of[tag].name}"
                     score = 1.0
-                    evidence = {"rule": _RULE_OF_PREFIX[rule]}
+                    evidence = {"rule": rule_of[tag].name}
                 else:
                     method, score, evidence = self._describe(rec, group, scored)
                 evidence.update(
                     matched_customers=sorted(group),
-                    keys=sorted({_prefix(k) for k in keys if key_owner.get(k)}),
+                    keys=sorted({key_tag(k) for k in keys if key_owner.get(k)}),
                 )
                 if any(c in scored and not scored[c].manual for c in group):
                     evidence["probabilistic"] = {
@@ -263,7 +229,7 @@ class DeterministicResolver:
                 score = 1.0
                 evidence = {
                     "rule": "no strong identifier matched",
-                    "blocked_by": sorted({_RULE_OF_PREFIX[matched[c]] for c in matched}),
+                    "blocked_by": sorted({rule_of[matched[c]].name for c in matched}),
                 }
                 if pool:
                     evidence["cannot_link"] = sorted(pool)
@@ -337,6 +303,10 @@ class DeterministicResolver:
     # adds scored candidates, human constraints and its own bookkeeping here; the
     # deterministic resolver needs none of them.
 
+    def _rules(self, conn: Connection) -> Sequence[DeterministicRule]:
+        """The deterministic rules in force, strongest first."""
+        return DEFAULT_RULES
+
     def _prepare(self, conn: Connection, records: Sequence[ResolvableRecord]) -> None:
         """Batch look-ups before the records are linked one by one."""
 
@@ -381,15 +351,15 @@ class DeterministicResolver:
 
 
 def _strength(
-    cid: int, matched: dict[int, str], scored: dict[int, Candidate]
+    cid: int, matched: dict[int, str], scored: dict[int, Candidate], rank: dict[str, int]
 ) -> tuple[int, float, tuple[int, int]]:
     """Sort key, strongest candidate first: a steward's must-link, then the rules
     in their order, then the match probability; older customers first on ties."""
     if cid in scored and scored[cid].manual:
         return (-1, 0.0, _age(cid))
     if cid in matched:
-        return (_RULE_RANK[matched[cid]], 0.0, _age(cid))
-    return (len(RULES), -scored[cid].probability, _age(cid))
+        return (rank[matched[cid]], 0.0, _age(cid))
+    return (len(rank), -scored[cid].probability, _age(cid))
 
 
 def _age(customer_id: int) -> tuple[int, int]:
@@ -529,7 +499,7 @@ def _hard_conflict(ours: set[str], theirs: set[str]) -> bool:
 
 
 def _same_kind(a: set[str], b: set[str]) -> bool:
-    return {_prefix(k) for k in a} & {_prefix(k) for k in b} != set()
+    return {key_tag(k) for k in a} & {key_tag(k) for k in b} != set()
 
 
 __all__ = [

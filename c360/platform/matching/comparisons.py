@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from rapidfuzz import fuzz
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler, Levenshtein
 
 from c360.platform.matching.features import Features
@@ -59,6 +60,11 @@ def _predicate(level: ComparisonLevel) -> Predicate:
         return lambda a, b: len(a) >= length and a[:length] == b[:length]
     if kind == "contains":
         return lambda a, b: min(len(a), len(b)) >= 2 and (a in b or b in a)
+    if kind == "token_set":
+        # the words of one, in any order, mostly found in the other (addresses
+        # with parts moved or left out, company names with a suffix dropped)
+        ratio = 100.0 * float(threshold or 0)
+        return lambda a, b: fuzz.token_set_ratio(a, b, score_cutoff=ratio) >= ratio
     raise ValueError(f"unknown level kind {kind!r}")
 
 

@@ -4,9 +4,10 @@ Normalization (``c360.platform.normalize``) already folded the text, put phones 
 E.164, validated id numbers and read names in pinyin. Features add what matching
 needs on top: a city without its 市/省 suffix (``广东 深圳`` and ``深圳市`` are both
 ``深圳``), the birthplace a resident id number encodes, an e-mail's mailbox name,
-a company's core name. Any other attribute a source sends is a feature under its
-own name, so a settings file can compare it (the FEBRL bench compares
-``surname`` and ``postcode`` this way).
+a company's core name, a Latin-script name's words in order and its initial with
+the family name (``name_words``, ``name_short``). Any other attribute a source
+sends is a feature under its own name, so a settings file can compare it (the
+FEBRL bench compares ``surname`` and ``postcode`` this way).
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ import re
 from typing import Any
 
 from stdnum import numdb
+
+from c360.platform.normalize.china import HAN_RE
+from c360.platform.normalize.text import LATIN_WORD_RE, ascii_lower
 
 Features = dict[str, str]
 
@@ -54,6 +58,19 @@ def birth_city(region_code: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=1 << 15)
+def name_words(name: str) -> tuple[str, str] | None:
+    """``(words, short)`` of a Latin-script name of two words or more: its words
+    sorted (``Schmitt, Hans`` and ``Hans Schmitt`` → ``hans schmitt``) and the first
+    initial with the last word (``J. Smith`` and ``John Smith`` → ``j smith``)."""
+    if HAN_RE.search(name):
+        return None
+    words = LATIN_WORD_RE.findall(ascii_lower(name))
+    if len(words) < 2:
+        return None
+    return " ".join(sorted(words)), f"{words[0][0]} {words[-1]}"
+
+
 def record_features(kind: str, attributes: dict[str, Any]) -> Features:
     """Every comparable value of one record, as strings; missing ones absent."""
     features: Features = {}
@@ -80,6 +97,10 @@ def record_features(kind: str, attributes: dict[str, Any]) -> Features:
         company = attributes.get("company_core") or attributes.get("company")
         if company:
             features["company"] = str(company).casefold()
+        name = features.get("name")
+        words = name_words(name) if name else None
+        if words is not None:
+            features["name_words"], features["name_short"] = words
     email = features.get("email")
     if email and "@" in email:
         features["email_local"] = email.split("@", 1)[0]
@@ -97,4 +118,4 @@ def record_features(kind: str, attributes: dict[str, Any]) -> Features:
     return features
 
 
-__all__ = ["Features", "birth_city", "city_core", "record_features"]
+__all__ = ["Features", "birth_city", "city_core", "name_words", "record_features"]

@@ -30,6 +30,7 @@ from sqlalchemy import Connection, delete, func, select
 
 from c360.platform import tables as t
 from c360.platform.bulk import bulk_insert
+from c360.platform.identity_rules import DeterministicRule
 from c360.platform.matching import graph
 from c360.platform.matching.blocking import record_keys, records_key, value_key
 from c360.platform.matching.constraints import Constraints, load_constraints
@@ -198,6 +199,9 @@ class ProbabilisticResolver(DeterministicResolver):
                     )
                 ):
                     batch.customer_of[rid] = cid
+
+    def _rules(self, conn: Connection) -> Sequence[DeterministicRule]:
+        return self.model(conn).settings.deterministic_rules
 
     def _known_customers(self) -> set[int]:
         batch = self._batch

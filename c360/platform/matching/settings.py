@@ -16,9 +16,13 @@ evaluated the comparison is *null* and weighs nothing.
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, PrivateAttr, model_validator
+
+from c360.platform.identity_rules import DeterministicRule, default_rules
 
 LevelKind = Literal[
     "exact",
@@ -28,6 +32,7 @@ LevelKind = Literal[
     "date_typo",
     "same_prefix",
     "contains",
+    "token_set",
     "else",
 ]
 
@@ -44,7 +49,8 @@ class ComparisonLevel(BaseModel):
     ways round (e.g. ``city`` against ``birth_city``; ``given_name`` against
     ``surname`` for swapped names)."""
     threshold: float | None = None
-    """jaro_winkler: least similarity; levenshtein: most edits; same_prefix: length."""
+    """jaro_winkler, token_set: least similarity (0–1); levenshtein,
+    damerau_levenshtein: most edits; same_prefix: length."""
     term_frequency: bool = False
     """Adjust an exact agreement by how common the agreed value is (Splink's TF)."""
     term_frequency_feature: str | None = None
@@ -55,7 +61,7 @@ class ComparisonLevel(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> ComparisonLevel:
-        needs = {"jaro_winkler", "levenshtein", "damerau_levenshtein", "same_prefix"}
+        needs = {"jaro_winkler", "levenshtein", "damerau_levenshtein", "same_prefix", "token_set"}
         if self.kind in needs and self.threshold is None:
             raise ValueError(f"level {self.label!r}: kind {self.kind} needs a threshold")
         if self.term_frequency and self.kind != "exact":
@@ -92,6 +98,9 @@ class MatchSettings(BaseModel):
     """Everything about the match model that is chosen, not learned."""
 
     name: str = "c360-default"
+    deterministic_rules: list[DeterministicRule] = Field(default_factory=default_rules)
+    """Strong identifiers that link with no score, strongest first (see
+    :mod:`c360.platform.identity_rules`); settings without them get the defaults."""
     comparisons: list[Comparison]
     blocking_rules: list[BlockingRule]
     """Used to find candidates for a new record (keys kept in the database)."""
@@ -167,195 +176,20 @@ class MatchSettings(BaseModel):
         return cache[kind]
 
 
-def _level(label: str, kind: LevelKind, m: float, u: float, **kw: object) -> ComparisonLevel:
-    return ComparisonLevel(label=label, kind=kind, m=m, u=u, **kw)
+DEFAULT_SETTINGS_FILE = Path(__file__).with_name("default_settings.json")
+
+
+@functools.cache
+def _default_settings_json() -> str:
+    return DEFAULT_SETTINGS_FILE.read_text(encoding="utf-8")
 
 
 def default_settings() -> MatchSettings:
-    """The model c360 starts with: Chinese customer records from web, stores, social
-    accounts and trade shows. Starting m/u values are educated guesses; ``c360
-    resolve --train`` replaces them with values learned from the data."""
-    person = ["person"]
-    org = ["organization"]
-    both = ["person", "organization"]
-    return MatchSettings(
-        name="c360-default",
-        comparisons=[
-            Comparison(
-                name="name",
-                feature="name",
-                kinds=person,
-                levels=[
-                    _level(
-                        "exact",
-                        "exact",
-                        0.86,
-                        2e-4,
-                        feature="name",
-                        term_frequency=True,
-                        term_frequency_feature="name_pinyin",
-                    ),
-                    _level(
-                        "same pinyin",
-                        "exact",
-                        0.08,
-                        3e-4,
-                        feature="name_pinyin",
-                        term_frequency=True,
-                    ),
-                    _level(
-                        "pinyin Jaro-Winkler >= 0.92",
-                        "jaro_winkler",
-                        0.03,
-                        3e-3,
-                        feature="name_pinyin",
-                        threshold=0.92,
-                    ),
-                    _level(
-                        "pinyin Jaro-Winkler >= 0.80",
-                        "jaro_winkler",
-                        0.015,
-                        0.05,
-                        feature="name_pinyin",
-                        threshold=0.80,
-                    ),
-                    _level("different", "else", 0.004, 0.9467),
-                ],
-            ),
-            Comparison(
-                name="birth_date",
-                feature="birth_date",
-                kinds=person,
-                levels=[
-                    _level("exact", "exact", 0.95, 5e-5),
-                    _level("one part differs or day/month swapped", "date_typo", 0.03, 2e-3),
-                    _level("same year", "same_prefix", 0.01, 0.02, threshold=4),
-                    _level("different", "else", 0.005, 0.97795),
-                ],
-            ),
-            Comparison(
-                name="phone",
-                feature="phone",
-                kinds=both,
-                levels=[
-                    _level("exact", "exact", 0.89, 1e-6, term_frequency=True),
-                    _level("one digit off", "levenshtein", 0.02, 1e-5, threshold=1),
-                    _level("different", "else", 0.04, 0.999989),
-                ],
-            ),
-            Comparison(
-                name="email",
-                feature="email",
-                kinds=both,
-                levels=[
-                    _level("exact", "exact", 0.85, 1e-6, term_frequency=True),
-                    _level("different", "else", 0.15, 0.999999),
-                ],
-            ),
-            Comparison(
-                name="id_number",
-                feature="id_number",
-                kinds=person,
-                levels=[
-                    _level("exact", "exact", 0.97, 1e-7),
-                    _level("different", "else", 0.03, 0.9999999),
-                ],
-            ),
-            Comparison(
-                name="city",
-                feature="city",
-                kinds=both,
-                levels=[
-                    _level("exact", "exact", 0.995, 0.08, term_frequency=True),
-                    _level("different", "else", 0.005, 0.92),
-                ],
-            ),
-            Comparison(
-                name="birthplace",
-                feature="birth_city",
-                kinds=person,
-                levels=[
-                    _level(
-                        "one's city is where the other's id number was issued",
-                        "exact",
-                        0.7,
-                        0.08,
-                        feature="city",
-                        other_feature="birth_city",
-                    ),
-                    _level("different", "else", 0.3, 0.92),
-                ],
-            ),
-            Comparison(
-                name="company",
-                feature="company",
-                kinds=person,
-                levels=[
-                    _level("exact", "exact", 0.8, 1e-3, term_frequency=True),
-                    _level("one name contains the other", "contains", 0.12, 1e-3),
-                    _level("Jaro-Winkler >= 0.9", "jaro_winkler", 0.03, 5e-3, threshold=0.9),
-                    _level("different", "else", 0.05, 0.993),
-                ],
-            ),
-            Comparison(
-                name="gender",
-                feature="gender",
-                kinds=person,
-                levels=[
-                    _level("exact", "exact", 0.98, 0.5),
-                    _level("different", "else", 0.02, 0.5),
-                ],
-            ),
-            Comparison(
-                name="address",
-                feature="address",
-                kinds=both,
-                levels=[
-                    _level("exact", "exact", 0.6, 1e-5, term_frequency=True),
-                    _level("Jaro-Winkler >= 0.92", "jaro_winkler", 0.25, 1e-3, threshold=0.92),
-                    _level("different", "else", 0.15, 0.99899),
-                ],
-            ),
-            Comparison(
-                name="organization_name",
-                feature="org_name",
-                kinds=org,
-                levels=[
-                    _level("exact", "exact", 0.85, 1e-4, term_frequency=True),
-                    _level("one name contains the other", "contains", 0.08, 1e-3),
-                    _level("Jaro-Winkler >= 0.92", "jaro_winkler", 0.04, 2e-3, threshold=0.92),
-                    _level("different", "else", 0.03, 0.9969),
-                ],
-            ),
-            Comparison(
-                name="legal_representative",
-                feature="legal_representative",
-                kinds=org,
-                levels=[
-                    _level("exact", "exact", 0.9, 1e-3),
-                    _level("different", "else", 0.1, 0.999),
-                ],
-            ),
-        ],
-        blocking_rules=[
-            BlockingRule(name="name", features=["name_pinyin"]),
-            BlockingRule(name="name+city", features=["name_pinyin", "city"]),
-            BlockingRule(name="name+birth_date", features=["name_pinyin", "birth_date"]),
-            BlockingRule(name="phone", features=["phone"], kinds=both),
-            BlockingRule(name="email", features=["email"], kinds=both),
-            BlockingRule(name="address", features=["address"], kinds=both),
-            BlockingRule(name="organization name", features=["org_name"], kinds=org),
-        ],
-        training_rules=[
-            BlockingRule(name="name", features=["name_pinyin"]),
-            BlockingRule(name="phone", features=["phone"]),
-            BlockingRule(name="birth_date", features=["birth_date"]),
-        ],
-        probability_two_random_records_match=6e-5,
-        population=20_000,
-        match_threshold=0.5,
-        merge_threshold=0.8,
-    )
+    """The model c360 starts with: ``default_settings.json`` next to this module,
+    built from the named comparisons of :mod:`c360.platform.matching.library`
+    (the same format as ``c360 resolve --settings``). Starting m/u values are
+    educated guesses; ``c360 resolve --train`` learns them from the data."""
+    return MatchSettings.model_validate_json(_default_settings_json())
 
 
 __all__ = [

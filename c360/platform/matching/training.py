@@ -10,8 +10,9 @@
   there), so each rule estimates the others, and estimates are averaged.
 * **λ** (the chance two random records match) from the sessions' match shares.
 * **Term frequencies** of the values of exact levels that adjust for them.
-* **Sanity bounds** (:func:`sane_m`): no probability at 0 or 1, and agreeing on
-  a level is never learned to be evidence against a match.
+* **Sanity bounds** (:func:`sane_m`): no probability at 0 or 1, and a closer
+  agreement never weighs less than a looser one (so the first level counts for
+  a match and ``else`` against).
 
 Whether the trained model then replaces the one in force is for
 :mod:`c360.platform.matching.guard` to say.
@@ -38,8 +39,6 @@ MAX_SESSION_PAIRS = 400_000
 TF_KEEP = 50_000
 FLOOR = 1e-6
 """No probability is estimated below this (nor above ``1 - FLOOR``)."""
-AGREEMENT_EDGE = 1.01
-"""An agreement level's m is kept at least this many times its u."""
 
 
 def _normalise(values: list[float]) -> list[float]:
@@ -49,22 +48,25 @@ def _normalise(values: list[float]) -> list[float]:
 
 
 def sane_m(m: Sequence[float], u: Sequence[float]) -> list[float]:
-    """m within the bounds training keeps: every agreement level (all but the
-    last, ``else``) at least slightly above its u — agreeing is never evidence
-    *against* a match — and so the ``else`` level below its u; every value in
-    ``[FLOOR, 1 - FLOOR]``, summing to one.
+    """m within the bounds training keeps. Levels run from the closest agreement
+    to ``else``, so a level's weight ``log2(m/u)`` is never below the weight of a
+    looser level after it (a one-digit typo never counts less than a different
+    date); with m and u both summing to one, that keeps the first level's m above
+    its u and the ``else`` level's below. Every value lies in ``[FLOOR, 1 - FLOOR]``.
 
-    EM over blocked pairs can otherwise learn that matches rarely agree on a
-    name (when the pairs it thinks match are namesakes with different birth
-    dates), and a model like that unlinks what any reader would link."""
-    agree = [
-        min(max(mi, ui * AGREEMENT_EDGE, FLOOR), 1 - FLOOR) for mi, ui in zip(m, u, strict=True)
-    ][:-1]
-    total = sum(agree)
-    if total > 1 - FLOOR:  # the agreement levels alone would take all the mass
-        agree = [a * (1 - FLOOR) / total for a in agree]
-        total = sum(agree)
-    return [*agree, max(1.0 - total, FLOOR)]
+    EM over blocked pairs can otherwise learn that a closer agreement is worse
+    evidence than a looser one (company names Jaro-Winkler-close weighed below
+    different ones, seen on the demo data), or that agreeing is evidence against
+    a match. Between the first and the last level a weight may still be negative:
+    on clean data a near miss *is* evidence of two people (a birth date one digit
+    off among namesakes), and forcing it above chance there merges homonyms."""
+    values = [min(max(v, FLOOR), 1 - FLOOR) for v in m]
+    for i in range(len(values) - 2, -1, -1):  # from the loosest level up
+        floor_ratio = values[i + 1] / u[i + 1]
+        if values[i] / u[i] < floor_ratio:
+            values[i] = u[i] * floor_ratio
+    total = sum(values)  # a common factor keeps the order of the ratios
+    return [min(max(v / total, FLOOR), 1 - FLOOR) for v in values]
 
 
 def estimate_u(
@@ -160,7 +162,7 @@ def expectation_maximisation(
     u_active = [u[c] for c in active]
     lam, m_new = _em(items, m_active, u_active, lam, iterations)
     for position, c in enumerate(active):
-        m[c] = m_new[position]
+        m[c] = sane_m(m_new[position], u[c])
     return lam, m
 
 
@@ -199,7 +201,7 @@ def _em(
                     sums[level] += w
             mass = sum(sums)
             if mass > 0:
-                new_m[c] = sane_m(_normalise([s / mass for s in sums]), u[c])
+                new_m[c] = _normalise([s / mass for s in sums])
         change = abs(new_lam - lam) + max(
             (abs(a - b) for x, y in zip(new_m, m, strict=True) for a, b in zip(x, y, strict=True)),
             default=0.0,
