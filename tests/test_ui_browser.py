@@ -310,6 +310,33 @@ def test_the_background_check_report_is_requested_as_the_signed_in_person(
     assert not page.locator("#report-card").is_visible()
 
 
+def test_an_agent_records_a_verification_and_its_badge_shows(
+    workspace: Workspace, page: Any
+) -> None:
+    workspace.sign_in(page, "agent")
+    page.goto(f"{workspace.url}/#/customer/{workspace.customers['fhn']}")
+    form = page.locator("#verify-form")
+    form.wait_for()
+    form.get_by_label("核验").select_option("phone")
+    form.get_by_label("方式").select_option("CALLBACK")
+    form.get_by_label("凭证").fill("回拨 2024-05-01")
+    assert page.locator("#profile tr[data-field=phone] [data-verification]").count() == 0
+    form.get_by_role("button", name="记录核验").click()
+    badge = page.locator("#profile tr[data-field=phone] [data-verification=phone]")
+    badge.wait_for()
+    assert badge.inner_text().startswith("员工已核验 (callback)")
+    state = page.locator("#authenticity tr[data-row=verification_state]").inner_text()
+    assert "员工已核验" in state and "staff:ui-agent" in state
+    # Marketing reads the band only: no verification form, no verification states.
+    page.context.clear_cookies()
+    workspace.sign_in(page, "marketing")
+    page.goto(f"{workspace.url}/#/customer/{workspace.customers['fhn']}")
+    page.locator("#profile tbody tr").first.wait_for()
+    assert not page.locator("#verify-form").is_visible()
+    assert page.locator("#authenticity tr[data-row=verification_state]").count() == 0
+    assert page.locator("[data-verification]").count() == 0
+
+
 QUALITY = """{ dataQuality { completeness { source present records }
   refusals { reason count } freshness { source hoursSinceSuccess } } }"""
 

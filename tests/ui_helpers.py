@@ -191,6 +191,7 @@ def walk_policy_matrix(workspace: Workspace, page: Any, role: str) -> None:
     else:
         assert "客户要求下周回访" in notes
     walk_credit(page, role)
+    walk_authenticity(page, role)
     assert page.locator("#tag-form").is_visible() == (role in ("agent", "marketing", "admin"))
     assert page.locator("#note-form").is_visible() == (role in ("agent", "risk", "admin"))
     assert page.locator("#admin").is_visible() == (role == "admin")
@@ -228,3 +229,26 @@ def walk_credit(page: Any, role: str) -> None:
             assert cells.count() == 0, (role, row)
             assert shown not in text or row in ("credit_grade", "credit_score"), (role, row)
     assert page.locator("#credit-card").is_visible() == bool(readable)
+
+
+def walk_authenticity(page: Any, role: str) -> None:
+    """The authenticity panel: a row for each policy row the role reads
+    (authenticity_score or _band, authenticity_reasons, verification_state),
+    none for the others; a role reading the band alone sees no score."""
+
+    def reads(row: str) -> bool:
+        return FIELDS[row][ROLES.index(role)] in (Access.CLEAR, Access.CLEAR_WITH_PURPOSE)
+
+    rows = page.locator("#authenticity tr")
+    shown = {r.get_attribute("data-row") for r in rows.all()}
+    expected = {
+        "authenticity_score": reads("authenticity_score") or reads("authenticity_band"),
+        "authenticity_reasons": reads("authenticity_reasons"),
+        "verification_state": reads("verification_state"),
+    }
+    for row, present in expected.items():
+        assert (row in shown) == present, (role, row, shown)
+    if not reads("authenticity_score") and "authenticity_score" in shown:
+        assert (
+            "/100" not in page.locator("#authenticity tr[data-row=authenticity_score]").inner_text()
+        )

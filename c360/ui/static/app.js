@@ -227,9 +227,11 @@ function moveActive(delta) {
 async function probeApi() {
   // Which queries and mutations this API has (introspection of the running
   // schema): a panel whose GraphQL is not there is left off, not guessed at.
-  const body = await gql(`query Api { __schema { queryType { fields { name } } mutationType { fields { name } } } }`);
+  const body = await gql(`query Api { __schema { queryType { fields { name } } mutationType { fields { name } } }
+    customerType: __type(name: "Customer") { fields { name } } }`);
   const schema = body.data?.__schema;
   state.api = new Set([...(schema?.queryType?.fields || []), ...(schema?.mutationType?.fields || [])].map((f) => f.name));
+  state.customerFields = new Set((body.data?.customerType?.fields || []).map((f) => f.name));
   if (state.api.has("caseWorkflow")) {
     const flow = await gql(`query W { caseWorkflow { state name label open moves supervisorMoves } }`);
     // keyed by the state's value (as moves name it) and its enum name (as a case's state reads)
@@ -262,8 +264,17 @@ const CUSTOMER = `query Customer($id: ID!, $events: Int!) {
       reasons { feature text points } creditLimit termsDays measures manualReview
       decisions(first: 5) { kind grade creditLimit termsDays reason decidedBy decidedAt }
       alerts { alertId kind severity message raisedAt } }
+    AUTHENTICITY
   }
 }`;
+const AUTHENTICITY = `authenticity { score band policyVersion computedAt reasons { code weight text attribute }
+      flags { flag severity text } consistency { aspect left right verdict detail }
+      verifications { attribute status verifiedBy verifiedAt method dueAt outcome } }`;
+
+function customerQuery() {
+  // Customer.authenticity where the running API has it (read by introspection).
+  return CUSTOMER.replace("AUTHENTICITY", state.customerFields?.has("authenticity") ? AUTHENTICITY : "");
+}
 
 async function openCustomer(id) {
   location.hash = `#/customer/${id}`;
@@ -271,7 +282,7 @@ async function openCustomer(id) {
 
 async function showCustomer(id, keepFocus = false) {
   showView("customer-view");
-  const body = await gql(CUSTOMER, { id: String(id), events: state.timelineSize });
+  const body = await gql(customerQuery(), { id: String(id), events: state.timelineSize });
   const c = body.data?.customer;
   if (!c) {
     $("customer-title").textContent = t("nothing");
@@ -291,6 +302,7 @@ async function showCustomer(id, keepFocus = false) {
   renderRelated(c);
   renderRecords(c);
   renderCredit(c.credit, refused);
+  renderAuthenticity(c, refused);
   await showCustomerCases(c.customerId);
   $("report-card").hidden = !(state.session.reports && readable("background_report"));
   $("report-customer").value = String(c.customerId);
@@ -364,6 +376,69 @@ function renderCredit(credit, refused) {
     body.append(el("tr", { "data-row": row }, el("th", { scope: "row", text: t(row) }), cell));
   }
   card.hidden = shown === 0;
+}
+
+function verificationBadge(v) {
+  const due = v.dueAt ? ` · ${t("dueAt")} ${v.dueAt.slice(0, 10)}` : "";
+  return el("span", { class: `badge verification ${v.status}`, "data-verification": v.attribute,
+    text: `${t(`verif_${v.status}`)}${v.method ? ` (${v.method})` : ""}${due}` });
+}
+
+function renderAuthenticity(c, refused) {
+  // Customer.authenticity by its policy rows: authenticity_score (score,
+  // version, time), authenticity_band, authenticity_reasons (reasons, flags,
+  // consistency), verification_state (each attribute's verification).
+  const card = $("authenticity-card");
+  const a = c.authenticity;
+  const body = $("authenticity");
+  body.replaceChildren();
+  if (!a) { card.hidden = true; $("verify-form").hidden = true; return; }
+  const ok = (name) => !refused.has(`customer.authenticity.${name}`);
+  const rows = [];
+  if (ok("band") || ok("score")) {
+    const band = ok("band") && a.band ? el("span", { class: `badge band-${a.band}`, text: t(`band_${a.band}`) }) : null;
+    const score = ok("score") && a.score !== null ? ` ${a.score}/100` : "";
+    const meta = ok("score") && a.computedAt ? el("div", { class: "meta", text: `${a.policyVersion ?? ""} · ${a.computedAt}` }) : null;
+    rows.push(["authenticity_score", el("div", {}, a.band === null && a.score === null ? t("notJudged") : "", band, score, meta)]);
+  }
+  if (ok("reasons") && a.reasons) {
+    rows.push(["authenticity_reasons", el("ul", {}, ...a.reasons.map((r) =>
+      el("li", { text: `${r.weight > 0 ? "+" : ""}${r.weight} · ${r.text}` })),
+      ...(a.flags || []).map((f) => el("li", { class: `flag severity-${f.severity}`, text: `⚑ ${f.severity} · ${f.text}` })))]);
+    if (a.consistency?.length) {
+      rows.push(["consistency", el("ul", {}, ...a.consistency.map((x) =>
+        el("li", { class: `verdict-${x.verdict}`, text: `${x.aspect}: ${x.left} ↔ ${x.right} · ${t(x.verdict)}${x.detail ? ` · ${x.detail}` : ""}` })))]);
+    }
+  }
+  const verifications = ok("verifications") ? a.verifications || [] : null;
+  if (verifications) {
+    rows.push(["verification_state", verifications.length
+      ? el("ul", {}, ...verifications.map((v) => el("li", {}, `${t(v.attribute)} `, verificationBadge(v),
+        v.verifiedBy ? el("span", { class: "meta", text: ` ${v.verifiedBy} · ${v.verifiedAt ?? ""}` }) : null)))
+      : t("none")]);
+    // The badge beside the attribute in the profile too.
+    for (const v of verifications.filter((x) => x.status !== "unverified")) $("profile").querySelector(`tr[data-field="${CSS.escape(v.attribute)}"] td.value`)?.append(verificationBadge(v));
+  }
+  for (const [row, content] of rows) {
+    body.append(el("tr", { "data-row": row }, el("th", { scope: "row", text: t(row) }), el("td", {}, content)));
+  }
+  card.hidden = rows.length === 0;
+  const form = $("verify-form");
+  form.hidden = !(state.api.has("verifyAttribute") && new Set(state.session.mutations).has("verify"));
+  if (!form.hidden) {
+    const select = $("verify-attribute");
+    const keep = select.value;
+    select.replaceChildren(...c.attributes.filter((x) => x.value !== null).map((x) => el("option", { value: x.name, text: t(x.name) })));
+    if (keep) select.value = keep;
+  }
+}
+
+async function verifyAttribute() {
+  const data = await mutate(`mutation V($c: ID!, $a: String!, $how: VerificationMethod!, $e: String) {
+    verifyAttribute(customerId: $c, attribute: $a, how: $how, evidence: $e) { attribute status } }`,
+  { c: String(state.customer.customerId), a: $("verify-attribute").value, how: $("verify-method").value,
+    e: $("verify-evidence").value.trim() || null });
+  if (data?.verifyAttribute) { $("verify-evidence").value = ""; await showCustomer(state.customer.customerId, true); }
 }
 
 function renderMerged(c) {
@@ -477,7 +552,7 @@ async function explainMerge() {
   box.replaceChildren();
   $("merge-confirm").disabled = true;
   if (!/^[0-9]+$/.test(other)) return;
-  const body = await gql(CUSTOMER, { id: other, events: 1 });
+  const body = await gql(customerQuery(), { id: other, events: 1 });
   const o = body.data?.customer;
   if (!o) { box.append(el("p", { class: "error", text: t("nothing") })); return; }
   const mine = new Map(state.customer.attributes.map((a) => [a.name, new Set(a.lineage.map((l) => l.value).concat(a.value))]));
@@ -852,6 +927,7 @@ async function main() {
   $("alert-state").addEventListener("change", showAlerts);
   for (const b of document.querySelectorAll("#cases-view [data-queue]")) b.addEventListener("click", () => showCases(b.dataset.queue));
   $("case-form").addEventListener("submit", (event) => { event.preventDefault(); openCase(); });
+  $("verify-form").addEventListener("submit", (event) => { event.preventDefault(); verifyAttribute(); });
   $("report-form").addEventListener("submit", () => { $("report-purpose").value = $("purpose").value; });
   for (const link of document.querySelectorAll("#nav a[data-needs]")) link.hidden = !readable(link.dataset.needs);
   $("merge-explain").addEventListener("click", explainMerge);

@@ -36,6 +36,10 @@ export const WORDS = {
     caseKind: "类型", complaint: "投诉", suggestion: "建议", inquiry: "咨询", channel: "渠道", category: "类别", severity: "严重程度",
     caseText: "客户说了什么", due: "到期", hoursLeft: "剩 {h} 工作小时", overdueBy: "已超时 {h} 工作小时",
     report: "背调报告", reportFormat: "格式", requestReport: "生成背调报告", reportNote: "按所选用途生成，并记入审计日志",
+    authenticity: "真实性与核验", authenticity_score: "真实性", authenticity_reasons: "依据与风险标记", consistency: "一致性",
+    verification_state: "核验状态", notJudged: "尚未评估", band_pass: "通过", band_review: "待复核", band_fail: "不通过",
+    agree: "一致", contradict: "矛盾", dueAt: "复核到期", verifyWhat: "核验", verifyHow: "方式", evidence: "凭证", verify: "记录核验",
+    verif_verified_staff: "员工已核验", verif_verified_source: "来源已核验", verif_failed: "核验未通过", verif_unverified: "未核验",
     sla_none: "无时限", sla_on_track: "正常", sla_warning: "即将超时", sla_paused: "已暂停", sla_breached: "已超时", sla_met: "按时解决", sla_missed: "超时解决",
   },
   en: {
@@ -74,6 +78,10 @@ export const WORDS = {
     caseKind: "Kind", complaint: "complaint", suggestion: "suggestion", inquiry: "inquiry", channel: "Channel", category: "Category", severity: "Severity",
     caseText: "What the customer said", due: "due", hoursLeft: "{h} working hours left", overdueBy: "{h} working hours over",
     report: "Background-check report", reportFormat: "Format", requestReport: "Request the report", reportNote: "Made for the purpose chosen above, and audited",
+    authenticity: "Authenticity and verification", authenticity_score: "Authenticity", authenticity_reasons: "Reasons and flags", consistency: "Consistency",
+    verification_state: "Verification", notJudged: "not judged yet", band_pass: "pass", band_review: "review", band_fail: "fail",
+    agree: "agree", contradict: "contradict", dueAt: "re-verify by", verifyWhat: "Verify", verifyHow: "How", evidence: "Evidence", verify: "Record the verification",
+    verif_verified_staff: "verified by staff", verif_verified_source: "verified at the source", verif_failed: "verification failed", verif_unverified: "not verified",
     sla_none: "no target", sla_on_track: "on track", sla_warning: "due soon", sla_paused: "paused", sla_breached: "breached", sla_met: "met", sla_missed: "missed",
   },
 };
