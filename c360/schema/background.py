@@ -455,19 +455,18 @@ def _authenticity(p: _Presenter, facts: BackgroundFacts) -> Section:
             ]
         )
     section.tables.append(reasons)
-    if verification.flags:
-        flags = Table(["标记 flag", "严重度 severity", "说明 text"], title="风险标记 Fraud flags")
-        for item in verification.flags:
-            flags.rows.append(
-                [
-                    str(item.get("code", "")),
-                    str(item.get("severity", "")),
-                    p.explain(item.get("detail"), "*"),
-                ]
-            )
-        section.tables.append(flags)
-    else:
-        section.lines.append("无风险标记 No fraud flags.")
+    flags = Table(["标记 flag", "严重度 severity", "说明 text"], title="风险标记 Fraud flags")
+    for item in verification.flags:
+        flags.rows.append(
+            [
+                str(item.get("code", "")),
+                str(item.get("severity", "")),
+                p.explain(item.get("detail"), "*"),
+            ]
+        )
+    if not flags.rows:
+        flags.rows.append([NONE, NONE, "无风险标记 no fraud flags"])
+    section.tables.append(flags)
     return section
 
 

@@ -160,12 +160,29 @@ def _colour(pdf: FPDF, grey: int) -> Iterator[None]:
         pdf.set_text_color(0)
 
 
+def _column_widths(table: Table) -> tuple[float, ...]:
+    """Relative widths by what the columns hold (a long checks column gets the
+    room, a yes / no column little), each between 8 and 40 characters' worth."""
+
+    def width(text: str) -> int:
+        return sum(2 if ord(c) > 0x2E80 else 1 for c in text)  # CJK: two columns wide
+
+    widths = []
+    for i, heading in enumerate(table.columns):
+        cells = [row[i] for row in table.rows if i < len(row)]
+        longest = max([width(heading) // 2, *(width(c) for c in cells)])
+        widths.append(float(min(max(longest, 8), 40)))
+    return tuple(widths)
+
+
 def _pdf_table(pdf: FPDF, table: Table) -> None:
     if table.title:
         pdf.set_font(FONT, size=10)
         pdf.multi_cell(0, 6, table.title, new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(FONT, size=7.5 if len(table.columns) > 6 else 8.5)
     with pdf.table(
+        col_widths=_column_widths(table),
+        text_align="LEFT",
         headings_style=HEADINGS,
         line_height=4.2,
         padding=1,
