@@ -1,6 +1,6 @@
 """The default match model: shipped as JSON in the ``--settings`` format, built
-from the named-comparison library, and general enough for Chinese and
-Latin-script names, typo'd dates, ids and addresses."""
+from the named-comparison library, general enough for Chinese and Latin-script
+names, typo'd dates, ids and addresses; the deterministic rules are part of it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,11 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
+from sqlalchemy import Engine, select
 
+from c360.platform import tables as t
+from c360.platform.identity_rules import DeterministicRule
+from c360.platform.locks import write_transaction
 from c360.platform.matching.comparisons import CompiledComparison
 from c360.platform.matching.features import record_features
 from c360.platform.matching.library import (
@@ -19,7 +23,10 @@ from c360.platform.matching.library import (
 )
 from c360.platform.matching.model import MatchModel
 from c360.platform.matching.settings import MatchSettings, default_settings
+from c360.platform.matching.store import save_model
 from c360.platform.normalize import normalize_record
+from c360.platform.sources import save_source
+from tests.resolution_helpers import customer_of, ingest, person
 
 
 def features(**fields: str) -> dict[str, str]:
@@ -118,3 +125,40 @@ def test_a_similarity_level_without_its_threshold_is_refused_by_name() -> None:
         MatchSettings.model_validate(
             {"comparisons": [data], "blocking_rules": [{"name": "a", "features": ["address"]}]}
         )
+
+
+def test_deterministic_rules_are_settings_the_resolver_follows(sqlite_engine: Engine) -> None:
+    """A rule added in the settings in force links on it ("rule:member card"); a
+    rule left out links nothing."""
+    settings = default_settings()
+    settings.deterministic_rules = [
+        DeterministicRule(name="member card", key="card", attributes=["member_no"], casefold=True),
+        *(r for r in settings.deterministic_rules if r.key != "email"),
+    ]
+    with write_transaction(sqlite_engine) as conn:
+        save_model(conn, MatchModel(settings), created_by="test")
+    save_source(sqlite_engine, "shop", "offline", {})
+    ingest(
+        sqlite_engine,
+        "shop",
+        [
+            person("1", name="张伟", member_no="M-1001"),
+            person("2", name="Wei Zhang", member_no="m-1001"),
+            person("3", name="李娜", email="lina@example.com"),
+            person("4", name="王芳", email="lina@example.com"),
+        ],
+    )
+    assert customer_of(sqlite_engine, "shop", "1") == customer_of(sqlite_engine, "shop", "2")
+    assert customer_of(sqlite_engine, "shop", "3") != customer_of(sqlite_engine, "shop", "4")
+    with sqlite_engine.connect() as conn:
+        method = conn.execute(
+            select(t.record_link.c.method)
+            .join(t.source_record, t.source_record.c.id == t.record_link.c.record_id)
+            .where(t.source_record.c.external_id == "2")
+        ).scalar_one()
+    assert method == "rule:member card"
+
+
+def test_a_rule_key_that_could_not_be_stored_is_refused() -> None:
+    with pytest.raises(ValidationError, match="key"):
+        DeterministicRule(name="bad", key="a:b", attributes=["phone"])
