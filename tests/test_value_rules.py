@@ -163,3 +163,14 @@ def test_sentiment_lexicon_reads_negation_and_intensifiers() -> None:
     assert text_sentiment("不满意") < 0  # type: ignore[operator]
     assert text_sentiment("不差") > 0  # type: ignore[operator]
     assert text_sentiment("今天下雨") is None
+
+
+def test_no_clv_before_the_first_purchase() -> None:
+    model = Model(
+        version=1, bgnbd=BgNbd(r=0.243, alpha=4.414, a=0.793, b=2.426), spend=None, cuts={}
+    )
+    full = summarize([2], [NOW - 5], [10.0], as_of=NOW, customers=[1, 2])
+    cuts = {k: np.nan for k in RULES.cuts}
+    columns = score(full, full, model, RULES, extra(2), cuts=cuts).columns
+    assert np.isnan(columns["p_alive"][0]) and np.isnan(columns["expected_purchases_90d"][0])
+    assert columns["p_alive"][1] == 1.0 and columns["expected_purchases_90d"][1] > 0

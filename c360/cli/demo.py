@@ -16,6 +16,7 @@ from c360.cli.serve import ensure_usable_index, serve_app
 from c360.cli.support import console, open_engine, source_errors
 from c360.cli.sync import report_table, sync_sources
 from c360.demo.cases import case_figures, prepare_cases
+from c360.demo.value import prepare_value, value_figures
 from c360.platform.settings import get_settings
 
 if TYPE_CHECKING:
@@ -106,6 +107,8 @@ def run_demo(
         out.print(line)
     for line in prepare_cases(engine, seed):
         out.print(line)
+    for line in prepare_value(engine):  # scored by the indexer's judgments below
+        out.print(line)
     from c360.search.indexer import Indexer
     from c360.search.settings import open_backend
 
@@ -127,6 +130,8 @@ def run_demo(
     for line in credit_figures(engine):
         out.print(line)
     for line in case_figures(engine):
+        out.print(line)
+    for line in value_figures(engine):
         out.print(line)
     if evaluate:
         truth = load_truth(dataset.truth_path)

@@ -15,6 +15,7 @@ Which events count (documented in docs/value.md):
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from sqlalchemy import Connection, select
 from c360.platform import tables as t
 from c360.platform.cases.surveys import satisfaction
 from c360.platform.customers.ids import absorbed_by
+from c360.platform.models import utcnow
 from c360.platform.privacy.consent import covered_customers
 from c360.platform.risk.judgment import grades_of
 from c360.platform.sql import chunks
@@ -38,6 +40,23 @@ NPS_TYPES = ("nps",)
 TEXT_TYPES = ("comment", "message", "chat", "review", "feedback")
 PROFILE_FIELDS = ("province", "city", "industry", "job_title")
 SECONDS_PER_DAY = 86400.0
+
+
+AS_OF_ENV = "C360_VALUE_AS_OF"
+
+
+def value_now() -> datetime:
+    """The moment value is judged at: now, or ``C360_VALUE_AS_OF`` (an ISO date or
+    time) when set — for a historical data set replayed later, such as the demo's
+    world, whose "today" is not the machine's."""
+    configured = os.environ.get(AS_OF_ENV, "").strip()
+    if not configured:
+        return utcnow()
+    try:
+        moment = datetime.fromisoformat(configured)
+    except ValueError as error:
+        raise ValueError(f"{AS_OF_ENV}: {configured!r} is not an ISO date or time") from error
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def day_number(moment: datetime) -> float:

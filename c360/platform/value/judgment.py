@@ -26,9 +26,8 @@ from sqlalchemy import Connection, Engine, delete, insert, select
 
 from c360.platform import tables as t
 from c360.platform.business_events import record_event
-from c360.platform.models import utcnow
 from c360.platform.sql import chunks
-from c360.platform.value.inputs import active_customers, day_number, read_inputs
+from c360.platform.value.inputs import active_customers, day_number, read_inputs, value_now
 from c360.platform.value.model_store import load_model
 from c360.platform.value.models import value_change, value_score
 from c360.platform.value.rfm import summarize
@@ -79,7 +78,7 @@ def refresh_value(
 ) -> dict[int, tuple[str, str]]:
     """Score these customers and store the result; returns ``{id: (stage, tier)}``
     for the active ones. Merged-away and unknown ids lose their score."""
-    now = now or utcnow()
+    now = now or value_now()
     rules = rules or load_rules()
     live, gone = active_customers(conn, customer_ids)
     for part in chunks(gone):
@@ -249,7 +248,7 @@ def refresh_all(
     engine: Engine, *, now: datetime | None = None, batch: int = 2000, rules: Rules | None = None
 ) -> int:
     """Rescore every active customer under the model in force, ``batch`` customers
-    per transaction; returns how many."""
+    per transaction, as of ``now`` (default :func:`~.inputs.value_now`); returns how many."""
     with engine.connect() as conn:
         ids = sorted(
             int(c)

@@ -23,7 +23,7 @@ from c360.platform import tables as t
 from c360.platform.models import utcnow
 from c360.platform.value.bgnbd import BgNbd, fit_bgnbd
 from c360.platform.value.gamma_gamma import GammaGamma, fit_gamma_gamma
-from c360.platform.value.inputs import ORDER_TYPES, day_number
+from c360.platform.value.inputs import ORDER_TYPES, day_number, value_now
 from c360.platform.value.models import value_model
 from c360.platform.value.rfm import History, summarize
 from c360.platform.value.rules import Rules, load_rules
@@ -177,9 +177,10 @@ def refit(
     actor: str = "c360-value",
     rules: Rules | None = None,
 ) -> int:
-    """Fit a new model version on everyone's orders and make it the active one;
-    returns its version."""
-    now = now or utcnow()
+    """Fit a new model version on everyone's orders as of ``now`` (default
+    :func:`~.inputs.value_now`) and make it the active one; returns its version.
+    ``fitted_at`` is the real time, so the refit schedule follows the clock."""
+    now = now or value_now()
     rules = rules or load_rules()
     with engine.connect() as conn:
         full, window, customers = population_histories(conn, now, rules)
@@ -200,7 +201,7 @@ def refit(
             insert(value_model).values(
                 version=version,
                 status="active",
-                fitted_at=now,
+                fitted_at=utcnow(),
                 fitted_by=actor,
                 customers=customers,
                 repeat_customers=params["repeat_customers"],

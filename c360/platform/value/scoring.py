@@ -166,7 +166,11 @@ def score(
         "recent_occasions": full.recent_occasions,
         "earlier_occasions": full.earlier_occasions,
         "repeat_rate": np.where(buyers, x / np.maximum(full.occasions, 1), np.nan),
-        **_clv(model, rules, x, t_x, T, full.repeat_value),
+        # BG/NBD describes customers from their first purchase on: none before it
+        **{
+            name: np.where(buyers, values, np.nan)
+            for name, values in _clv(model, rules, x, t_x, T, full.repeat_value).items()
+        },
     }
     for name, values in extra.items():
         columns[name] = np.asarray(values)
