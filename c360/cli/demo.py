@@ -17,6 +17,7 @@ from c360.cli.support import console, open_engine, source_errors
 from c360.cli.sync import report_table, sync_sources
 from c360.demo.cases import case_figures, prepare_cases
 from c360.demo.value import prepare_value, value_figures
+from c360.demo.verification import bureau_checks, prepare_verification, verification_figures
 from c360.platform.settings import get_settings
 
 if TYPE_CHECKING:
@@ -98,6 +99,8 @@ def run_demo(
         for src in remote:
             save_source(engine, src.name, src.connector, src.config, trust=src.trust)
         reports += sync_sources(engine, [src.name for src in remote])
+        for line in bureau_checks(engine, standins):  # listings for the authenticity flags
+            out.print(line)
     out.print(report_table(reports))
     # Here, not at the top: c360.demo.risk trains a scorecard with optbinning, whose
     # import takes 5-10 s that every other ``c360`` command would pay. Not a cycle.
@@ -106,6 +109,8 @@ def run_demo(
     for line in prepare_credit(engine, seed):  # scored by the indexer's judgments below
         out.print(line)
     for line in prepare_cases(engine, seed):
+        out.print(line)
+    for line in prepare_verification(engine, seed):  # judged by the indexer below
         out.print(line)
     for line in prepare_value(engine):  # scored by the indexer's judgments below
         out.print(line)
@@ -130,6 +135,8 @@ def run_demo(
     for line in credit_figures(engine):
         out.print(line)
     for line in case_figures(engine):
+        out.print(line)
+    for line in verification_figures(engine):
         out.print(line)
     for line in value_figures(engine):
         out.print(line)

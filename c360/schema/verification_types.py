@@ -23,12 +23,13 @@ from datetime import datetime
 from typing import Any
 
 import strawberry
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from strawberry.scalars import JSON
 
 from c360.auth.policy import Outcome
+from c360.platform import tables as t
 from c360.platform.verification.judgment import authenticity_of, checks_of
-from c360.platform.verification.state import states_of
+from c360.platform.verification.state import VERIFIABLE, states_of
 from c360.schema.context import RequestContext, Subject
 from c360.schema.credit_types import permit
 from c360.schema.errors import BadUserInput
@@ -131,10 +132,21 @@ def _time(value: datetime | None) -> datetime | None:
 def _load(
     engine: Engine, customer_id: int
 ) -> tuple[dict[str, Any] | None, dict[str, Any], dict[str, Any]]:
+    """The score row, the states (an attribute without a stored state is
+    unverified) and the checks of one customer."""
     with engine.connect() as conn:
         score = authenticity_of(conn, [customer_id]).get(customer_id)
         states = states_of(conn, [customer_id]).get(customer_id, {})
         checks = checks_of(conn, [customer_id]).get(customer_id, {})
+        golden = conn.execute(
+            select(t.golden_profile.c.attributes).where(
+                t.golden_profile.c.customer_id == customer_id
+            )
+        ).scalar()
+    for attribute in VERIFIABLE:
+        item = (golden or {}).get(attribute)
+        if isinstance(item, dict) and item.get("value") not in (None, ""):
+            states.setdefault(attribute, {"status": "unverified"})
     return score, states, checks
 
 

@@ -42,10 +42,11 @@ class CheckedValue:
     """What the checks found: ``birth_date``, ``gender``, ``province``, ``city``,
     ``carrier``, ``kind``… (JSON values)."""
 
-    @property
-    def outcome(self) -> Outcome:
-        """The worst outcome of the checks (``pass`` when there are none)."""
-        return worst(c.outcome for c in self.checks)
+    outcome: Outcome = field(init=False)
+    """The worst outcome of the checks (``pass`` when there are none)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "outcome", worst(c.outcome for c in self.checks))
 
     def failed(self, check: str) -> bool:
         return any(c.check == check and c.outcome == "fail" for c in self.checks)

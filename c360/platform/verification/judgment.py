@@ -25,9 +25,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select
+from sqlalchemy import Connection, Engine, delete, func, select
 
 from c360.platform import tables as t
+from c360.platform.bulk import bulk_insert
 from c360.platform.connector_tables import CreditResult
 from c360.platform.models import utcnow
 from c360.platform.sql import chunks
@@ -363,11 +364,10 @@ def refresh_authenticity(
         conn.execute(delete(verification_state).where(verification_state.c.customer_id.in_(live)))
         for table, rows in (
             (verification_check, check_rows),
-            (verification_state, state_rows),
+            (verification_state, [s for s in state_rows if s["status"] != "unverified"]),
             (authenticity_score, score_rows),
         ):
-            if rows:
-                conn.execute(insert(table), rows)
+            bulk_insert(conn, table, rows)
     return results
 
 

@@ -12,6 +12,7 @@ holder lives: a contradiction with other sources is a hint, not a proof.
 from __future__ import annotations
 
 import functools
+import re
 
 import phonenumbers
 from phonenumbers import PhoneNumberType, carrier, geocoder
@@ -36,7 +37,16 @@ _TYPES = {
     PhoneNumberType.UAN: "uan",
     PhoneNumberType.VOICEMAIL: "voicemail",
 }
-_CARRIER_EN = {"中国移动": "China Mobile", "中国联通": "China Unicom", "中国电信": "China Telecom"}
+_CN = phonenumbers.PhoneMetadata.metadata_for_region("CN")
+_MOBILE_RE = re.compile(
+    (_CN.mobile.national_number_pattern if _CN and _CN.mobile else None) or "$^"
+)
+
+
+def _is_cn_mobile(national: str) -> bool:
+    """Whether an 11-digit CN national number is in a mobile range (phonenumbers'
+    own pattern): its first seven digits then decide region and carrier."""
+    return _MOBILE_RE.fullmatch(national) is not None
 
 
 def is_virtual_operator(e164: str) -> bool:
@@ -44,23 +54,42 @@ def is_virtual_operator(e164: str) -> bool:
     return e164.startswith("+86") and e164[3:6] in VIRTUAL_OPERATOR_PREFIXES
 
 
+@functools.lru_cache(maxsize=1 << 14)
+def _number_facts(prefix: str) -> tuple[str, str, str]:
+    """``(type, zh place, zh carrier)`` of a CN mobile number by its first seven
+    national digits (what phonenumbers' geocoder and carrier tables key on), or
+    of any other number in full."""
+    number = phonenumbers.parse(prefix if prefix.startswith("+") else "+86" + prefix + "0000")
+    kind = _TYPES.get(phonenumbers.number_type(number), "unknown")
+    return (
+        kind,
+        geocoder.description_for_number(number, "zh"),
+        carrier.name_for_number(number, "zh"),
+    )
+
+
+def _facts_of(e164: str) -> tuple[str, str, str]:
+    national = e164[3:]
+    if e164.startswith("+86") and len(national) == 11 and _is_cn_mobile(national):
+        return _number_facts(national[:7])
+    return _number_facts(e164)
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def check_phone(text: str) -> CheckedValue:
     """A phone number graded: valid (fail when not), type (toll-free and shared
     cost numbers are a warning for a person's own phone), virtual operator
     (warning), with facts ``type``, ``province``, ``city``, ``carrier``,
-    ``virtual_operator``, ``region`` (ISO country)."""
+    ``virtual_operator``, ``country`` (ISO)."""
     try:
         e164 = normalize_phone(text)
     except NormalizationError as error:
         return CheckedValue("phone", str(text), (Check("valid", "fail", error.reason),))
-    number = phonenumbers.parse(e164)
-    kind = _TYPES.get(phonenumbers.number_type(number), "unknown")
-    country = phonenumbers.region_code_for_number(number) or ""
+    kind, where, name = _facts_of(e164)
+    country = "CN" if e164.startswith("+86") else _country(e164)
     checks = [Check("valid", "pass", f"a valid {country} number")]
     facts: dict[str, object] = {"type": kind, "country": country}
-    where = geocoder.description_for_number(number, "zh")
-    if where and where not in ("中国",):
+    if where and where != "中国":
         if country == "CN":
             place = parse_address(where)
             if place.province:
@@ -69,7 +98,6 @@ def check_phone(text: str) -> CheckedValue:
                 facts["city"] = place.city
         else:
             facts["place"] = where
-    name = carrier.name_for_number(number, "zh")
     if name:
         facts["carrier"] = name
         facts["carrier_note"] = "originally allocated carrier; the number may have been ported"
@@ -84,3 +112,8 @@ def check_phone(text: str) -> CheckedValue:
     if virtual:
         checks.append(Check("virtual_operator", "warn", f"{e164[3:6]} is a virtual-operator range"))
     return CheckedValue("phone", e164, tuple(checks), facts)
+
+
+@functools.lru_cache(maxsize=256)
+def _country(e164: str) -> str:
+    return phonenumbers.region_code_for_number(phonenumbers.parse(e164)) or ""

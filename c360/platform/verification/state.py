@@ -1,6 +1,7 @@
 """Verification state per attribute of a customer, kept current:
 
-``unverified``       nobody has vouched for the value
+``unverified``       nobody has vouched for the value (no row is stored: the
+                     absence of a row is ``unverified``)
 ``verified_source``  a source vouches for it (``IncomingRecord.verified_fields``:
                      a phone confirmed by SMS, an id checked by the bureau)
 ``verified_staff``   a staff member verified it: who, when, how (``method``)
