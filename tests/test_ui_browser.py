@@ -6,12 +6,14 @@ shown as text, and an administrator's merge and split."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from playwright.sync_api import expect
 
+from c360.auth.policy import FIELDS, Access
 from c360.auth.principal import ROLES
 from c360.ui.routes import CSP
 from tests import ui_helpers
@@ -335,6 +337,74 @@ def test_an_agent_records_a_verification_and_its_badge_shows(
     assert not page.locator("#verify-form").is_visible()
     assert page.locator("#authenticity tr[data-row=verification_state]").count() == 0
     assert page.locator("[data-verification]").count() == 0
+
+
+def test_compliance_records_a_consent_and_reads_the_privacy_requests(
+    workspace: Workspace, page: Any
+) -> None:
+    person = workspace.matrix.person
+    workspace.server.api("compliance", purpose="legal_obligation").query(
+        'mutation($c: ID!) { openPrivacyRequest(customerId: $c, kind: "export") { id } }',
+        {"c": str(person)},
+    )
+    workspace.sign_in(page, "compliance")
+    page.goto(f"{workspace.url}/#/customer/{person}")
+    form = page.locator("#consent-form")
+    form.wait_for()
+    evidence = "<i>表单 A-17</i>"
+    form.get_by_label("用途").select_option("marketing")
+    form.get_by_label(re.compile("同意的凭证")).fill(evidence)
+    form.get_by_role("button", name="记录同意").click()
+    entry = page.locator("#consents li", has_text="marketing")
+    entry.wait_for()
+    assert entry.locator(".consent-evidence").inner_text() == evidence
+    assert entry.locator("i").count() == 0 and "staff:ui-compliance" in entry.inner_text()
+    # The privacy requests page lists the open request, linked to its customer.
+    page.get_by_role("link", name="隐私请求").click()
+    row = page.locator("#privacy tr[data-request]", has_text="export")
+    row.wait_for()
+    assert row.get_by_role("link").inner_text() == str(person)
+    # An agent reads neither.
+    page.context.clear_cookies()
+    workspace.sign_in(page, "agent")
+    assert not page.get_by_role("link", name="隐私请求").is_visible()
+    page.goto(f"{workspace.url}/#/customer/{person}")
+    page.locator("#profile tbody tr").first.wait_for()
+    assert not page.locator("#consent-card").is_visible()
+
+
+def test_segments_with_their_counts_and_a_csv_export(workspace: Workspace, page: Any) -> None:
+    workspace.sign_in(page, "marketing")
+    page.get_by_role("link", name="客群").click()
+    row = page.locator("#segments tr[data-segment='北京客户']")
+    row.wait_for()
+    members = int(row.locator(".members").inner_text())
+    assert members >= 2  # the matrix's people of 北京 and 张伟东
+    assert row.locator("i").count() == 0 and "<i>北京</i>" in row.inner_text()
+    bar = page.locator("#segments-chart rect.bar[data-label='北京客户']")
+    assert bar.get_attribute("data-value") == str(members)
+    with page.expect_download() as download:
+        page.get_by_role("link", name="导出 CSV").click()
+    text = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    header, first = text.splitlines()[:2]
+    assert header.startswith('"segment","members"') and first.startswith(f'"北京客户","{members}"')
+    # An agent does not read segments.
+    page.context.clear_cookies()
+    workspace.sign_in(page, "agent")
+    assert not page.get_by_role("link", name="客群").is_visible()
+
+
+def test_the_value_panel_shows_what_the_role_reads(workspace: Workspace, page: Any) -> None:
+    for role in ("agent", "marketing"):
+        page.context.clear_cookies()
+        workspace.sign_in(page, role)
+        page.goto(f"{workspace.url}/#/customer/{workspace.matrix.person}")
+        page.locator("#profile tbody tr").first.wait_for()
+        shown = {r.get_attribute("data-row") for r in page.locator("#value tr").all()}
+        for row in ("value_rfm", "value_clv", "value_satisfaction"):
+            reads = FIELDS[row][ROLES.index(role)] is not Access.HIDDEN
+            assert (row in shown) == reads, (role, row, shown)
+        assert "value_tier" in shown
 
 
 QUALITY = """{ dataQuality { completeness { source present records }

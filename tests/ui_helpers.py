@@ -24,8 +24,10 @@ from c360.auth.principal import ROLES
 from c360.auth.staff import create_account
 from c360.platform.db import make_engine
 from c360.platform.sources import save_source
+from c360.platform.value.segments import create_segment, find_segment
 from c360.search.embedded import EmbeddedSearch
 from c360.search.indexer import Indexer
+from c360.search.segments import evaluate_segment
 from tests.api_helpers import Server, make_settings, serve
 from tests.policy_helpers import (
     ALERT_MESSAGE,
@@ -104,6 +106,13 @@ def build_workspace(engine: Engine, root: Path) -> Iterator[Workspace]:
     ingest(engine, "shop", [person("bad", name="吴效", phone="12", email="not-an-email")])
     backend = EmbeddedSearch(root / "search")
     Indexer(engine, backend).drain(wait=True)
+    with engine.begin() as conn:  # a segment for the segments page
+        create_segment(
+            conn, "北京客户", {"city": ["北京市"]}, actor="ui-test", description="<i>北京</i>"
+        )
+        segment = find_segment(conn, "北京客户")
+    assert segment is not None
+    evaluate_segment(engine, backend, segment)
     from tests.search_helpers import customer_of
 
     customers = {r.external_id: customer_of(engine, "shop", r.external_id) for r in DEMO_LIKE}

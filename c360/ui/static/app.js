@@ -265,15 +265,20 @@ const CUSTOMER = `query Customer($id: ID!, $events: Int!) {
       decisions(first: 5) { kind grade creditLimit termsDays reason decidedBy decidedAt }
       alerts { alertId kind severity message raisedAt } }
     AUTHENTICITY
+    VALUE
   }
 }`;
+const VALUE = `value { status tier stage tierReason stageReason interests recencyDays frequency monetary rfmScore
+      repeatRate tenureDays pAlive expectedPurchases90d nextPurchaseAt expectedOrderValue clv12m modelVersion
+      csat nps sentiment computedAt timeline(first: 5) { kind fromValue toValue reason at } }`;
 const AUTHENTICITY = `authenticity { score band policyVersion computedAt reasons { code weight text attribute }
       flags { flag severity text } consistency { aspect left right verdict detail }
       verifications { attribute status verifiedBy verifiedAt method dueAt outcome } }`;
 
 function customerQuery() {
   // Customer.authenticity where the running API has it (read by introspection).
-  return CUSTOMER.replace("AUTHENTICITY", state.customerFields?.has("authenticity") ? AUTHENTICITY : "");
+  return CUSTOMER.replace("AUTHENTICITY", state.customerFields?.has("authenticity") ? AUTHENTICITY : "")
+    .replace("VALUE", state.customerFields?.has("value") ? VALUE : "");
 }
 
 async function openCustomer(id) {
@@ -303,6 +308,8 @@ async function showCustomer(id, keepFocus = false) {
   renderRecords(c);
   renderCredit(c.credit, refused);
   renderAuthenticity(c, refused);
+  renderValue(c.value, refused);
+  await showConsents(c.customerId);
   await showCustomerCases(c.customerId);
   $("report-card").hidden = !(state.session.reports && readable("background_report"));
   $("report-customer").value = String(c.customerId);
@@ -376,6 +383,63 @@ function renderCredit(credit, refused) {
     body.append(el("tr", { "data-row": row }, el("th", { scope: "row", text: t(row) }), cell));
   }
   card.hidden = shown === 0;
+}
+
+// Customer.value's fields by the policy row that governs them.
+const VALUE_ROWS = [
+  ["value_tier", ["tier", "stage"]],
+  ["value_rfm", ["recencyDays", "frequency", "monetary", "rfmScore", "repeatRate", "tenureDays"]],
+  ["value_clv", ["pAlive", "expectedPurchases90d", "nextPurchaseAt", "expectedOrderValue", "clv12m"]],
+  ["value_satisfaction", ["csat", "nps", "sentiment"]],
+];
+
+function num(v, digits = 1) { return v === null || v === undefined ? "—" : Number(v).toFixed(digits); }
+
+function valueText(row, v) {
+  switch (row) {
+    case "value_tier": return `${t("tier")} ${v.tier ?? "—"}${v.tierReason ? ` (${v.tierReason})` : ""} · ${t("lifecycle_stage")} ${v.stage ?? "—"}${v.stageReason ? ` (${v.stageReason})` : ""}`;
+    case "value_rfm": return `RFM ${v.rfmScore ?? "—"} · R ${num(v.recencyDays, 0)} ${t("days")} · F ${v.frequency ?? "—"} · M ${num(v.monetary, 2)} · ${t("repeatRate")} ${v.repeatRate === null ? "—" : `${(100 * v.repeatRate).toFixed(0)}%`}`;
+    case "value_clv": return `CLV 12m ${num(v.clv12m, 2)} · P(alive) ${v.pAlive === null ? "—" : `${(100 * v.pAlive).toFixed(1)}%`} · ${t("expected90")} ${num(v.expectedPurchases90d, 2)} · ${t("nextPurchase")} ${v.nextPurchaseAt?.slice(0, 10) ?? "—"}`;
+    case "value_satisfaction": return `CSAT ${num(v.csat)} · NPS ${num(v.nps, 0)} · ${t("sentiment")} ${num(v.sentiment, 2)}`;
+    default: return "";
+  }
+}
+
+function renderValue(v, refused) {
+  const body = $("value");
+  body.replaceChildren();
+  if (!v) { $("value-card").hidden = true; return; }
+  for (const [row, names] of VALUE_ROWS) {
+    if (names.some((n) => refused.has(`customer.value.${n}`))) continue;
+    body.append(el("tr", { "data-row": row }, el("th", { scope: "row", text: t(row) }), el("td", { text: valueText(row, v) })));
+  }
+  if (v.timeline?.length) {
+    body.append(el("tr", { "data-row": "value_changes" }, el("th", { scope: "row", text: t("valueChanges") }),
+      el("td", {}, el("ul", {}, ...v.timeline.map((x) => el("li", { text: `${x.at.slice(0, 10)} · ${x.kind} ${x.fromValue ?? "—"} → ${x.toValue} · ${x.reason}` }))))));
+  }
+  $("value-card").hidden = body.children.length === 0;
+}
+
+async function showConsents(customerId) {
+  // The customer's consents (compliance, admin) and, for a role that may,
+  // recording one: the purpose from the catalogue and the evidence.
+  const card = $("consent-card");
+  card.hidden = !(state.api.has("customerConsents") && readable("consents"));
+  $("consent-form").hidden = card.hidden || !new Set(state.session.mutations).has("record_consent");
+  if (card.hidden) return;
+  const body = await gql(`query K($c: ID!) { customerConsents(customerId: $c) { id purpose basis evidence recordedBy recordedAt expiresAt revokedAt active } }`,
+    { c: String(customerId) });
+  const list = body.data?.customerConsents;
+  $("consents").replaceChildren(...(list ? (list.length ? list.map((k) => el("li", { "data-consent": k.id, class: k.active ? "" : "meta" },
+    `${k.purpose} · ${k.basis} · `, el("span", { class: "consent-evidence", text: k.evidence }),
+    ` · ${k.recordedBy} · ${k.recordedAt.slice(0, 10)}${k.expiresAt ? ` → ${k.expiresAt.slice(0, 10)}` : ""}${k.active ? "" : ` · ${t("withdrawn")}`}`))
+    : [el("li", { text: t("none") })]) : [el("li", { class: "error", text: errorText(body) })]));
+}
+
+async function recordConsent() {
+  const data = await mutate(`mutation R($c: ID!, $p: String!, $e: String!) { recordConsent(customerId: $c, purpose: $p, evidence: $e) { id } }`,
+    { c: String(state.customer.customerId), p: $("consent-purpose").value, e: $("consent-evidence").value });
+  if (data?.recordConsent) { $("consent-evidence").value = ""; await showConsents(state.customer.customerId); }
 }
 
 function verificationBadge(v) {
@@ -834,9 +898,58 @@ async function showQuality() {
       tone: f.lastRunStatus === "failed" ? "warn" : "" })), (v) => `${v.toFixed(1)} h`));
 }
 
+const SEGMENTS = `query S { segments { segmentId name description members evaluatedAt runs { at members joined left } } }`;
+
+function csvCell(value) {
+  const text = String(value ?? "");
+  // Quoted, and a leading = + - @ defused, so a spreadsheet never runs a cell as a formula.
+  return `"${(/^[=+\-@]/.test(text) ? `'${text}` : text).replace(/"/g, '""')}"`;
+}
+
+async function showSegments() {
+  const body = await gql(SEGMENTS);
+  const list = body.data?.segments;
+  const rows = $("segments").tBodies[0];
+  rows.replaceChildren();
+  $("segments-chart").replaceChildren();
+  if (!list) { $("segments-status").textContent = t("failed") + errorText(body); return; }
+  $("segments-status").textContent = t("segmentsFound", { n: list.length });
+  for (const g of list) {
+    rows.append(el("tr", { "data-segment": g.name }, el("th", { scope: "row", text: g.name }),
+      el("td", { class: "members", text: g.members === null ? "—" : String(g.members) }),
+      el("td", { text: g.evaluatedAt ?? "—" }), el("td", { text: g.description })));
+  }
+  $("segments-chart").append(barChart(t("members"), list.map((g) => ({ label: g.name, value: g.members ?? 0 })), String));
+  const lines = [["segment", "members", "evaluated_at", "run_at", "run_members", "joined", "left"].map(csvCell).join(",")];
+  for (const g of list) {
+    for (const r of g.runs.length ? g.runs : [{}]) {
+      lines.push([g.name, g.members, g.evaluatedAt, r.at, r.members, r.joined, r.left].map(csvCell).join(","));
+    }
+  }
+  const link = $("segments-export");
+  if (link.href.startsWith("blob:")) URL.revokeObjectURL(link.href);
+  link.href = URL.createObjectURL(new Blob(["\ufeff" + lines.join("\r\n") + "\r\n"], { type: "text/csv;charset=utf-8" }));
+}
+
+async function showPrivacy() {
+  const body = await gql(`query P($open: Boolean!) { privacyRequests(openOnly: $open, first: 100) {
+    id customerId kind status receivedAt dueAt completedAt overdue requestedBy } }`, { open: $("privacy-open").checked });
+  const list = body.data?.privacyRequests;
+  const rows = $("privacy").tBodies[0];
+  rows.replaceChildren();
+  if (!list) { $("privacy-status").textContent = t("failed") + errorText(body); return; }
+  $("privacy-status").textContent = t("requestsFound", { n: list.length, late: list.filter((r) => r.overdue).length });
+  for (const r of list) {
+    rows.append(el("tr", { "data-request": r.id, class: r.overdue ? "overdue" : "" },
+      el("td", { text: String(r.id) }), el("td", {}, el("a", { href: `#/customer/${r.customerId}`, text: String(r.customerId) })),
+      el("td", { text: r.kind }), el("td", { text: r.status + (r.overdue ? ` · ${t("overdue")}` : "") }),
+      el("td", { text: r.receivedAt.slice(0, 10) }), el("td", { text: r.dueAt.slice(0, 10) }), el("td", { text: r.requestedBy })));
+  }
+}
+
 // ------------------------------------------------------------------ routing
 
-const VIEWS = ["search-view", "customer-view", "cases-view", "alerts-view", "quality-view"];
+const VIEWS = ["search-view", "customer-view", "cases-view", "alerts-view", "quality-view", "segments-view", "privacy-view"];
 
 function showView(id) {
   for (const view of VIEWS) $(view).hidden = view !== id;
@@ -862,6 +975,14 @@ function route() {
     showView("alerts-view");
     $("alerts-view").focus();
     showAlerts();
+  } else if (location.hash === "#/segments") {
+    showView("segments-view");
+    $("segments-view").focus();
+    showSegments();
+  } else if (location.hash === "#/privacy") {
+    showView("privacy-view");
+    $("privacy-view").focus();
+    showPrivacy();
   } else if (location.hash === "#/quality") {
     showView("quality-view");
     $("quality-view").focus();
@@ -928,6 +1049,9 @@ async function main() {
   for (const b of document.querySelectorAll("#cases-view [data-queue]")) b.addEventListener("click", () => showCases(b.dataset.queue));
   $("case-form").addEventListener("submit", (event) => { event.preventDefault(); openCase(); });
   $("verify-form").addEventListener("submit", (event) => { event.preventDefault(); verifyAttribute(); });
+  $("privacy-open").addEventListener("change", showPrivacy);
+  $("consent-form").addEventListener("submit", (event) => { event.preventDefault(); recordConsent(); });
+  for (const p of PURPOSES) $("consent-purpose").append(el("option", { value: p, text: p }));
   $("report-form").addEventListener("submit", () => { $("report-purpose").value = $("purpose").value; });
   for (const link of document.querySelectorAll("#nav a[data-needs]")) link.hidden = !readable(link.dataset.needs);
   $("merge-explain").addEventListener("click", explainMerge);
