@@ -59,7 +59,7 @@ def _golden(engine: Engine, customer_id: int) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def world(module_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoWorld]:
-    dataset = generate_demo_data(tmp_path_factory.mktemp("demo"), 60, 6, seed=360)
+    dataset = generate_demo_data(tmp_path_factory.mktemp("demo"), 30, 3, seed=360)
     allow_import_root(dataset.directory)
     for src in dataset.sources:
         save_source(module_engine, src.name, src.connector, src.config, trust=src.trust)
@@ -84,7 +84,7 @@ def world(module_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> It
         company = conn.execute(
             text("SELECT min(id) FROM customer WHERE kind = 'organization' AND merged_into IS NULL")
         ).scalar_one()
-    with start_standins(seed=360, people=60, companies=6) as standins:
+    with start_standins(seed=360, people=30, companies=3) as standins:
         [bureau] = [s for s in standins.sources() if s.connector == "credit"]
         save_source(module_engine, bureau.name, bureau.connector, bureau.config, trust=bureau.trust)
         record_legal_basis(
