@@ -81,8 +81,10 @@ def candidate_pairs(
 ) -> list[tuple[int, int]]:
     """Distinct record pairs the rules block together (sampled past :data:`MAX_PAIRS`)."""
     found: set[tuple[int, int]] = set()
+    per_rule = MAX_PAIRS // max(len(rules), 1)  # a million records block many pairs
     for rule in rules:
-        found.update(blocked_pairs(records, rule, rng))
+        pairs = blocked_pairs(records, rule, rng)
+        found.update(rng.sample(pairs, per_rule) if len(pairs) > per_rule else pairs)
     pairs = sorted(found)
     if len(pairs) > MAX_PAIRS:
         pairs = rng.sample(pairs, MAX_PAIRS)
