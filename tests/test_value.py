@@ -26,6 +26,7 @@ from c360.platform.ingest import Ingestor
 from c360.platform.models import utcnow
 from c360.platform.privacy import suppression
 from c360.platform.privacy.consent import BASES
+from c360.platform.privacy.requests import erase_person
 from c360.platform.records import IncomingRecord
 from c360.platform.secret_keys import load_key
 from c360.platform.sources import save_source
@@ -281,3 +282,14 @@ def test_bad_segment_filters_are_refused_by_name(world: World) -> None:
         create_segment(conn, "杭州新客", {"tier": "高价值"}, actor="m")
     with world.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(t.customer)).scalar_one() == 5
+
+
+def test_erasure_takes_the_value_rows_with_the_person(world: World) -> None:
+    buyer = world.ids["buyer"]  # scored, on the timeline and in a segment by now
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("C360_DATA_DIR", str(world.data))
+        _, counts = erase_person(world.engine, buyer, actor="dpo-1", reason="PIPL art. 47")
+    assert counts["value_score"] == 1 and counts["value_change"] >= 2
+    assert counts["value_segment_member"] >= 1
+    with world.engine.connect() as conn:
+        assert value_of(conn, buyer) is None and value_timeline(conn, buyer) == []

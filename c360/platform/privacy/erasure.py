@@ -90,6 +90,10 @@ ERASURE: list[Step] = [
     Step("verification_check", "customer_id"),
     Step("verification_state", "customer_id"),
     Step("authenticity_score", "customer_id"),
+    Step("value_score", "customer_id"),
+    Step("value_change", "customer_id"),
+    Step("value_segment_member", "customer_id"),
+    Step("value_segment_change", "customer_id"),
 ]
 """Everything erased, in order. Append your capability's tables here."""
 
