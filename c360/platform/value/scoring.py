@@ -94,7 +94,40 @@ def population_cuts(columns: Mapping[str, Array], rules: Rules) -> dict[str, flo
     return out
 
 
-def _clv(model: Model, rules: Rules, x: Array, t_x: Array, T: Array, m: Array) -> dict[str, Array]:
+def _same_history(
+    x: Array, t_x: Array, T: Array, first: Array, last: Array
+) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """(one row per distinct history, each customer's row among them). Purchase
+    days are whole days and the histories share one as-of time, so (x, first day,
+    last day) is one int64 key: a 1-d sort, several times faster than sorting the
+    rows of (x, t_x, T)."""
+    known = np.concatenate([first[np.isfinite(first)], last[np.isfinite(last)]])
+    low = float(known.min()) - 1 if known.size else 0.0
+    f = np.nan_to_num(first - low, nan=0.0)  # purchase days from 1 on; 0: none
+    l_ = np.nan_to_num(last - low, nan=0.0)
+    whole = np.array_equal(f, np.floor(f)) and np.array_equal(l_, np.floor(l_))
+    if x.size and whole:
+        span = int(max(float(f.max()), float(l_.max()))) + 1
+        if (float(x.max()) + 1) * span * span < 2**62:
+            key = (x.astype(np.int64) * span + f.astype(np.int64)) * span + l_.astype(np.int64)
+            _, index, inverse = np.unique(key, return_index=True, return_inverse=True)
+            return index, inverse.reshape(-1)
+    _, index, inverse = np.unique(
+        np.stack([x, t_x, T], axis=1), axis=0, return_index=True, return_inverse=True
+    )
+    return index, inverse.reshape(-1)
+
+
+def _clv(
+    model: Model,
+    rules: Rules,
+    x: Array,
+    t_x: Array,
+    T: Array,
+    m: Array,
+    first: Array,
+    last: Array,
+) -> dict[str, Array]:
     n = x.size
     nan = np.full(n, np.nan)
     if model.bgnbd is None:
@@ -107,9 +140,8 @@ def _clv(model: Model, rules: Rules, x: Array, t_x: Array, T: Array, m: Array) -
         }
     bg = model.bgnbd
     # customers sharing (x, t_x, T) share every BG/NBD quantity: compute each once
-    rows, inverse = np.unique(np.stack([x, t_x, T], axis=1), axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    ux, utx, uT = rows[:, 0], rows[:, 1], rows[:, 2]
+    index, inverse = _same_history(x, t_x, T, first, last)
+    ux, utx, uT = x[index], t_x[index], T[index]
     p_alive = bg.p_alive(ux, utx, uT)[inverse]
     months = int(rules.clv.get("horizon_months", 12))
     step = max(1, int(rules.clv.get("discount_step_months", 3)))
@@ -169,7 +201,9 @@ def score(
         # BG/NBD describes customers from their first purchase on: none before it
         **{
             name: np.where(buyers, values, np.nan)
-            for name, values in _clv(model, rules, x, t_x, T, full.repeat_value).items()
+            for name, values in _clv(
+                model, rules, x, t_x, T, full.repeat_value, full.first, full.last
+            ).items()
         },
     }
     for name, values in extra.items():
