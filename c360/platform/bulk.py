@@ -14,7 +14,8 @@ from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Connection, DateTime, Table, insert
+from sqlalchemy import JSON, Boolean, Connection, DateTime, Dialect, Table, insert
+from sqlalchemy.types import TypeDecorator
 
 from c360.platform.db import dump_json
 
@@ -38,7 +39,18 @@ def _sqlite_bool(value: bool | None) -> int | None:
     return None if value is None else int(value)
 
 
-def _converter(column_type: Any) -> Converter | None:
+def _converter(column_type: Any, dialect: Dialect) -> Converter | None:
+    if isinstance(column_type, TypeDecorator):  # e.g. a sealed column: its own step first
+        inner = _converter(column_type.impl, dialect)
+        if type(column_type).process_bind_param is TypeDecorator.process_bind_param:
+            return inner
+        bind = column_type.process_bind_param
+
+        def convert(value: Any) -> Any:
+            stored = bind(value, dialect)
+            return inner(stored) if inner is not None else stored
+
+        return convert
     if isinstance(column_type, JSON):
         return _sqlite_json
     if isinstance(column_type, DateTime):
@@ -56,7 +68,7 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
         conn.execute(insert(table), list(rows))
         return
     columns = list(rows[0])
-    converters = [_converter(table.c[name].type) for name in columns]
+    converters = [_converter(table.c[name].type, conn.dialect) for name in columns]
     placeholders = ", ".join("?" for _ in columns)
     sql = f'INSERT INTO "{table.name}" ({", ".join(columns)}) VALUES ({placeholders})'
     get = itemgetter(*columns)

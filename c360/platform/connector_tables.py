@@ -21,9 +21,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from c360.platform.field_encryption import SealedBytes
 from c360.platform.models import utcnow
 
 
@@ -45,7 +46,7 @@ class WebhookInbox(SQLModel, table=True):
     delivery_id: str = Field(max_length=256)
     received_at: datetime = _ts(default_factory=utcnow)
     signed_at: datetime | None = _ts(default=None)
-    body: bytes = Field(sa_type=LargeBinary)
+    body: bytes = Field(sa_type=SealedBytes("webhook_inbox.body"))
     status: str = Field(default="pending", max_length=16, description="pending | done")
     processed_at: datetime | None = _ts(default=None)
     run_id: int | None = Field(default=None)

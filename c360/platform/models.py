@@ -14,6 +14,8 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from c360.platform.field_encryption import SealedJSON, SealedText
+
 
 def utcnow() -> datetime:
     """Now, timezone-aware, in UTC."""
@@ -63,7 +65,9 @@ class SourceRecord(SQLModel, table=True):
     stream: str = Field(max_length=128)
     external_id: str = Field(max_length=256)
     kind: str = Field(max_length=16)
-    raw: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    raw: dict[str, Any] = Field(
+        default_factory=dict, sa_type=SealedJSON("source_record.raw")
+    )  # the payload as received: sealed at rest when field encryption is on
     attributes: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     verified_fields: list[str] = Field(default_factory=list, sa_type=JSON)
     content_hash: str = Field(max_length=64)
@@ -193,7 +197,7 @@ class Event(SQLModel, table=True):
     amount: float | None = None
     currency: str | None = Field(default=None, max_length=8)
     channel: str | None = Field(default=None, max_length=64)
-    text: str | None = Field(default=None, sa_type=Text)
+    text: str | None = Field(default=None, sa_type=SealedText("event.text"))
 
 
 class Outbox(SQLModel, table=True):

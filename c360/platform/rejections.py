@@ -42,6 +42,7 @@ from sqlmodel import Field, SQLModel
 
 from c360.platform import tables as t
 from c360.platform.bulk import bulk_insert
+from c360.platform.field_encryption import SealedText
 from c360.platform.models import utcnow
 from c360.platform.sql import chunks
 from c360.platform.tables import table_of
@@ -62,7 +63,7 @@ class FieldRejection(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     record_id: int = Field(foreign_key="source_record.id", index=True)
     field: str = Field(max_length=128)
-    value: str = Field(sa_type=Text)
+    value: str = Field(sa_type=SealedText("field_rejection.value"))
     reason: str = Field(sa_type=Text)
     rejected_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
 

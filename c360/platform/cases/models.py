@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from c360.platform.field_encryption import SealedText
 from c360.platform.models import _ts, utcnow
 from c360.platform.tables import table_of
 
@@ -45,7 +46,7 @@ class Case(SQLModel, table=True):
     category: str = Field(max_length=32, index=True)
     severity: str = Field(max_length=16)
     state: str = Field(max_length=24, index=True)
-    description: str = Field(default="", sa_type=Text)
+    description: str = Field(default="", sa_type=SealedText("case.description"))
     attachments: list[Any] = Field(default_factory=list, sa_type=JSON)
     owner: str | None = Field(default=None, max_length=128, index=True)
     team: str | None = Field(default=None, max_length=64, index=True)

@@ -120,10 +120,26 @@ def record_ids(conn: Connection, customers: list[int]) -> list[int]:
 
 def _table(conn: Connection, name: str, columns: Iterable[str]) -> Table | None:
     """Table ``name`` as this database has it, if it exists with ``columns``
-    (reflected: a capability's tables need not be imported to be erased)."""
-    if not inspect(conn).has_table(name):
-        return None
-    table = Table(name, MetaData(), autoload_with=conn)
+    (reflected: a capability's tables need not be imported to be erased). The
+    tables of :data:`ERASURE` are reflected once per erasure (or retention batch)
+    and kept in the connection's ``info`` (reflection was most of an erasure's
+    time)."""
+    known: dict[str, Table] | None = conn.info.get("c360_erasure_tables")
+    if known is None:
+        present = set(inspect(conn).get_table_names())
+        wanted = sorted(
+            present & ({s.table for s in ERASURE} | {s.parent[0] for s in ERASURE if s.parent})
+            | (present & {"match_key", "match_key_count"})
+        )
+        metadata = MetaData()
+        metadata.reflect(bind=conn, only=wanted)
+        known = dict(metadata.tables)
+        conn.info["c360_erasure_tables"] = known
+    table = known.get(name)
+    if table is None:
+        if not inspect(conn).has_table(name):
+            return None
+        table = Table(name, MetaData(), autoload_with=conn)
     return table if set(columns) <= set(table.c.keys()) else None
 
 
@@ -171,6 +187,7 @@ def erase(
     returns rows removed per table (counts only, no values)."""
     if conn.execute(select(t.customer.c.id).where(t.customer.c.id == customer_id)).first() is None:
         raise ErasureError(f"customer_id: no customer {customer_id}")
+    conn.info.pop("c360_erasure_tables", None)  # reflect afresh: this call's schema
     customers = person_ids(conn, customer_id)
     records = record_ids(conn, customers)
     found = _identifiers(conn, customers, records)

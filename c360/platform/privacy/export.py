@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from c360.platform import tables as t
+from c360.platform.field_encryption import open_stored
 from c360.platform.privacy.erasure import ERASURE, _table, person_ids, record_ids
 from c360.platform.sql import chunks
 
@@ -51,7 +52,9 @@ def export_person(conn: Connection, customer_id: int) -> dict[str, Any]:
                 if marker in seen.setdefault(step.table, set()):
                     continue
                 seen[step.table].add(marker)
-                tables.setdefault(step.table, []).append({k: _plain(v) for k, v in row.items()})
+                tables.setdefault(step.table, []).append(
+                    {k: _plain(open_stored(f"{step.table}.{k}", v)) for k, v in row.items()}
+                )
     people = [
         {k: _plain(v) for k, v in row.items()}
         for row in conn.execute(select(t.customer).where(t.customer.c.id.in_(customers))).mappings()
