@@ -12,7 +12,9 @@
 3. **ingest_ratio_on_off** — ingest throughput (land + resolve + golden profiles
    in batches of 1,000) with the authenticity refresher run on each batch's
    customers, divided by the throughput without it, measured in one run on two
-   fresh databases over the same records (target ≥ 0.90).
+   fresh databases over the same records, batches alternating which goes first
+   (target ≥ 0.90). The refresher runs in the indexer, after ingest commits; the
+   ratio charges its whole cost to ingest, as if it ran in the same process.
 
 Prints ``name=value`` lines, the summary last::
 
@@ -185,8 +187,9 @@ def ingest_ratio(
     """(records/s off, records/s on, on/off) over the same records, batches interleaved."""
     off, on = fresh_engine(directory, "off"), fresh_engine(directory, "on")
     spent = {False: 0.0, True: 0.0}
-    for part in chunks(recs, batch):
-        for judge, engine in ((False, off), (True, on)):
+    for n, part in enumerate(chunks(recs, batch)):
+        order = ((False, off), (True, on)) if n % 2 == 0 else ((True, on), (False, off))
+        for judge, engine in order:  # alternating, so drift in the machine's load cancels
             started = time.perf_counter()
             ingest(engine, part, judge)
             spent[judge] += time.perf_counter() - started
@@ -235,6 +238,9 @@ def main() -> None:
     print(f"generated_records={len(profiles)}")
     print(f"verify_records_per_s={verify:.0f}")
     recs = records(args.ingest, args.seed)
+    # One-time loads (division tables, phonenumbers' prefix data) are paid here, not
+    # inside the ingest comparison: a long-running process pays them once.
+    verify_rate(profiles[:200])
     ratios, scores = [], []
     for _ in range(args.repeats):
         with tempfile.TemporaryDirectory() as tmp:
