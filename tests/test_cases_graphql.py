@@ -12,11 +12,15 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 
+from c360.platform import tables as t
 from c360.platform.cases.hours import TZ
+from c360.platform.cases.indexing import queue_for_search
 from c360.platform.models import utcnow
-from tests.api_helpers import Api, Server
+from c360.search.embedded import EmbeddedSearch
+from c360.search.indexer import Indexer
+from tests.api_helpers import Api, Server, make_settings, serve
 from tests.cases_helpers import add_customer, add_team, new_case
 
 PHONE_TEXT = "客户来电 13800138000 投诉包裹丢失"
@@ -219,3 +223,37 @@ def test_bad_arguments_name_the_argument(
 ) -> None:
     [error] = module_server.api("admin", purpose="complaint_handling").errors(query, variables)
     assert error["extensions"] == {"code": "BAD_USER_INPUT", "argument": argument}
+
+
+SEARCH = (
+    "query($s: String!) { customers(filter: {caseStatus: $s}, first: 50) "
+    "{ edges { node { customerId } } } }"
+)
+
+
+def test_open_complaints_are_a_search_filter(
+    module_engine: Engine, world: World, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    directory = tmp_path_factory.mktemp("case-search")
+    with module_engine.begin() as conn:  # names, so the customers have search documents
+        for cid in (world.beijing, world.shanghai):
+            conn.execute(
+                update(t.golden_profile)
+                .where(t.golden_profile.c.customer_id == cid)
+                .values(attributes={"name": {"value": f"客户{cid}"},
+                                    "province": {"value": "北京市" if cid == world.beijing
+                                                 else "上海市"}})
+            )  # fmt: skip
+            queue_for_search(conn, [cid])
+    with EmbeddedSearch(directory / "search") as index:
+        Indexer(module_engine, index).drain()  # the outbox: case state refreshed, then indexed
+        for server in serve(module_engine, make_settings(directory), search=index):
+            admin = server.api("admin", purpose="complaint_handling")
+            found = admin.query(SEARCH, {"s": "open_complaint"})["customers"]["edges"]
+            assert {world.beijing, world.shanghai} <= {e["node"]["customerId"] for e in found}
+            breached = admin.query(SEARCH, {"s": "sla_breached"})["customers"]["edges"]
+            assert world.shanghai in {e["node"]["customerId"] for e in breached}
+            beijing = agent(server).query(SEARCH, {"s": "open_case"})["customers"]["edges"]
+            assert world.shanghai not in {e["node"]["customerId"] for e in beijing}
+            [refused] = server.api("marketing").errors(SEARCH, {"s": "open_complaint"})
+            assert refused["extensions"]["code"] == "FORBIDDEN"

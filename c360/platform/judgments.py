@@ -25,6 +25,7 @@ from collections.abc import Callable, Collection
 
 from sqlalchemy import Connection, Engine
 
+from c360.platform.cases.reading import refresh_case_state
 from c360.platform.privacy.restriction import restricted_among
 from c360.platform.risk.judgment import judgment_refresher as credit_refresher
 from c360.platform.value.judgment import value_refresher
@@ -39,6 +40,7 @@ REFRESHERS: tuple[tuple[str, Refresher], ...] = (
     ("authenticity", authenticity_refresher),
     ("credit", credit_refresher),
     ("value", value_refresher),
+    ("cases", refresh_case_state),
 )
 """The judgment refreshers, in the order they run."""
 

@@ -99,11 +99,11 @@ class CasePage:
         return await asyncio.to_thread(self.count_query)
 
 
-def _scope(info: Info, teams: frozenset[str]) -> ColumnElement[bool] | None:
+def _scope(info: Info, teams: frozenset[str], purpose: str | None) -> ColumnElement[bool] | None:
     """The SQL condition of the cases the caller sees (``None``: all), or
     ``FORBIDDEN`` when none of its roles reads cases."""
     principal: Principal = info.context.principal
-    permit(info.context, "case", Subject(None, purpose=info.context.purpose))
+    permit(info.context, "case", Subject(None, purpose=purpose))
     readers = [r for r in ROLES if r in principal.roles and field_access(r, "case") is not H]
     if any(role_rows(principal, r).unrestricted for r in readers):
         return None
@@ -288,7 +288,7 @@ class CasesQuery:
         offset = _offset(after) if after is not None else 0
         where = filter or CaseFilter()
         reader = await case_reader(info, declared)
-        scope = _scope(info, reader.teams)
+        scope = _scope(info, reader.teams, declared)
         customer_ids: list[int] | None = None
         if where.customer_id is not None:
             customer = await customer_by_id(

@@ -189,6 +189,11 @@ class CustomerFilter:
     authenticity_score_max: int | None = strawberry.field(
         default=None, description="Authenticity score at most (0-100, search index)"
     )
+    case_status: str | None = strawberry.field(
+        default=None,
+        description="open_case, open_complaint, sla_warning or sla_breached: customers with "
+        "open cases, open complaints, or open cases in that SLA state (search index)",
+    )
 
     def identity_arguments(self) -> list[str]:
         """The arguments only the database path answers (exact identifiers, conflicts)."""
@@ -211,6 +216,7 @@ class CustomerFilter:
             ("authenticityBand", self.authenticity_band),
             ("authenticityScoreMin", self.authenticity_score_min),
             ("authenticityScoreMax", self.authenticity_score_max),
+            ("caseStatus", self.case_status),
         ]
         return [f"filter.{name}" for name, value in named if value is not None]
 
@@ -334,6 +340,7 @@ def search_request(
             where.authenticity_score_min if where else None,
             where.authenticity_score_max if where else None,
         ),
+        case_status=_one(where.case_status if where else None, "filter.caseStatus"),
         regions=info.context.row_scope.region_terms,
     )
     if sort is None:

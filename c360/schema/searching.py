@@ -71,6 +71,7 @@ SEARCH_FIELD_POLICY: dict[str, tuple[str, str]] = {
     "lifecycle_stage": ("lifecycle_stage", "person"),
     "authenticity_band": ("authenticity_band", "person"),
     "authenticity_score": ("authenticity_score", "person"),
+    "case_status": ("case", "person"),
 }
 """How the policy table governs each field search knows. ``name`` is judged as a
 person's name (stricter than an organization's, which is public): a role that may
@@ -125,6 +126,7 @@ class CustomerFacetField(Enum):
     SOURCE = "source"
     AUTHENTICITY_BAND = "authenticity_band"
     AUTHENTICITY_SCORE = "authenticity_score"
+    CASE_STATUS = "case_status"
 
 
 FACET_ARGUMENTS = {
@@ -138,6 +140,7 @@ FACET_ARGUMENTS = {
     "source": "filter.source",
     "authenticity_band": "filter.authenticityBand",
     "authenticity_score": "filter.authenticityScoreMin",
+    "case_status": "filter.caseStatus",
 }
 """The GraphQL argument each search filter dimension comes from (for errors)."""
 

@@ -69,10 +69,12 @@ FACET_FIELDS: tuple[str, ...] = (
     "source",
     "authenticity_band",
     "authenticity_score",
+    "case_status",
 )
 """The structured dimensions a search can filter on and count (facets).
 ``authenticity_score`` holds the score 0-100 as text (``"85"``): a range filter
-is the set of its values."""
+is the set of its values. ``case_status`` lists ``open_case``, ``open_complaint``,
+``sla_warning`` / ``sla_breached`` for a customer with open cases."""
 
 
 class SearchError(Exception):
@@ -214,6 +216,7 @@ class SearchFilters:
     source: tuple[str, ...] = ()
     authenticity_band: tuple[str, ...] = ()
     authenticity_score: tuple[str, ...] = ()
+    case_status: tuple[str, ...] = ()
     regions: tuple[str, ...] = ()
 
     @classmethod

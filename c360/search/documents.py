@@ -40,6 +40,7 @@ from pypinyin import Style, lazy_pinyin, pinyin
 from sqlalchemy import Connection, select
 
 from c360.platform import tables as t
+from c360.platform.cases.reading import case_statuses_of
 from c360.platform.normalize import (
     NormalizationError,
     normalize_company_name,
@@ -130,6 +131,8 @@ class CustomerDocument:
     authenticity_band: str | None = None
     authenticity_score: str | None = None
     """The authenticity score 0-100 as text (a facet value)."""
+    case_status: list[str] = field(default_factory=list)
+    """``open_case``, ``open_complaint``, ``sla_warning`` / ``sla_breached`` (open cases)."""
     card: dict[str, str] = field(default_factory=dict)
     """Display values in clear (the golden ones); hits carry those the policy allows."""
 
@@ -173,6 +176,7 @@ class CustomerDocument:
             "source": list(self.sources),
             "authenticity_band": one(self.authenticity_band),
             "authenticity_score": one(self.authenticity_score),
+            "case_status": list(self.case_status),
         }
 
     def explain_data(self) -> dict[str, list[str]]:
@@ -454,6 +458,16 @@ def _value_tiers_and_stages(conn: Connection, docs: Mapping[int, CustomerDocumen
 
 
 ENRICHERS.append(_value_tiers_and_stages)
+
+
+def _case_status(conn: Connection, docs: Mapping[int, CustomerDocument]) -> None:
+    """``case_status``: whether the customer has open cases, open complaints, and
+    the worst SLA state among them (the cases judgment)."""
+    for cid, statuses in case_statuses_of(conn, docs).items():
+        docs[cid].case_status = statuses
+
+
+ENRICHERS.append(_case_status)
 
 
 def load_documents(

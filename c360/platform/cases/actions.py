@@ -14,6 +14,7 @@ from sqlalchemy import Connection, RowMapping, insert, select, update
 from c360.platform.business_events import record_event
 from c360.platform.cases import hours
 from c360.platform.cases import models as m
+from c360.platform.cases.indexing import queue_for_search
 from c360.platform.cases.workflow import (
     ACCEPTED,
     CLOSED,
@@ -96,6 +97,7 @@ def move(
         )
     conn.execute(update(m.case).where(m.case.c.id == case_id).values(values))
     _record(conn, case_id, actor, "moved", {"state": [row["state"], target]}, now, note)
+    queue_for_search(conn, [row["customer_id"]])
     if target == RESOLVED:
         conn.execute(insert(m.case_survey).values(case_id=case_id, requested_at=now))
         record_event(

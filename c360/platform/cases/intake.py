@@ -20,6 +20,7 @@ from c360.platform import tables as t
 from c360.platform.business_events import record_event
 from c360.platform.cases import models as m
 from c360.platform.cases import sla
+from c360.platform.cases.indexing import queue_for_search
 from c360.platform.cases.workflow import ACCEPTED, CHANNELS, KINDS, SEVERITIES
 from c360.platform.customers.ids import survivor_of
 from c360.platform.models import utcnow
@@ -190,6 +191,7 @@ def open_case(
             },
         )
     )
+    queue_for_search(conn, [survivor])
     record_event(
         conn,
         "case.opened",

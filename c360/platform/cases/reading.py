@@ -90,3 +90,27 @@ def customer_states(conn: Connection, customer_ids: Collection[int]) -> dict[int
         ):
             found[row.customer_id] = row._mapping
     return found
+
+
+def case_statuses(row: RowMapping) -> list[str]:
+    """The search facet ``case_status`` of one :class:`~.models.CaseCustomerState`
+    row: ``open_case`` with any open case, ``open_complaint`` with an open
+    complaint, ``sla_warning`` / ``sla_breached`` for the worst SLA state."""
+    out = []
+    if row["open_cases"]:
+        out.append("open_case")
+    if row["open_complaints"]:
+        out.append("open_complaint")
+    if row["sla_state"] in ("warning", "breached"):
+        out.append(f"sla_{row['sla_state']}")
+    return out
+
+
+def case_statuses_of(conn: Connection, customer_ids: Collection[int]) -> dict[int, list[str]]:
+    """:func:`case_statuses` of each customer with open cases (for the search document)."""
+    found = {}
+    for cid, row in customer_states(conn, customer_ids).items():
+        statuses = case_statuses(row)
+        if statuses:
+            found[cid] = statuses
+    return found

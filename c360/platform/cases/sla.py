@@ -22,6 +22,7 @@ from sqlalchemy import Connection, RowMapping, insert, select, update
 from c360.platform.business_events import record_event
 from c360.platform.cases import hours
 from c360.platform.cases import models as m
+from c360.platform.cases.indexing import queue_for_search
 from c360.platform.cases.workflow import ESCALATED, OPEN_STATES, PAUSED_STATES, RESOLVED
 
 HOUR = 3600
@@ -234,6 +235,7 @@ def _escalate_on_breach(
         )
     )
     _alert(conn, row, "sla_breach", now, supervisor, None)
+    queue_for_search(conn, [row["customer_id"]])
     record_event(
         conn,
         "case.sla_breached",
