@@ -135,8 +135,9 @@ def test_tags_from_rules_on_attributes() -> None:
         kind=["organization", "person"],
         csat=[2.0, 5.0],
     )
-    tags = score(full, full, NO_MODEL, RULES, columns, cuts={k: np.nan for k in RULES.cuts}).tags
-    assert tags[0] == ["营销已授权", "高风险", "企业客户", "不满意"] and tags[1] == []
+    scored = score(full, full, NO_MODEL, RULES, columns, cuts={k: np.nan for k in RULES.cuts})
+    assert scored.tags_of(0) == ["营销已授权", "高风险", "企业客户", "不满意"]
+    assert scored.tags_of(1) == []
 
 
 def test_bad_rules_are_refused_naming_the_place() -> None:

@@ -178,7 +178,7 @@ def _rows(
                 "clv_12m": _num(c["clv_12m"][i]),
                 "tier": str(scored.tier[i]),
                 "stage": str(scored.stage[i]),
-                "tags": scored.tags[i],
+                "tags": scored.tags_of(i),
                 "interests": _interests(
                     rules, inputs.order_texts.get(cid, []) + inputs.texts.get(cid, [])
                 ),

@@ -68,6 +68,18 @@ class History:
             return np.where(self.repeats > 0, (self.last - self.first) / self.repeats, np.nan)
 
 
+def _by_customer_and_day(cust: NDArray[np.int64], days: Array) -> NDArray[np.intp]:
+    if not cust.size:
+        return np.zeros(0, dtype=np.intp)
+    low, high = float(days.min()), float(days.max())
+    span = int(high - low) + 1
+    c_low, c_high = int(cust.min()), int(cust.max())
+    if (c_high - c_low + 1) * span < 2**62:
+        key = (cust - c_low) * span + (days - low).astype(np.int64)
+        return np.argsort(key, kind="stable")
+    return np.lexsort((days, cust))
+
+
 def summarize(
     customer: ArrayLike,
     day: ArrayLike,
@@ -89,8 +101,9 @@ def summarize(
     cust, days, amounts = cust[keep], days[keep], amounts[keep]
     ids = np.unique(cust) if customers is None else np.asarray(customers, dtype=np.int64)
     n = ids.size
-    # one row per (customer, day): the purchase occasions
-    order = np.lexsort((days, cust))
+    # one row per (customer, day): the purchase occasions. Days are whole, so
+    # (customer, day) is one int64 key and one sort (a lexsort is 2-3x slower)
+    order = _by_customer_and_day(cust, days)
     cust, days, amounts = cust[order], days[order], amounts[order]
     new_occasion = np.ones(cust.size, dtype=bool)
     new_occasion[1:] = (cust[1:] != cust[:-1]) | (days[1:] != days[:-1])

@@ -50,7 +50,13 @@ class Scores:
     tier_rule: NDArray[np.int64]
     stage: NDArray[Any]
     stage_rule: NDArray[np.int64]
-    tags: list[list[str]]
+    tag_matrix: NDArray[np.bool_]
+    """customers × tag rules: where each tag rule holds"""
+    tag_names: tuple[str, ...]
+
+    def tags_of(self, i: int) -> list[str]:
+        """The tags of the ``i``-th customer, in rule order."""
+        return [self.tag_names[j] for j in np.flatnonzero(self.tag_matrix[i])]
 
 
 def score_by_cuts(
@@ -222,13 +228,6 @@ def score(
     tier, tier_rule = first_match(rules.tiers, "tier", columns, cuts, n)
     stage, stage_rule = first_match(rules.stages, "stage", columns, cuts, n)
     tagged = [evaluate(rule["when"], columns, cuts, n) for rule in rules.tags]
-    names = [rule["tag"] for rule in rules.tags]
-    if tagged:
-        matrix = np.stack(tagged, axis=1)
-        rows, cols = np.nonzero(matrix)
-        tags: list[list[str]] = [[] for _ in range(n)]
-        for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
-            tags[r].append(names[c])
-    else:
-        tags = [[] for _ in range(n)]
-    return Scores(columns, tier, tier_rule, stage, stage_rule, tags)
+    matrix = np.stack(tagged, axis=1) if tagged else np.zeros((n, 0), dtype=bool)
+    names = tuple(rule["tag"] for rule in rules.tags)
+    return Scores(columns, tier, tier_rule, stage, stage_rule, matrix, names)
