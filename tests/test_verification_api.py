@@ -237,9 +237,26 @@ def test_overdue_list_within_rows(world: dict[str, Any]) -> None:
     engine, ids = world["engine"], world["ids"]
     with engine.begin() as conn:  # two verifications long past due: one in 浙江, one in 广东
         conn.execute(
-            verification_state.update()
-            .where(verification_state.c.customer_id.in_([ids["fine"], ids["far"]]))
-            .values(due_at=utcnow() - timedelta(days=3), status="verified_staff")
+            verification_state.delete().where(
+                verification_state.c.customer_id.in_([ids["fine"], ids["far"]]),
+                verification_state.c.attribute == "name",
+            )
+        )
+        conn.execute(
+            verification_state.insert(),
+            [
+                {
+                    "customer_id": cid,
+                    "attribute": "name",
+                    "status": "verified_staff",
+                    "verified_by": "agent-1",
+                    "verified_at": utcnow() - timedelta(days=1200),
+                    "method": "document_seen",
+                    "due_at": utcnow() - timedelta(days=3),
+                    "updated_at": utcnow(),
+                }
+                for cid in (ids["fine"], ids["far"])
+            ],
         )
     query = "{ verificationOverdue(first: 50) { customerId attribute status reason } }"
     seen_by_risk = {
