@@ -36,8 +36,8 @@ ATTRIBUTES = ("name", "phone", "email", "id_number", "birth_date", "address", "u
 
 @pytest.fixture(scope="module")
 def world(module_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    """The demo's file sources (60 people, 6 companies) synced into the module's database."""
-    dataset = generate_demo_data(tmp_path_factory.mktemp("demo"), 60, 6, seed=360)
+    """The demo's file sources (30 people, 3 companies) synced into the module's database."""
+    dataset = generate_demo_data(tmp_path_factory.mktemp("demo"), 30, 3, seed=360)
     allow_import_root(dataset.directory)
     for src in dataset.sources:
         save_source(module_engine, src.name, src.connector, src.config, trust=src.trust)
