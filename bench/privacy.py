@@ -29,8 +29,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
+from sqlalchemy import select
 from stdnum.cn import ric
 
+from c360.platform import tables as t
 from c360.platform.db import make_engine, migrate
 from c360.platform.ingest import Ingestor
 from c360.platform.locks import write_transaction
@@ -81,7 +83,11 @@ def _fresh(directory: Path, name: str):  # type: ignore[no-untyped-def]
     return engine
 
 
-def ingest_rate(records: list[IncomingRecord], directory: Path, tag: str, batch: int) -> float:
+def ingest_rate(
+    records: list[IncomingRecord], directory: Path, tag: str, batch: int
+) -> tuple[float, float]:
+    """Records landed per second, and payloads read back per second (the read
+    side: every ``source_record.raw`` through the model, opened when sealed)."""
     engine = _fresh(directory, f"ingest-{tag}.db")
     ingestor = Ingestor("store")
     started = time.perf_counter()
@@ -89,8 +95,12 @@ def ingest_rate(records: list[IncomingRecord], directory: Path, tag: str, batch:
         with write_transaction(engine) as conn:
             ingestor.ingest(conn, records[i : i + batch])
     seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    with engine.connect() as conn:
+        read = sum(1 for _ in conn.execute(select(t.source_record.c.raw)).scalars())
+    read_seconds = time.perf_counter() - started
     engine.dispose()
-    return len(records) / seconds
+    return len(records) / seconds, read / read_seconds
 
 
 def build_many(directory: Path, n: int, seed: int):  # type: ignore[no-untyped-def]
@@ -182,11 +192,17 @@ def main(argv: list[str] | None = None) -> int:
         ingest_rate(records[: max(50, len(records) // 10)], directory, "warm", args.batch)
         off: list[float] = []
         on: list[float] = []
+        reads_off: list[float] = []
+        reads_on: list[float] = []
         for run in range(args.repeat):
             os.environ["C360_FIELD_ENCRYPTION"] = "off"
-            off.append(ingest_rate(records, directory, f"off{run}", args.batch))
+            rate, reads = ingest_rate(records, directory, f"off{run}", args.batch)
+            off.append(rate)
+            reads_off.append(reads)
             os.environ["C360_FIELD_ENCRYPTION"] = "on"
-            on.append(ingest_rate(records, directory, f"on{run}", args.batch))
+            rate, reads = ingest_rate(records, directory, f"on{run}", args.batch)
+            on.append(rate)
+            reads_on.append(reads)
         os.environ["C360_FIELD_ENCRYPTION"] = "off"
         engine = build_many(directory, args.erase_among, args.seed)
         person = random.Random(args.seed).randrange(1, args.erase_among + 1)
@@ -197,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"repeat={args.repeat}")
     print(f"ingest_off_records_per_s={statistics.median(off):.0f}")
     print(f"ingest_on_records_per_s={statistics.median(on):.0f}")
+    print(f"read_raw_off_per_s={statistics.median(reads_off):.0f}")
+    print(f"read_raw_on_per_s={statistics.median(reads_on):.0f}")
     print(f"erase_among={args.erase_among}")
     print(f"erase_s={erased:.3f}")
     print(f"compact_s={compacted:.3f}")

@@ -21,7 +21,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, MetaData, Table, delete, inspect, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    MetaData,
+    Table,
+    TableClause,
+    column,
+    delete,
+    inspect,
+    select,
+    table,
+    update,
+)
 
 from c360.platform import tables as t
 from c360.platform.audit import AuditEntry, append
@@ -120,27 +132,33 @@ def record_ids(conn: Connection, customers: list[int]) -> list[int]:
 
 def _table(conn: Connection, name: str, columns: Iterable[str]) -> Table | None:
     """Table ``name`` as this database has it, if it exists with ``columns``
-    (reflected: a capability's tables need not be imported to be erased). The
-    tables of :data:`ERASURE` are reflected once per erasure (or retention batch)
-    and kept in the connection's ``info`` (reflection was most of an erasure's
-    time)."""
-    known: dict[str, Table] | None = conn.info.get("c360_erasure_tables")
-    if known is None:
-        present = set(inspect(conn).get_table_names())
-        wanted = sorted(
-            present & ({s.table for s in ERASURE} | {s.parent[0] for s in ERASURE if s.parent})
-            | (present & {"match_key", "match_key_count"})
-        )
-        metadata = MetaData()
-        metadata.reflect(bind=conn, only=wanted)
-        known = dict(metadata.tables)
-        conn.info["c360_erasure_tables"] = known
-    table = known.get(name)
-    if table is None:
-        if not inspect(conn).has_table(name):
-            return None
-        table = Table(name, MetaData(), autoload_with=conn)
+    (reflected: a capability's tables need not be imported to be erased)."""
+    if not inspect(conn).has_table(name):
+        return None
+    table = Table(name, MetaData(), autoload_with=conn)
     return table if set(columns) <= set(table.c.keys()) else None
+
+
+def _columns_of(conn: Connection, name: str) -> set[str] | None:
+    """The column names of table ``name`` in this database (``None``: no such
+    table), read once per erasure: full reflection of the ERASURE tables was
+    most of an erasure's time, and a delete needs names only."""
+    known: dict[str, set[str] | None] = conn.info.setdefault("c360_erasure_columns", {})
+    if name not in known:
+        inspector = inspect(conn)
+        known[name] = (
+            {c["name"] for c in inspector.get_columns(name)} if inspector.has_table(name) else None
+        )
+    return known[name]
+
+
+def _deletable(conn: Connection, name: str, columns: Iterable[str]) -> TableClause | None:
+    """A light handle on table ``name`` (its name and ``columns``) if it has them."""
+    wanted = list(columns)
+    present = _columns_of(conn, name)
+    if present is None or not set(wanted) <= present:
+        return None
+    return table(name, *(column(c) for c in wanted))
 
 
 def _identifiers(conn: Connection, customers: list[int], records: list[int]) -> dict[str, Any]:
@@ -187,7 +205,7 @@ def erase(
     returns rows removed per table (counts only, no values)."""
     if conn.execute(select(t.customer.c.id).where(t.customer.c.id == customer_id)).first() is None:
         raise ErasureError(f"customer_id: no customer {customer_id}")
-    conn.info.pop("c360_erasure_tables", None)  # reflect afresh: this call's schema
+    conn.info.pop("c360_erasure_columns", None)  # read the schema afresh for this call
     customers = person_ids(conn, customer_id)
     records = record_ids(conn, customers)
     found = _identifiers(conn, customers, records)
@@ -237,8 +255,8 @@ def erase(
 def _forget_match_keys(conn: Connection, records: list[int]) -> None:
     """Take the person's records out of ``match_key_count`` (its keys are
     normalized identifiers): counts go down, keys no one else has go."""
-    keys = _table(conn, "match_key", ["key", "record_id"])
-    counted = _table(conn, "match_key_count", ["key", "records"])
+    keys = _deletable(conn, "match_key", ["key", "record_id"])
+    counted = _deletable(conn, "match_key_count", ["key", "records"])
     if keys is None or counted is None:
         return
     held: dict[str, int] = {}
@@ -254,13 +272,13 @@ def _forget_match_keys(conn: Connection, records: list[int]) -> None:
 
 
 def _run(conn: Connection, step: Step, ids: dict[str, list[int]]) -> int:
-    table = _table(conn, step.table, [step.column])
-    if table is None:
+    target = _deletable(conn, step.table, [step.column])
+    if target is None:
         return 0
     if step.parent is None:
         wanted = ids[step.by]
     else:
-        parent = _table(conn, step.parent[0], ["id", step.parent[1]])
+        parent = _deletable(conn, step.parent[0], ["id", step.parent[1]])
         if parent is None:
             return 0
         wanted = []
@@ -270,7 +288,7 @@ def _run(conn: Connection, step: Step, ids: dict[str, list[int]]) -> int:
             ).scalars()
     removed = 0
     for chunk in chunks(sorted(set(wanted))):
-        removed += conn.execute(delete(table).where(table.c[step.column].in_(chunk))).rowcount
+        removed += conn.execute(delete(target).where(target.c[step.column].in_(chunk))).rowcount
     return removed
 
 

@@ -159,7 +159,7 @@ def _batch(
     engine: Engine, rule: dict[str, Any], record: dict[str, Any], size: int, actor: str
 ) -> dict[str, Any]:
     with write_transaction(engine) as conn:
-        conn.info.pop("c360_erasure_tables", None)  # reflect afresh (erasure._table)
+        conn.info.pop("c360_erasure_columns", None)  # read the schema afresh (erasure)
         if rule["purpose"] is not None:
             ids, counts = _purpose_batch(conn, rule, record, size)
         else:
