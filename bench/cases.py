@@ -150,6 +150,7 @@ def build(engine: Engine, customers: int, cases: int, seed: int) -> int:
                 csat=rng.choice((None, None, 1, 2, 3, 4, 4, 5, 5, 5)),
             )
         rows.append(row)
+    rows.sort(key=lambda r: r["opened_at"])  # cases are opened, so stored, in time order
     columns = {c.name for c in m.case.columns}
     for start in range(0, len(rows), 5000):
         part = [{k: r.get(k) for k in columns if k != "id"} for r in rows[start : start + 5000]]

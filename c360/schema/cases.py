@@ -120,8 +120,7 @@ def _conditions(
     where: CaseFilter, info: Info, reader: CaseReader, customer_ids: list[int] | None
 ) -> list[ColumnElement[bool]]:
     c = m.case.c
-    states = [s.value for s in where.states] if where.states else sorted(OPEN_STATES)
-    out: list[ColumnElement[bool]] = [c.state.in_(states)]
+    out: list[ColumnElement[bool]] = []
     if where.mine:
         out.append(c.owner == info.context.principal.subject)
     if where.my_teams:
@@ -136,24 +135,36 @@ def _conditions(
             raise BadUserInput("filter.breachingWithinHours", f"must be 0-8784, got {hours}")
         out.append(c.resolution_due <= utcnow() + timedelta(hours=hours))
         out.append(c.paused_since.is_(None))
-        out.append(c.state.in_(sorted(OPEN_STATES)))
     if customer_ids is not None:
         out.append(c.customer_id.in_(customer_ids))
     return out
 
 
 def _fetch(
-    engine: Engine, conditions: list[ColumnElement[bool]], offset: int, first: int
+    engine: Engine,
+    states: list[str],
+    conditions: list[ColumnElement[bool]],
+    offset: int,
+    first: int,
 ) -> list[RowMapping]:
-    query = (
-        select(m.case)
-        .where(*conditions)
-        .order_by(m.case.c.resolution_due, m.case.c.id)
-        .offset(offset)
-        .limit(first + 1)
-    )
+    """The page after ``offset``, earliest due first: one query per state, each
+    walking the (state, resolution_due) index in order and stopping at the page's
+    end (one query over every state would fetch and sort all the region's
+    cases), merged here."""
+    c = m.case.c
+    wanted = offset + first + 1
+    rows: list[RowMapping] = []
     with engine.connect() as conn:
-        return [r._mapping for r in conn.execute(query)]
+        for state in states:
+            query = (
+                select(m.case)
+                .where(c.state == state, *conditions)
+                .order_by(c.resolution_due, c.id)
+                .limit(wanted)
+            )
+            rows += [r._mapping for r in conn.execute(query)]
+    rows.sort(key=lambda r: (r["resolution_due"] is not None, r["resolution_due"], r["id"]))
+    return rows[offset:wanted]
 
 
 def _count(engine: Engine, conditions: list[ColumnElement[bool]]) -> int:
@@ -299,10 +310,13 @@ class CasesQuery:
             merged = await info.context.loaders.merged_ids.load(customer.customer_id)
             customer_ids = [customer.customer_id, *merged]
         conditions = _conditions(where, info, reader, customer_ids)
+        states = [s.value for s in where.states] if where.states else sorted(OPEN_STATES)
+        if where.breaching_within_hours is not None:
+            states = [s for s in states if s in OPEN_STATES]
         if scope is not None:
             conditions.append(scope)
         engine = info.context.engine
-        rows = await asyncio.to_thread(_fetch, engine, conditions, offset, first)
+        rows = await asyncio.to_thread(_fetch, engine, states, conditions, offset, first)
         more = len(rows) > first
         rows = rows[:first]
         nodes = await nodes_of(info, reader, rows, utcnow())
@@ -310,7 +324,7 @@ class CasesQuery:
             nodes=nodes,
             end_cursor=_cursor(offset + len(rows)) if rows else None,
             has_next_page=more,
-            count_query=lambda: _count(engine, conditions),
+            count_query=lambda: _count(engine, [m.case.c.state.in_(states), *conditions]),
         )
 
     @strawberry.field(
