@@ -22,7 +22,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from c360.platform.normalize.china import Place, city_named, counties_named, province_named
+from c360.platform.normalize.china import (
+    Place,
+    city_named,
+    counties_named,
+    former_city_named,
+    province_named,
+)
 
 _SPACES_RE = re.compile(r"[\s　]+")
 _LEADING_RE = re.compile(r"^[\s,，、·\-/]+")
@@ -71,12 +77,18 @@ def parse_address(text: str) -> ParsedAddress:
     province: str | None = None
     city: str | None = None
     district: str | None = None
-    former: list[tuple[str, str]] = []
+    former: list[tuple[str, str]] = []  # (as written, current)
     hit = _longest(rest, "province", province_named)
     if hit:
         province = hit[1]
         rest = rest[hit[0] :]
     found_city = _longest(rest, "city", lambda t: city_named(t, province))
+    former_city = None
+    if not found_city:
+        former_city = _longest(rest, "city", lambda t: former_city_named(t, province))
+        if former_city:
+            former.append((rest[: former_city[0]], former_city[1][0]))
+            found_city = former_city
     if found_city:
         city, city_province = found_city[1]
         province = province or city_province

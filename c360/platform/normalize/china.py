@@ -39,6 +39,7 @@ __all__ = [
     "city_named",
     "counties_named",
     "division_place",
+    "former_city_named",
     "place_of",
     "province_named",
     "region_forms",
@@ -277,6 +278,42 @@ def city_named(text: str, province: str | None = None) -> tuple[str, str] | None
     exactly (within ``province`` if given), or None."""
     division = _lookup(text, "city", province)
     return (division.name, division.province) if division else None
+
+
+@functools.cache
+def _former_cities() -> dict[str, tuple[str, str]]:
+    """Former names of prefecture-level cities whose code is still in use under
+    another name (``襄樊市`` → ``襄阳市`` since 2010, ``思茅市`` → ``普洱市``), with
+    their short forms: ``{former: (current city, province)}``."""
+    found: dict[str, tuple[str, str]] = {}
+    provinces: dict[str, str] = {}
+    for code, names in _loc_lines():
+        if len(code) == 2:
+            continue
+        current = _current(names)
+        if code.endswith("0000"):
+            if current:
+                provinces[code[:2]] = current
+            continue
+        if current is None or "直辖" in current or code[:2] not in provinces:
+            continue
+        for entry in names.split(","):
+            if not entry.startswith("["):
+                continue
+            span, _, name = entry[1:].partition("]")
+            if span.partition("-")[2] and name != current and name not in ("市辖区", "县"):
+                for form in (name, *region_short_forms(name)):
+                    found.setdefault(form, (current, provinces[code[:2]]))
+    return {k: v for k, v in found.items() if k not in _divisions()}
+
+
+def former_city_named(text: str, province: str | None = None) -> tuple[str, str] | None:
+    """``(current city, province)`` of a former prefecture-level name ``text``
+    spells exactly (within ``province`` if given), or None."""
+    hit = _former_cities().get(text)
+    if hit is None or (province is not None and hit[1] != province):
+        return None
+    return hit
 
 
 @functools.lru_cache(maxsize=4096)
