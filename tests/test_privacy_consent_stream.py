@@ -20,6 +20,7 @@ from c360.connectors.web.webhook import drain_inbox, webhook_routes
 from c360.platform import tables as t
 from c360.platform.db import make_engine
 from c360.platform.privacy.consent import REJECTIONS, covered_customers, history
+from c360.platform.privacy.restriction import is_restricted
 from c360.platform.sources import save_source
 from tests.cli_helpers import InProcessCli
 from tests.webhook_helpers import CUSTOMER, HookServer, deliver, source_config
@@ -155,3 +156,22 @@ def test_a_cli_read_in_clear_needs_its_purpose_covered(
             for r in conn.execute(select(t.audit_log).where(t.audit_log.c.customer_id == person))
         ]
     assert ("refuse", "credit_assessment") in actions and ("read", "service") in actions
+
+
+def test_restriction_from_the_command_line(shop: tuple[Engine, str], tmp_path: Path) -> None:
+    engine, _ = shop
+    person = _person(engine)
+    env = {"C360_DATABASE_URL": str(engine.url), "C360_DATA_DIR": str(tmp_path)}
+    cli = InProcessCli()
+    done = cli(["privacy", "restrict", str(person), "--reason", "req 12"], **env)
+    assert done.exit_code == 0, done.output
+    with engine.connect() as conn:
+        assert is_restricted(conn, person)
+        assert person not in covered_customers(conn, [person], "service")
+    refused = cli(["explain", str(person), "--purpose", "service"], **env)
+    assert refused.exit_code == 2 and "restricted" in refused.stderr
+    assert cli(["privacy", "restrict", str(person), "--lift"], **env).exit_code == 0
+    with engine.connect() as conn:
+        assert not is_restricted(conn, person)
+    again = cli(["privacy", "restrict", str(person), "--lift"], **env)
+    assert again.exit_code == 2 and "has no open restriction" in again.stderr
