@@ -255,3 +255,18 @@ def test_changed_value_is_unverified_again(module_engine: Engine, seeded: dict[s
     with module_engine.connect() as conn:
         state = states_of(conn, [now]).get(now, {}).get("phone")
     assert state is None  # no stored state: unverified
+
+
+def test_an_earlier_holder_is_flagged_when_a_later_one_arrives(module_engine: Engine) -> None:
+    shared = "13700001111"
+    first = [person(f"early{i}", name=n, phone=shared) for i, n in enumerate(["林峰", "郑爽"])]
+    ingest(module_engine, "crm", first)
+    early = [customer_of(module_engine, "crm", f"early{i}") for i in range(2)]
+    refresh_judgments(module_engine, early)
+    assert not _row(module_engine, early[0])["flags"]  # two holders: below the threshold
+    ingest(module_engine, "crm", [person("late", name="谢娜", phone=shared)])
+    refresh_judgments(module_engine, [customer_of(module_engine, "crm", "late")])
+    flags = {
+        (f["flag"], f["detail"].get("attribute")) for f in _row(module_engine, early[0])["flags"]
+    }
+    assert ("shared_identifier", "phone") in flags

@@ -19,9 +19,10 @@ each named, with a severity and the evidence.
 ``organization_deregistered``  the registration is 注销 / 吊销 / 撤销
 =============================  ===============================================
 
-A shared-identifier or velocity flag is computed when the customer's own
-judgment is refreshed: a later customer with the same phone flags itself at
-once, and the earlier ones at their next change or ``c360 verify refresh``.
+A shared-identifier or velocity flag is computed when the customer's judgment
+is refreshed; the refresh also recomputes (a bounded number of) the earlier
+holders of the same value, so they are flagged when a later one arrives
+(:func:`.judgment.refresh_authenticity`).
 """
 
 from __future__ import annotations

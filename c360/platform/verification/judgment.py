@@ -51,6 +51,8 @@ from c360.platform.verification.state import SYSTEM_ACTOR, next_states, states_o
 
 RESULTS = table_of(CreditResult)
 CHECKED_ATTRIBUTES = ("id_number", "uscc", "phone", "email", "address")
+RESHARED_LIMIT = 100
+"""How many earlier holders of a batch's shared values one refresh recomputes."""
 SHARED_KEYS = {
     "p:ric:": "id_number",
     "p:phoneany:": "phone",
@@ -161,6 +163,8 @@ def _address_digest(checks: Mapping[str, CheckedValue]) -> str | None:
 class _Sharing:
     shared: dict[int, dict[str, int]]
     velocity: dict[int, dict[str, int]]
+    others: set[int]
+    """Customers outside the batch who hold one of its shared values."""
 
 
 def _sharing(
@@ -214,8 +218,8 @@ def _sharing(
             shared[cid][attribute] = max(shared[cid].get(attribute, 0), count)
             velocity[cid][attribute] = max(velocity[cid].get(attribute, 0), peak)
     wanted = {d for d in digests.values() if d}
+    by_digest: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
     if wanted:
-        by_digest: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
         for cid, digest in digests.items():
             if digest:
                 by_digest[digest].append((created[cid], cid))
@@ -236,7 +240,10 @@ def _sharing(
             if len(rows) > 1:
                 shared[cid]["address"] = len({c for _, c in rows})
                 velocity[cid]["address"] = _peak(list(rows), window)
-    return _Sharing(shared, velocity)
+    others = {c for rows in holders.values() for _, c in rows}
+    if wanted:
+        others |= {c for rows in by_digest.values() if len(rows) > 1 for _, c in rows}
+    return _Sharing(shared, velocity, others - set(ids))
 
 
 def latest_bureau(conn: Connection, ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -267,9 +274,15 @@ def refresh_authenticity(
     *,
     now: datetime | None = None,
     policy: VerificationPolicy | None = None,
+    follow_shared: int = RESHARED_LIMIT,
 ) -> dict[int, Authenticity]:
     """Recompute and store the checks, states and score of these customers
-    (merged-away or unknown ones: their rows are dropped); returns the scores."""
+    (merged-away or unknown ones: their rows are dropped); returns the scores.
+
+    Up to ``follow_shared`` customers outside the batch who hold one of its
+    shared phones, ids, e-mails or addresses are recomputed too (once, not
+    followed further), so an earlier holder is flagged when a later one arrives;
+    their search documents show it at their next change."""
     now = now or utcnow()
     policy = policy or load_policy()
     ids = sorted({int(c) for c in customer_ids})
@@ -368,6 +381,12 @@ def refresh_authenticity(
             (authenticity_score, score_rows),
         ):
             bulk_insert(conn, table, rows)
+        others = sorted(sharing.others - set(ids) - set(results))[: max(0, follow_shared)]
+        if others:
+            follow_shared -= len(others)
+            results.update(
+                refresh_authenticity(conn, others, now=now, policy=policy, follow_shared=0)
+            )
     return results
 
 
