@@ -104,6 +104,9 @@ def world(module_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> It
     data = tmp_path_factory.mktemp("value-data")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("C360_DATA_DIR", str(data))
+        # one suppression key for the module and its commands, whatever the
+        # settings cache holds (the key file would follow the data dir)
+        patch.setenv("C360_SUPPRESSION_KEY", "5a" * 32)
         backend = EmbeddedSearch(data / "search")
         w = World(module_engine, backend, data)
         save_source(module_engine, "shop", "offline", {}, trust=60)
