@@ -3,7 +3,8 @@ purpose as the policy table says (clear, or null with FORBIDDEN), the privacy
 mutations only for the roles the policy lets run them, consents recorded and
 withdrawn with their history, requests with deadlines, restriction and its
 lifting, export and erasure — each audited — and bad arguments refused naming
-the argument. One server per module and backend."""
+the argument. One server for the module, on SQLite only (the test budget; the
+same policy path runs on PostgreSQL in tests/test_privacy_consent.py)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from c360.platform.privacy.consent import BASES
 from c360.platform.privacy.requests import REQUESTS
 from tests.api_helpers import Server
 from tests.policy_helpers import PHONE, Matrix, seed_matrix
+
+pytestmark = pytest.mark.parametrize("module_engine", ["sqlite"], indirect=True, scope="module")
 
 PRIVACY_ROWS = ("privacy_requests", "consents", "privacy_export")
 
