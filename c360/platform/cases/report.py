@@ -5,7 +5,6 @@ read from the columns the workflow stored (no calendar work here)."""
 
 from __future__ import annotations
 
-import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -13,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, case, extract, func, select
 
+from c360.platform import tables as t
 from c360.platform.cases import models as m
 from c360.platform.customers.ids import survivor_of
 
@@ -99,54 +99,91 @@ def build_report(conn: Connection, since: datetime, until: datetime) -> Report:
     report.by_channel = dict(channels.most_common())
     report.by_region = dict(regions.most_common())
     report.by_month = dict(sorted(months.items()))
-    first = sorted(
-        float(v)
-        for v in conn.execute(
-            select(c.first_response_s).where(*period, c.first_response_s.is_not(None))
-        ).scalars()
-    )
-    resolution = sorted(
-        float(v)
-        for v in conn.execute(
-            select(c.resolution_s).where(*period, c.resolution_s.is_not(None))
-        ).scalars()
-    )
-    first_hits, resolution_hits, csat_sum, csat_n = conn.execute(
+    first_n, first_hits, resolution_n, resolution_hits, csat_sum, csat_n = conn.execute(
         select(
+            func.count(c.first_response_s),
             func.sum(case((c.first_response_s <= c.first_response_target_s, 1), else_=0)),
+            func.count(c.resolution_s),
             func.sum(case((c.resolution_s <= c.resolution_target_s, 1), else_=0)),
             func.sum(c.csat),
             func.count(c.csat),
         ).where(*period)
     ).one()
-    report.first_response_attainment = _share(int(first_hits or 0), len(first))
-    report.sla_attainment = _share(int(resolution_hits or 0), len(resolution))
-    if first:
-        report.median_first_response_h = round(statistics.median(first) / 3600, 2)
-    if resolution:
-        report.median_resolution_h = round(statistics.median(resolution) / 3600, 2)
+    report.first_response_attainment = _share(int(first_hits or 0), int(first_n))
+    report.sla_attainment = _share(int(resolution_hits or 0), int(resolution_n))
+    first = _median(conn, c.first_response_s, period, int(first_n))
+    if first is not None:
+        report.median_first_response_h = round(first / 3600, 2)
+    resolution = _median(conn, c.resolution_s, period, int(resolution_n))
+    if resolution is not None:
+        report.median_resolution_h = round(resolution / 3600, 2)
     if csat_n:
         report.csat_mean = round(int(csat_sum) / int(csat_n), 2)
         report.csat_answers = int(csat_n)
-    # repeat complainants count people, so merged ids fold into their survivor
-    complaints: dict[int, int] = dict(
-        conn.execute(
-            select(c.customer_id, func.count())
-            .where(*period, c.kind == "complaint")
-            .group_by(c.customer_id)
-        ).all()
-    )
-    survivors = survivor_of(conn, list(complaints))
-    folded: Counter[int] = Counter()
-    for cid, n in complaints.items():
-        folded[survivors.get(cid, cid)] += n
-    report.repeat_complainants = sum(1 for n in folded.values() if n >= 2)
+    report.repeat_complainants = _repeat_complainants(conn, period)
     report.rising_categories = sorted(
         ((cat, later[cat], early[cat]) for cat in categories if later[cat] > early[cat]),
         key=lambda r: (r[2] and r[1] / r[2]) or float(r[1]),
         reverse=True,
     )
     return report
+
+
+def _median(conn: Connection, column: Any, period: tuple[Any, ...], count: int) -> float | None:
+    """The median of ``column`` over the period's non-null values, read from the
+    database's ordering (the one or two middle values), not by fetching them all."""
+    if not count:
+        return None
+    middle = (
+        conn.execute(
+            select(column)
+            .where(*period, column.is_not(None))
+            .order_by(column)
+            .offset((count - 1) // 2)
+            .limit(2 - count % 2)
+        )
+        .scalars()
+        .all()
+    )
+    return float(sum(middle) / len(middle))
+
+
+def _repeat_complainants(conn: Connection, period: tuple[Any, ...]) -> int:
+    """Customers with two or more complaints in the period, merged ids folded
+    into their survivor: counted in the database by the customer a case's id
+    was merged into (one hop), then the few whose merge target was merged again
+    followed to the end (:func:`survivor_of`)."""
+    c, cu = m.case.c, t.customer
+    key = func.coalesce(cu.c.merged_into, c.customer_id)
+    grouped = (
+        select(key.label("who"), func.count().label("n"))
+        .select_from(m.case.join(cu, cu.c.id == c.customer_id))
+        .where(*period, c.kind == "complaint")
+        .group_by(key)
+    )
+    merged_again = select(t.customer.c.id).where(t.customer.c.merged_into.is_not(None))
+    chained: dict[int, int] = dict(conn.execute(grouped.having(key.in_(merged_again))).all())
+    if not chained:
+        return int(
+            conn.execute(
+                select(func.count()).select_from(grouped.having(func.count() >= 2).subquery())
+            ).scalar_one()
+        )
+    folded: Counter[int] = Counter()
+    survivors = survivor_of(conn, list(chained))
+    for who, n in chained.items():
+        folded[survivors.get(who, who)] += n
+    targets = sorted(set(folded))
+    for who, n in conn.execute(grouped.having(key.in_(targets))):
+        folded[who] += n
+    rest = conn.execute(
+        select(func.count()).select_from(
+            grouped.having(
+                func.count() >= 2, key.not_in(sorted(set(chained) | set(targets)))
+            ).subquery()
+        )
+    ).scalar_one()
+    return int(rest) + sum(1 for n in folded.values() if n >= 2)
 
 
 def default_period(now: datetime, days: int = 90) -> tuple[datetime, datetime]:
