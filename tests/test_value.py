@@ -20,6 +20,7 @@ from openpyxl import load_workbook
 from sqlalchemy import Engine, func, select
 
 from c360.connectors.credit.enrich import record_legal_basis
+from c360.ops.outbound import PolicyScreen
 from c360.platform import tables as t
 from c360.platform.business_events import business_event
 from c360.platform.ingest import Ingestor
@@ -296,3 +297,11 @@ def test_erasure_takes_the_value_rows_with_the_person(world: World) -> None:
     assert counts["value_segment_member"] >= 1
     with world.engine.connect() as conn:
         assert value_of(conn, buyer) is None and value_timeline(conn, buyer) == []
+
+
+def test_segment_events_reach_only_roles_that_read_segments() -> None:
+    screen = PolicyScreen()
+    assert screen.refusal("marketing", "segment.membership_changed") is None
+    refused = screen.refusal("agent", "segment.membership_changed")
+    assert refused is not None and "segment" in refused
+    assert screen.refusal("agent", "customer.stage_changed") is None  # stages: every role

@@ -16,6 +16,7 @@ AREA_FIELDS: dict[str, str] = {
     "credit": "credit_grade",
     "risk": "risk_level",
     "case": "event_text",
+    "segment": "segment",  # who is in a campaign audience (c360.platform.value.segments)
 }
 """The policy field an event area reveals; other areas reveal only ids and codes
 every role reads (``public``)."""
