@@ -462,7 +462,7 @@ def serving(directory: Path, workers: int = 1) -> Iterator[tuple[str, int]]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300  # two workers start slowly on a loaded machine
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"c360 serve exited with {process.returncode}")
@@ -470,7 +470,7 @@ def serving(directory: Path, workers: int = 1) -> Iterator[tuple[str, int]]:
                 if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
                     break
             if time.monotonic() > deadline:
-                raise RuntimeError("c360 serve did not answer /healthz in 120 s")
+                raise RuntimeError("c360 serve did not answer /healthz in 300 s")
             time.sleep(0.2)
         yield url, process.pid
     finally:
