@@ -285,7 +285,6 @@ def seed_case(engine: Engine, customer_id: int) -> int:
         return open_case(conn, validate(data), actor="agent-7", now=T0)
 
 
-
 def seed_value(engine: Engine, customer_id: int) -> dict[str, Any]:
     """The matrix person's value: a score row, one stage transition and a segment
     with one evaluation. Returns the GraphQL values a clear read shows."""
