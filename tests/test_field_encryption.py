@@ -48,7 +48,7 @@ from tests.webhook_helpers import HookServer, deliver, source_config
 RAW_ONLY = "前台备注-只在原始报文里"
 ORDER_NOTE = "请送到朝阳区望京SOHO T3-1205"
 BAD_PHONE = "13X-BAD-PHONE-778"
-N_PEOPLE = 40
+N_PEOPLE = 15
 
 
 def _people() -> list[dict[str, Any]]:
