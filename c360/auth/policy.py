@@ -84,13 +84,13 @@ FIELDS: dict[str, tuple[Access, Access, Access, Access, Access]] = {
     "value_clv":               (H,    C,         C,    P,          C),
     "value_satisfaction":      (C,    C,         H,    P,          C),
     "segment":                 (H,    C,         C,    P,          C),
-    "case":                    (C,    H,         C,    P,          C),
-    "case_text":               (C,    H,         M,    P,          C),
-    "case_report":             (C,    C,         C,    C,          C),
     "authenticity_score":      (C,    H,         C,    P,          C),
     "authenticity_band":       (C,    C,         C,    P,          C),
     "authenticity_reasons":    (C,    H,         C,    P,          C),
     "verification_state":      (C,    H,         C,    P,          C),
+    "case":                    (C,    H,         C,    P,          C),
+    "case_text":               (C,    H,         M,    P,          C),
+    "case_report":             (C,    C,         C,    C,          C),
     "external_id":             (C,    H,         C,    C,          C),
     "event_text":              (C,    H,         H,    P,          C),
     "note":                    (C,    H,         C,    P,          C),
@@ -121,8 +121,8 @@ MUTATIONS: tuple[str, ...] = (
     *("acknowledge_alert", "override_credit"),
     *("open_privacy_request", "export_person", "erase_person", "restrict_person"),
     *("lift_restriction", "record_consent", "withdraw_consent"),
-    *("open_case", "move_case", "assign_case", "escalate_case", "record_survey"),
     "verify",
+    *("open_case", "move_case", "assign_case", "escalate_case", "record_survey"),
 )
 """Every mutation the policy knows: tagging, notes, manual merge / split, and
 unmerge (admin only: it hands a redirected id back to a person); acknowledging a

@@ -121,8 +121,8 @@ QUERY_PARTS: tuple[type, ...] = (
 MUTATION_PARTS: tuple[type, ...] = (
     mutations.Mutation,
     risk.RiskMutation,
-    cases_schema.CasesMutation,
     verification_schema.VerificationMutation,
+    cases_schema.CasesMutation,
     privacy_schema.PrivacyMutation,
     # each capability's mutation type joins here
 )
