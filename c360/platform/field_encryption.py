@@ -54,7 +54,7 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 
-from c360.platform.secret_keys import KeySpec, SecretKeyError, load_key
+from c360.platform.secret_keys import KeySpec, SecretKeyError, key_store, load_key
 
 MASTER_KEY = KeySpec("master-key", "C360_MASTER_KEY")
 PREVIOUS_MASTER_KEY = KeySpec("master-key.previous", "C360_MASTER_KEY_PREVIOUS")
@@ -84,8 +84,37 @@ def _derive(master: bytes, purpose: str) -> bytes:
     ).derive(master)
 
 
+_MASTERS: dict[tuple[str | None, str | None, str], dict[str, bytes]] = {}
+
+
+@lru_cache(maxsize=256)
+def _cipher(master: bytes, context: str) -> AESGCMSIV:
+    """The AEAD of one column under one master key (its key schedule made once)."""
+    return AESGCMSIV(_derive(master, f"enc:{context}"))
+
+
 def _masters() -> dict[str, bytes]:
-    """Key id → master key: the current one, and the previous one if kept."""
+    """Key id → master key: the current one, and the previous one if kept.
+    Kept per (environment, data directory): looking for the key files on every
+    value cost more than opening it (a key file replaced under a running
+    process is seen after a restart)."""
+    place = (
+        os.environ.get(MASTER_KEY.env_var),
+        os.environ.get(PREVIOUS_MASTER_KEY.env_var),
+        str(key_store()),
+    )
+    cached = _MASTERS.get(place)
+    if cached is None:
+        cached = _MASTERS[place] = _load_masters()
+    return cached
+
+
+def current_master() -> bytes:
+    """The master key new values are sealed under."""
+    return next(iter(_masters().values()))
+
+
+def _load_masters() -> dict[str, bytes]:
     found: dict[str, bytes] = {}
     current = load_key(MASTER_KEY)
     found[key_id(current)] = current
@@ -100,9 +129,9 @@ def _masters() -> dict[str, bytes]:
 
 def seal(context: str, plain: bytes, *, master: bytes | None = None) -> str:
     """``plain`` sealed for the column ``context`` (``table.field``)."""
-    key = master if master is not None else load_key(MASTER_KEY)
+    key = master if master is not None else current_master()
     nonce = os.urandom(12)
-    sealed = AESGCMSIV(_derive(key, f"enc:{context}")).encrypt(nonce, plain, context.encode())
+    sealed = _cipher(key, context).encrypt(nonce, plain, context.encode())
     return f"{PREFIX}{key_id(key)}:{base64.b64encode(nonce + sealed).decode('ascii')}"
 
 
@@ -125,9 +154,7 @@ def open_sealed(context: str, value: str) -> bytes:
         )
     try:
         blob = base64.b64decode(value[len(PREFIX) + 9 :], validate=True)
-        return AESGCMSIV(_derive(master, f"enc:{context}")).decrypt(
-            blob[:12], blob[12:], context.encode()
-        )
+        return _cipher(master, context).decrypt(blob[:12], blob[12:], context.encode())
     except (InvalidTag, binascii.Error, ValueError):
         raise FieldKeyError(f"{context}: a sealed value does not open (altered?)") from None
 
