@@ -14,7 +14,7 @@ const FACETS = [
   ["KIND", "kind", "kind"], ["PROVINCE", "province", "province"], ["CITY", "city", "city"],
   ["TIER", "tier", "tier"], ["LIFECYCLE_STAGE", "lifecycle_stage", "lifecycleStage"],
   ["RISK_LEVEL", "risk_level", "riskLevel"], ["TAGS", "tags", "tag"], ["SOURCE", "source", "source"],
-  ["AUTHENTICITY_BAND", "authenticity_band", "authenticityBand"],
+  ["AUTHENTICITY_BAND", "authenticity_band", "authenticityBand"], ["CASE_STATUS", "case_status", "caseStatus"],
 ];
 const CARD_FIELDS = ["phone", "email", "company", "province", "city"];
 const DEBOUNCE_MS = 40;

@@ -47,7 +47,7 @@ export const WORDS = {
     exportCsv: "导出 CSV", exportNote: "（各客群的人数与历次规模；成员名单用 c360 segments export 按角色导出）", segmentsFound: "{n} 个客群",
     openOnly: "只看未完成的", requestKind: "类型", requestStatus: "状态", received: "收到", requestedBy: "提出人",
     requestsFound: "{n} 件请求，其中 {late} 件逾期", overdue: "逾期",
-    authenticity_band: "真实性",
+    authenticity_band: "真实性", case_status: "未结案件",
     sla_none: "无时限", sla_on_track: "正常", sla_warning: "即将超时", sla_paused: "已暂停", sla_breached: "已超时", sla_met: "按时解决", sla_missed: "超时解决",
   },
   en: {
@@ -97,7 +97,7 @@ export const WORDS = {
     exportCsv: "Export CSV", exportNote: "(each segment's size and its runs; member lists by role with c360 segments export)", segmentsFound: "{n} segments",
     openOnly: "Open ones only", requestKind: "Kind", requestStatus: "Status", received: "Received", requestedBy: "Requested by",
     requestsFound: "{n} requests, {late} overdue", overdue: "overdue",
-    authenticity_band: "Authenticity",
+    authenticity_band: "Authenticity", case_status: "Open cases",
     sla_none: "no target", sla_on_track: "on track", sla_warning: "due soon", sla_paused: "paused", sla_breached: "breached", sla_met: "met", sla_missed: "missed",
   },
 };
