@@ -55,11 +55,22 @@ def is_virtual_operator(e164: str) -> bool:
 
 
 @functools.lru_cache(maxsize=1 << 14)
-def _number_facts(prefix: str) -> tuple[str, str, str]:
+def _mobile_facts(block: str) -> tuple[str, str, str]:
     """``(type, zh place, zh carrier)`` of a CN mobile number by its first seven
-    national digits (what phonenumbers' geocoder and carrier tables key on), or
-    of any other number in full."""
-    number = phonenumbers.parse(prefix if prefix.startswith("+") else "+86" + prefix + "0000")
+    national digits, the block phonenumbers' geocoder and carrier tables key on
+    (the type is known: the number matched the mobile pattern)."""
+    number = phonenumbers.PhoneNumber(country_code=86, national_number=int(block + "0000"))
+    return (
+        "mobile",
+        geocoder.description_for_valid_number(number, "zh"),
+        carrier.name_for_valid_number(number, "zh"),
+    )
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _number_facts(e164: str) -> tuple[str, str, str]:
+    """``(type, zh place, zh carrier)`` of any other valid number."""
+    number = phonenumbers.parse(e164)
     kind = _TYPES.get(phonenumbers.number_type(number), "unknown")
     return (
         kind,
@@ -71,7 +82,7 @@ def _number_facts(prefix: str) -> tuple[str, str, str]:
 def _facts_of(e164: str) -> tuple[str, str, str]:
     national = e164[3:]
     if e164.startswith("+86") and len(national) == 11 and _is_cn_mobile(national):
-        return _number_facts(national[:7])
+        return _mobile_facts(national[:7])
     return _number_facts(e164)
 
 
