@@ -186,13 +186,23 @@ def test_single_sign_on_with_pkce(sso: tuple[Server, LoopbackProvider, Any]) -> 
     session = page.evaluate("async () => (await fetch('/ui/session')).json()")
     assert session["roles"] == ["agent"] and session["regions"] == ["北京"]
     # The page's GraphQL calls work though c360 issues no tokens: they carry the
-    # provider's access token, kept sealed in an HttpOnly cookie for /ui/graphql.
+    # provider's access token, kept sealed in an HttpOnly cookie for /ui/.
     page.locator("#results[data-rendered-for='']").wait_for(state="attached")
     assert page.locator("#status").inner_text() == "没有找到客户"
     sealed = next(c for c in context.cookies() if c["name"] == "c360_idp")
-    assert sealed["httpOnly"] and sealed["path"] == "/ui/graphql"
+    assert sealed["httpOnly"] and sealed["path"] == "/ui/"
     assert sealed["sameSite"] == "Strict"
     assert provider.id_tokens[-1] not in sealed["value"]
+    # The report form's request carries it too: the gate admits the provider's
+    # token, and the (empty) database has no such customer.
+    cookies = {c["name"]: c["value"] for c in context.cookies()}
+    report = httpx.post(
+        server.url + "/ui/reports/background",
+        data={"csrf": session["csrf"], "customer": "1", "format": "html", "purpose": "service"},
+        cookies=cookies,
+        headers={"Origin": server.url},
+    )
+    assert report.status_code == 404, report.text
     page.close()
 
 

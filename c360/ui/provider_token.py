@@ -7,8 +7,9 @@ which verifies it like any API call's): the policy path is the provider's
 token, whether or not c360 issues tokens itself (``C360_SELF_ISSUED_TOKENS``).
 The token is not kept in the database (nor in one worker's memory, which
 ``c360 serve --workers N`` would not share): it travels in an HttpOnly,
-SameSite=Strict cookie limited to ``/ui/graphql``, sealed with AES-256-GCM under
-a key derived (HKDF-SHA256) from the session cookie's secret. The sealed cookie
+SameSite=Strict cookie limited to ``/ui/`` (the page's API requests), sealed
+with AES-256-GCM under a key derived (HKDF-SHA256) from the session cookie's
+secret. The sealed cookie
 is worthless without the session cookie, and the database, which holds only the
 session secret's SHA-256, cannot open it. Scripts in the page read neither.
 """
@@ -26,7 +27,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 PROVIDER_TOKEN_COOKIE = "c360_idp"
-PROVIDER_TOKEN_PATH = "/ui/graphql"
+PROVIDER_TOKEN_PATH = "/ui/"
+"""Sent only with the page's API requests (/ui/graphql, /ui/reports/…), never with pages."""
 _INFO = b"c360 staff workspace: provider access token"
 _NONCE = 12
 
