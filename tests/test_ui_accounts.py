@@ -10,6 +10,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine, create_engine, select, update
 
+from c360.auth.issuing import TokenIssuer
+from c360.auth.keys import SigningKeys
 from c360.auth.staff import (
     MAX_FAILURES,
     SESSION_IDLE,
@@ -25,6 +27,8 @@ from c360.auth.staff import (
 )
 from c360.platform.models import utcnow
 from c360.platform.staff_tables import staff_account, staff_session
+from c360.ui.routes import _Tokens
+from tests.api_helpers import shared_signing_key
 from tests.cli_helpers import InProcessCli
 
 PASSWORD = "a long enough password"
@@ -130,3 +134,22 @@ def test_users_cli_prints_the_password_once(cli: InProcessCli) -> None:
     assert bad.exit_code == 2 and "region is required" in bad.output
     assert cli(["users", "lock", "nobody"]).exit_code == 2
     engine.dispose()
+
+
+def test_a_reused_session_id_does_not_inherit_the_earlier_sessions_token(
+    sqlite_engine: Engine,
+) -> None:
+    """SQLite hands the highest deleted rowid to the next row: a session opened
+    after a locked account's session was deleted may get its id, and must not
+    get the locked person's cached token."""
+    keys = SigningKeys(shared_signing_key(), keep_retired_for=600)
+    tokens = _Tokens(TokenIssuer(keys, issuer="urn:c360", audience="c360-api", ttl=300))
+    user, _ = create_account(sqlite_engine, "qian", "admin", password=PASSWORD)
+    _, first = open_session(sqlite_engine, user.subject, [user.role], (), user.id)
+    minted = tokens.for_session(first)
+    assert tokens.for_session(first) == minted  # reused while it lives
+    set_locked(sqlite_engine, "qian", True)  # its sessions end
+    other, _ = create_account(sqlite_engine, "sun", "agent", ["上海"], PASSWORD)
+    _, second = open_session(sqlite_engine, other.subject, [other.role], other.regions, other.id)
+    assert second.id == first.id  # the id came back
+    assert tokens.for_session(second) != minted

@@ -119,6 +119,14 @@ def _refuse(status: int, message: str) -> JSONResponse:
     )
 
 
+def _key(session: SessionInfo) -> tuple[int, str]:
+    """What the caches below know a session by: its id *and* its CSRF token (a
+    random value of that session alone), since a database may hand a deleted
+    session's id to the next one (SQLite reuses the highest rowid), which must
+    not inherit the earlier session's token."""
+    return session.id, session.csrf_token
+
+
 class _Tokens:
     """Short-lived c360 tokens for sessions, minted once and reused until a
     minute before they end."""
@@ -126,12 +134,12 @@ class _Tokens:
     def __init__(self, issuer: TokenIssuer) -> None:
         self.issuer = issuer
         self._lock = threading.Lock()
-        self._tokens: dict[int, tuple[float, str]] = {}
+        self._tokens: dict[tuple[int, str], tuple[float, str]] = {}
 
     def for_session(self, session: SessionInfo) -> str:
         now = time.time()
         with self._lock:
-            found = self._tokens.get(session.id)
+            found = self._tokens.get(_key(session))
             if found is not None and found[0] - 60 > now:
                 return found[1]
             token = self.issuer.issue(
@@ -143,12 +151,12 @@ class _Tokens:
             )
             if len(self._tokens) > 10_000:
                 self._tokens = {k: v for k, v in self._tokens.items() if v[0] > now}
-            self._tokens[session.id] = (now + TOKEN_TTL, token)
+            self._tokens[_key(session)] = (now + TOKEN_TTL, token)
             return token
 
-    def forget(self, session_id: int) -> None:
+    def forget(self, session: SessionInfo) -> None:
         with self._lock:
-            self._tokens.pop(session_id, None)
+            self._tokens.pop(_key(session), None)
 
 
 class _SessionKinds:
@@ -158,10 +166,11 @@ class _SessionKinds:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._known: dict[int, bool] = {}
+        self._known: dict[tuple[int, str], bool] = {}
 
-    def by_password(self, session_id: int) -> bool:
-        known = self._known.get(session_id)
+    def by_password(self, session: SessionInfo) -> bool:
+        session_id = session.id
+        known = self._known.get(_key(session))
         if known is None:
             with self.engine.connect() as conn:
                 account = conn.execute(
@@ -170,7 +179,7 @@ class _SessionKinds:
             known = account is not None
             if len(self._known) > 10_000:
                 self._known.clear()
-            self._known[session_id] = known
+            self._known[_key(session)] = known
         return known
 
 
@@ -225,7 +234,7 @@ def ui_routes(
         its cookie); for a password session, a token c360 mints for the staff
         account (only when c360 accepts its own tokens: password sign-in is
         off otherwise). None when the session has no usable token."""
-        if await run_in_threadpool(accounts.by_password, session.id):
+        if await run_in_threadpool(accounts.by_password, session):
             return tokens.for_session(session) if self_issued else None
         return unseal(
             request.cookies.get(SESSION_COOKIE) or "", request.cookies.get(PROVIDER_TOKEN_COOKIE)
@@ -298,7 +307,7 @@ def ui_routes(
                 str(form.get("csrf") or ""), session.csrf_token
             ):
                 return _refuse(403, "sign-out refused: the form did not come from this site (CSRF)")
-            tokens.forget(session.id)
+            tokens.forget(session)
             await run_in_threadpool(close_session, engine, request.cookies.get(SESSION_COOKIE))
         response = RedirectResponse("/signin", status_code=303, headers=SECURITY_HEADERS)
         response.delete_cookie(SESSION_COOKIE, path="/")
