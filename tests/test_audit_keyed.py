@@ -384,9 +384,9 @@ def test_explain_and_search_are_on_the_audit_log(cli_env: tuple[Engine, dict[str
     assert refused.returncode == 2 and "--purpose" in refused.stderr
     assert chain(engine) == []
 
-    shown = c360(env, "explain", str(cid), "--purpose", "重复客户核查")
+    shown = c360(env, "explain", str(cid), "--purpose", "service")
     assert shown.returncode == 0, shown.stderr
-    found = c360(env, "search", "8000", "--purpose", "来电识别")
+    found = c360(env, "search", "8000", "--purpose", "service")
     assert found.returncode == 0, found.stderr
     assert "138****8000" in found.stdout
 
@@ -394,13 +394,13 @@ def test_explain_and_search_are_on_the_audit_log(cli_env: tuple[Engine, dict[str
     assert (read["principal"], read["action"], read["purpose"], read["customer_id"]) == (
         user,
         "read",
-        "重复客户核查",
+        "service",
         cid,
     )
     assert (search["principal"], search["action"], search["purpose"]) == (
         user,
         "search",
-        "来电识别",
+        "service",
     )
     fields = (
         search["fields"] if isinstance(search["fields"], list) else json.loads(search["fields"])

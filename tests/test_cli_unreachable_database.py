@@ -26,7 +26,7 @@ COMMANDS = [
     ["search", "张伟"],
     ["reindex"],
     ["resolve", "--backlog"],
-    ["explain", "1", "--purpose", "support ticket 7"],
+    ["explain", "1", "--purpose", "service"],
     ["consents", "list", "1"],
 ]
 
