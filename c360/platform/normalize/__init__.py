@@ -223,6 +223,12 @@ _RULES: dict[str, dict[str, _Rule]] = {
         "phone": _phone_rule,
         "email": _email_rule,
         "name": _person_name_rule,
+        # a consent event's; the privacy package checks them against the catalogue
+        "purpose": _folded_rule,
+        "action": _folded_rule,
+        "basis": _folded_rule,
+        "evidence": _folded_rule,
+        "expires_at": _datetime_rule,
     },
 }
 _PLACE_KINDS = frozenset({"person", "organization"})
