@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from openpyxl import Workbook
 from rich.table import Table
 
 from c360.auth.policy import Outcome, decide, role_rows
@@ -409,6 +408,9 @@ def _write(out: Path, header: list[str], cells: list[list[Any]]) -> None:
             writer.writerow(header)
             writer.writerows(cells)
         return
+    # openpyxl costs every `c360` process a quarter of a second at import
+    from openpyxl import Workbook
+
     book = Workbook(write_only=True)
     sheet = book.create_sheet("segment")
     sheet.append(header)

@@ -21,7 +21,6 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.optimize import minimize
 from scipy.special import gammaln, hyp2f1
 
 __all__ = ["BgNbd", "fit_bgnbd", "log_likelihood"]
@@ -133,6 +132,10 @@ def fit_bgnbd(x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> BgNbd:
 
     # the parameters are positive: optimize their logs (unconstrained)
     start = np.log(np.array([1.0, max(float(Ts.mean()), 1e-3), 1.0, 1.0]))
+    # scipy.optimize costs every `c360` process a third of a second at start;
+    # only a refit needs it
+    from scipy.optimize import minimize
+
     result = minimize(
         objective,
         start,

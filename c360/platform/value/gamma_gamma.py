@@ -19,7 +19,6 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.optimize import minimize
 from scipy.special import gammaln
 
 __all__ = ["GammaGamma", "fit_gamma_gamma"]
@@ -85,6 +84,10 @@ def fit_gamma_gamma(x: ArrayLike, m: ArrayLike) -> GammaGamma:
         return float(-_customer_ll(np.exp(log_params), xs, ms).sum())
 
     start = np.log(np.array([1.0, 1.0, max(float(ms.mean()), 1e-3)]))
+    # scipy.optimize costs every `c360` process a third of a second at start;
+    # only a refit needs it
+    from scipy.optimize import minimize
+
     result = minimize(
         objective,
         start,

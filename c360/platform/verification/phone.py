@@ -15,7 +15,7 @@ import functools
 import re
 
 import phonenumbers
-from phonenumbers import PhoneNumberType, carrier, geocoder
+from phonenumbers import PhoneNumberType, carrier
 
 from c360.platform.normalize import NormalizationError, normalize_phone
 from c360.platform.normalize.address import parse_address
@@ -59,6 +59,9 @@ def _mobile_facts(block: str) -> tuple[str, str, str]:
     """``(type, zh place, zh carrier)`` of a CN mobile number by its first seven
     national digits, the block phonenumbers' geocoder and carrier tables key on
     (the type is known: the number matched the mobile pattern)."""
+    # the geocoder's tables cost every `c360` process half a second at import
+    from phonenumbers import geocoder
+
     number = phonenumbers.PhoneNumber(country_code=86, national_number=int(block + "0000"))
     return (
         "mobile",
@@ -70,6 +73,9 @@ def _mobile_facts(block: str) -> tuple[str, str, str]:
 @functools.lru_cache(maxsize=1 << 14)
 def _number_facts(e164: str) -> tuple[str, str, str]:
     """``(type, zh place, zh carrier)`` of any other valid number."""
+    # the geocoder's tables cost every `c360` process half a second at import
+    from phonenumbers import geocoder
+
     number = phonenumbers.parse(e164)
     kind = _TYPES.get(phonenumbers.number_type(number), "unknown")
     return (
