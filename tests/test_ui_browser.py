@@ -138,6 +138,7 @@ def test_search_is_masked_and_scoped_as_the_role_says(workspace: Workspace, page
     phone = card.locator("[data-field=phone]").inner_text()
     assert "13812345678" not in phone and "5678" in phone and "*" in phone
     assert "冯厚楠" not in card.inner_text()
+    page.goto("about:blank")  # leave first: a signed-out page redirects itself
     page.context.clear_cookies()
     workspace.sign_in(page, "agent")  # of 北京: 刘军 in 上海 is out of its rows
     assert _search(page, "刘军") == []
@@ -275,6 +276,7 @@ def test_a_case_is_opened_and_moved_through_its_states(workspace: Workspace, pag
     # Closed: no longer in the open queue.
     expect(page.locator("#cases li[data-case]", has_text="delivery")).to_have_count(0)
     # Marketing does not read cases: no queue, no case panel.
+    page.goto("about:blank")  # leave first: a signed-out page redirects itself
     page.context.clear_cookies()
     workspace.sign_in(page, "marketing")
     assert not page.get_by_role("link", name="投诉队列").is_visible()
@@ -307,6 +309,7 @@ def test_the_background_check_report_is_requested_as_the_signed_in_person(
     )
     assert forged.status_code == 403 and PERSON["name"] not in forged.text
     # Marketing may not have the report: no form.
+    page.goto("about:blank")  # leave first: a signed-out page redirects itself
     page.context.clear_cookies()
     workspace.sign_in(page, "marketing")
     page.goto(f"{workspace.url}/#/customer/{workspace.matrix.person}")
@@ -332,6 +335,7 @@ def test_an_agent_records_a_verification_and_its_badge_shows(
     state = page.locator("#authenticity tr[data-row=verification_state]").inner_text()
     assert "员工已核验" in state and "staff:ui-agent" in state
     # Marketing reads the band only: no verification form, no verification states.
+    page.goto("about:blank")  # leave first: a signed-out page redirects itself
     page.context.clear_cookies()
     workspace.sign_in(page, "marketing")
     page.goto(f"{workspace.url}/#/customer/{workspace.customers['fhn']}")
@@ -367,6 +371,7 @@ def test_compliance_records_a_consent_and_reads_the_privacy_requests(
     row.wait_for()
     assert row.get_by_role("link").inner_text() == str(person)
     # An agent reads neither.
+    page.goto("about:blank")  # leave first: a signed-out page redirects itself
     page.context.clear_cookies()
     workspace.sign_in(page, "agent")
     assert not page.get_by_role("link", name="隐私请求").is_visible()
@@ -391,6 +396,7 @@ def test_segments_with_their_counts_and_a_csv_export(workspace: Workspace, page:
     header, first = text.splitlines()[:2]
     assert header.startswith('"segment","members"') and first.startswith(f'"北京客户","{members}"')
     # An agent does not read segments.
+    page.goto("about:blank")  # leave first: a signed-out page redirects itself
     page.context.clear_cookies()
     workspace.sign_in(page, "agent")
     assert not page.get_by_role("link", name="客群").is_visible()
@@ -398,6 +404,7 @@ def test_segments_with_their_counts_and_a_csv_export(workspace: Workspace, page:
 
 def test_the_value_panel_shows_what_the_role_reads(workspace: Workspace, page: Any) -> None:
     for role in ("agent", "marketing"):
+        page.goto("about:blank")  # leave first: a signed-out page redirects itself
         page.context.clear_cookies()
         workspace.sign_in(page, role)
         page.goto(f"{workspace.url}/#/customer/{workspace.matrix.person}")
@@ -446,6 +453,7 @@ def test_the_data_quality_dashboard_charts_the_reports_figures(
     assert page.locator("#freshness-chart rect.bar").count() == len(report["freshness"])
     assert page.locator("#quality-view [style]").count() == 0 and violations == []
     # An agent does not read the report: no link, and the page says it was refused.
+    page.goto("about:blank")  # leave first: a signed-out page redirects itself
     page.context.clear_cookies()
     workspace.sign_in(page, "agent")
     assert not page.get_by_role("link", name="数据质量").is_visible()
@@ -458,6 +466,7 @@ def test_a_credit_alert_is_acknowledged_from_the_keyboard(workspace: Workspace, 
     # (last in the module: it acknowledges the matrix person's one open alert)
     workspace.sign_in(page, "marketing")
     assert not page.get_by_role("link", name="信用预警").is_visible()
+    page.goto("about:blank")  # leave first: a signed-out page redirects itself
     page.context.clear_cookies()
     workspace.sign_in(page, "risk")
     page.get_by_role("link", name="信用预警").click()
