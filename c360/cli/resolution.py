@@ -1,8 +1,7 @@
 """Identity-resolution commands: ``resolve``, ``explain``, ``merge``, ``split``.
 
-A typer app of its own; ``cli.py`` mounts it (``app.add_typer(resolution_app)``
-puts the commands at the top level: ``c360 resolve --rebuild``,
-``c360 explain 42``...).
+A typer app of its own; ``register`` mounts it without a name, which puts the
+commands at the top level: ``c360 resolve --rebuild``, ``c360 explain 42``...
 """
 
 from __future__ import annotations
@@ -399,4 +398,9 @@ def unmerge(
     console.print(f"customer {customer_id} restored from customer {previous}")
 
 
-__all__ = ["resolution_app"]
+def register(app: typer.Typer) -> None:
+    """``c360 resolve``, ``explain``, ``merge``, ``split`` and ``unmerge``."""
+    app.add_typer(resolution_app)
+
+
+__all__ = ["register", "resolution_app"]

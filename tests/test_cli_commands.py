@@ -1,0 +1,68 @@
+"""The ``c360`` command's table of command modules: every built-in command is
+found where the table says, nothing a module registers is missing from it, and
+a command starts without importing what only other commands need."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from c360.cli import COMMAND_MODULES, PLUGINS, module_commands
+from tests.cli_helpers import C360
+
+
+def test_every_built_in_command_is_in_the_table_under_its_own_module() -> None:
+    registered: dict[str, str] = {}
+    for module in set(COMMAND_MODULES.values()):
+        for name in module_commands(module).commands:
+            assert name not in registered, (
+                f"{name} registered by {registered.get(name)} and {module}"
+            )
+            registered[name] = module
+    assert registered == COMMAND_MODULES
+    plugin_commands = set(module_commands(PLUGINS).commands)
+    assert {"enrich", "consents"} <= plugin_commands
+    assert not plugin_commands & set(COMMAND_MODULES), "a plugin command shadows a built-in one"
+
+
+def _modules_loaded_by(*args: str) -> set[str]:
+    probe = (
+        "import json, sys, runpy\n"
+        f"sys.argv = ['c360', *{list(args)!r}]\n"
+        "try:\n"
+        "    runpy.run_module('c360.cli', run_name='__main__')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(json.dumps(sorted(sys.modules)), file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return set(json.loads(done.stderr.strip().splitlines()[-1]))
+
+
+def test_a_command_loads_its_own_module_and_not_the_others() -> None:
+    loaded = _modules_loaded_by("sync", "--help")
+    assert "c360.cli.sync" in loaded
+    heavy = {"strawberry", "fpdf", "pandas", "optbinning", "scipy", "c360.schema", "c360.cli.serve"}
+    assert not heavy & loaded, sorted(heavy & loaded)
+
+
+def test_help_lists_built_in_and_plugin_commands_in_table_order() -> None:
+    shown = subprocess.run([*C360, "--help"], capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0, shown.stderr
+    positions = [
+        shown.stdout.find(f" {name} ") for name in ("connectors", "sync", "verify", "enrich")
+    ]
+    assert all(p > 0 for p in positions), shown.stdout
+    assert positions == sorted(positions)
+
+
+def test_an_unknown_command_is_refused_by_name() -> None:
+    done = subprocess.run([*C360, "no-such-command"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "no-such-command" in done.stderr
