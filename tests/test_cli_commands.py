@@ -4,12 +4,16 @@ a command starts without importing what only other commands need."""
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from c360.cli import COMMAND_MODULES, PLUGINS, module_commands
 from tests.cli_helpers import C360
+
+CLI_PACKAGE = Path(__file__).resolve().parents[1] / "c360" / "cli"
 
 
 def test_every_built_in_command_is_in_the_table_under_its_own_module() -> None:
@@ -66,3 +70,26 @@ def test_an_unknown_command_is_refused_by_name() -> None:
     done = subprocess.run([*C360, "no-such-command"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert "no-such-command" in done.stderr
+
+
+def test_no_command_module_adds_commands_to_another_modules_group() -> None:
+    # A command added to another module's group from ``register`` would be
+    # missing whenever that group's own module is loaded alone.
+    offenders = []
+    for path in sorted(CLI_PACKAGE.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = {
+            alias.asname or alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("c360.cli.")
+            for alias in node.names
+        }
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr in {"command", "add_typer", "callback"}
+                and isinstance(node.value, ast.Name)
+                and node.value.id in imported
+            ):
+                offenders.append(f"{path.name}:{node.lineno}: {node.value.id}.{node.attr}")
+    assert offenders == []

@@ -6,7 +6,8 @@ version silently: the old one is retired and kept."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import math
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, func, select
 
@@ -15,14 +16,18 @@ from c360.platform.ingest import Ingestor
 from c360.platform.models import utcnow
 from c360.platform.records import IncomingRecord
 from c360.platform.sources import save_source
+from c360.platform.value.judgment import refresh_all
 from c360.platform.value.model_store import load_model, refit
 from c360.platform.value.models import value_model, value_score
 from c360.platform.value.reading import model_summary
 
 NOW = utcnow()
+FIXED_NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
 
-def land(engine: Engine, people: int, orders_each: int) -> None:
+def land(
+    engine: Engine, people: int, orders_each: int, regular_days: int = 0, now: datetime = NOW
+) -> None:
     records = []
     for i in range(people):
         ext = f"p{i}"
@@ -30,8 +35,11 @@ def land(engine: Engine, people: int, orders_each: int) -> None:
         records.append(
             IncomingRecord(stream="people", external_id=ext, kind="person", fields=fields)
         )
-        for k in range(orders_each):
-            at = NOW - timedelta(days=300 - 40 * k - i)
+        # Each customer keeps a rhythm of their own (every 20 to 98 days): buyers
+        # who all bought on one rhythm leave the model nothing to estimate.
+        every = regular_days or 20 + 13 * (i % 7)
+        for k in range(orders_each + (0 if regular_days else i % 3)):
+            at = now - timedelta(days=300 - every * k - i)
             records.append(
                 IncomingRecord(
                     stream="orders",
@@ -71,3 +79,33 @@ def test_the_tick_refits_when_due_and_only_then(sqlite_engine: Engine) -> None:
         versions = [(m["version"], m["status"]) for m in model_summary(conn)]
         assert conn.execute(select(func.count()).select_from(value_model)).scalar_one() == 2
     assert versions == [(2, "active"), (1, "retired")]
+
+
+def test_buyers_all_on_one_rhythm_get_no_clv_rather_than_a_broken_one(
+    sqlite_engine: Engine,
+) -> None:
+    # Every customer buys every 40 days: the fit runs to the edge of its range,
+    # where, on some clocks, the expectations overflow (on this sample: two
+    # hours after FIXED_NOW, with scipy 1.17). Whatever the
+    # clock, the stored model gives a finite CLV or says why it gives none.
+    save_source(sqlite_engine, "shop", "offline", {}, trust=60)
+    land(sqlite_engine, people=24, orders_each=3, regular_days=40, now=FIXED_NOW)
+    unusable = 0
+    for minutes in (0, 130):
+        at = FIXED_NOW + timedelta(minutes=minutes)
+        refit(sqlite_engine, now=at, actor="analyst-1")
+        assert refresh_all(sqlite_engine, now=at) == 24
+        with sqlite_engine.connect() as conn:
+            model = load_model(conn)
+            notes = conn.execute(
+                select(value_model.c.params).where(value_model.c.version == model.version)
+            ).scalar_one()["notes"]
+            clvs = conn.execute(select(value_score.c.clv_12m)).scalars().all()
+        if model.bgnbd is None:
+            assert any("BG/NBD fit unusable" in note for note in notes), notes
+            unusable += 1
+        else:
+            assert math.isfinite(model.cuts["rules"]["clv_p80"]), (minutes, model.bgnbd)
+        assert len(clvs) == 24
+        assert all(c is None or math.isfinite(c) for c in clvs), (minutes, clvs[:3])
+    assert unusable == 1, "the sample no longer reaches the overflow: pick clocks that do"

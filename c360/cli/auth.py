@@ -26,6 +26,7 @@ from c360.auth.issuing import TokenIssuer
 from c360.auth.keys import SigningKeys, rotate_signing_key
 from c360.auth.policy import policy_matrix
 from c360.auth.principal import ROLES, SCOPES
+from c360.cli.data_keys import rotate_data_command
 from c360.cli.support import console, err_console, fail, open_engine, user_errors
 from c360.platform.audit import Anchor, AuditEntry, append_now, verify
 from c360.platform.clients import ClientError, create_client, list_clients, revoke_client
@@ -35,7 +36,11 @@ from c360.platform.secret_keys import SecretKeyError
 clients_app = typer.Typer(help="OAuth clients: applications that get tokens.", no_args_is_help=True)
 audit_app = typer.Typer(help="The keyed, hash-chained audit log.", no_args_is_help=True)
 policy_app = typer.Typer(help="The role policy table.", no_args_is_help=True)
-keys_app = typer.Typer(help="The key that signs c360's own tokens.", no_args_is_help=True)
+keys_app = typer.Typer(
+    help="Keys: the one that signs c360's own tokens, and the master key of encrypted fields.",
+    no_args_is_help=True,
+)
+keys_app.command("rotate-data")(rotate_data_command)
 
 
 _DURATION = re.compile(r"(\d+)\s*([smhd]?)")

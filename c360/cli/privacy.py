@@ -12,12 +12,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from c360.cli.auth import keys_app
 from c360.cli.reading import require_coverage
 from c360.cli.support import console, fail, open_engine, user_errors
 from c360.platform.audit import AuditEntry, append_now, cli_principal
-from c360.platform.field_encryption import FieldKeyError, rotate
-from c360.platform.locks import write_transaction
 from c360.platform.privacy.backup import BackupError, backup, restore
 from c360.platform.privacy.erasure import ErasureError, compact
 from c360.platform.privacy.export import export_person, to_html
@@ -252,35 +249,9 @@ def retention_sweep(
         console.print(f"rule {row['rule_id']}: destruction {row['id']} {row['status']}: {counts}")
 
 
-def rotate_data_command(
-    batch: Annotated[int, typer.Option(min=1, help="rows per transaction")] = 500,
-) -> None:
-    """Re-seal every encrypted field under the current master key (C360_MASTER_KEY;
-    the old one as C360_MASTER_KEY_PREVIOUS), and seal what is still in clear.
-    Resumable: run it again after an interruption."""
-    engine = open_engine()
-    with user_errors(FieldKeyError):
-        report = rotate(lambda: write_transaction(engine), batch=batch)
-    append_now(
-        engine,
-        [
-            AuditEntry(
-                principal=cli_principal(),
-                action="keys.rotate-data",
-                detail={k: str(v) for k, v in report.resealed.items()},
-            )
-        ],
-    )
-    for where, count in sorted(report.resealed.items()):
-        console.print(f"  {where}={count}")
-    console.print(f"re-sealed {sum(report.resealed.values())} values in {report.batches} batches")
-
-
 def register(app: typer.Typer) -> None:
-    """Add ``privacy``, ``retention``, ``backup``, ``restore`` and ``keys
-    rotate-data`` to ``app``."""
+    """Add ``privacy``, ``retention``, ``backup`` and ``restore`` to ``app``."""
     app.add_typer(privacy_app, name="privacy")
     app.add_typer(retention_app, name="retention")
     app.command("backup")(backup_command)
     app.command("restore")(restore_command)
-    keys_app.command("rotate-data")(rotate_data_command)

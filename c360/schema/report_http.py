@@ -41,9 +41,9 @@ from c360.platform.audit import (
 from c360.platform.background.facts import VerificationReader, gather
 from c360.platform.background.verification import stored_verification
 from c360.platform.customers.ids import UnknownCustomerError
-from c360.schema.background import ReportNotFound, ReportRefused, report_view
+from c360.schema.background import ReportNotFound, ReportRefused, ReportView, report_view
 from c360.schema.context import RequestContext
-from c360.schema.report_render import FontMissing, render_html, render_pdf
+from c360.schema.report_render import FontMissing, render_html
 
 log = logging.getLogger(__name__)
 
@@ -114,11 +114,17 @@ def produce_report(
     except (ReportRefused, ReportNotFound):
         _log(engine, context.access.entries(principal, logged))
         raise
-    body = (
-        render_pdf(view) if fmt == "pdf" else render_html(view).encode("utf-8")
-    )  # rendered first: a font that is missing fails before anything is logged as read
+    # Rendered first: a font that is missing fails before anything is logged as read.
+    body = _pdf(view) if fmt == "pdf" else render_html(view).encode("utf-8")
     _log(engine, context.access.entries(principal, logged))
     return ProducedReport(body, FORMATS[fmt], f"background-report-{facts.customer_id}.{fmt}")
+
+
+def _pdf(view: ReportView) -> bytes:
+    # fpdf2 and fontTools load with the first PDF, not with every server and command.
+    from c360.schema.report_pdf import render_pdf
+
+    return render_pdf(view)
 
 
 def _log(engine: Engine, entries: list[AuditEntry]) -> None:

@@ -1,6 +1,7 @@
 """A :class:`~c360.schema.background.ReportView` as a document: HTML (a page
 with its own styles, every string escaped) or PDF (fpdf2, the text in an
-embedded CJK font subset, so any reader shows it).
+embedded CJK font subset, so any reader shows it; the layout is
+:mod:`c360.schema.report_pdf`).
 
 The PDF's font is the first of ``C360_REPORT_FONT`` (a TrueType / OpenType
 file or collection; ``path`` or ``path#index`` for a face of a collection)
@@ -13,14 +14,8 @@ from __future__ import annotations
 
 import html
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-
-from fpdf import FPDF
-from fpdf.enums import TableCellFillMode
-from fpdf.fonts import FontFace
 
 from c360.schema.background import ReportView, Table
 
@@ -98,7 +93,7 @@ def _html_table(table: Table) -> str:
     return "".join(parts)
 
 
-def _footer(view: ReportView) -> str:
+def report_footer(view: ReportView) -> str:
     masked = ", ".join(sorted(view.masked)) or "—"
     refused = ", ".join(sorted(view.refused)) or "—"
     return (
@@ -122,116 +117,15 @@ def render_html(view: ReportView) -> str:
         '<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8">'
         f"<title>{_esc(view.title)} · {view.customer_id}</title><style>{STYLE}</style></head>"
         f'<body><h1>{_esc(view.title)}</h1><p class="meta">{_esc(meta)}</p>'
-        f"{''.join(sections)}<footer>{_esc(_footer(view))}</footer></body></html>\n"
+        f"{''.join(sections)}<footer>{_esc(report_footer(view))}</footer></body></html>\n"
     )
 
 
-# --- PDF --------------------------------------------------------------------------------
-
-FONT = "report-cjk"
-HEADINGS = FontFace(emphasis="", fill_color=(214, 224, 240))
-"""Headings told by their fill: one face only (loading a CJK face costs a second)."""
-
-
-class _ReportPDF(FPDF):
-    def __init__(self, view: ReportView) -> None:
-        super().__init__(orientation="portrait", unit="mm", format="A4")
-        self.view = view
-
-    def footer(self) -> None:
-        self.set_y(-12)
-        self.set_font(FONT, size=7)
-        self.set_text_color(110)
-        self.cell(
-            0,
-            5,
-            f"{self.view.title} · 客户 {self.view.customer_id} · 用途 {self.view.purpose} · "
-            f"第 {self.page_no()} 页",
-            align="C",
-        )
-
-
-@contextmanager
-def _colour(pdf: FPDF, grey: int) -> Iterator[None]:
-    pdf.set_text_color(grey)
-    try:
-        yield
-    finally:
-        pdf.set_text_color(0)
-
-
-def _column_widths(table: Table) -> tuple[float, ...]:
-    """Relative widths by what the columns hold (a long checks column gets the
-    room, a yes / no column little), each between 8 and 40 characters' worth."""
-
-    def width(text: str) -> int:
-        return sum(2 if ord(c) > 0x2E80 else 1 for c in text)  # CJK: two columns wide
-
-    widths = []
-    for i, heading in enumerate(table.columns):
-        cells = [row[i] for row in table.rows if i < len(row)]
-        longest = max([width(heading) // 2, *(width(c) for c in cells)])
-        widths.append(float(min(max(longest, 8), 40)))
-    return tuple(widths)
-
-
-def _pdf_table(pdf: FPDF, table: Table) -> None:
-    if table.title:
-        pdf.set_font(FONT, size=10)
-        pdf.multi_cell(0, 6, table.title, new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font(FONT, size=7.5 if len(table.columns) > 6 else 8.5)
-    with pdf.table(
-        col_widths=_column_widths(table),
-        text_align="LEFT",
-        headings_style=HEADINGS,
-        line_height=4.2,
-        padding=1,
-        cell_fill_color=(238, 242, 248),
-        cell_fill_mode=TableCellFillMode.ROWS,
-        first_row_as_headings=True,
-    ) as rendered:
-        rendered.row(table.columns)
-        for row in table.rows:
-            rendered.row(row)
-    pdf.ln(2)
-
-
-def render_pdf(view: ReportView, font: FontChoice | None = None) -> bytes:
-    """The report as a PDF (A4), set in ``font`` (default :func:`find_font`)."""
-    font = font or find_font()
-    pdf = _ReportPDF(view)
-    # Parsed for each PDF: fpdf2 subsets the parsed face in place when it writes.
-    pdf.add_font(FONT, "", str(font.path), collection_font_number=font.index)
-    pdf.set_title(f"{view.title} {view.customer_id}")
-    pdf.set_creator("c360")
-    pdf.set_auto_page_break(auto=True, margin=15)
-    pdf.add_page()
-    pdf.set_font(FONT, size=17)
-    pdf.multi_cell(0, 9, view.title, new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font(FONT, size=9)
-    with _colour(pdf, 80):
-        pdf.multi_cell(
-            0,
-            5,
-            f"客户 customer {view.customer_id} · 用途 purpose {view.purpose} · 生成 "
-            f"{view.generated_at:%Y-%m-%d %H:%M} UTC · {view.generated_for}",
-            new_x="LMARGIN",
-            new_y="NEXT",
-        )
-    for section in view.sections:
-        pdf.ln(3)
-        pdf.set_font(FONT, size=12.5)
-        pdf.multi_cell(0, 7, section.title, new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font(FONT, size=9)
-        for line in section.lines:
-            pdf.multi_cell(0, 5, line, new_x="LMARGIN", new_y="NEXT")
-        for table in section.tables:
-            _pdf_table(pdf, table)
-    pdf.ln(3)
-    pdf.set_font(FONT, size=8)
-    with _colour(pdf, 90):
-        pdf.multi_cell(0, 4.5, _footer(view), new_x="LMARGIN", new_y="NEXT")
-    return bytes(pdf.output())
-
-
-__all__ = ["FONT_SETTING", "FontChoice", "FontMissing", "find_font", "render_html", "render_pdf"]
+__all__ = [
+    "FONT_SETTING",
+    "FontChoice",
+    "FontMissing",
+    "find_font",
+    "render_html",
+    "report_footer",
+]

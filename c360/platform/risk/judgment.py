@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from sqlalchemy import Connection, Engine, delete, func, insert, select
 
 from c360.platform import tables as t
@@ -101,6 +100,10 @@ def refresh_credit(
         ]
     elif live:
         spec = model["spec"]
+        # Loaded with the first customer scored, not by every process that
+        # imports the credit judgment (pandas costs a third of a second).
+        import pandas as pd
+
         frame = pd.DataFrame([features[c] for c in live], index=live)
         for entry in spec["features"]:
             if entry["name"] not in frame:

@@ -25,10 +25,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SPEC_FORMAT = 1
 GRADES = ("A", "B", "C", "D", "E")
@@ -124,6 +126,10 @@ def bin_indices(entry: Mapping[str, Any], values: pd.Series | np.ndarray) -> np.
             [i for i, group in enumerate(entry["categories"]) for _ in group] + [-1],
             dtype=np.int64,
         )
+        # pandas takes a third of a second to import; a server pays it with the
+        # first categorical feature it scores, not at start-up.
+        import pandas as pd
+
         series = pd.Series(values, copy=False)
         codes = pd.Categorical(series.astype("string"), categories=categories).codes
         idx = to_bin[codes]  # code -1 (unseen or missing) picks the trailing -1

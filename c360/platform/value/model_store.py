@@ -157,7 +157,21 @@ def fit_population(full: History, window: History, rules: Rules) -> dict[str, An
         **{name: np.full(n, "", dtype=object) for name in ("province", "city", "industry")},
         "job_title": np.full(n, "", dtype=object),
     }
-    scored = score(full, window, model, rules, extra, cuts={k: math.nan for k in rules.cuts})
+    no_cuts = {k: math.nan for k in rules.cuts}
+    scored = score(full, window, model, rules, extra, cuts=no_cuts)
+    expected = np.asarray(scored.columns["expected_purchases_90d"], dtype=np.float64)[buyers]
+    if bg is not None and not np.isfinite(expected).all():
+        # Buyers too alike (one purchase rhythm for all) send the fit to the edge
+        # of its range, where the expectations overflow: no CLV beats a NaN one.
+        unusable = int((~np.isfinite(expected)).sum())
+        notes.append(
+            f"BG/NBD fit unusable: no finite expected purchases for {unusable} of "
+            f"{expected.size} buyers (their purchase histories too alike to tell "
+            "customers apart); no CLV fit"
+        )
+        bg = None
+        model = Model(version=None, bgnbd=None, spend=gg, cuts={"rfm": rfm})
+        scored = score(full, window, model, rules, extra, cuts=no_cuts)
     cuts = population_cuts(scored.columns, rules)
     return {
         "bgnbd": bg.as_dict() if bg else None,
