@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -159,9 +159,21 @@ class InProcessCli:
     exit codes without paying a process start (about 2 s of imports) per call.
     The settings are re-read for every call, as a new process would."""
 
-    def __call__(self, args: list[str], **env: str) -> Result:
+    def __call__(self, args: list[str], **env: str | None) -> Result:
+        """``c360 args`` with ``env`` over this process's environment (``None``
+        unsets a variable for the call)."""
         get_settings.cache_clear()
         try:
             return CliRunner().invoke(c360_app, args, env=env or None)
         finally:
             get_settings.cache_clear()
+
+
+def in_process_env(env: Mapping[str, str]) -> dict[str, str | None]:
+    """The whole environment ``env`` of a ``c360`` process as overlays for
+    :class:`InProcessCli`: the variables whose values differ from this process's,
+    and ``None`` for each ``C360_*`` variable of this process that ``env`` leaves
+    out (the runner only overlays, so a setting left out would otherwise leak in)."""
+    overlays: dict[str, str | None] = {k: v for k, v in env.items() if os.environ.get(k) != v}
+    overlays.update({k: None for k in os.environ if k.startswith("C360_") and k not in env})
+    return overlays

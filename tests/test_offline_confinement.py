@@ -2,7 +2,8 @@
 ``c360 sources add`` refuses absolute paths outside them, ``..`` escapes, globs
 that would escape and symlinks that resolve outside, naming the path and the
 roots; a file swapped for such a symlink after the source was added is refused
-again when it is read. Real files and symlinks, real ``c360`` subprocesses."""
+again when it is read. Real files and symlinks; ``c360`` runs in the test's
+process (its answers, not its start-up, are under test)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
+from typer.testing import Result
 
 from c360.connectors.offline import OfflineConnector
 from c360.platform.settings import get_settings
-from tests.cli_helpers import run_cli
+from tests.cli_helpers import InProcessCli, in_process_env
 
 
 @pytest.fixture
@@ -43,10 +45,15 @@ def env(tmp_path: Path, root: Path) -> dict[str, str]:
     return found
 
 
+def c360(args: list[str], env: dict[str, str]) -> Result:
+    """``c360 args`` in this process, as a process with environment ``env`` would run."""
+    return InProcessCli()(args, **in_process_env(env))
+
+
 def add(env: dict[str, str], name: str, path: str) -> tuple[int, str]:
     config = json.dumps({"files": [{"path": path, "stream": "people"}]})
-    done = run_cli(["sources", "add", name, "--connector", "offline", "--config", config], env)
-    return done.returncode, done.stdout + done.stderr
+    done = c360(["sources", "add", name, "--connector", "offline", "--config", config], env)
+    return done.exit_code, done.stdout + done.stderr
 
 
 @pytest.fixture
@@ -95,7 +102,7 @@ def test_sources_add_refuses_a_path_outside_the_roots(env: dict[str, str], root:
     assert code == 2, output
     said = " ".join(output.split())
     assert "/etc/passwd" in said and str(root) in said and "outside the import roots" in said
-    assert "leak" not in run_cli(["sources", "list"], env).stdout
+    assert "leak" not in c360(["sources", "list"], env).stdout
 
 
 def test_a_file_swapped_for_a_symlink_is_refused_when_read(
@@ -103,16 +110,16 @@ def test_a_file_swapped_for_a_symlink_is_refused_when_read(
 ) -> None:
     code, output = add(env, "crm", str(root / "members.csv"))
     assert code == 0, output
-    checked = run_cli(["sources", "check", "crm"], env)
-    assert checked.returncode == 0, checked.stderr
+    checked = c360(["sources", "check", "crm"], env)
+    assert checked.exit_code == 0, checked.stderr
     (root / "members.csv").unlink()
     (root / "members.csv").symlink_to(outside / "secret.csv")
-    checked = run_cli(["sources", "check", "crm"], env)
-    assert checked.returncode != 0
+    checked = c360(["sources", "check", "crm"], env)
+    assert checked.exit_code != 0
     said = " ".join(checked.stderr.split())
     assert "outside the import roots" in said and "secret.csv" in said
-    synced = run_cli(["sync", "crm"], env)
-    assert synced.returncode != 0
+    synced = c360(["sync", "crm"], env)
+    assert synced.exit_code != 0
     assert "outside the import roots" in " ".join(synced.stderr.split())
 
 
@@ -122,8 +129,8 @@ def test_a_glob_matching_a_symlink_out_of_the_root_is_refused(
     code, output = add(env, "all", str(root / "*.csv"))
     assert code == 0, output
     (root / "zz.csv").symlink_to(outside / "secret.csv")
-    synced = run_cli(["sync", "all"], env)
-    assert synced.returncode != 0
+    synced = c360(["sync", "all"], env)
+    assert synced.exit_code != 0
     said = " ".join(synced.stderr.split())
     assert "outside the import roots" in said and "zz.csv" in said
 
@@ -138,5 +145,5 @@ def test_files_under_the_data_dirs_imports_are_read_by_default(
     env.pop("C360_IMPORT_ROOTS")
     code, output = add(env, "fair", str(imports / "fair.csv"))
     assert code == 0, output
-    synced = run_cli(["sync", "fair"], env)
-    assert synced.returncode == 0, synced.stderr
+    synced = c360(["sync", "fair"], env)
+    assert synced.exit_code == 0, synced.stderr
