@@ -728,7 +728,11 @@ def run_http(args: argparse.Namespace) -> None:
                 waited=lambda: throttled[0],
             )
             if throttled[0]:
-                print(f"waited {throttled[0]:.1f}s in all for the API's rate limit (not counted)")
+                # on stderr: the summary stays the last line of stdout
+                print(
+                    f"waited {throttled[0]:.1f}s in all for the API's rate limit (not counted)",
+                    file=sys.stderr,
+                )
     finally:
         if server is not None:
             server.terminate()

@@ -35,12 +35,12 @@ def count_records(engine: Engine) -> int:
 def test_kill_9_mid_sync_then_rerun_loses_nothing_and_duplicates_nothing(
     engine: Engine, cli_env: dict[str, str], tmp_path: Path
 ) -> None:
-    rows = 6_000
+    rows = 3_000
     members = tmp_path / "members.csv"
     write_members(members, rows)
     config = {
         "files": [{"path": str(members), "stream": "members", "id_column": "会员卡号"}],
-        "checkpoint_every": 100,
+        "checkpoint_every": 50,
     }
     added = run_cli(
         [
@@ -58,7 +58,7 @@ def test_kill_9_mid_sync_then_rerun_loses_nothing_and_duplicates_nothing(
     kill_sync_when(
         cli_env,
         "members",
-        lambda: load_state(engine, "members", "members").get("row", 0) >= 1000,
+        lambda: load_state(engine, "members", "members").get("row", 0) >= 300,
         "no checkpoint committed",
     )
     state = load_state(engine, "members", "members")
@@ -263,7 +263,7 @@ def _add_members_source(env: dict[str, str], name: str, path: Path) -> None:
 def test_concurrent_syncs_of_overlapping_sources_create_each_person_once(
     engine: Engine, cli_env: dict[str, str], tmp_path: Path
 ) -> None:
-    people = 3000
+    people = 800
     for name in ("a", "b"):
         write_members(tmp_path / f"{name}.csv", people)
         _add_members_source(cli_env, name, tmp_path / f"{name}.csv")
