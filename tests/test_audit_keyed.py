@@ -12,8 +12,6 @@ import hashlib
 import json
 import os
 import stat
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +19,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, insert, text
+from typer.testing import Result
 
 from c360.platform.audit import (
     AUDIT_LOG,
@@ -45,6 +44,7 @@ from c360.platform.settings import get_settings
 from c360.platform.sources import save_source
 from c360.search.embedded import EmbeddedSearch
 from c360.search.indexer import Indexer
+from tests.cli_helpers import InProcessCli, in_process_env
 from tests.search_helpers import customer_of, ingest, person
 
 
@@ -192,19 +192,13 @@ def test_an_anchor_catches_truncation_and_a_rebuilt_log(engine: Engine) -> None:
     assert "the chain's row 6, has hash" in problem and "rewritten or replaced" in problem
 
 
-CLI_MODULES = {"audit": "c360.cli.auth", "search": "c360.cli.search"}
-"""The commands' own modules start faster than the whole ``c360`` command."""
-
-
-def c360(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    module = CLI_MODULES.get(args[0], "c360.cli")
-    return subprocess.run(
-        [sys.executable, "-m", module, *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+def c360(env: dict[str, str], *args: str) -> Result:
+    """``c360 args`` in this process, as a ``c360`` process with environment ``env``
+    would run them (the commands' answers are under test, not a process start)."""
+    done = InProcessCli()(list(args), **in_process_env(env))
+    if done.exception is not None and not isinstance(done.exception, SystemExit):
+        raise done.exception  # a crash, not an answer (exit code 1 like a deliberate one)
+    return done
 
 
 @pytest.fixture
@@ -225,23 +219,23 @@ def test_audit_anchor_and_verify_expect_commands(cli_env: tuple[Engine, dict[str
     engine, env = cli_env
     fill(engine, 3)
     anchored = c360(env, "audit", "anchor")
-    assert anchored.returncode == 0, anchored.stderr
+    assert anchored.exit_code == 0, anchored.stderr
     anchor = anchored.stdout.strip()
     assert anchor == f"3:{chain(engine)[-1]['hash']}"
     fill(engine, 1, start=3)
     ok = c360(env, "audit", "verify", "--expect", anchor)
-    assert ok.returncode == 0, ok.stderr
+    assert ok.exit_code == 0, ok.stderr
     assert "audit log intact: 4 entries" in ok.stdout and "holds the anchor 3:" in ok.stdout
 
     with engine.begin() as conn:  # wiped, head and all
         conn.execute(text("DELETE FROM audit_log"))
         conn.execute(text("DELETE FROM audit_head"))
     wiped = c360(env, "audit", "verify", "--expect", anchor)
-    assert wiped.returncode == 1
+    assert wiped.exit_code == 1
     assert "the anchor is at row 3, but the chain has only 0 rows" in wiped.stderr
 
     bad = c360(env, "audit", "verify", "--expect", "3:not-a-hash")
-    assert bad.returncode == 2 and "--expect" in bad.stderr and "64 hex digits" in bad.stderr
+    assert bad.exit_code == 2 and "--expect" in bad.stderr and "64 hex digits" in bad.stderr
 
 
 def test_a_bad_audit_key_in_the_environment_is_named_not_shown(
@@ -249,7 +243,7 @@ def test_a_bad_audit_key_in_the_environment_is_named_not_shown(
 ) -> None:
     _, env = cli_env
     bad = c360({**env, "C360_AUDIT_KEY": "s3cr3t-but-short"}, "audit", "verify")
-    assert bad.returncode == 2
+    assert bad.exit_code == 2
     assert "C360_AUDIT_KEY" in bad.stderr and "s3cr3t" not in bad.stderr + bad.stdout
 
 
@@ -381,13 +375,13 @@ def test_explain_and_search_are_on_the_audit_log(cli_env: tuple[Engine, dict[str
     user = f"cli:{getpass.getuser()}"
 
     refused = c360(env, "explain", str(cid))
-    assert refused.returncode == 2 and "--purpose" in refused.stderr
+    assert refused.exit_code == 2 and "--purpose" in refused.stderr
     assert chain(engine) == []
 
     shown = c360(env, "explain", str(cid), "--purpose", "service")
-    assert shown.returncode == 0, shown.stderr
+    assert shown.exit_code == 0, shown.stderr
     found = c360(env, "search", "8000", "--purpose", "service")
-    assert found.returncode == 0, found.stderr
+    assert found.exit_code == 0, found.stderr
     assert "138****8000" in found.stdout
 
     read, search = chain(engine)
@@ -414,4 +408,4 @@ def test_explain_and_search_are_on_the_audit_log(cli_env: tuple[Engine, dict[str
     )
     for value in ("13800138000", "8000", "zw@qq.com", "张伟"):
         assert value not in logged
-    assert c360(env, "audit", "verify").returncode == 0
+    assert c360(env, "audit", "verify").exit_code == 0

@@ -35,6 +35,7 @@ from c360.platform.models import AuditLog, Customer, GoldenAttribute, GoldenProf
 from c360.platform.stewardship import CustomerTag
 from c360.search.embedded import EmbeddedSearch
 from tests.api_helpers import Api, Provider, Server, make_settings, serve
+from tests.cli_helpers import InProcessCli
 
 BEIJING_PHONE = "+8613800138000"
 SHANGHAI_PHONE = "+8613900139000"
@@ -461,20 +462,15 @@ def test_the_database_and_the_index_are_private(tmp_path: Path) -> None:
     assert stat.S_IMODE((data / "c360.db").stat().st_mode) == 0o600
 
 
-def test_the_cli_refuses_malformed_regions(tmp_path: Path) -> None:
-    import subprocess
-    import sys
-
-    env = {**os.environ, "C360_DATA_DIR": str(tmp_path), "C360_DATABASE_URL": ""}
-    env.pop("C360_DATABASE_URL")
-    c360 = [sys.executable, "-m", "c360.cli"]
-    for command in (
-        ["clients", "create", "blank-branch", "--role", "agent", "--region", " "],
-        ["clients", "create", "star-branch", "--role", "agent", "--region", "*"],
-        ["token", "--role", "agent", "--region", " "],
-        ["token", "--role", "agent", "--ttl", "400d"],
+def test_the_cli_refuses_malformed_regions(cli: InProcessCli) -> None:
+    for command, named in (
+        (["clients", "create", "blank-branch", "--role", "agent", "--region", " "], "region"),
+        (["clients", "create", "star-branch", "--role", "agent", "--region", "*"], "region"),
+        (["token", "--role", "agent", "--region", " "], "region"),
+        (["token", "--role", "agent", "--ttl", "400d"], "ttl"),
     ):
-        done = subprocess.run([*c360, *command], env=env, capture_output=True, text=True)
-        assert done.returncode != 0, command
-        assert "region" in done.stderr + done.stdout or "ttl" in done.stderr + done.stdout
-        assert "Traceback" not in done.stderr, done.stderr
+        done = cli(command)
+        assert done.exit_code != 0, command
+        assert named in done.stderr + done.stdout, (command, done.output)
+        # An exit with a message, not an exception escaping the command (a traceback).
+        assert isinstance(done.exception, SystemExit), (command, done.exception)
