@@ -30,6 +30,7 @@ from c360.platform.risk.judgment import (
 from c360.platform.risk.model_store import activate, list_models, load_model
 from c360.platform.risk.scorecard import ModelRefused, Scaling
 from c360.platform.risk.stability import stability_report
+from c360.platform.risk.training import train_from_outcomes
 
 credit_app = typer.Typer(
     help="Credit evaluation (信用评估): scorecard models, scores, decisions.",
@@ -58,11 +59,6 @@ def train_command(
 ) -> None:
     """Train a scorecard on the customers' repayment outcomes (stored as a candidate;
     ``--activate`` puts it in force). A model near AUC 0.5 is refused, not stored."""
-    # Imported here, not at the top: every ``c360`` command imports this module when
-    # the command table is built, and optbinning (with scikit-learn and ortools
-    # beneath it) takes 5-10 s to import; only training needs it. Not a cycle.
-    from c360.platform.risk.training import train_from_outcomes
-
     with user_errors(*ERRORS):
         version, validation, replaced = train_from_outcomes(
             open_engine(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -15,16 +15,20 @@ from sqlalchemy import Engine
 from c360.cli.serve import ensure_usable_index, serve_app
 from c360.cli.support import console, open_engine, source_errors
 from c360.cli.sync import report_table, sync_sources
+from c360.connectors.offline.roots import allow_import_root
 from c360.demo.cases import case_figures, prepare_cases
+from c360.demo.evaluation import score_links
+from c360.demo.generate import generate_demo_data, load_truth
+from c360.demo.risk import credit_figures, prepare_credit
+from c360.demo.staff import create_demo_accounts
+from c360.demo.standins import start_standins
+from c360.demo.summary import database_summary
 from c360.demo.value import prepare_value, value_figures
 from c360.demo.verification import bureau_checks, prepare_verification, verification_figures
 from c360.platform.settings import get_settings
-
-if TYPE_CHECKING:
-    pass
-from c360.platform.sources import (
-    save_source,
-)
+from c360.platform.sources import save_source
+from c360.search.indexer import Indexer
+from c360.search.settings import open_backend
 
 
 def demo(
@@ -75,11 +79,6 @@ def run_demo(
     evaluate: bool,
 ) -> None:
     """Generate the demo exports, register them as sources, sync them and summarise."""
-    from c360.connectors.offline.roots import allow_import_root
-    from c360.demo.evaluation import score_links
-    from c360.demo.generate import generate_demo_data, load_truth
-    from c360.demo.summary import database_summary
-
     started = time.perf_counter()
     dataset = generate_demo_data(directory, people=people, companies=companies, seed=seed)
     allow_import_root(dataset.directory)  # the operator named it: its files may be read
@@ -92,8 +91,6 @@ def run_demo(
     reports = sync_sources(engine, [src.name for src in dataset.sources])
     # The same world over HTTP: a web shop API, a social platform and a credit
     # bureau, played by local stand-ins for the length of the sync.
-    from c360.demo.standins import start_standins
-
     with start_standins(seed=seed, people=people, companies=companies) as standins:
         remote = standins.sources()
         for src in remote:
@@ -102,9 +99,6 @@ def run_demo(
         for line in bureau_checks(engine, standins):  # listings for the authenticity flags
             out.print(line)
     out.print(report_table(reports))
-    # Here, not at the top: c360.demo.risk trains a scorecard with optbinning, whose
-    # import takes 5-10 s that every other ``c360`` command would pay. Not a cycle.
-    from c360.demo.risk import credit_figures, prepare_credit
 
     for line in prepare_credit(engine, seed):  # scored by the indexer's judgments below
         out.print(line)
@@ -114,8 +108,6 @@ def run_demo(
         out.print(line)
     for line in prepare_value(engine):  # scored by the indexer's judgments below
         out.print(line)
-    from c360.search.indexer import Indexer
-    from c360.search.settings import open_backend
 
     backend = open_backend()
     try:
@@ -150,7 +142,6 @@ def run_demo(
                 f"true_pairs={score.true_pairs} predicted_pairs={score.predicted_pairs}"
             )
     out.print(f"demo synced in {time.perf_counter() - started:.1f}s")
-    from c360.demo.staff import create_demo_accounts
 
     accounts = Table("staff account", "role", "region", "password (shown once)")
     for name, role, region, password in create_demo_accounts(engine):

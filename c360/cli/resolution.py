@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from pydantic import ValidationError
+from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from c360.cli.reading import require_coverage
 from c360.cli.support import console, err_console, fail, open_engine
+from c360.demo.evaluation import score_links
 from c360.platform.audit import (
     AuditEntry,
     AuditUnavailable,
@@ -27,13 +30,17 @@ from c360.platform.audit import (
     clean_purpose,
     cli_principal,
 )
+from c360.platform.backlog import backlog_size, failed_records, resolve_backlog
 from c360.platform.customers.ids import UnknownCustomerError
 from c360.platform.customers.relationships import related_customers
+from c360.platform.matching import rebuild as batch
 from c360.platform.matching.explain import explain_customer
 from c360.platform.matching.guard import TrainingVerdict
 from c360.platform.matching.settings import MatchSettings
+from c360.platform.matching.store import load_model
 from c360.platform.matching.truth import TruthFileError, match_truth, read_truth
 from c360.platform.secret_keys import SecretKeyError
+from c360.platform.settings import get_settings
 from c360.platform.stewardship import Actor, CurationError
 from c360.platform.stewardship import merge as merge_customers
 from c360.platform.stewardship import split as split_record
@@ -96,9 +103,6 @@ def resolve(
     Without --rebuild, links made from now on use the new model. --backlog resolves
     what `c360 sync --no-resolve` (or an interrupted sync) left waiting. --evaluate
     scores the links in force against your own truth file."""
-    from c360.platform.matching import rebuild as batch
-    from c360.platform.matching.store import load_model
-
     if evaluate is not None:
         if rebuild or backlog or show or settings is not None:
             raise fail("--evaluate scores the links in force: it takes no other option")
@@ -161,10 +165,6 @@ def _print_verdict(verdict: TrainingVerdict, force: bool) -> None:
 
 
 def _resolve_backlog(engine: Engine) -> None:
-    from rich.progress import Progress
-
-    from c360.platform.backlog import backlog_size, failed_records, resolve_backlog
-    from c360.platform.settings import get_settings
 
     waiting = backlog_size(engine)
     with Progress(console=console, disable=not sys.stdout.isatty(), transient=True) as bar:
@@ -270,8 +270,6 @@ def explain(
             f"the read could not be put on the audit log, so nothing is shown: {reason}"
         ) from None
     if as_json:
-        from dataclasses import asdict
-
         typer.echo(
             json.dumps(
                 {"explanation": asdict(explanation), "related": [asdict(e) for e in edges]},
@@ -358,8 +356,6 @@ def split(
 
 def _evaluate(engine: Engine, path: Path) -> None:
     """Pairwise precision, recall and F1 of the links against a truth file."""
-    from c360.demo.evaluation import score_links
-
     try:
         rows = read_truth(path)
     except TruthFileError as exc:

@@ -1,8 +1,8 @@
 """The demo's complaints and feedback: a team per province (the busiest one
 supervised by ``demo-agent``, so the demo's agent can reassign and escalate),
-and a few hundred cases across the categories, opened over the last four months
-and worked through the real workflow with realistic timings — answered within
-or after the first-response target, waiting on the customer now and then,
+and a few hundred cases across the categories (fewer in a small demo), opened
+over the last four months and worked through the real workflow with realistic
+timings — answered within or after the first-response target, waiting on the customer now and then,
 resolved early or late, some surveyed (a dissatisfied answer reopens), the
 recent ones still open — then one SLA pass, which escalates the breaches.
 
@@ -32,6 +32,8 @@ from c360.platform.cases.workflow import (
 )
 
 CASES = 300
+"""Cases of the default demo; a smaller world gets one per customer whose
+province is known (a case belongs to a province's team)."""
 DEMO_SUPERVISOR = "demo-agent"
 _WORDS = {
     "billing": "账单多扣了一笔费用，要求退款",
@@ -86,7 +88,8 @@ def prepare_cases(engine: Engine, seed: int, *, now: datetime | None = None) -> 
                 insert(m.case_team).values(name=f"care-{province}", supervisor=supervisor,
                                            region=province)
             )  # fmt: skip
-    for _ in range(CASES):
+    cases = min(CASES, len(customers))
+    for _ in range(cases):
         cid, province = rng.choice(customers)
         category = rng.choice(CATEGORIES)
         severity = _pick(rng, _SEVERITY)
@@ -104,7 +107,7 @@ def prepare_cases(engine: Engine, seed: int, *, now: datetime | None = None) -> 
     with engine.begin() as conn:
         fired = sla.evaluate(conn, now)
     return [
-        f"cases: {CASES} opened over 120 days in {len(provinces)} teams; SLA pass: "
+        f"cases: {cases} opened over 120 days in {len(provinces)} teams; SLA pass: "
         f"{fired.warned} warnings, {fired.breached} breaches escalated"
     ]
 

@@ -17,14 +17,10 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from optbinning import BinningProcess, Scorecard
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score, roc_curve
-from sklearn.model_selection import StratifiedKFold
 from sqlalchemy import Connection, Engine, select
 
 from c360.platform import tables as t
@@ -45,9 +41,18 @@ from c360.platform.risk.scorecard import (
     score_frame,
 )
 
+if TYPE_CHECKING:
+    from optbinning import Scorecard
+
+# optbinning and scikit-learn take seconds to import; each function that fits
+# imports them, so that a training refused for too few outcomes (a small demo,
+# a new installation) answers at once.
+
 
 def ks_statistic(y: np.ndarray, p: np.ndarray) -> float:
     """Kolmogorov–Smirnov: the widest gap between the bad and good score distributions."""
+    from sklearn.metrics import roc_curve
+
     fpr, tpr, _ = roc_curve(y, p)
     return float(np.max(tpr - fpr))
 
@@ -59,6 +64,9 @@ def usable(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _fitted(frame: pd.DataFrame, y: np.ndarray, categorical: Sequence[str]) -> Scorecard:
+    from optbinning import BinningProcess, Scorecard
+    from sklearn.linear_model import LogisticRegression
+
     frame = usable(frame)
     names = list(frame.columns)
     process = BinningProcess(
@@ -86,6 +94,9 @@ def cross_validate(
     seed: int = 17,
 ) -> Validation:
     """Stratified k-fold AUC and KS, binning and regression fitted inside each fold."""
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold
+
     result = Validation(folds)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     for train_idx, test_idx in splitter.split(frame, y):
