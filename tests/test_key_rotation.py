@@ -1,14 +1,12 @@
-"""Rotating c360's signing key (``c360 keys rotate``, a real subprocess) while a
-server runs: the server signs with the new key within a second, publishes both
-keys, keeps accepting tokens the old key signed until their grace period ends,
-and refuses them at once when the old key is dropped as leaked."""
+"""Rotating c360's signing key (``c360 keys rotate``, run in the test's process:
+it shares only the key files with the server) while a server runs: the server
+signs with the new key within a second, publishes both keys, keeps accepting
+tokens the old key signed until their grace period ends, and refuses them at
+once when the old key is dropped as leaked."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,8 +17,8 @@ from sqlalchemy import Engine
 
 from c360.auth.keys import SigningKeys, load_or_create_signing_key, rotate_signing_key
 from tests.api_helpers import Server, make_settings, serve
+from tests.cli_helpers import InProcessCli
 
-C360 = [sys.executable, "-m", "c360.cli"]
 QUERY = "{ customers(first: 1) { totalCount } }"
 
 
@@ -37,11 +35,10 @@ def server(engine: Engine, tmp_path: Path, key_path: Path) -> Iterator[Server]:
 
 
 def rotate(key_path: Path, db_url: str, *flags: str) -> str:
-    env = {**os.environ, "C360_SIGNING_KEY_PATH": str(key_path), "C360_DATABASE_URL": db_url}
-    done = subprocess.run(
-        [*C360, "keys", "rotate", *flags], env=env, capture_output=True, text=True, timeout=120
+    done = InProcessCli()(
+        ["keys", "rotate", *flags], C360_SIGNING_KEY_PATH=str(key_path), C360_DATABASE_URL=db_url
     )
-    assert done.returncode == 0, done.stderr
+    assert done.exit_code == 0, done.output
     return done.stdout
 
 
