@@ -287,11 +287,7 @@ def test_a_sync_killed_with_sigkill_is_marked_failed_by_c360_runs(
         "files": [{"path": str(members), "stream": "members", "id_column": "会员卡号"}],
         "checkpoint_every": 100,
     }
-    added = run_cli(
-        ["sources", "add", "members", "--connector", "offline", "--config", json.dumps(config)],
-        cli_env,
-    )
-    assert added.returncode == 0, added.stderr
+    save_source(engine, "members", "offline", config)
     kill_sync_when(
         cli_env,
         "members",

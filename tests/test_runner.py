@@ -5,7 +5,6 @@ CLI's answers to bad input. Runs on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import csv
-import json
 import os
 import subprocess
 from collections.abc import Iterator
@@ -42,19 +41,7 @@ def test_kill_9_mid_sync_then_rerun_loses_nothing_and_duplicates_nothing(
         "files": [{"path": str(members), "stream": "members", "id_column": "会员卡号"}],
         "checkpoint_every": 50,
     }
-    added = run_cli(
-        [
-            "sources",
-            "add",
-            "members",
-            "--connector",
-            "offline",
-            "--config",
-            json.dumps(config, ensure_ascii=False),
-        ],
-        cli_env,
-    )
-    assert added.returncode == 0, added.stderr
+    save_source(engine, "members", "offline", config)
     kill_sync_when(
         cli_env,
         "members",
@@ -243,21 +230,10 @@ def test_connectors_list_names_every_installed_connector(cli: InProcessCli) -> N
     assert {"offline", "web", "social", "credit"} <= set(connectors())
 
 
-def _add_members_source(env: dict[str, str], name: str, path: Path) -> None:
+def _add_members_source(engine: Engine, name: str, path: Path) -> None:
+    # Stored directly: these tests are about syncs; `sources add` has its own.
     config = {"files": [{"path": str(path), "stream": "members", "id_column": "会员卡号"}]}
-    added = run_cli(
-        [
-            "sources",
-            "add",
-            name,
-            "--connector",
-            "offline",
-            "--config",
-            json.dumps(config, ensure_ascii=False),
-        ],
-        env,
-    )
-    assert added.returncode == 0, added.stderr
+    save_source(engine, name, "offline", config)
 
 
 def test_concurrent_syncs_of_overlapping_sources_create_each_person_once(
@@ -266,7 +242,7 @@ def test_concurrent_syncs_of_overlapping_sources_create_each_person_once(
     people = 800
     for name in ("a", "b"):
         write_members(tmp_path / f"{name}.csv", people)
-        _add_members_source(cli_env, name, tmp_path / f"{name}.csv")
+        _add_members_source(engine, name, tmp_path / f"{name}.csv")
     procs = [
         subprocess.Popen(
             [*C360, "sync", name],
@@ -296,7 +272,7 @@ def test_a_second_sync_of_the_same_source_is_refused_while_one_runs(
     # The test holds the lock a running sync holds (SyncRunner.sync takes it),
     # so the `c360 sync` process meets a sync in progress however fast it is.
     write_members(tmp_path / "big.csv", 10)
-    _add_members_source(cli_env, "big", tmp_path / "big.csv")
+    _add_members_source(engine, "big", tmp_path / "big.csv")
     with source_lock(engine, "big"):
         refused = run_cli(["sync", "big"], cli_env)
     assert refused.returncode == 2, refused.stderr
@@ -328,8 +304,8 @@ def test_sync_all_keeps_going_past_a_broken_source(
     engine: Engine, cli_env: dict[str, str], tmp_path: Path
 ) -> None:
     write_members(tmp_path / "ok.csv", 50)
-    _add_members_source(cli_env, "a-broken", tmp_path / "missing.csv")
-    _add_members_source(cli_env, "b-ok", tmp_path / "ok.csv")
+    _add_members_source(engine, "a-broken", tmp_path / "missing.csv")
+    _add_members_source(engine, "b-ok", tmp_path / "ok.csv")
     result = run_cli(["sync", "--all"], cli_env)
     assert result.returncode == 2
     assert "a-broken" in result.stderr
