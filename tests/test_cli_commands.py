@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from c360.cli import COMMAND_MODULES, PLUGINS, module_commands
-from tests.cli_helpers import C360
+from tests.cli_helpers import InProcessCli
 
 CLI_PACKAGE = Path(__file__).resolve().parents[1] / "c360" / "cli"
 
@@ -56,19 +56,18 @@ def test_a_command_loads_its_own_module_and_not_the_others() -> None:
     assert not heavy & loaded, sorted(heavy & loaded)
 
 
-def test_help_lists_built_in_and_plugin_commands_in_table_order() -> None:
-    shown = subprocess.run([*C360, "--help"], capture_output=True, text=True, timeout=120)
-    assert shown.returncode == 0, shown.stderr
-    positions = [
-        shown.stdout.find(f" {name} ") for name in ("connectors", "sync", "verify", "enrich")
-    ]
+def test_help_lists_built_in_and_plugin_commands_in_table_order(cli: InProcessCli) -> None:
+    shown = cli(["--help"])
+    assert shown.exit_code == 0, shown.output
+    names = ("connectors", "sync", "verify", "enrich")
+    positions = [shown.stdout.find(f" {name} ") for name in names]
     assert all(p > 0 for p in positions), shown.stdout
     assert positions == sorted(positions)
 
 
-def test_an_unknown_command_is_refused_by_name() -> None:
-    done = subprocess.run([*C360, "no-such-command"], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 2
+def test_an_unknown_command_is_refused_by_name(cli: InProcessCli) -> None:
+    done = cli(["no-such-command"])
+    assert done.exit_code == 2
     assert "no-such-command" in done.stderr
 
 

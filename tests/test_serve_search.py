@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 
 from c360.platform.sources import save_source
 from tests.api_helpers import free_socket
+from tests.cli_helpers import InProcessCli
 from tests.search_helpers import ingest, person
 
 C360 = [sys.executable, "-m", "c360.cli"]
@@ -94,9 +95,13 @@ def find(url: str, token: str, text: str) -> list[str]:
 def test_serve_rebuilds_an_old_index_and_keeps_it_current(
     served: str, env: dict[str, str], engine: Engine
 ) -> None:
-    token = subprocess.run(
-        [*C360, "token", "--role", "admin"], env=env, capture_output=True, text=True, check=True
-    ).stdout.strip()
+    issued = InProcessCli()(
+        ["token", "--role", "admin"],
+        C360_DATA_DIR=env["C360_DATA_DIR"],
+        C360_DATABASE_URL=env["C360_DATABASE_URL"],
+    )
+    assert issued.exit_code == 0, issued.output
+    token = issued.stdout.strip()
     assert find(served, token, "诸葛明") == ["诸葛明"]  # rebuilt from the database
     ingest(engine, "crm", [person("new", name="欧阳修远", phone="13787654321")])
     committed = time.monotonic()
