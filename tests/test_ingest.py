@@ -287,6 +287,7 @@ def test_survivorship_prefers_verified_then_trust_then_recency_and_keeps_lineage
     lineage = profile["city"]["lineage"]
     assert [(e["source"], e["value"], e["chosen"]) for e in lineage] == [
         ("pos", "北京市", True),
+        ("web", "北京市", True),  # w2 states no city: its address gives it
         ("web", "上海市", False),
     ]
     assert all(e["record_id"] and e["external_id"] for e in lineage)
@@ -631,3 +632,27 @@ def test_profiles_of_new_customers_built_in_hand_equal_those_read_back(sources: 
     lineage = built[customer_of(engine, "web", "n3")]["email"]["lineage"][0]
     assert lineage["observed_at"] == "2024-03-05T06:22:00+00:00"  # China time, in UTC
     assert lineage["verified"] is True
+
+
+def test_the_golden_profile_knows_the_province_a_source_gave_only_in_the_address(
+    sources: Engine,
+) -> None:
+    ingest(
+        sources,
+        "web",
+        [person("w1", name="赵敏", phone="13700137002", address="广东深圳南山区科技园")],
+    )
+    profile = golden(sources, customer_of(sources, "web", "w1"))
+    assert profile["province"]["value"] == "广东省"
+    assert profile["city"]["value"] == "深圳市"
+
+
+def test_a_province_a_source_states_outranks_another_sources_address(sources: Engine) -> None:
+    web = {"name": "王芳", "phone": "13700137001", "address": "上海徐汇区漕溪北路88号"}
+    ingest(sources, "web", [person("w1", **web)])
+    ingest(sources, "pos", [person("p1", name="王芳", phone="13700137001", province="江苏")])
+    customer = customer_of(sources, "web", "w1")
+    assert customer_of(sources, "pos", "p1") == customer
+    province = golden(sources, customer)["province"]
+    assert province["value"] == "江苏省"  # pos is the more trusted source
+    assert "上海市" in {str(entry["value"]) for entry in province["lineage"]}

@@ -732,6 +732,7 @@ def test_person_record_keeps_valid_fields_and_reports_invalid_ones() -> None:
         "id_region": "110101",
         "gender": "female",  # derived from the id number
         "city": "北京市",  # the canonical spelling
+        "province": "北京市",  # read from the address
         "address": "北京市东城区 东长安街1号",
     }
     assert "email" not in result.attributes and "birth_date" not in result.attributes
@@ -949,3 +950,26 @@ def test_registered_capital_as_business_registers_write_it() -> None:
     )
     assert record.errors == {}
     assert record.attributes["registered_capital"] == 3_000_000
+
+
+@pytest.mark.parametrize(
+    ("fields", "province", "city"),
+    [
+        ({"address": "上海徐汇区漕溪北路88号"}, "上海市", "上海市"),
+        ({"address": "广东深圳南山区科技园"}, "广东省", "深圳市"),
+        ({"address": "浙江省杭州市萧山区人民路1号", "province": "浙江"}, "浙江省", "杭州市"),
+        # a stated place that names somewhere else is kept, and nothing is filled
+        ({"address": "浙江省杭州市萧山区人民路1号", "province": "江苏"}, "江苏省", None),
+        ({"address": "浙江省杭州市萧山区人民路1号", "city": "宁波"}, None, "宁波市"),
+        ({"address": "12 Main Street, Springfield"}, None, None),
+    ],
+)
+def test_province_and_city_come_from_the_address_when_not_stated(
+    fields: dict[str, str], province: str | None, city: str | None
+) -> None:
+    for kind, key in (("person", {"name": "张伟"}), ("organization", {"name": "杭州某某有限公司"})):
+        result = normalize_record(kind, {**key, **fields})
+        assert result.ok, result.errors
+        assert result.attributes.get("province") == province, kind
+        assert result.attributes.get("city") == city, kind
+        assert result.attributes["address"] == fields["address"]

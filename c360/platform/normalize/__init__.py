@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from c360.platform.normalize.address import parse_address
 from c360.platform.normalize.amounts import normalize_amount, normalize_currency
 from c360.platform.normalize.china import HAN_CHARACTERS, place_of
 from c360.platform.normalize.companies import CompanyName, normalize_company_name
@@ -268,7 +269,8 @@ def normalize_record(kind: str, fields: Mapping[str, Any]) -> NormalizedRecord:
     and ``name_initials`` (persons, events), ``name_core`` and ``name_pinyin``
     (organizations), ``company_core``; from a valid ``id_number``: ``id_region``, and
     ``birth_date`` / ``gender`` unless stated (a stated value that contradicts the id
-    wins, with a warning). Dates are ISO strings, ``occurred_at`` ISO 8601 in UTC.
+    wins, with a warning); ``province`` and ``city`` from a Chinese ``address``
+    unless stated. Dates are ISO strings, ``occurred_at`` ISO 8601 in UTC.
     Fields without a rule are kept as folded text (nested values as folded JSON).
     """
     record = NormalizedRecord()
@@ -297,6 +299,7 @@ def normalize_record(kind: str, fields: Mapping[str, Any]) -> NormalizedRecord:
 
     if kind in _PLACE_KINDS:
         _canonical_place(out)
+        _place_from_address(out)
     if kind == "person":
         _derive_from_id_number(fields, out, errors, warnings)
         if not any(key in out for key in _PERSON_KEYS):
@@ -358,6 +361,28 @@ def _canonical_place(out: _Attributes) -> None:
             out.pop(key, None)
         else:
             out[key] = value
+
+
+def _place_from_address(out: _Attributes) -> None:
+    """Province and city read from the address where the record leaves them out
+    (``上海徐汇区漕溪北路88号`` gives 上海市 and 上海市), so that facets, row
+    scope and the profile know where a customer is whichever field the source
+    filled. A stated province or city is never overwritten, and one that names
+    another place than the address keeps the address from filling the other."""
+    address = out.get("address")
+    if not isinstance(address, str) or ("province" in out and "city" in out):
+        return
+    parsed = parse_address(address)
+    if parsed.province is None:
+        return
+    stated_province, stated_city = out.get("province"), out.get("city")
+    if stated_province is not None and stated_province != parsed.province:
+        return
+    if stated_city is not None and stated_city != parsed.city:
+        return
+    out["province"] = parsed.province
+    if parsed.city is not None:
+        out["city"] = parsed.city
 
 
 def canonical_place(attributes: Mapping[str, Any]) -> dict[str, Any]:
