@@ -9,13 +9,15 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 
 from c360.cli.sync import sync_sources
 from c360.connectors.offline.roots import allow_import_root
 from c360.demo.generate import generate_demo_data
 from c360.platform import tables as t
+from c360.platform.customers.ids import customer_of_record
 from c360.platform.ingest import Ingestor
+from c360.platform.models import AuditLog
 from c360.platform.quality.quarantine import (
     list_quarantine,
     quarantine_detail,
@@ -325,3 +327,45 @@ def test_retry_leaves_a_record_the_connector_could_not_read(world: Engine) -> No
         )
         == 1
     )
+
+
+def test_show_clear_reads_a_customers_values_only_for_a_covered_purpose(world: Engine) -> None:
+    url = world.url.render_as_string(hide_password=False)
+    cli = InProcessCli()
+    with world.connect() as conn:
+        kept = [
+            e
+            for e in list_quarantine(conn, field_name="id_number", include_refused_values=True)
+            if e.status == "accepted" and customer_of_record(conn, e.record_id) is not None
+        ]
+        entry = kept[0]  # kept and linked, with only its id number refused
+        [refused] = quarantine_detail(conn, entry.record_id).refused
+        customer = customer_of_record(conn, entry.record_id)
+    record = str(entry.record_id)
+    unsaid = cli(["quarantine", "show", record, "--clear"], C360_DATABASE_URL=url)
+    assert unsaid.exit_code == 2 and "--purpose" in unsaid.output
+    assert refused.value not in unsaid.output
+    bogus = cli(
+        ["quarantine", "show", record, "--clear", "--purpose", "curiosity"], C360_DATABASE_URL=url
+    )
+    assert bogus.exit_code == 2 and "purpose" in bogus.output
+    refused_read = cli(
+        ["quarantine", "show", record, "--clear", "--purpose", "marketing"], C360_DATABASE_URL=url
+    )
+    assert refused_read.exit_code == 2, refused_read.output
+    assert "not covered" in " ".join(refused_read.output.split())
+    assert refused.value not in refused_read.output
+    shown = cli(
+        ["quarantine", "show", record, "--clear", "--purpose", "service"], C360_DATABASE_URL=url
+    )
+    assert shown.exit_code == 0, shown.output
+    assert refused.value in shown.output
+    with world.connect() as conn:
+        logged = conn.execute(
+            select(AuditLog.action, AuditLog.purpose, AuditLog.customer_id).where(
+                AuditLog.action.in_(["quarantine.show", "refuse"]),
+                AuditLog.customer_id == customer,
+            )
+        ).all()
+    assert ("refuse", "marketing", customer) in logged
+    assert ("quarantine.show", "service", customer) in logged

@@ -3,8 +3,10 @@
 landing them again under today's rules, without SQL.
 
 ``quarantine show`` prints the refused values masked (the one set of masks,
-:mod:`c360.auth.masking`); ``--clear`` prints them as the source sent them and
-puts that read on the audit log. A retry is audited too (record ids, never values).
+:mod:`c360.auth.masking`); ``--clear`` prints them as the source sent them, for a
+declared ``--purpose`` that the customer's consent or a legal basis covers when
+the record is linked to one, and puts that read on the audit log. A retry is
+audited too (record ids, never values).
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ import typer
 from rich.table import Table
 
 from c360.auth.masking import mask_value
+from c360.cli.reading import purpose_option, require_coverage
 from c360.cli.support import console, fail, open_engine, user_errors
 from c360.platform.audit import AuditEntry, append_now, cli_principal
+from c360.platform.customers.ids import customer_of_record
 from c360.platform.quality.quarantine import (
     list_quarantine,
     quarantine_detail,
@@ -180,21 +184,40 @@ def list_command(
 def show_command(
     record_id: Annotated[int, typer.Argument(help="the source record id (from `list`)")],
     clear: Annotated[
-        bool, typer.Option("--clear", help="print refused values unmasked (audited)")
+        bool,
+        typer.Option("--clear", help="print refused values unmasked (needs --purpose; audited)"),
     ] = False,
+    purpose: Annotated[
+        str | None,
+        typer.Option(help="why you read the values in clear (e.g. identity_verification)"),
+    ] = None,
 ) -> None:
     """One record's reasons and refused values (masked unless --clear)."""
+    if clear and purpose is None:
+        raise fail(
+            "--clear: say why you read the values as sent with --purpose (a catalogue "
+            "code, e.g. identity_verification)"
+        )
+    declared = purpose_option(purpose) if purpose is not None else None
     engine = open_engine()
     with user_errors(), engine.connect() as conn:
         detail = quarantine_detail(conn, record_id)
+        customer_id = customer_of_record(conn, record_id)
     e = detail.entry
-    if clear and detail.refused:
+    if clear and detail.refused and declared is not None:
+        # A record linked to a customer is that customer's data: their consent or
+        # a legal basis must cover the purpose. One refused whole belongs to
+        # nobody yet; the purpose is still put on record.
+        if customer_id is not None:
+            require_coverage(engine, customer_id, declared, command="quarantine show")
         append_now(
             engine,
             [
                 AuditEntry(
                     principal=cli_principal(),
                     action="quarantine.show",
+                    purpose=declared,
+                    customer_id=customer_id,
                     fields=sorted({r.field for r in detail.refused}),
                     detail={"record_id": record_id, "source": e.source},
                 )

@@ -57,6 +57,17 @@ def _next_hops(conn: Connection, ids: list[int]) -> dict[int, int | None]:
     return found
 
 
+def customer_of_record(conn: Connection, record_id: int) -> int | None:
+    """The customer a source record belongs to now, or ``None`` when it is linked
+    to nobody (refused whole, or waiting for resolution)."""
+    linked = conn.execute(
+        select(t.record_link.c.customer_id).where(t.record_link.c.record_id == record_id)
+    ).scalar_one_or_none()
+    if linked is None:
+        return None
+    return survivor_of(conn, [int(linked)]).get(int(linked))
+
+
 def survivor_of(conn: Connection, ids: Iterable[int]) -> dict[int, int]:
     """Each known id → the id of the customer it resolves to now (itself when it
     was never merged). Ids that do not exist, and ids whose redirects loop, are
@@ -173,6 +184,7 @@ __all__ = [
     "MAX_REDIRECT_HOPS",
     "UnknownCustomerError",
     "absorbed_by",
+    "customer_of_record",
     "merge_customers",
     "survivor",
     "survivor_of",
