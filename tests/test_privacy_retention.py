@@ -13,13 +13,14 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, insert, select, update
 
+from c360.connectors.scheduler import run_due
 from c360.platform import tables as t
 from c360.platform.db import make_engine
 from c360.platform.locks import write_transaction
@@ -295,4 +296,37 @@ def test_a_sweep_killed_mid_way_resumes_and_finishes(sqlite_template: Path, tmp_
     assert done["id"] == crashed["id"] and done["status"] == "done"
     assert done["counts"]["source_record"] == n
     assert _records(engine, "shop") == {}
+    engine.dispose()
+
+
+def _retention_runs(engine: Engine, now: datetime | None = None) -> list[tuple[str, str]]:
+    return [(r.action, r.status) for r in run_due(engine, now) if r.source == "retention"]
+
+
+def test_the_scheduler_sweeps_when_due_and_resumes_a_crashed_sweep(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    engine = _copy(sqlite_template, tmp_path)
+    save_source(engine, "shop", "web", source_config())
+    people = [person(f"S{i}", name=f"李{i}", phone=f"136{i:08d}", city="北京") for i in range(6)]
+    ingest(engine, "shop", people[:3])
+    _age(engine, "shop")
+    assert _retention_runs(engine) == []  # no rule: nothing to apply
+    add_rule(engine, days=30, source_name="shop", created_by="test")
+    assert _retention_runs(engine) == [("sweep", "succeeded")]
+    assert _records(engine, "shop") == {}
+    ingest(engine, "shop", people[3:])
+    _age(engine, "shop")
+    assert _retention_runs(engine) == []  # swept moments ago: not due
+    assert len(_records(engine, "shop")) == 3
+    # a sweep that died after one batch is finished by the next tick, due or not
+    sweep(engine, actor="test", batch=1, max_batches=1)
+    assert [d["status"] for d in list_destructions(engine)] == ["done", "running"]
+    assert _retention_runs(engine) == [("sweep", "succeeded")]
+    assert [d["status"] for d in list_destructions(engine)] == ["done", "done"]
+    assert _records(engine, "shop") == {}
+    # a day later the rules are applied again
+    later = utcnow() + timedelta(hours=25)
+    assert _retention_runs(engine, later) == [("sweep", "succeeded")]
+    assert len(list_destructions(engine)) == 3
     engine.dispose()

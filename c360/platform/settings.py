@@ -60,6 +60,15 @@ class Settings(BaseSettings):
     )
     xlsx_max_rows: int = Field(default=1_000_000, ge=1, description="rows of an XLSX sheet")
 
+    # --- privacy ---
+    retention_sweep_every_hours: float = Field(
+        default=24.0,
+        gt=0,
+        le=24 * 366,
+        description="how often the scheduler applies the retention rules (a sweep "
+        "interrupted by a crash resumes at the next tick)",
+    )
+
     # --- where offline sources may read files from ---
     import_roots: Annotated[list[Path], NoDecode] = Field(
         default_factory=list,

@@ -16,6 +16,8 @@ put on the suppression list: an expired record may lawfully arrive again.
 
 A sweep works in batches, each its own transaction that also moves the
 destruction record's ``last_record_id``; a sweep that dies resumes from there.
+It runs on demand (``c360 retention sweep``) and on the scheduler's tick when
+:func:`sweep_due` says so (``c360.connectors.retention_schedule``).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from c360.platform import tables as t
 from c360.platform.audit import AuditEntry, append
@@ -127,6 +129,25 @@ def sweep(
             batches += 1
         done.append(record)
     return done
+
+
+def sweep_due(engine: Engine, now: datetime, every: timedelta) -> bool:
+    """Whether a scheduled sweep should run: there are rules, and a sweep is
+    unfinished (a crash) or none started within ``every``."""
+    with engine.connect() as conn:
+        if conn.execute(select(func.count()).select_from(RULES)).scalar_one() == 0:
+            return False
+        unfinished = conn.execute(
+            select(func.count()).select_from(DESTRUCTIONS).where(DESTRUCTIONS.c.status == "running")
+        ).scalar_one()
+        latest = conn.execute(select(func.max(DESTRUCTIONS.c.started_at))).scalar()
+    if unfinished:
+        return True
+    if latest is None:
+        return True
+    if latest.tzinfo is None:  # SQLite keeps no zone: stored as UTC
+        latest = latest.replace(tzinfo=now.tzinfo)
+    return bool(now - latest >= every)
 
 
 def _running(engine: Engine, rule: dict[str, Any], at: datetime) -> dict[str, Any]:
