@@ -32,6 +32,7 @@ from c360.platform.models import (
     GoldenProfile,
     RecordLink,
 )
+from c360.platform.value.models import value_segment
 from c360.search.embedded import EmbeddedSearch
 from c360.search.indexer import reindex
 from tests.api_helpers import Api, Server, make_settings, serve
@@ -754,6 +755,13 @@ query($p: ID!, $purpose: String) {
 """
 
 
+SEGMENT_MEMBERS = """
+query($s: Int!, $purpose: String) {
+  segmentMembers(segmentId: $s, purpose: $purpose) { totalCount nodes { customerId } }
+}
+"""
+
+
 @pytest.fixture(scope="module")
 def value(module_engine: Engine, matrix: Matrix) -> dict[str, Any]:
     return seed_value(module_engine, matrix.person)
@@ -819,3 +827,19 @@ def test_value_matrix(
     personal = clear_reads - {"segment"}
     if personal:
         assert logged is not None and personal <= set(logged.fields), (personal, logged)
+    # The campaign list is the same row (the matrix person, without a marketing
+    # consent, is never on it).
+    with module_engine.connect() as conn:
+        segment_id = conn.execute(
+            select(value_segment.c.id).where(value_segment.c.name == "高价值成熟")
+        ).scalar_one()
+    listed = (
+        server.api(*roles, region=region)
+        .post(SEGMENT_MEMBERS, {"s": segment_id, "purpose": purpose})
+        .json()
+    )
+    if expected(role, "segment", "", purpose) == "clear":
+        assert listed == {"data": {"segmentMembers": {"totalCount": 0, "nodes": []}}}
+    else:
+        assert listed["data"]["segmentMembers"] is None
+        assert listed["errors"][0]["extensions"] == {"code": "FORBIDDEN", "field": "segment"}

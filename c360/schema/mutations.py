@@ -2,7 +2,9 @@
 split (data stewards), unmerge (admins). Which role may run which is the policy table's
 (:data:`c360.auth.policy.ROLE_POLICIES`), asked by the :class:`MayRun`
 permission on each field; a refusal is ``FORBIDDEN`` and goes on the audit log
-like every change.
+like every change. Saving and evaluating segments (``createSegment``,
+``evaluateSegment``) come from :class:`c360.schema.value.ValueMutation`, which
+says who may.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from c360.schema.errors import BadUserInput, Forbidden, check_text
 from c360.schema.loaders import NoteEntry, as_utc
 from c360.schema.queries import check_purpose, customer_by_id, parse_customer_id
 from c360.schema.types import Customer, Info, Note
+from c360.schema.value import ValueMutation
 
 
 class MayRun(BasePermission):
@@ -119,7 +122,7 @@ class UnmergeResult:
 
 
 @strawberry.type
-class Mutation:
+class Mutation(ValueMutation):  # createSegment, evaluateSegment: c360.schema.value
     @strawberry.mutation(
         description="Tag a customer (followed through merges). Returns the customer.",
         extensions=allowed("tag"),

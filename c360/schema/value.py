@@ -1,28 +1,65 @@
 """The value part of the schema: dynamic segments (``segments``, ``segment``) with
-their filters, size now and over time, and the latest membership changes. A
-customer's own value is ``Customer.value`` (:mod:`c360.schema.value_types`).
+their filters, size now and over time, and the latest membership changes; saving
+and re-evaluating one (``createSegment``, ``evaluateSegment``); and a segment's
+campaign list (``segmentMembers``). A customer's own value is ``Customer.value``
+(:mod:`c360.schema.value_types`).
 
 Segments are policy row ``segment`` (aggregates and customer ids of a campaign
-audience): refused as ``FORBIDDEN`` to a role that does not read it. Creating
-and exporting segments is ``c360 segments`` (an operator's command).
+audience): refused as ``FORBIDDEN`` to a role that does not read it. Saving and
+evaluating a segment also needs the write scope and one of
+:data:`SEGMENT_WRITERS`; a refusal goes on the audit log, and so does each save
+and evaluation (``segment.create``, ``segment.evaluate``, with the purpose).
+
+``segmentMembers`` serves what ``c360 segments export`` writes: the members whose
+marketing consent holds and who are neither suppressed nor restricted
+(:func:`c360.platform.value.audience.campaign_audience`, checked at read time),
+with the export's columns (:data:`~c360.platform.value.audience.EXPORT_COLUMNS`,
+:func:`~c360.platform.value.audience.export_rows`), each personal value through
+the policy seam (:func:`c360.schema.presentation.present_value`): clear, masked
+or refused as the caller's role reads it, every clear read on the audit log with
+its purpose.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 import strawberry
 from sqlalchemy import Engine
+from strawberry.extensions.field_extension import FieldExtension
+from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.scalars import JSON
+from strawberry.utils.str_converters import to_camel_case
 
-from c360.auth.policy import Outcome, decide
-from c360.platform.value.segments import changes_of, find_segment, list_segments
-from c360.schema.errors import BadUserInput, Forbidden, check_page_size
+from c360.auth.policy import Outcome, RowScope, decide, roles_seeing
+from c360.auth.principal import ROLES, WRITE_SCOPE, Principal
+from c360.platform.audit import AuditEntry, append, append_now
+from c360.platform.models import utcnow
+from c360.platform.value.audience import campaign_audience, export_rows
+from c360.platform.value.segments import (
+    RANGE_FIELDS,
+    SEARCH_FIELDS,
+    SegmentError,
+    changes_of,
+    create_segment,
+    find_segment,
+    list_segments,
+    members_of,
+)
+from c360.schema.context import Subject
+from c360.schema.credit_types import permit
+from c360.schema.errors import BadUserInput, Forbidden, check_page_size, check_text
 from c360.schema.loaders import as_utc
-from c360.schema.queries import check_purpose
+from c360.schema.presentation import present_value
+from c360.schema.queries import check_purpose, search_backend
 from c360.schema.types import Info
+from c360.search.contract import SearchBackend
+from c360.search.segments import Evaluation, evaluate_segment
 
 
 @strawberry.type(description="One evaluation of a segment: its size then and what changed.")
@@ -91,13 +128,378 @@ def _all(engine: Engine) -> list[Segment]:
         return [_segment(s, changes_of(conn, int(s["id"]))) for s in list_segments(conn)]
 
 
-def _one(engine: Engine, name: str) -> Segment | None:
+def _one(engine: Engine, name: str | int) -> Segment | None:
     with engine.connect() as conn:
         found = find_segment(conn, name)
         if found is None:
             return None
         full = next(s for s in list_segments(conn) if s["id"] == found["id"])
         return _segment(full, changes_of(conn, int(found["id"])))
+
+
+# --- saving and evaluating segments -------------------------------------------------
+
+SEGMENT_WRITERS = frozenset({"marketing", "admin"})
+"""The roles that save and evaluate segments. The policy table names no segment
+mutation and its ``segment`` row says nothing of writing, so the campaign owners
+(marketing) and administrators are named here; every other role is refused,
+whatever it may read."""
+
+
+def segment_write_refusal(principal: Principal, mutation: str, purpose: str | None) -> str | None:
+    """``None`` if ``principal`` may run segment mutation ``mutation`` under
+    ``purpose``, else why not: it needs a c360 role, the write scope, one of
+    :data:`SEGMENT_WRITERS`, and to read policy row ``segment`` in clear."""
+    roles = [role for role in ROLES if role in principal.roles]
+    if not roles:
+        return "the token carries no c360 role"
+    if not principal.has_scope(WRITE_SCOPE):
+        return f'the token\'s scopes do not include "{WRITE_SCOPE}"'
+    if not SEGMENT_WRITERS & principal.roles:
+        return f"role {', '.join(roles)} may not {mutation}"
+    decision = decide(principal, "segment", purpose=purpose)
+    if decision.outcome is not Outcome.CLEAR:
+        return decision.reason or 'role may not read "segment"'
+    return None
+
+
+class MayWriteSegments(BasePermission):
+    """The caller may run segment mutation ``mutation``
+    (:func:`segment_write_refusal`); a refusal is recorded for the audit log and
+    answered ``FORBIDDEN`` with the reason, before the other arguments are checked."""
+
+    def __init__(self, mutation: str) -> None:
+        self.mutation = mutation
+        self.message = f'you may not run "{mutation}"'
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        purpose = check_purpose(kwargs.get("purpose"), info)
+        reason = segment_write_refusal(info.context.principal, self.mutation, purpose)
+        if reason is None:
+            return True
+        what = f"mutation.{self.mutation}"
+        info.context.access.refused(Subject(None, purpose=purpose), what, reason)
+        raise Forbidden(what, reason)
+
+
+def _writers(mutation: str) -> list[FieldExtension]:
+    return [PermissionExtension(permissions=[MayWriteSegments(mutation)], fail_silently=False)]
+
+
+@strawberry.input(description="Bounds on a value column: `min`, `max` or both (inclusive).")
+class SegmentRange:
+    min: float | None = None
+    max: float | None = None
+
+
+@strawberry.input(
+    description="A segment's saved filter; conditions combine with AND, the values of one "
+    "list with OR. The search part (tier … source) runs through the search index, the "
+    "value part (ranges, consent) on the value tables. At least one condition."
+)
+class SegmentFilterInput:
+    tier: list[str] | None = strawberry.field(default=None, description="高价值 | 潜力 | 普通")
+    stage: list[str] | None = strawberry.field(
+        default=None, description="获客 | 激活 | 发展 | 成熟 | 流失 | 挽回"
+    )
+    province: list[str] | None = None
+    city: list[str] | None = None
+    tags: list[str] | None = None
+    risk_grade: list[str] | None = None
+    kind: list[str] | None = strawberry.field(default=None, description="person | organization")
+    source: list[str] | None = None
+    r_score: SegmentRange | None = None
+    f_score: SegmentRange | None = None
+    m_score: SegmentRange | None = None
+    monetary: SegmentRange | None = None
+    clv_12m: SegmentRange | None = None
+    p_alive: SegmentRange | None = None
+    recency_days: SegmentRange | None = None
+    frequency: SegmentRange | None = None
+    consent: str | None = strawberry.field(
+        default=None, description="A catalogue purpose the customer's consent must cover."
+    )
+    authenticity_band: list[str] | None = strawberry.field(
+        default=None, description="Refused while no authenticity judgment is computed."
+    )
+
+
+LIST_FILTERS = (*SEARCH_FIELDS, "authenticity_band")
+MAX_VALUES = 100
+MAX_VALUE_LENGTH = 128
+
+
+def _raw_filters(given: SegmentFilterInput) -> dict[str, Any]:
+    """The filter as :func:`~c360.platform.value.segments.parse_filters` reads
+    it (which checks it); only the sizes no saved filter needs are refused here."""
+    raw: dict[str, Any] = {}
+    for name in LIST_FILTERS:
+        values = getattr(given, name)
+        if values is None:
+            continue
+        argument = f"filters.{to_camel_case(name)}"
+        if len(values) > MAX_VALUES:
+            raise BadUserInput(argument, f"at most {MAX_VALUES} values, got {len(values)}")
+        if any(len(value) > MAX_VALUE_LENGTH for value in values):
+            raise BadUserInput(argument, f"a value is at most {MAX_VALUE_LENGTH} characters")
+        raw[name] = values
+    for name in RANGE_FIELDS:
+        bound: SegmentRange | None = getattr(given, name)
+        if bound is not None:
+            ends = (("min", bound.min), ("max", bound.max))
+            raw[name] = {end: value for end, value in ends if value is not None}
+    if given.consent is not None:
+        raw["consent"] = given.consent
+    return raw
+
+
+def _bad_segment(error: SegmentError) -> BadUserInput:
+    """A :class:`SegmentError` (``"filters.clv_12m.min: reason"``) as bad input
+    naming the GraphQL argument (``filters.clv12m.min``)."""
+    where, _, reason = str(error).partition(": ")
+    if not reason:
+        return BadUserInput("filters", where)
+    head, *path = where.split(".")
+    return BadUserInput(".".join([head, *map(to_camel_case, path)]), reason)
+
+
+def _entry(info: Info, action: str, purpose: str | None) -> AuditEntry:
+    principal = info.context.principal
+    return AuditEntry(
+        principal=principal.subject,
+        client=principal.client_id,
+        action=action,
+        purpose=purpose,
+        detail={"roles": ",".join(sorted(principal.roles)), "request": info.context.request_id},
+    )
+
+
+def _save(
+    engine: Engine, name: str, filters: dict[str, Any], description: str, entry: AuditEntry
+) -> dict[str, Any]:
+    """Save the segment and its audit entry in one transaction."""
+    with engine.begin() as conn:
+        segment_id = create_segment(
+            conn, name, filters, actor=entry.principal, description=description
+        )
+        append(conn, [replace(entry, detail={**entry.detail, "segment_id": segment_id})])
+        found = find_segment(conn, segment_id)
+    assert found is not None
+    return found
+
+
+def _evaluate(
+    engine: Engine, backend: SearchBackend, segment: dict[str, Any], entry: AuditEntry
+) -> Evaluation:
+    """Evaluate the segment now (recording who joined and left) and audit it."""
+    result = evaluate_segment(engine, backend, segment)
+    detail = {
+        **entry.detail,
+        "segment_id": int(segment["id"]),
+        "members": result.members,
+        "joined": result.joined,
+        "left": result.left,
+    }
+    append_now(engine, [replace(entry, action="segment.evaluate", detail=detail)])
+    return result
+
+
+def _find(engine: Engine, segment_id: int) -> dict[str, Any] | None:
+    with engine.connect() as conn:
+        return find_segment(conn, segment_id)
+
+
+def _segment_id(segment_id: int) -> int:
+    if segment_id < 1:
+        raise BadUserInput("segmentId", f"must be a segment id, got {segment_id}")
+    return segment_id
+
+
+@strawberry.type
+class ValueMutation:
+    @strawberry.mutation(
+        description="Save a dynamic segment and evaluate it once; returns it with its "
+        "first run. Marketing and admin staff (policy row segment, write scope). A bad "
+        "filter is refused naming it (e.g. filters.clv12m: min is above max).",
+        extensions=_writers("create_segment"),
+    )
+    async def create_segment(
+        self,
+        info: Info,
+        name: str,
+        filters: SegmentFilterInput,
+        description: str | None = None,
+        purpose: str | None = None,
+    ) -> Segment:
+        declared = check_purpose(purpose, info)
+        label = check_text(name, "name", maximum=128)
+        about = (
+            check_text(description, "description", maximum=512, minimum=0)
+            if description is not None
+            else ""
+        )
+        raw = _raw_filters(filters)
+        backend = search_backend(info)  # a server that cannot evaluate saves nothing
+        engine = info.context.engine
+        entry = _entry(info, "segment.create", declared)
+        try:
+            saved = await asyncio.to_thread(_save, engine, label, raw, about, entry)
+        except SegmentError as exc:
+            raise _bad_segment(exc) from None
+        await asyncio.to_thread(_evaluate, engine, backend, saved, entry)
+        found = await asyncio.to_thread(_one, engine, int(saved["id"]))
+        assert found is not None
+        return found
+
+    @strawberry.mutation(
+        description="Evaluate a segment now: who joined and who left since the last run "
+        "is recorded, and the segment comes back with its new run first.",
+        extensions=_writers("evaluate_segment"),
+    )
+    async def evaluate_segment(
+        self, info: Info, segment_id: int, purpose: str | None = None
+    ) -> Segment:
+        declared = check_purpose(purpose, info)
+        engine = info.context.engine
+        found = await asyncio.to_thread(_find, engine, _segment_id(segment_id))
+        if found is None:
+            raise BadUserInput("segmentId", f"no segment has id {segment_id}")
+        backend = search_backend(info)
+        entry = _entry(info, "segment.evaluate", declared)
+        await asyncio.to_thread(_evaluate, engine, backend, found, entry)
+        evaluated = await asyncio.to_thread(_one, engine, segment_id)
+        assert evaluated is not None
+        return evaluated
+
+
+# --- a segment's campaign list ------------------------------------------------------
+
+MEMBER_CURSOR = "segment-member:"
+
+
+def member_cursor(customer_id: int) -> str:
+    return base64.b64encode(f"{MEMBER_CURSOR}{customer_id}".encode()).decode()
+
+
+def parse_member_cursor(cursor: str) -> int:
+    """The customer id a ``segmentMembers`` cursor stands for, or :class:`BadUserInput`."""
+    try:
+        text = base64.b64decode(cursor.encode("ascii"), validate=True).decode("ascii")
+    except (binascii.Error, UnicodeError, ValueError):
+        text = ""
+    number = text.removeprefix(MEMBER_CURSOR)
+    if not text.startswith(MEMBER_CURSOR) or not number.isdigit() or len(number) > 18:
+        raise BadUserInput("after", f"{cursor!r} is not a cursor of segmentMembers")
+    return int(number)
+
+
+@strawberry.type(
+    description="A customer on a segment's campaign list, with the columns of c360 "
+    "segments export: name, phone and email clear, masked or refused as your role reads "
+    "them; RFM (value_rfm) and CLV (value_clv) figures clear or refused."
+)
+class SegmentMember:
+    customer_id: int
+    kind: str = strawberry.field(description="person | organization")
+    province: str | None
+    city: str | None
+    tier: str | None
+    stage: str | None
+    row: strawberry.Private[dict[str, Any]]
+    subject: strawberry.Private[Subject]
+
+    @classmethod
+    def of(cls, row: dict[str, Any], subject: Subject) -> SegmentMember:
+        return cls(
+            customer_id=int(row["customer_id"]),
+            kind=row["kind"],
+            province=row["province"],
+            city=row["city"],
+            tier=row["tier"],
+            stage=row["stage"],
+            row=row,
+            subject=subject,
+        )
+
+    def _figure(self, info: Info, field: str, key: str) -> Any:
+        permit(info.context, field, self.subject)
+        return self.row[key]
+
+    @strawberry.field
+    def name(self, info: Info) -> str | None:
+        return present_value("name", self.row["name"], info.context, self.subject)
+
+    @strawberry.field
+    def phone(self, info: Info) -> str | None:
+        return present_value("phone", self.row["phone"], info.context, self.subject)
+
+    @strawberry.field
+    def email(self, info: Info) -> str | None:
+        return present_value("email", self.row["email"], info.context, self.subject)
+
+    @strawberry.field(description="Recency, frequency, monetary quintile scores, e.g. 545.")
+    def rfm_score(self, info: Info) -> str | None:
+        return self._figure(info, "value_rfm", "rfm")
+
+    @strawberry.field(description="Spend in the RFM window (value_rfm).")
+    def monetary(self, info: Info) -> float | None:
+        return self._figure(info, "value_rfm", "monetary")
+
+    @strawberry.field(description="Discounted 12-month customer lifetime value (value_clv).")
+    def clv_12m(self, info: Info) -> float | None:
+        return self._figure(info, "value_clv", "clv_12m")
+
+    @strawberry.field(description="Probability the customer is still active (value_clv).")
+    def p_alive(self, info: Info) -> float | None:
+        return self._figure(info, "value_clv", "p_alive")
+
+
+@strawberry.type(description="A page of a segment's campaign list, by customer id.")
+class SegmentMemberPage:
+    nodes: list[SegmentMember]
+    total_count: int = strawberry.field(
+        description="How many customers the campaign list holds across all pages."
+    )
+    excluded: JSON = strawberry.field(
+        description="Members left off the list, by reason: no_marketing_consent, "
+        "suppressed, restricted."
+    )
+    end_cursor: str | None = strawberry.field(description="Pass as `after` for the next page.")
+    has_next_page: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Listed:
+    rows: list[dict[str, Any]]
+    """up to one more than the page, from the cursor on"""
+    total: int
+    excluded: dict[str, int]
+
+
+def _campaign_list(
+    engine: Engine, segment_id: int, scope: RowScope, after_id: int, first: int
+) -> _Listed | None:
+    """The page of the segment's campaign list after customer ``after_id``, as
+    ``c360 segments export`` selects it (consent, suppression and restriction
+    checked now, rows outside ``scope`` left out); ``None``: no such segment."""
+    with engine.connect() as conn:
+        if find_segment(conn, segment_id) is None:
+            return None
+        members = members_of(conn, segment_id)
+    audience = campaign_audience(engine, members, utcnow())
+    with engine.connect() as conn:
+        if scope.unrestricted:
+            later = [c for c in audience.included if c > after_id]
+            return _Listed(
+                export_rows(conn, later[: first + 1]), len(audience.included), audience.excluded
+            )
+        seen = [
+            r
+            for r in export_rows(conn, audience.included)
+            if scope.admits(r["province"], r["city"])
+        ]
+    later_rows = [r for r in seen if r["customer_id"] > after_id]
+    return _Listed(later_rows[: first + 1], len(seen), audience.excluded)
 
 
 @strawberry.type
@@ -115,3 +517,50 @@ class ValueQuery:
         if not name.strip() or len(name) > 128:
             raise BadUserInput("name", "must be 1 to 128 characters")
         return await asyncio.to_thread(_one, info.context.engine, name.strip())
+
+    @strawberry.field(
+        description="A segment's campaign list as c360 segments export writes it: the "
+        "members (at the last evaluation) whose marketing consent holds now and who are "
+        "neither suppressed nor restricted, by customer id, `first` (1-100) after `after`; "
+        "each value as your role reads it under `purpose`, every clear read audited with it."
+    )
+    async def segment_members(
+        self,
+        info: Info,
+        segment_id: int,
+        purpose: str | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> SegmentMemberPage | None:
+        check_page_size(first, "first")
+        declared = check_purpose(purpose, info)
+        start = parse_member_cursor(after) if after is not None else 0
+        context = info.context
+        permit(context, "segment", Subject(None, purpose=declared))
+        listed = await asyncio.to_thread(
+            _campaign_list, context.engine, _segment_id(segment_id), context.row_scope, start, first
+        )
+        if listed is None:
+            raise BadUserInput("segmentId", f"no segment has id {segment_id}")
+        rows = listed.rows[:first]
+        ids = [int(r["customer_id"]) for r in rows]
+        await asyncio.to_thread(context.prime_coverage, ids, declared)
+        nodes = [
+            SegmentMember.of(
+                r,
+                Subject(
+                    int(r["customer_id"]),
+                    r["kind"],
+                    declared,
+                    roles_seeing(context.principal, r["province"], r["city"]),
+                ),
+            )
+            for r in rows
+        ]
+        return SegmentMemberPage(
+            nodes=nodes,
+            total_count=listed.total,
+            excluded=JSON(listed.excluded),
+            end_cursor=member_cursor(ids[-1]) if ids else None,
+            has_next_page=len(listed.rows) > first,
+        )
