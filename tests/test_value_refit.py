@@ -59,14 +59,16 @@ def land(
 
 
 def value_runs(engine: Engine) -> list[tuple[str, str]]:
-    return [(r.action, r.status) for r in run_due(engine) if r.source == "value"]
+    # One clock for the data and the tick: a fit is a function of the histories
+    # as of the tick, and on some clocks a sample this small has no usable one.
+    return [(r.action, r.status) for r in run_due(engine, FIXED_NOW) if r.source == "value"]
 
 
 def test_the_tick_refits_when_due_and_only_then(sqlite_engine: Engine) -> None:
     save_source(sqlite_engine, "shop", "offline", {}, trust=60)
-    land(sqlite_engine, people=3, orders_each=3)
+    land(sqlite_engine, people=3, orders_each=3, now=FIXED_NOW)
     assert value_runs(sqlite_engine) == []  # 3 repeat buyers: nothing to fit
-    land(sqlite_engine, people=24, orders_each=3)
+    land(sqlite_engine, people=24, orders_each=3, now=FIXED_NOW)
     assert value_runs(sqlite_engine) == [("clv-refit", "succeeded")]
     with sqlite_engine.connect() as conn:
         model = load_model(conn)
