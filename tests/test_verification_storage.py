@@ -265,8 +265,28 @@ def test_an_earlier_holder_is_flagged_when_a_later_one_arrives(module_engine: En
     refresh_judgments(module_engine, early)
     assert not _row(module_engine, early[0])["flags"]  # two holders: below the threshold
     ingest(module_engine, "crm", [person("late", name="谢娜", phone=shared)])
+    with module_engine.connect() as conn:
+        queued_before = conn.execute(select(func.max(t.outbox.c.id))).scalar() or 0
     refresh_judgments(module_engine, [customer_of(module_engine, "crm", "late")])
     flags = {
         (f["flag"], f["detail"].get("attribute")) for f in _row(module_engine, early[0])["flags"]
     }
     assert ("shared_identifier", "phone") in flags
+    with module_engine.connect() as conn:
+        queued = {
+            int(entity)
+            for (entity,) in conn.execute(
+                select(t.outbox.c.entity_id).where(t.outbox.c.id > queued_before)
+            )
+        }
+    assert set(early) <= queued  # their documents show the new band without waiting
+    with module_engine.connect() as conn:
+        queued_after = conn.execute(select(func.max(t.outbox.c.id))).scalar()
+    refresh_judgments(module_engine, [customer_of(module_engine, "crm", "late")])
+    with module_engine.connect() as conn:
+        requeued = conn.execute(
+            select(func.count())
+            .select_from(t.outbox)
+            .where(t.outbox.c.id > queued_after, t.outbox.c.entity_id.in_([str(c) for c in early]))
+        ).scalar_one()
+    assert requeued == 0  # nothing changed for them: not queued again

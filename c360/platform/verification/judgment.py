@@ -30,6 +30,7 @@ from sqlalchemy import Connection, Engine, delete, func, select
 from c360.platform import tables as t
 from c360.platform.bulk import bulk_insert
 from c360.platform.connector_tables import CreditResult
+from c360.platform.golden import queue_for_index
 from c360.platform.models import utcnow
 from c360.platform.sql import chunks
 from c360.platform.tables import table_of
@@ -282,7 +283,7 @@ def refresh_authenticity(
     Up to ``follow_shared`` customers outside the batch who hold one of its
     shared phones, ids, e-mails or addresses are recomputed too (once, not
     followed further), so an earlier holder is flagged when a later one arrives;
-    their search documents show it at their next change."""
+    those whose score or band changed are queued for the search index."""
     now = now or utcnow()
     policy = policy or load_policy()
     ids = sorted({int(c) for c in customer_ids})
@@ -384,10 +385,25 @@ def refresh_authenticity(
         others = sorted(sharing.others - set(ids) - set(results))[: max(0, follow_shared)]
         if others:
             follow_shared -= len(others)
-            results.update(
-                refresh_authenticity(conn, others, now=now, policy=policy, follow_shared=0)
-            )
+            before = _stored_scores(conn, others)
+            redone = refresh_authenticity(conn, others, now=now, policy=policy, follow_shared=0)
+            results.update(redone)
+            # Their search documents carry the band and score: an earlier holder
+            # flagged by this arrival is reindexed now, not at its own next change.
+            # Only a change is queued, so two holders never requeue each other.
+            changed = [c for c, j in redone.items() if before.get(c) != (j.score, j.band)]
+            if changed:
+                queue_for_index(conn, changed)
     return results
+
+
+def _stored_scores(conn: Connection, customer_ids: Collection[int]) -> dict[int, tuple[int, str]]:
+    rows = conn.execute(
+        select(
+            authenticity_score.c.customer_id, authenticity_score.c.score, authenticity_score.c.band
+        ).where(authenticity_score.c.customer_id.in_(sorted(customer_ids)))
+    )
+    return {int(cid): (int(score), str(band)) for cid, score, band in rows}
 
 
 def _scored_status(state: Mapping[str, Any]) -> str:
