@@ -123,12 +123,14 @@ MUTATIONS: tuple[str, ...] = (
     *("lift_restriction", "record_consent", "withdraw_consent"),
     "verify",
     *("open_case", "move_case", "assign_case", "escalate_case", "record_survey"),
+    *("create_segment", "evaluate_segment"),
 )
 """Every mutation the policy knows: tagging, notes, manual merge / split, and
 unmerge (admin only: it hands a redirected id back to a person); acknowledging a
-credit alert and overriding a credit decision (risk staff, with a reason); and
-the case workflow (front-line staff; reassigning and escalating only as the
-team's supervisor, :data:`SUPERVISED_MUTATIONS`)."""
+credit alert and overriding a credit decision (risk staff, with a reason); the
+case workflow (front-line staff; reassigning and escalating only as the team's
+supervisor, :data:`SUPERVISED_MUTATIONS`); and saving and evaluating campaign
+segments (marketing staff, :data:`SEGMENT_MUTATIONS`)."""
 
 CASE_MUTATIONS = frozenset(
     {"open_case", "move_case", "assign_case", "escalate_case", "record_survey"}
@@ -140,6 +142,10 @@ PRIVACY_MUTATIONS = frozenset(
 )
 """Data-subject requests and consents (compliance staff; c360.schema.privacy)."""
 
+SEGMENT_MUTATIONS = frozenset({"create_segment", "evaluate_segment"})
+"""Saving a segment and evaluating it now (c360.schema.value); reading what it
+holds still needs policy row ``segment``."""
+
 SUPERVISED_MUTATIONS = frozenset({"assign_case", "escalate_case"})
 """Case mutations a region-limited role runs only on the cases of a team whose
 supervisor (``case_team.supervisor``) is the caller's token subject; a role that
@@ -150,7 +156,9 @@ ROLE_POLICIES: dict[str, RolePolicy] = {
         rows=Rows.REGION,
         mutations=frozenset({"tag", "untag", "note", "verify", *CASE_MUTATIONS}),
     ),
-    "marketing": RolePolicy(rows=Rows.ALL, mutations=frozenset({"tag", "untag"})),
+    "marketing": RolePolicy(
+        rows=Rows.ALL, mutations=frozenset({"tag", "untag", *SEGMENT_MUTATIONS})
+    ),
     "risk": RolePolicy(
         rows=Rows.ALL, mutations=frozenset({"note", "acknowledge_alert", "override_credit"})
     ),
@@ -499,6 +507,7 @@ __all__ = [
     "PERSONAL_FIELDS",
     "PUBLIC_ATTRIBUTES",
     "ROLE_POLICIES",
+    "SEGMENT_MUTATIONS",
     "Access",
     "Decision",
     "Outcome",

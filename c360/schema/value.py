@@ -6,8 +6,9 @@ campaign list (``segmentMembers``). A customer's own value is ``Customer.value``
 
 Segments are policy row ``segment`` (aggregates and customer ids of a campaign
 audience): refused as ``FORBIDDEN`` to a role that does not read it. Saving and
-evaluating a segment also needs the write scope and one of
-:data:`SEGMENT_WRITERS`; a refusal goes on the audit log, and so does each save
+evaluating a segment also needs the policy table to allow it (the write scope
+and a role whose mutations include ``create_segment`` / ``evaluate_segment``:
+marketing and admin); a refusal goes on the audit log, and so does each save
 and evaluation (``segment.create``, ``segment.evaluate``, with the purpose).
 
 ``segmentMembers`` serves what ``c360 segments export`` writes: the members whose
@@ -36,8 +37,8 @@ from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.scalars import JSON
 from strawberry.utils.str_converters import to_camel_case
 
-from c360.auth.policy import Outcome, RowScope, decide, roles_seeing
-from c360.auth.principal import ROLES, WRITE_SCOPE, Principal
+from c360.auth.policy import Outcome, RowScope, decide, may_run, roles_seeing
+from c360.auth.principal import Principal
 from c360.platform.audit import AuditEntry, append, append_now
 from c360.platform.models import utcnow
 from c360.platform.value.audience import campaign_audience, export_rows
@@ -139,24 +140,15 @@ def _one(engine: Engine, name: str | int) -> Segment | None:
 
 # --- saving and evaluating segments -------------------------------------------------
 
-SEGMENT_WRITERS = frozenset({"marketing", "admin"})
-"""The roles that save and evaluate segments. The policy table names no segment
-mutation and its ``segment`` row says nothing of writing, so the campaign owners
-(marketing) and administrators are named here; every other role is refused,
-whatever it may read."""
-
 
 def segment_write_refusal(principal: Principal, mutation: str, purpose: str | None) -> str | None:
     """``None`` if ``principal`` may run segment mutation ``mutation`` under
-    ``purpose``, else why not: it needs a c360 role, the write scope, one of
-    :data:`SEGMENT_WRITERS`, and to read policy row ``segment`` in clear."""
-    roles = [role for role in ROLES if role in principal.roles]
-    if not roles:
-        return "the token carries no c360 role"
-    if not principal.has_scope(WRITE_SCOPE):
-        return f'the token\'s scopes do not include "{WRITE_SCOPE}"'
-    if not SEGMENT_WRITERS & principal.roles:
-        return f"role {', '.join(roles)} may not {mutation}"
+    ``purpose``, else why not: the policy table must allow the mutation
+    (:func:`~c360.auth.policy.may_run`: a role, the write scope, the mutation in
+    the role's list), and the caller must read policy row ``segment`` in clear."""
+    reason = may_run(principal, mutation)
+    if reason is not None:
+        return reason
     decision = decide(principal, "segment", purpose=purpose)
     if decision.outcome is not Outcome.CLEAR:
         return decision.reason or 'role may not read "segment"'
