@@ -12,9 +12,13 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select
 
 from c360.auth.policy import FIELDS, Access
 from c360.auth.principal import ROLES
+from c360.platform import tables as t
+from c360.platform.privacy.consent import record_basis
+from c360.platform.value.segments import find_segment, members_of
 from c360.ui.routes import CSP
 from tests import ui_helpers
 from tests.policy_helpers import ALERT_MESSAGE, PERSON
@@ -395,6 +399,33 @@ def test_segments_with_their_counts_and_a_csv_export(workspace: Workspace, page:
     text = Path(download.value.path()).read_text(encoding="utf-8-sig")
     header, first = text.splitlines()[:2]
     assert header.startswith('"segment","members"') and first.startswith(f'"北京客户","{members}"')
+    # The campaign list: only a member who agreed to marketing, masked for marketing.
+    with workspace.engine.begin() as conn:
+        segment = find_segment(conn, "北京客户")
+        assert segment is not None
+        gp = t.golden_profile
+        phones = {
+            int(cid): str(attributes["phone"]["value"])
+            for cid, attributes in conn.execute(
+                select(gp.c.customer_id, gp.c.attributes).where(
+                    gp.c.customer_id.in_(members_of(conn, int(segment["id"])))
+                )
+            )
+            if "phone" in (attributes or {})
+        }
+        consented, phone = max(phones.items())
+        record_basis(
+            conn, consented, purpose="marketing", basis="consent",
+            evidence="会员注册表", recorded_by="ui-test",
+        )  # fmt: skip
+    with page.expect_download() as download:
+        row.get_by_role("button", name="名单 CSV").click()
+    lines = Path(download.value.path()).read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0].startswith('"customerId","kind","name","phone"')
+    assert [line.split(",")[0] for line in lines[1:]] == [f'"{consented}"']
+    assert phone and phone not in lines[1] and "*" in lines[1].split(",")[3]
+    status = page.locator("#segments-status")
+    status.filter(has_text=f"已导出 1 人（{members - 1} 人").wait_for()
     # An agent does not read segments.
     page.goto("about:blank")  # leave first: a signed-out page redirects itself
     page.context.clear_cookies()

@@ -907,6 +907,37 @@ function csvCell(value) {
   return `"${(/^[=+\-@]/.test(text) ? `'${text}` : text).replace(/"/g, '""')}"`;
 }
 
+const MEMBER_COLUMNS = ["customerId", "kind", "name", "phone", "email", "province", "city", "tier", "stage", "rfmScore", "monetary", "clv12m", "pAlive"];
+const MEMBERS = `query M($id: Int!, $after: String) { segmentMembers(segmentId: $id, purpose: "marketing", first: 100, after: $after) {
+  totalCount excluded endCursor hasNextPage nodes { ${MEMBER_COLUMNS.join(" ")} } } }`;
+
+// A segment's campaign list as the server serves it: marketing consent only,
+// masked for the signed-in role, every clear value audited with the purpose.
+async function exportMembers(segment, button) {
+  button.disabled = true;
+  try {
+    const lines = [MEMBER_COLUMNS.map(csvCell).join(",")];
+    let after = null, page = null;
+    do {
+      const body = await gql(MEMBERS, { id: segment.segmentId, after });
+      page = body.data?.segmentMembers;
+      if (!page) { $("segments-status").textContent = t("failed") + errorText(body); return; }
+      for (const m of page.nodes) lines.push(MEMBER_COLUMNS.map((c) => csvCell(m[c])).join(","));
+      after = page.endCursor;
+    } while (page.hasNextPage);
+    const left = Object.values(page.excluded || {}).reduce((a, b) => a + b, 0);
+    const link = el("a", { href: URL.createObjectURL(new Blob(["\ufeff" + lines.join("\r\n") + "\r\n"], { type: "text/csv;charset=utf-8" })),
+      download: `segment-${segment.segmentId}-members.csv` });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+    $("segments-status").textContent = t("membersExported", { name: segment.name, n: lines.length - 1, left });
+  } finally {
+    button.disabled = false;
+  }
+}
+
 async function showSegments() {
   const body = await gql(SEGMENTS);
   const list = body.data?.segments;
@@ -916,9 +947,11 @@ async function showSegments() {
   if (!list) { $("segments-status").textContent = t("failed") + errorText(body); return; }
   $("segments-status").textContent = t("segmentsFound", { n: list.length });
   for (const g of list) {
+    const exportList = el("button", { type: "button", class: "members-export", text: t("membersCsv") });
+    exportList.addEventListener("click", () => exportMembers(g, exportList));
     rows.append(el("tr", { "data-segment": g.name }, el("th", { scope: "row", text: g.name }),
       el("td", { class: "members", text: g.members === null ? "—" : String(g.members) }),
-      el("td", { text: g.evaluatedAt ?? "—" }), el("td", { text: g.description })));
+      el("td", { text: g.evaluatedAt ?? "—" }), el("td", { text: g.description }), el("td", {}, exportList)));
   }
   $("segments-chart").append(barChart(t("members"), list.map((g) => ({ label: g.name, value: g.members ?? 0 })), String));
   const lines = [["segment", "members", "evaluated_at", "run_at", "run_members", "joined", "left"].map(csvCell).join(",")];
