@@ -256,7 +256,8 @@ def test_a_case_is_opened_and_moved_through_its_states(workspace: Workspace, pag
     page.wait_for_url(re.compile(r"#/case/\d+$"))
     detail = page.locator("#case-detail")
     detail.locator("#case-title", has_text="受理").wait_for()
-    assert page.locator("#cases li[data-case]", has_text="delivery").count() == 1
+    # the queue loads beside the detail: wait for it rather than read it once
+    expect(page.locator("#cases li[data-case]", has_text="delivery")).to_have_count(1)
     moves = detail.locator("#case-moves button")
     assert moves.all_inner_texts() == ["处理中", "已升级"]
     # Escalating is the team supervisor's: the API refuses this agent, the case stays.
