@@ -29,6 +29,8 @@ from c360.search.contract import SearchBackend
 from c360.search.embedded import EmbeddedSearch
 from c360.search.indexer import Indexer
 from tests.api_helpers import Api, Server, make_settings, serve
+from tests.resolution_helpers import person
+from tests.search_helpers import customer_of
 
 NOW = utcnow()
 PEOPLE = {
@@ -40,10 +42,6 @@ PEOPLE = {
 HANGZHOU = {"city": "杭州市", "province": "浙江省"}
 ELSEWHERE = {"name": "陈刚", "phone": "13800138005", "city": "上海市", "province": "上海市"}
 CONSENTED = ("buyer", "consented", "suppressed", "elsewhere")
-
-
-def _person(ext: str, **fields: Any) -> IncomingRecord:
-    return IncomingRecord(stream="people", external_id=ext, kind="person", fields=fields)
 
 
 def _order(ext: str, subject: str, amount: float) -> IncomingRecord:
@@ -74,15 +72,7 @@ class World:
         Indexer(self.engine, self.backend).drain()
 
     def customer(self, ext: str) -> int:
-        sr, rl = t.source_record, t.record_link
-        with self.engine.connect() as conn:
-            return int(
-                conn.execute(
-                    select(rl.c.customer_id)
-                    .join(sr, sr.c.id == rl.c.record_id)
-                    .where(sr.c.external_id == ext, sr.c.stream == "people")
-                ).scalar_one()
-            )
+        return customer_of(self.engine, "shop", ext)
 
     def api(self, *roles: str, **facts: Any) -> Api:
         return self.server.api(*roles, **facts)
@@ -117,7 +107,7 @@ def world(module_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> It
             save_source(module_engine, "shop", "offline", {}, trust=60)
             people = {ext: {**fields, **HANGZHOU} for ext, fields in PEOPLE.items()}
             people["elsewhere"] = ELSEWHERE
-            w.ingest([_person(ext, **fields) for ext, fields in people.items()])
+            w.ingest([person(ext, **fields) for ext, fields in people.items()])
             w.ids = {ext: w.customer(ext) for ext in people}
             for ext in CONSENTED:
                 record_legal_basis(

@@ -22,6 +22,7 @@ from typer import _click as click
 from typer.core import TyperGroup
 
 from c360.cli.support import err_console
+from c360.connectors.registry import register_plugin_commands
 from c360.platform.settings import get_settings
 
 # Each built-in command → the module of this package whose ``register(app)``
@@ -73,8 +74,6 @@ def module_commands(module: str) -> TyperGroup:
     ``PLUGINS``, every plugin's commands, as one group."""
     commands = typer.Typer()
     if module == PLUGINS:
-        from c360.connectors.registry import register_plugin_commands
-
         register_plugin_commands(commands)
     else:
         importlib.import_module(f"c360.cli.{module}").register(commands)

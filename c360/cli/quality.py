@@ -202,7 +202,7 @@ def show_command(
     engine = open_engine()
     with user_errors(), engine.connect() as conn:
         detail = quarantine_detail(conn, record_id)
-        customer_id = customer_of_record(conn, record_id)
+        customer_id = customer_of_record(conn, record_id) if clear else None
     e = detail.entry
     if clear and detail.refused and declared is not None:
         # A record linked to a customer is that customer's data: their consent or

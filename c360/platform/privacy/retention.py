@@ -141,9 +141,7 @@ def sweep_due(engine: Engine, now: datetime, every: timedelta) -> bool:
             select(func.count()).select_from(DESTRUCTIONS).where(DESTRUCTIONS.c.status == "running")
         ).scalar_one()
         latest = conn.execute(select(func.max(DESTRUCTIONS.c.started_at))).scalar()
-    if unfinished:
-        return True
-    if latest is None:
+    if unfinished or latest is None:
         return True
     if latest.tzinfo is None:  # SQLite keeps no zone: stored as UTC
         latest = latest.replace(tzinfo=now.tzinfo)
