@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -140,12 +140,14 @@ def test_the_daily_budget_refuses_the_lookup_that_would_exceed_it(
     setup(engine, bureau, daily_budget=4.0)
     acme = customer(engine, "organization", name="北京华信科技有限公司", uscc=ACME)
     old = customer(engine, "organization", name="上海远景投资有限公司", uscc=OLD)
-    enrich_customer(engine, acme, purpose="risk_control", actor="ops")
-    enrich_customer(engine, old, purpose="risk_control", actor="ops")
+    # One clock for the three: the budget is per China day, which turns at 16:00 UTC.
+    at = datetime.now(UTC)
+    enrich_customer(engine, acme, purpose="risk_control", actor="ops", now=at)
+    enrich_customer(engine, old, purpose="risk_control", actor="ops", now=at)
     with pytest.raises(
         BudgetExhausted, match=r"4.00 spent today, a organization lookup costs 2.00"
     ):
-        enrich_customer(engine, acme, purpose="risk_control", actor="ops", force=True)
+        enrich_customer(engine, acme, purpose="risk_control", actor="ops", force=True, now=at)
     assert ledger(engine) == [("charged", 2.0), ("charged", 2.0), ("refused_budget", 0.0)]
     assert len(bureau.lookups) == 2
 

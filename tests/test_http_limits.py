@@ -147,8 +147,13 @@ def test_a_dropped_body_is_logged_in_one_line(served: Served) -> None:
     lines = [json.loads(line) for line in new.strip().splitlines()]
     assert "Traceback" not in new, new
     assert [line["level"] for line in lines if line["level"] != "INFO"] == ["WARNING"], new
-    (access,) = [line for line in lines if line["message"] == "request"]
-    assert access["status"] == 499 and access["route"] == "/hooks/{source}", access
+    # (another request's access line may land in the same window)
+    (access,) = [
+        line
+        for line in lines
+        if line["message"] == "request" and line.get("route") == "/hooks/{source}"
+    ]
+    assert access["status"] == 499, access
 
 
 def test_responses_carrying_personal_data_are_not_cached(served: Served) -> None:
