@@ -1096,10 +1096,12 @@ async function main() {
       { s: String(state.customer.customerId), a: $("merge-other").value.trim(), why: $("merge-reason").value || null });
     if (data) { $("merge-explanation").replaceChildren(); $("merge-confirm").disabled = true; await showCustomer(state.customer.customerId, true); }
   });
-  window.addEventListener("hashchange", route);
   try { await probeApi(); } catch { state.api = new Set(); }
   for (const link of document.querySelectorAll("#nav a[data-api]")) link.hidden ||= !state.api.has(link.dataset.api);
   try { await probeFacets(); } catch { state.facets = []; }
+  // Routes only once the API is known: a page drawn before would leave off
+  // panels (value, authenticity) the API has. A hash set meanwhile is read here.
+  window.addEventListener("hashchange", route);
   route();
   runSearch(false);
 }
