@@ -272,7 +272,8 @@ def seed_credit(engine: Engine, customer_id: int) -> dict[str, Any]:
     }  # fmt: skip
 
 
-CASE_TEXT = f"客户来电，要求回拨 {PHONE}"
+CASE_TEXT = f"{PERSON['name']}来电，要求回拨 {PHONE}，寄到{PERSON['address']}"
+"""Names the person as its profile holds it: a masked reader sees neither."""
 
 
 def seed_case(engine: Engine, customer_id: int) -> int:

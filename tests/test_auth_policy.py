@@ -117,7 +117,7 @@ QUERY = (
         for name in PERSON_ATTRIBUTES
     )
     + "    sourceRecords { externalId evidence explanation }\n"
-    "    timeline { text }\n"
+    "    timeline { origin text }\n"
     "    notes { text author }\n"
     "    tags\n"
     "    related { kind via value node { customerId displayName } }\n"
@@ -240,9 +240,9 @@ def test_role_field_matrix(
     assert PHONE not in record["explanation"]
 
     # Timeline, notes, tags.
-    [event] = person["timeline"]
+    [event] = [e for e in person["timeline"] if e["origin"] == "event"]
     answer.check(
-        ("person", "timeline", 0, "text"),
+        ("person", "timeline", person["timeline"].index(event), "text"),
         event["text"],
         cell("event_text", "event_text"),
         "event_text",
@@ -624,7 +624,10 @@ query($p: ID!, $purpose: String) {
     decisions { kind reason decidedBy modelVersion } alerts { kind message }
   } }
   creditAlerts(purpose: $purpose) { totalCount nodes { customerId kind message } }
-  cased: customer(id: $p, purpose: $purpose) { cases { cases { category description } } }
+  cased: customer(id: $p, purpose: $purpose) {
+    cases { cases { category description } }
+    timeline { origin eventType text case { caseId } }
+  }
   casesReport(days: 3660, until: "2024-06-01T00:00:00+08:00") { total }
 }
 """
@@ -696,8 +699,9 @@ def test_capability_matrix(
         assert errors[("creditAlerts",)]["extensions"]["code"] == "FORBIDDEN"
     # The person's case: listed when the role reads cases, its text as case_text says.
     listed = body["data"]["cased"]["cases"]["cases"]
+    on_timeline = [e for e in body["data"]["cased"]["timeline"] if e["origin"] == "case"]
     if expected(role, "case", "case", purpose) != "clear":
-        assert listed == []
+        assert listed == [] and on_timeline == []
     else:
         [case] = listed
         assert case["category"] == "delivery"
@@ -707,10 +711,16 @@ def test_capability_matrix(
             assert case["description"] is None
             assert errors[path]["extensions"] == {"code": "FORBIDDEN", "field": "case_text"}
         else:
+            known = [(name, PERSON[name]) for name in ("name", "address")]
             assert case["description"] == (
-                CASE_TEXT if text == "clear" else mask_value("case_text", CASE_TEXT)
+                CASE_TEXT if text == "clear" else mask_value("case_text", CASE_TEXT, known=known)
             )
-            assert (text == "clear") == (PHONE in case["description"])
+            for secret in (PHONE, PERSON["name"], PERSON["address"]):
+                assert (text == "clear") == (secret in case["description"])
+            # The case on the customer's timeline: its opening, its text as above.
+            [opened] = on_timeline
+            assert opened["eventType"] == "case_opened" and opened["case"] is not None
+            assert opened["text"] == case["description"]
             clear_reads.add("case")
     assert body["data"]["casesReport"]["total"] == 1  # aggregates: every role
     # Nothing refused is anywhere in the response.

@@ -2,8 +2,10 @@
 and move the case through the workflow (an illegal move names the allowed ones,
 a bad survey reopens), agents see their region's cases and their own, only the
 team's supervisor reassigns and escalates, case text is masked for risk and
-refused to marketing (which reads the report), the list filters and pages, a
-case follows its customer through a merge, and bad arguments name the argument."""
+refused to marketing (which reads the report), masked text stars the customer's
+own names and address, the customer's timeline holds its case changes and value
+transitions as each role may see them, the list filters and pages, a case
+follows its customer through a merge, and bad arguments name the argument."""
 
 from __future__ import annotations
 
@@ -12,12 +14,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, insert, update
 
 from c360.platform import tables as t
 from c360.platform.cases.hours import TZ
 from c360.platform.cases.indexing import queue_for_search
 from c360.platform.models import utcnow
+from c360.platform.value.models import value_change
 from c360.search.embedded import EmbeddedSearch
 from c360.search.indexer import Indexer
 from tests.api_helpers import Api, Server, make_settings, serve
@@ -257,3 +260,80 @@ def test_open_complaints_are_a_search_filter(
             assert world.shanghai not in {e["node"]["customerId"] for e in beijing}
             [refused] = server.api("marketing").errors(SEARCH, {"s": "open_complaint"})
             assert refused["extensions"]["code"] == "FORBIDDEN"
+
+
+NAMED_TEXT = "王建国先生来电：寄到北京市朝阳区建国路88号的包裹丢了，微信 wjg_1980，王建囯签收？"
+TIMELINE = (
+    "query($id: ID!) { customer(id: $id) { timeline(first: 10) { origin eventType "
+    "occurredAt channel source detail text case { caseId state } } } }"
+)
+
+
+@pytest.fixture(scope="module")
+def named(module_engine: Engine) -> tuple[int, int]:
+    """A customer whose profile holds its name (and a second spelling a source
+    gave), address and WeChat id, with a case whose text names them, a note on
+    one of its moves and a tier transition."""
+    now = utcnow().astimezone(TZ) - timedelta(days=3)
+    with module_engine.begin() as conn:
+        cid = add_customer(conn, "北京市", "王建国")
+        conn.execute(
+            update(t.golden_profile)
+            .where(t.golden_profile.c.customer_id == cid)
+            .values(attributes={
+                "name": {"value": "王建国", "lineage": [{"value": "王建国"}, {"value": "王建囯"}]},
+                "address": {"value": "北京市朝阳区建国路88号", "lineage": []},
+                "wechat_id": {"value": "wjg_1980", "lineage": []},
+                "province": {"value": "北京市", "lineage": []},
+            })
+        )  # fmt: skip
+        case_id = new_case(conn, cid, now, description=NAMED_TEXT)
+        conn.execute(
+            insert(value_change).values(
+                customer_id=cid, kind="tier", from_value="普通", to_value="高价值",
+                rule="top_monetary", reason="近一年消费前 10%", rules_version="test",
+                at=now + timedelta(hours=2),
+            )
+        )  # fmt: skip
+    return cid, case_id
+
+
+def test_masked_case_text_stars_the_customers_own_names(
+    module_server: Server, named: tuple[int, int]
+) -> None:
+    _, case_id = named
+    text = "query($id: Int!) { case(caseId: $id) { description } }"
+    masked = module_server.api("risk").query(text, {"id": case_id})["case"]["description"]
+    assert masked == "王**先生来电：寄到北京市朝阳区****的包裹丢了，微信 wj***，王**签收？"
+    for clear in ("王建国", "王建囯", "建国路88号", "wjg_1980"):
+        assert clear not in masked
+    shown = agent(module_server).query(text, {"id": case_id})["case"]["description"]
+    assert shown == NAMED_TEXT  # the agent reads case text in clear
+
+
+def test_the_timeline_holds_case_changes_and_value_transitions(
+    module_server: Server, named: tuple[int, int]
+) -> None:
+    cid, case_id = named
+    api = agent(module_server)
+    api.query(MOVE, {"id": case_id, "s": "IN_PROGRESS"})
+    entries = api.query(TIMELINE, {"id": str(cid)})["customer"]["timeline"]
+    assert [(e["origin"], e["eventType"]) for e in entries] == [
+        ("case", "case_moved"),
+        ("value", "tier_changed"),
+        ("case", "case_opened"),
+    ]
+    moved, tier, opened = entries
+    assert moved["detail"] == "受理 → 处理中" and moved["case"] == {
+        "caseId": case_id,
+        "state": "IN_PROGRESS",
+    }
+    assert opened["detail"] == "complaint · delivery · medium" and opened["text"] == NAMED_TEXT
+    assert opened["channel"] == "phone" and opened["source"] == "case"
+    assert tier["detail"] == "普通 → 高价值 (近一年消费前 10%)" and tier["case"] is None
+    # Risk reads the case with its text masked; marketing does not see cases at all.
+    risky = module_server.api("risk").query(TIMELINE, {"id": str(cid)})["customer"]["timeline"]
+    assert "王建国" not in risky[-1]["text"] and risky[-1]["text"].startswith("王**先生")
+    marketing = module_server.api("marketing").post(TIMELINE, {"id": str(cid)}).json()
+    seen = marketing["data"]["customer"]["timeline"]
+    assert [e["origin"] for e in seen] == ["value"]

@@ -251,6 +251,10 @@ def test_a_case_is_opened_and_moved_through_its_states(workspace: Workspace, pag
     assert "受理" in item.inner_text() and said in item.inner_text()  # text, not markup
     assert item.locator("img").count() == 0
     assert "剩" in item.locator(".sla").inner_text()  # the SLA clock runs
+    # It is on the customer's timeline too, text as text, linked to the case.
+    entry = page.locator("#timeline li[data-origin=case]", has_text="case_opened").first
+    assert said in entry.inner_text() and entry.locator("img").count() == 0
+    assert re.fullmatch(r"#/case/\d+", entry.get_by_role("link").get_attribute("href") or "")
     item.get_by_role("link", name=re.compile("delivery")).click()
     # The queue (mine) lists it; its page offers the workflow's moves from 受理.
     page.wait_for_url(re.compile(r"#/case/\d+$"))

@@ -15,6 +15,7 @@ This module does not import :mod:`c360.schema.types` (which imports it for the
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -36,6 +37,9 @@ from c360.schema.loaders import as_utc
 from c360.schema.presentation import present_value
 
 Info = strawberry.Info[RequestContext, None]
+
+CaseRow = Mapping[Any, Any]
+"""A case as stored: a row of ``case`` (a ``RowMapping`` or a plain dict)."""
 
 
 @strawberry.enum(
@@ -77,7 +81,7 @@ class SlaClock:
     target_hours: float
 
 
-def clock_of(row: RowMapping, now: datetime) -> SlaClock:
+def clock_of(row: CaseRow, now: datetime) -> SlaClock:
     clock = sla.clock(row, now)
     return SlaClock(
         state=SlaState(clock.state),
@@ -107,8 +111,8 @@ class CaseChange:
         return self.stored_changes
 
     @strawberry.field(description="The note left with the change (policy field case_text).")
-    def note(self, info: Info) -> str | None:
-        return present_value("case_text", self.stored_note, info.context, self.subject)
+    async def note(self, info: Info) -> str | None:
+        return await present_case_text(info, self.stored_note, self.subject)
 
 
 @strawberry.type(description="A satisfaction survey of the case's resolution.")
@@ -121,8 +125,8 @@ class CaseSurvey:
     subject: strawberry.Private[Subject]
 
     @strawberry.field(description="The customer's comment (policy field case_text).")
-    def comment(self, info: Info) -> str | None:
-        return present_value("case_text", self.stored_comment, info.context, self.subject)
+    async def comment(self, info: Info) -> str | None:
+        return await present_case_text(info, self.stored_comment, self.subject)
 
 
 @strawberry.type(
@@ -131,7 +135,7 @@ class CaseSurvey:
     "its text is case_text).",
 )
 class CaseNode:
-    row: strawberry.Private[RowMapping]
+    row: strawberry.Private[CaseRow]
     subject: strawberry.Private[Subject]
     now: strawberry.Private[datetime]
     case_id: int
@@ -157,7 +161,7 @@ class CaseNode:
     csat: int | None
 
     @classmethod
-    def of(cls, row: RowMapping, subject: Subject, now: datetime) -> CaseNode:
+    def of(cls, row: CaseRow, subject: Subject, now: datetime) -> CaseNode:
         assert subject.customer_id is not None
         return cls(
             row=row,
@@ -189,13 +193,13 @@ class CaseNode:
         return clock_of(self.row, self.now)
 
     @strawberry.field(description="What the customer said (policy field case_text).")
-    def description(self, info: Info) -> str | None:
-        return present_value("case_text", self.row["description"], info.context, self.subject)
+    async def description(self, info: Info) -> str | None:
+        return await present_case_text(info, self.row["description"], self.subject)
 
     @strawberry.field(description="References to attachments (policy field case_text).")
-    def attachments(self, info: Info) -> list[str | None] | None:
+    async def attachments(self, info: Info) -> list[str | None] | None:
         return [
-            present_value("case_text", ref, info.context, self.subject)
+            await present_case_text(info, ref, self.subject)
             for ref in self.row["attachments"] or ()
         ]
 
@@ -247,6 +251,23 @@ def _surveys(engine: Engine, case_id: int) -> list[RowMapping]:
         ]
 
 
+async def present_case_text(info: Info, value: str | None, subject: Subject) -> str | None:
+    """``value`` (policy field ``case_text``) as the caller may see it; masked
+    text also has the customer's own names, addresses and WeChat ids starred,
+    as its profile holds them (every value its sources gave)."""
+    known: list[tuple[str, str]] = []
+    if value and info.context.decide("case_text", subject).outcome is Outcome.MASKED:
+        assert subject.customer_id is not None
+        profile = await info.context.loaders.golden_attributes.load(subject.customer_id)
+        known = [
+            (attribute.name, str(text))
+            for attribute in profile
+            for text in (attribute.value, *(item.get("value") for item in attribute.lineage))
+            if text
+        ]
+    return present_value("case_text", value, info.context, subject, known=known)
+
+
 def supervised_teams(conn: Connection, subject: str) -> frozenset[str]:
     """The teams whose supervisor is ``subject``."""
     return frozenset(
@@ -265,14 +286,14 @@ class CaseReader:
     teams: frozenset[str]
     purpose: str | None
 
-    def roles(self, row: RowMapping) -> frozenset[str]:
+    def roles(self, row: CaseRow) -> frozenset[str]:
         principal = self.context.principal
         return case_roles(
             principal, row["region"], row["owner"], supervises=row["team"] in self.teams
         )
 
     def node(
-        self, row: RowMapping, customer_id: int, kind: str, now: datetime
+        self, row: CaseRow, customer_id: int, kind: str, now: datetime
     ) -> tuple[CaseNode | None, str]:
         """The case as this caller may see it, or ``None`` and why not (the
         refusal is recorded for the audit log; a clear read is recorded too)."""

@@ -19,6 +19,7 @@ from typing import Any, TypeVar, overload
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     Engine,
     Select,
     and_,
@@ -32,9 +33,11 @@ from sqlalchemy.orm import configure_mappers
 from strawberry.dataloader import DataLoader
 
 from c360.platform import models, stewardship
+from c360.platform.cases.reading import case_changes_of
 from c360.platform.customers.ids import absorbed_by, survivor_of
 from c360.platform.customers.relationships import SHARES_IDENTIFIER, related
 from c360.platform.tables import table_of
+from c360.platform.value.reading import value_timelines
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -437,6 +440,38 @@ def fetch_timelines(engine: Engine, keys: Sequence[tuple[int, int]]) -> list[lis
     return [found[key] for key in keys]
 
 
+def _newest_by_limit(
+    engine: Engine,
+    keys: Sequence[tuple[int, int]],
+    read: Callable[[Connection, list[int], int], dict[int, list[V]]],
+) -> list[list[V]]:
+    """For each ``(customer id, n)`` what ``read`` gives as its newest ``n``
+    (one call per distinct ``n``)."""
+    wanted: dict[int, set[int]] = defaultdict(set)
+    for customer_id, n in keys:
+        wanted[n].add(customer_id)
+    found: dict[tuple[int, int], list[V]] = {}
+    with engine.connect() as conn:
+        for n, customer_ids in wanted.items():
+            for customer_id, rows in read(conn, sorted(customer_ids), n).items():
+                found[(customer_id, n)] = rows
+    return [found.get(key, []) for key in keys]
+
+
+def fetch_case_changes(
+    engine: Engine, keys: Sequence[tuple[int, int]]
+) -> list[list[tuple[dict[str, Any], dict[str, Any]]]]:
+    """For each ``(customer id, n)``, its newest ``n`` case changes with their case."""
+    return _newest_by_limit(engine, keys, case_changes_of)
+
+
+def fetch_value_changes(
+    engine: Engine, keys: Sequence[tuple[int, int]]
+) -> list[list[dict[str, Any]]]:
+    """For each ``(customer id, n)``, its newest ``n`` tier and stage transitions."""
+    return _newest_by_limit(engine, keys, value_timelines)
+
+
 def fetch_merged_ids(engine: Engine, customer_ids: Sequence[int]) -> list[list[int]]:
     """For each customer, every id that redirects to it, directly or through a
     chain of merges (:func:`~c360.platform.customers.ids.absorbed_by`)."""
@@ -589,6 +624,14 @@ class Loaders:
             _threaded(engine, fetch_timelines)
         )
         """``(customer id, how many)`` → the newest events."""
+        self.case_changes: DataLoader[
+            tuple[int, int], list[tuple[dict[str, Any], dict[str, Any]]]
+        ] = DataLoader(_threaded(engine, fetch_case_changes))
+        """``(customer id, how many)`` → the newest case changes, with their case."""
+        self.value_changes: DataLoader[tuple[int, int], list[dict[str, Any]]] = DataLoader(
+            _threaded(engine, fetch_value_changes)
+        )
+        """``(customer id, how many)`` → the newest tier and stage transitions."""
         self.merged_ids: DataLoader[int, list[int]] = DataLoader(
             _threaded(engine, fetch_merged_ids)
         )

@@ -9,6 +9,7 @@ schema decides between clear and masked.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from c360.auth.masking import MASKS, mask_value
@@ -54,11 +55,17 @@ a caller who reads every personal attribute in clear, else left out."""
 
 
 def present_value(
-    attribute: str, value: Any, context: RequestContext, subject: Subject
+    attribute: str,
+    value: Any,
+    context: RequestContext,
+    subject: Subject,
+    *,
+    known: Iterable[tuple[str, str]] = (),
 ) -> str | None:
     """``value`` of ``attribute`` (a canonical attribute name such as ``phone``,
     or a policy field such as ``event_text``) of ``subject``, as the caller may
-    see it. Non-string values are shown as strings.
+    see it. Non-string values are shown as strings; masked free text also has
+    the subject's ``known`` personal values starred (``(attribute, value)``).
 
     Refused fields raise :class:`Forbidden` whether or not there is a value, so
     the error itself tells nothing about the data."""
@@ -70,7 +77,7 @@ def present_value(
         return None
     text = value if isinstance(value, str) else str(value)
     if decision.outcome is Outcome.MASKED:
-        return mask_value(attribute, text, kind=subject.kind)
+        return mask_value(attribute, text, kind=subject.kind, known=known)
     if decision.personal:
         context.access.read(subject, decision.field)
     return text
@@ -81,7 +88,6 @@ def present_quietly(
 ) -> str | None:
     """:func:`present_value` inside a larger value (match evidence): a refused
     value is left out (``None``) without an error of its own."""
-    decision = context.decide(attribute, subject)
     if attribute == UNKNOWN:
         return str(value) if _reads_everything(context, subject) else None
     decision = context.decide(attribute, subject)

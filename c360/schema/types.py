@@ -30,12 +30,12 @@ from c360.schema.loaders import (
     LinkedRecord,
     NoteEntry,
     Relation,
-    TimelineEntry,
     as_utc,
     count_active_customers,
 )
 from c360.schema.presentation import present_evidence, present_value
 from c360.schema.searching import CustomerFacetField
+from c360.schema.timeline_types import TimelineEvent, customer_timeline
 from c360.schema.value_types import CustomerValue, customer_value
 from c360.schema.verification_types import CustomerAuthenticity, authenticity_for
 
@@ -256,36 +256,6 @@ class SourceRecordType:
         return explain_link(self.record.link_method, self.record.evidence)
 
 
-@strawberry.type(description="An interaction on a customer's timeline.")
-class TimelineEvent:
-    entry: strawberry.Private[TimelineEntry]
-    subject: strawberry.Private[Subject]
-    # Plain fields, not resolvers: a 360 view serves twenty of these per customer.
-    event_type: str = strawberry.field(description="order, message, feedback, visit…")
-    occurred_at: datetime | None
-    amount: float | None
-    currency: str | None
-    channel: str | None
-    source: str = strawberry.field(description="The source the event came from.")
-
-    @classmethod
-    def of(cls, entry: TimelineEntry, subject: Subject) -> Self:
-        return cls(
-            entry=entry,
-            subject=subject,
-            event_type=entry.event_type,
-            occurred_at=entry.occurred_at,
-            amount=entry.amount,
-            currency=entry.currency,
-            channel=entry.channel,
-            source=entry.source,
-        )
-
-    @strawberry.field(description="What the customer wrote or said (policy field event_text).")
-    def text(self, info: Info) -> str | None:
-        return present_value("event_text", self.entry.text, info.context, self.subject)
-
-
 @strawberry.type(description="A note a member of staff wrote about the customer.")
 class Note:
     entry: strawberry.Private[NoteEntry]
@@ -499,11 +469,12 @@ class Customer(relay.Node):
         records = await info.context.loaders.linked_records.load(self.customer_id)
         return [SourceRecordType(record=r, subject=self.subject) for r in records]
 
-    @strawberry.field(description="The newest events first, `first` (1-100) of them.")
+    @strawberry.field(
+        description="The newest entries first, `first` (1-100) of them: events, case changes, "
+        "tier and stage transitions."
+    )
     async def timeline(self, info: Info, first: int = 20) -> list[TimelineEvent]:
-        check_page_size(first, "first")
-        entries = await info.context.loaders.timeline.load((self.customer_id, first))
-        return [TimelineEvent.of(e, self.subject) for e in entries]
+        return await customer_timeline(info, self.subject, first)
 
     @strawberry.field(description="Ids of customers merged into this one (they redirect here).")
     async def merged_ids(self, info: Info) -> list[int]:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, RowMapping, delete, insert, select
 
 from c360.platform.cases import hours, sla
 from c360.platform.cases import models as m
 from c360.platform.cases.workflow import OPEN_STATES
-from c360.platform.customers.ids import absorbed_by, survivor_of
+from c360.platform.customers.ids import absorbed_by, members_statement, survivor_of
 from c360.platform.models import utcnow
 from c360.platform.sql import chunks
 
@@ -113,4 +114,33 @@ def case_statuses_of(conn: Connection, customer_ids: Collection[int]) -> dict[in
         statuses = case_statuses(row)
         if statuses:
             found[cid] = statuses
+    return found
+
+
+def case_changes_of(
+    conn: Connection, customer_ids: Collection[int], limit: int
+) -> dict[int, list[tuple[dict[str, Any], dict[str, Any]]]]:
+    """Each surviving customer's newest ``limit`` case changes, newest first,
+    each with its case, over the cases opened for it and for every id merged
+    into it (one query): the cases' part of the customer's timeline."""
+    members = members_statement()
+    change = m.case_change
+    rows = conn.execute(
+        select(members.c.root, *m.case.c, *(c.label(f"change_{c.name}") for c in change.c))
+        .join(m.case, m.case.c.customer_id == members.c.id)
+        .join(change, change.c.case_id == m.case.c.id)
+        .order_by(change.c.at.desc(), change.c.id.desc()),
+        {"ids": sorted(set(customer_ids))},
+    )
+    found: dict[int, list[tuple[dict[str, Any], dict[str, Any]]]] = {
+        int(c): [] for c in customer_ids
+    }
+    cases: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        pairs = found[row.root]
+        if len(pairs) >= limit:
+            continue
+        values = row._mapping
+        case = cases.setdefault(row.id, {c.name: values[c.name] for c in m.case.c})
+        pairs.append((case, {c.name: values[f"change_{c.name}"] for c in change.c}))
     return found

@@ -12,7 +12,7 @@ event — fired exactly once (a conditional update claims it).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -57,7 +57,7 @@ def targets_for(category: str, severity: str) -> tuple[int, int]:
     return int(first * HOUR), int(resolution * HOUR)
 
 
-def paused_total(row: RowMapping, now: datetime) -> float:
+def paused_total(row: Mapping[Any, Any], now: datetime) -> float:
     """Working seconds the case has stood paused, the current pause included."""
     paused = float(row["paused_s"] or 0.0)
     if row["paused_since"] is not None:
@@ -65,7 +65,7 @@ def paused_total(row: RowMapping, now: datetime) -> float:
     return paused
 
 
-def resolution_due(row: RowMapping, now: datetime) -> datetime:
+def resolution_due(row: Mapping[Any, Any], now: datetime) -> datetime:
     """When the resolution target falls due (moves later while paused)."""
     return hours.add_working_seconds(
         row["opened_at"], row["resolution_target_s"] + paused_total(row, now)
@@ -84,7 +84,7 @@ class Clock:
     due: datetime | None
 
 
-def clock(row: RowMapping, now: datetime) -> Clock:
+def clock(row: Mapping[Any, Any], now: datetime) -> Clock:
     """The SLA clock of one case row at ``now``."""
     end = row["resolved_at"] if row["state"] in (RESOLVED, "closed") else now
     elapsed = hours.working_seconds(row["opened_at"], end) - paused_total(row, end)

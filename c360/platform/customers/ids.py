@@ -15,7 +15,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, delete, select, update
+from sqlalchemy import Connection, Select, Subquery, bindparam, delete, select, union, update
 
 from c360.platform import tables as t
 from c360.platform.customers.merge_log import log_merge
@@ -123,6 +123,17 @@ def _absorbed_statement() -> Select[Any]:
 
 
 _ABSORBED = _absorbed_statement()
+
+
+def members_statement() -> Subquery:
+    """``(root, id)`` for each customer id bound as ``ids`` (expanding), itself
+    and every id that resolves to it: to read in one query what a customer
+    holds under all its ids (its cases, say)."""
+    cu = t.customer
+    itself = select(cu.c.id.label("root"), cu.c.id).where(
+        cu.c.id.in_(bindparam("ids", expanding=True))
+    )
+    return union(_ABSORBED, itself).subquery("members")
 
 
 def absorbed_by(conn: Connection, customer_ids: Iterable[int]) -> dict[int, list[int]]:

@@ -16,7 +16,7 @@ platform writes into flags and reports.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import phonenumbers
 
@@ -98,13 +98,30 @@ _DIGIT_RUN = re.compile(r"[0-9\uff10-\uff19][0-9\uff10-\uff19 \-]{2,}[0-9\uff10-
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 
 
-def mask_free_text(value: str) -> str:
+def mask_free_text(
+    value: str, known: Iterable[tuple[str, str]] = (), *, kind: str = "person"
+) -> str:
     """Free text (a case's description, a survey comment) with what identifies
-    a person by pattern starred out: runs of 4 or more digits (phones, id and
-    card numbers, full-width too) and e-mail addresses. A name written into the
-    text is not recognised: roles that must not read names get no text at all."""
-    starred = _EMAIL.sub(STARS, value)
+    a person starred out: the subject's own ``known`` values (``(attribute,
+    value)`` pairs: its names, addresses, WeChat ids as the profile holds them)
+    replaced by their masks wherever they are written, then by pattern runs of
+    4 or more digits (phones, id and card numbers, full-width too) and e-mail
+    addresses. A name the profile does not hold (a relative's, a spelling of
+    its own) is not recognised: roles that must not read names get no text."""
+    masked = value
+    for attribute, text in sorted(set(known), key=lambda pair: -len(pair[1])):
+        text = text.strip()
+        if len(text) < 2 or attribute not in MASKS or attribute in FREE_TEXT:
+            continue
+        replacement = mask_value(attribute, text, kind=kind)
+        if replacement is not None and replacement != text:
+            masked = masked.replace(text, replacement)
+    starred = _EMAIL.sub(STARS, masked)
     return _DIGIT_RUN.sub(lambda m: "*" * len(m.group()), starred)
+
+
+FREE_TEXT = frozenset({"case_text"})
+"""Policy fields of free text: masked by :func:`mask_free_text`."""
 
 
 MASKS: dict[str, Callable[[str], str]] = {
@@ -140,15 +157,24 @@ def mask_identifier(feature: str, value: str) -> str:
     return STARS + value[-4:] if len(value) > 8 else STARS
 
 
-def mask_value(attribute_name: str, value: str | None, *, kind: str = "person") -> str | None:
+def mask_value(
+    attribute_name: str,
+    value: str | None,
+    *,
+    kind: str = "person",
+    known: Iterable[tuple[str, str]] = (),
+) -> str | None:
     """``value`` of ``attribute_name`` as a reader without clear access sees it.
 
     ``kind`` is the subject's kind (``person`` / ``organization``): a company's
     name is public, a person's is not. Attributes without a mask (``gender``,
-    ``city``…) and ``None`` come back unchanged."""
+    ``city``…) and ``None`` come back unchanged. Free text (:data:`FREE_TEXT`)
+    also has the subject's ``known`` values starred (:func:`mask_free_text`)."""
     if value is None or attribute_name in CLEAR_ATTRIBUTES:
         return value
     if kind == "organization" and attribute_name in ORGANIZATION_CLEAR:
         return value
+    if attribute_name in FREE_TEXT:
+        return mask_free_text(value, known, kind=kind)
     mask = MASKS.get(attribute_name)
     return mask(value) if mask is not None else value

@@ -12,7 +12,14 @@ from sqlalchemy import Connection, func, select
 from c360.platform.sql import chunks
 from c360.platform.value.models import value_change, value_model, value_score
 
-__all__ = ["distributions", "model_summary", "tiers_and_stages", "value_of", "value_timeline"]
+__all__ = [
+    "distributions",
+    "model_summary",
+    "tiers_and_stages",
+    "value_of",
+    "value_timeline",
+    "value_timelines",
+]
 
 
 def tiers_and_stages(conn: Connection, customer_ids: Collection[int]) -> dict[int, tuple[str, str]]:
@@ -43,13 +50,27 @@ def value_of(conn: Connection, customer_id: int) -> dict[str, Any] | None:
 
 def value_timeline(conn: Connection, customer_id: int, limit: int = 50) -> list[dict[str, Any]]:
     """The customer's tier and stage transitions, newest first."""
-    rows = conn.execute(
-        select(value_change)
-        .where(value_change.c.customer_id == customer_id)
-        .order_by(value_change.c.at.desc(), value_change.c.id.desc())
-        .limit(limit)
-    )
-    return [dict(r._mapping) for r in rows]
+    return value_timelines(conn, [customer_id], limit)[customer_id]
+
+
+def value_timelines(
+    conn: Connection, customer_ids: Collection[int], limit: int
+) -> dict[int, list[dict[str, Any]]]:
+    """Each customer's newest ``limit`` tier and stage transitions, newest first
+    (a customer has a few a refit, so all are read and the newest kept)."""
+    found: dict[int, list[dict[str, Any]]] = {int(c): [] for c in customer_ids}
+    for part in chunks(sorted(found)):
+        for row in conn.execute(
+            select(value_change)
+            .where(value_change.c.customer_id.in_(part))
+            .order_by(
+                value_change.c.customer_id, value_change.c.at.desc(), value_change.c.id.desc()
+            )
+        ):
+            rows = found[int(row.customer_id)]
+            if len(rows) < limit:
+                rows.append(dict(row._mapping))
+    return found
 
 
 def distributions(conn: Connection) -> dict[str, dict[str, int]]:

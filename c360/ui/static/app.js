@@ -257,7 +257,7 @@ const CUSTOMER = `query Customer($id: ID!, $events: Int!) {
     customerId kind displayName createdAt updatedAt mergedIds tags
     attributes { name value verified conflicting
       lineage { value source stream trust observedAt chosen verified } }
-    timeline(first: $events) { eventType occurredAt amount currency channel source text }
+    timeline(first: $events) { origin eventType occurredAt amount currency channel source detail text case { caseId } }
     notes(first: 50) { noteId text author createdAt }
     related(first: 20) { kind direction via basis value node { customerId displayName } }
     sourceRecords { recordId source stream externalId status linkMethod linkScore explanation }
@@ -539,9 +539,13 @@ function renderNotes(notes) {
 }
 
 function renderTimeline(events) {
-  $("timeline").replaceChildren(...events.map((e) => el("li", {},
+  // Events from sources, changes of the customer's cases (linked to the case)
+  // and tier and stage transitions, newest first as the API orders them.
+  $("timeline").replaceChildren(...events.map((e) => el("li", { "data-origin": e.origin },
     el("strong", { text: `${e.occurredAt ?? ""} ${e.eventType}` }),
     ` · ${e.source}${e.channel ? ` · ${e.channel}` : ""}${e.amount !== null ? ` · ${e.amount} ${e.currency ?? ""}` : ""}`,
+    e.detail ? ` · ${e.detail}` : "",
+    e.case ? el("a", { href: `#/case/${e.case.caseId}`, text: ` #${e.case.caseId}` }) : null,
     e.text ? el("div", { text: e.text }) : null)));
   $("timeline-more").hidden = events.length < state.timelineSize || state.timelineSize >= 100;
 }
@@ -715,7 +719,8 @@ async function openCase() {
     category: $("case-category").value, severity: $("case-severity").value, description: $("case-text").value,
   };
   const data = await mutate(`mutation O($c: OpenCaseInput!) { openCase(case: $c) { caseId } }`, { c: input });
-  if (data?.openCase) { $("case-text").value = ""; await showCustomerCases(state.customer.customerId); }
+  // the whole view again: the case is on the customer's timeline as well as in its cases
+  if (data?.openCase) { $("case-text").value = ""; await showCustomer(state.customer.customerId, true); }
 }
 
 const QUEUES = {
