@@ -1,8 +1,8 @@
 """The value part of the schema: dynamic segments (``segments``, ``segment``) with
 their filters, size now and over time, and the latest membership changes; saving
 and re-evaluating one (``createSegment``, ``evaluateSegment``); and a segment's
-campaign list (``segmentMembers``). A customer's own value is ``Customer.value``
-(:mod:`c360.schema.value_types`).
+campaign list (``segmentMembers``, :mod:`c360.schema.segment_members`). A
+customer's own value is ``Customer.value`` (:mod:`c360.schema.value_types`).
 
 Segments are policy row ``segment`` (aggregates and customer ids of a campaign
 audience): refused as ``FORBIDDEN`` to a role that does not read it. Saving and
@@ -10,23 +10,12 @@ evaluating a segment also needs the policy table to allow it (the write scope
 and a role whose mutations include ``create_segment`` / ``evaluate_segment``:
 marketing and admin); a refusal goes on the audit log, and so does each save
 and evaluation (``segment.create``, ``segment.evaluate``, with the purpose).
-
-``segmentMembers`` serves what ``c360 segments export`` writes: the members whose
-marketing consent holds and who are neither suppressed nor restricted
-(:func:`c360.platform.value.audience.campaign_audience`, checked at read time),
-with the export's columns (:data:`~c360.platform.value.audience.EXPORT_COLUMNS`,
-:func:`~c360.platform.value.audience.export_rows`), each personal value through
-the policy seam (:func:`c360.schema.presentation.present_value`): clear, masked
-or refused as the caller's role reads it, every clear read on the audit log with
-its purpose.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -37,11 +26,9 @@ from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.scalars import JSON
 from strawberry.utils.str_converters import to_camel_case
 
-from c360.auth.policy import Outcome, RowScope, decide, may_run, roles_seeing
+from c360.auth.policy import Outcome, decide, may_run
 from c360.auth.principal import Principal
 from c360.platform.audit import AuditEntry, append, append_now
-from c360.platform.models import utcnow
-from c360.platform.value.audience import campaign_audience, export_rows
 from c360.platform.value.segments import (
     RANGE_FIELDS,
     SEARCH_FIELDS,
@@ -50,14 +37,12 @@ from c360.platform.value.segments import (
     create_segment,
     find_segment,
     list_segments,
-    members_of,
 )
 from c360.schema.context import Subject
-from c360.schema.credit_types import permit
 from c360.schema.errors import BadUserInput, Forbidden, check_page_size, check_text
 from c360.schema.loaders import as_utc
-from c360.schema.presentation import present_value
 from c360.schema.queries import check_purpose, search_backend
+from c360.schema.segment_members import SegmentMemberPage, campaign_page
 from c360.schema.types import Info
 from c360.search.contract import SearchBackend
 from c360.search.segments import Evaluation, evaluate_segment
@@ -364,136 +349,6 @@ class ValueMutation:
         return evaluated
 
 
-# --- a segment's campaign list ------------------------------------------------------
-
-MEMBER_CURSOR = "segment-member:"
-
-
-def member_cursor(customer_id: int) -> str:
-    return base64.b64encode(f"{MEMBER_CURSOR}{customer_id}".encode()).decode()
-
-
-def parse_member_cursor(cursor: str) -> int:
-    """The customer id a ``segmentMembers`` cursor stands for, or :class:`BadUserInput`."""
-    try:
-        text = base64.b64decode(cursor.encode("ascii"), validate=True).decode("ascii")
-    except (binascii.Error, UnicodeError, ValueError):
-        text = ""
-    number = text.removeprefix(MEMBER_CURSOR)
-    if not text.startswith(MEMBER_CURSOR) or not number.isdigit() or len(number) > 18:
-        raise BadUserInput("after", f"{cursor!r} is not a cursor of segmentMembers")
-    return int(number)
-
-
-@strawberry.type(
-    description="A customer on a segment's campaign list, with the columns of c360 "
-    "segments export: name, phone and email clear, masked or refused as your role reads "
-    "them; RFM (value_rfm) and CLV (value_clv) figures clear or refused."
-)
-class SegmentMember:
-    customer_id: int
-    kind: str = strawberry.field(description="person | organization")
-    province: str | None
-    city: str | None
-    tier: str | None
-    stage: str | None
-    row: strawberry.Private[dict[str, Any]]
-    subject: strawberry.Private[Subject]
-
-    @classmethod
-    def of(cls, row: dict[str, Any], subject: Subject) -> SegmentMember:
-        return cls(
-            customer_id=int(row["customer_id"]),
-            kind=row["kind"],
-            province=row["province"],
-            city=row["city"],
-            tier=row["tier"],
-            stage=row["stage"],
-            row=row,
-            subject=subject,
-        )
-
-    def _figure(self, info: Info, field: str, key: str) -> Any:
-        permit(info.context, field, self.subject)
-        return self.row[key]
-
-    @strawberry.field
-    def name(self, info: Info) -> str | None:
-        return present_value("name", self.row["name"], info.context, self.subject)
-
-    @strawberry.field
-    def phone(self, info: Info) -> str | None:
-        return present_value("phone", self.row["phone"], info.context, self.subject)
-
-    @strawberry.field
-    def email(self, info: Info) -> str | None:
-        return present_value("email", self.row["email"], info.context, self.subject)
-
-    @strawberry.field(description="Recency, frequency, monetary quintile scores, e.g. 545.")
-    def rfm_score(self, info: Info) -> str | None:
-        return self._figure(info, "value_rfm", "rfm")
-
-    @strawberry.field(description="Spend in the RFM window (value_rfm).")
-    def monetary(self, info: Info) -> float | None:
-        return self._figure(info, "value_rfm", "monetary")
-
-    @strawberry.field(description="Discounted 12-month customer lifetime value (value_clv).")
-    def clv_12m(self, info: Info) -> float | None:
-        return self._figure(info, "value_clv", "clv_12m")
-
-    @strawberry.field(description="Probability the customer is still active (value_clv).")
-    def p_alive(self, info: Info) -> float | None:
-        return self._figure(info, "value_clv", "p_alive")
-
-
-@strawberry.type(description="A page of a segment's campaign list, by customer id.")
-class SegmentMemberPage:
-    nodes: list[SegmentMember]
-    total_count: int = strawberry.field(
-        description="How many customers the campaign list holds across all pages."
-    )
-    excluded: JSON = strawberry.field(
-        description="Members left off the list, by reason: no_marketing_consent, "
-        "suppressed, restricted."
-    )
-    end_cursor: str | None = strawberry.field(description="Pass as `after` for the next page.")
-    has_next_page: bool
-
-
-@dataclass(frozen=True, slots=True)
-class _Listed:
-    rows: list[dict[str, Any]]
-    """up to one more than the page, from the cursor on"""
-    total: int
-    excluded: dict[str, int]
-
-
-def _campaign_list(
-    engine: Engine, segment_id: int, scope: RowScope, after_id: int, first: int
-) -> _Listed | None:
-    """The page of the segment's campaign list after customer ``after_id``, as
-    ``c360 segments export`` selects it (consent, suppression and restriction
-    checked now, rows outside ``scope`` left out); ``None``: no such segment."""
-    with engine.connect() as conn:
-        if find_segment(conn, segment_id) is None:
-            return None
-        members = members_of(conn, segment_id)
-    audience = campaign_audience(engine, members, utcnow())
-    with engine.connect() as conn:
-        if scope.unrestricted:
-            later = [c for c in audience.included if c > after_id]
-            return _Listed(
-                export_rows(conn, later[: first + 1]), len(audience.included), audience.excluded
-            )
-        seen = [
-            r
-            for r in export_rows(conn, audience.included)
-            if scope.admits(r["province"], r["city"])
-        ]
-    later_rows = [r for r in seen if r["customer_id"] > after_id]
-    return _Listed(later_rows[: first + 1], len(seen), audience.excluded)
-
-
 @strawberry.type
 class ValueQuery:
     @strawberry.field(
@@ -524,35 +379,4 @@ class ValueQuery:
         first: int = 20,
         after: str | None = None,
     ) -> SegmentMemberPage | None:
-        check_page_size(first, "first")
-        declared = check_purpose(purpose, info)
-        start = parse_member_cursor(after) if after is not None else 0
-        context = info.context
-        permit(context, "segment", Subject(None, purpose=declared))
-        listed = await asyncio.to_thread(
-            _campaign_list, context.engine, _segment_id(segment_id), context.row_scope, start, first
-        )
-        if listed is None:
-            raise BadUserInput("segmentId", f"no segment has id {segment_id}")
-        rows = listed.rows[:first]
-        ids = [int(r["customer_id"]) for r in rows]
-        await asyncio.to_thread(context.prime_coverage, ids, declared)
-        nodes = [
-            SegmentMember.of(
-                r,
-                Subject(
-                    int(r["customer_id"]),
-                    r["kind"],
-                    declared,
-                    roles_seeing(context.principal, r["province"], r["city"]),
-                ),
-            )
-            for r in rows
-        ]
-        return SegmentMemberPage(
-            nodes=nodes,
-            total_count=listed.total,
-            excluded=JSON(listed.excluded),
-            end_cursor=member_cursor(ids[-1]) if ids else None,
-            has_next_page=len(listed.rows) > first,
-        )
+        return await campaign_page(info, _segment_id(segment_id), purpose, first, after)

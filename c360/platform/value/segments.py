@@ -221,6 +221,20 @@ def members_of(conn: Connection, segment_id: int) -> list[int]:
     )
 
 
+def members_after(conn: Connection, segment_id: int, after: int, limit: int) -> list[int]:
+    """The segment's next ``limit`` members by customer id after customer ``after``."""
+    column = value_segment_member.c.customer_id
+    return [
+        int(c)
+        for c in conn.execute(
+            select(column)
+            .where(value_segment_member.c.segment_id == segment_id, column > after)
+            .order_by(column)
+            .limit(limit)
+        ).scalars()
+    ]
+
+
 def changes_of(conn: Connection, segment_id: int, limit: int = 100) -> list[dict[str, Any]]:
     rows = conn.execute(
         select(value_segment_change)
