@@ -263,7 +263,7 @@ const CUSTOMER = `query Customer($id: ID!, $events: Int!) {
     sourceRecords { recordId source stream externalId status linkMethod linkScore explanation }
     credit { status grade points basePoints modelVersion computedAt probabilityOfDefault
       reasons { feature text points } creditLimit termsDays measures manualReview
-      decisions(first: 5) { kind grade creditLimit termsDays reason decidedBy decidedAt }
+      decisions(first: 5) { decisionId kind measures grade creditLimit termsDays reason decidedBy decidedAt }
       alerts { alertId kind severity message raisedAt } }
     AUTHENTICITY
     VALUE
@@ -374,8 +374,12 @@ function renderCredit(credit, refused) {
     else if (row === "credit_reasons") {
       cell.append(el("ul", {}, ...(credit.reasons || []).map((r) => el("li", { text: `${r.text}` }))));
     } else if (row === "credit_decisions") {
-      cell.append(el("ul", {}, ...(credit.decisions || []).map((d) => el("li", { text:
-        `${d.decidedAt} · ${t(d.kind)} · ${d.grade ?? ""} · ${d.creditLimit.toLocaleString()} / ${d.termsDays} ${t("days")} · ${d.decidedBy}${d.reason ? ` · ${d.reason}` : ""}` }))));
+      // newest first: the first is the decision in force (an override once one is recorded)
+      cell.append(el("ul", {}, ...(credit.decisions || []).map((d, i) => el("li", { "data-decision": d.decisionId,
+        "data-kind": d.kind, "data-in-force": i === 0 || null, class: i === 0 ? "in-force" : "meta" },
+        i === 0 ? el("strong", { class: "badge", text: t("inForce") }) : null,
+        `${d.decidedAt} · ${t(d.kind)} · ${d.grade ?? ""} · ${d.creditLimit.toLocaleString()} / ${d.termsDays} ${t("days")}`
+        + `${d.measures?.length ? ` · ${d.measures.join("、")}` : ""} · ${d.decidedBy}${d.reason ? ` · ${d.reason}` : ""}`))));
     } else if (row === "credit_alert") {
       cell.append(el("ul", {}, ...(credit.alerts || []).map((a) => el("li", { class: `severity-${a.severity}`, text:
         `${a.raisedAt} · ${a.severity} · ${a.message}` }))));
@@ -384,6 +388,27 @@ function renderCredit(credit, refused) {
     body.append(el("tr", { "data-row": row }, el("th", { scope: "row", text: t(row) }), cell));
   }
   card.hidden = shown === 0;
+  // An override needs a decision to override: offered where the role may run it.
+  $("override-form").hidden = card.hidden || !credit?.decisions?.length
+    || !(state.api.has("overrideCreditDecision") && new Set(state.session.mutations).has("override_credit"));
+}
+
+async function overrideCredit() {
+  const status = $("override-status");
+  const reason = $("override-reason").value.trim();
+  const limit = $("override-limit").value.trim(), terms = $("override-terms").value.trim();
+  const measures = $("override-measures").value.split(/[,，、]/).map((m) => m.trim()).filter(Boolean);
+  if (!reason) { status.className = "error"; status.textContent = t("failed") + t("needReason"); $("override-reason").focus(); return; }
+  if (!limit && !terms && !measures.length) { status.className = "error"; status.textContent = t("failed") + t("needChange"); $("override-limit").focus(); return; }
+  const body = await gql(`mutation O($c: ID!, $why: String!, $limit: Float, $terms: Int, $measures: [String!]) {
+    overrideCreditDecision(customerId: $c, reason: $why, creditLimit: $limit, termsDays: $terms, measures: $measures) { decisionId } }`,
+  { c: String(state.customer.customerId), why: reason, limit: limit ? Number(limit) : null,
+    terms: terms ? Number(terms) : null, measures: measures.length ? measures : null });
+  if (!body.data?.overrideCreditDecision) { status.className = "error"; status.textContent = t("failed") + errorText(body); return; }
+  for (const id of ["override-limit", "override-terms", "override-measures", "override-reason"]) $(id).value = "";
+  await showCustomer(state.customer.customerId, true);
+  status.className = "ok";
+  status.textContent = t("saved");
 }
 
 // Customer.value's fields by the policy row that governs them.
@@ -428,13 +453,36 @@ async function showConsents(customerId) {
   card.hidden = !(state.api.has("customerConsents") && readable("consents"));
   $("consent-form").hidden = card.hidden || !new Set(state.session.mutations).has("record_consent");
   if (card.hidden) return;
-  const body = await gql(`query K($c: ID!) { customerConsents(customerId: $c) { id purpose basis evidence recordedBy recordedAt expiresAt revokedAt active } }`,
+  const body = await gql(`query K($c: ID!) { customerConsents(customerId: $c) { id purpose basis evidence recordedBy recordedAt expiresAt revokedAt revokedBy active } }`,
     { c: String(customerId) });
   const list = body.data?.customerConsents;
-  $("consents").replaceChildren(...(list ? (list.length ? list.map((k) => el("li", { "data-consent": k.id, class: k.active ? "" : "meta" },
-    `${k.purpose} · ${k.basis} · `, el("span", { class: "consent-evidence", text: k.evidence }),
-    ` · ${k.recordedBy} · ${k.recordedAt.slice(0, 10)}${k.expiresAt ? ` → ${k.expiresAt.slice(0, 10)}` : ""}${k.active ? "" : ` · ${t("withdrawn")}`}`))
-    : [el("li", { text: t("none") })]) : [el("li", { class: "error", text: errorText(body) })]));
+  const canWithdraw = state.api.has("withdrawConsent") && new Set(state.session.mutations).has("withdraw_consent");
+  $("consents").replaceChildren(...(list ? (list.length ? list.map((k) => {
+    const item = el("li", { "data-consent": k.id, "data-active": String(k.active), class: k.active ? "" : "meta" },
+      `${k.purpose} · ${k.basis} · `, el("span", { class: "consent-evidence", text: k.evidence }),
+      ` · ${k.recordedBy} · ${k.recordedAt.slice(0, 10)}${k.expiresAt ? ` → ${k.expiresAt.slice(0, 10)}` : ""}`,
+      k.active ? null : el("span", { class: "consent-withdrawn", text: ` · ${t("withdrawn")} ${k.revokedAt?.slice(0, 10) ?? ""}${k.revokedBy ? ` · ${k.revokedBy}` : ""}` }));
+    if (k.active && canWithdraw) {
+      const button = el("button", { type: "button", class: "withdraw", text: t("withdraw"),
+        "aria-label": t("withdrawConsent", { purpose: k.purpose, id: k.id }) });
+      button.addEventListener("click", () => withdrawConsent(k.id));
+      item.append(" ", button);
+    }
+    return item;
+  }) : [el("li", { text: t("none") })]) : [el("li", { class: "error", text: errorText(body) })]));
+}
+
+async function withdrawConsent(id) {
+  // Effective from the next request; the record stays in the history, withdrawn.
+  const status = $("consent-status");
+  const body = await gql(`mutation W($id: Int!) { withdrawConsent(consentId: $id) { id active revokedAt } }`, { id });
+  if (!body.data?.withdrawConsent) { status.className = "error"; status.textContent = t("failed") + errorText(body); return; }
+  await showConsents(state.customer.customerId);
+  status.className = "ok";
+  status.textContent = t("consentWithdrawn", { id });
+  // the button is gone with the re-rendered list: focus the withdrawn entry
+  const item = document.querySelector(`#consents li[data-consent="${id}"]`);
+  if (item) { item.setAttribute("tabindex", "-1"); item.focus(); }
 }
 
 async function recordConsent() {
@@ -739,7 +787,8 @@ async function showCases(queue = state.queue || "mine") {
 }
 
 async function showCase(caseId) {
-  const body = await gql(`query One($id: Int!) { case(caseId: $id) { ${CASE_FIELDS} history { at actor action note } } }`, { id: caseId });
+  const body = await gql(`query One($id: Int!) { case(caseId: $id) { ${CASE_FIELDS} history { at actor action note }
+    surveys { requestedAt answeredAt csat recordedBy comment } } }`, { id: caseId });
   const c = body.data?.case;
   const box = $("case-detail");
   box.hidden = false;
@@ -767,6 +816,50 @@ async function showCase(caseId) {
   $("case-moves").hidden = buttons.length === 0;
   $("case-history").replaceChildren(...c.history.map((h) => el("li", {},
     el("strong", { text: `${h.at} ${h.action}` }), ` · ${h.actor}`, h.note ? el("div", { text: h.note }) : null)));
+  // Reassigning is offered to a role that may run assign_case somewhere; the API
+  // still refuses it unless the caller supervises the case's team (or sees every row).
+  $("assign-form").hidden = !(state.api.has("assignCase") && can.has("assign_case"));
+  $("survey-form").hidden = !(state.api.has("recordSurvey") && can.has("record_survey"));
+  const surveys = c.surveys || [];
+  $("case-surveys").replaceChildren(...(surveys.length ? surveys.map((v) => el("li", { "data-csat": v.csat ?? "" },
+    el("strong", { text: v.csat === null ? t("notAnswered") : `CSAT ${v.csat}` }),
+    ` · ${v.answeredAt ?? v.requestedAt}${v.recordedBy ? ` · ${v.recordedBy}` : ""}`,
+    v.comment ? el("div", { class: "survey-comment", text: v.comment }) : null)) : [el("li", { text: t("none") })]));
+}
+
+async function assignCase() {
+  const owner = $("assign-owner").value.trim() || null;
+  const team = $("assign-team").value.trim() || null;
+  const status = $("case-status");
+  if (!owner && !team) { status.textContent = t("failed") + t("needOwner"); $("assign-owner").focus(); return; }
+  const caseId = state.case.caseId;
+  const body = await gql(`mutation G($id: Int!, $owner: String, $team: String) { assignCase(caseId: $id, owner: $owner, team: $team) { caseId owner team } }`,
+    { id: caseId, owner, team });
+  if (body.data?.assignCase) {
+    $("assign-owner").value = ""; $("assign-team").value = "";
+    await showCase(caseId);
+    status.textContent = t("saved");
+    await showCases();
+  } else {
+    status.textContent = t("failed") + errorText(body);
+  }
+}
+
+async function recordSurvey() {
+  const caseId = state.case.caseId;
+  const before = state.case.state;
+  const status = $("case-status");
+  const body = await gql(`mutation V($id: Int!, $csat: Int!, $comment: String) { recordSurvey(caseId: $id, csat: $csat, comment: $comment) { caseId state } }`,
+    { id: caseId, csat: Number($("survey-csat").value), comment: $("survey-comment").value.trim() || null });
+  const done = body.data?.recordSurvey;
+  if (done) {
+    $("survey-comment").value = "";
+    await showCase(caseId);  // a dissatisfied answer reopens the case: the page shows its new state
+    status.textContent = done.state !== before ? t("surveyReopened") : t("saved");
+    await showCases();
+  } else {
+    status.textContent = t("failed") + errorText(body);
+  }
 }
 
 async function moveCase(caseId, stateName) {
@@ -977,18 +1070,176 @@ async function showPrivacy() {
   const rows = $("privacy").tBodies[0];
   rows.replaceChildren();
   if (!list) { $("privacy-status").textContent = t("failed") + errorText(body); return; }
+  const work = privacyCan();
   $("privacy-status").textContent = t("requestsFound", { n: list.length, late: list.filter((r) => r.overdue).length });
   for (const r of list) {
     rows.append(el("tr", { "data-request": r.id, class: r.overdue ? "overdue" : "" },
       el("td", { text: String(r.id) }), el("td", {}, el("a", { href: `#/customer/${r.customerId}`, text: String(r.customerId) })),
       el("td", { text: r.kind }), el("td", { text: r.status + (r.overdue ? ` · ${t("overdue")}` : "") }),
-      el("td", { text: r.receivedAt.slice(0, 10) }), el("td", { text: r.dueAt.slice(0, 10) }), el("td", { text: r.requestedBy })));
+      el("td", { text: r.receivedAt.slice(0, 10) }), el("td", { text: r.dueAt.slice(0, 10) }), el("td", { text: r.requestedBy }),
+      el("td", {}, work ? workButton(r) : null)));
   }
+}
+
+function workButton(r) {
+  // Fills the actions' customer id with the request's and moves focus there.
+  const button = el("button", { type: "button", class: "work-on", text: t("handle"),
+    "aria-label": `${t("handle")} #${r.id} (${t("customerNo")} ${r.customerId})` });
+  button.addEventListener("click", () => {
+    $("privacy-customer").value = String(r.customerId);
+    if (r.kind === "restriction" && r.status === "open") $("privacy-lift").focus();
+    else $("privacy-customer").focus();
+  });
+  return button;
+}
+
+const CASES_REPORT = `query R($days: Int!) { casesReport(days: $days) { since until total
+  byCategory { key count } byChannel { key count } byRegion { key count } byMonth { key count }
+  slaAttainment firstResponseAttainment medianFirstResponseHours medianResolutionHours csatMean csatAnswers
+  repeatComplainants risingCategories { category later earlier } } }`;
+
+function countTable(id, caption, rows, columns) {
+  // A visible table of the figures (the charts' data too); every cell is text.
+  return el("table", { id, class: "data" }, el("caption", { text: caption }),
+    el("thead", {}, el("tr", {}, ...columns.map((c) => el("th", { scope: "col", text: c })))),
+    el("tbody", {}, ...(rows.length ? rows.map((r) => el("tr", { "data-key": r[0] },
+      el("th", { scope: "row", text: String(r[0]) }), ...r.slice(1).map((v) => el("td", { text: String(v) }))))
+      : [el("tr", {}, el("td", { colspan: columns.length, text: t("none") }))])));
+}
+
+async function showCasesReport() {
+  const days = Number($("report-days").value);
+  const status = $("cases-report-status");
+  $("cases-report-totals").replaceChildren();
+  $("cases-report-tables").replaceChildren();
+  if (!Number.isInteger(days) || days < 1 || days > 3660) { status.textContent = t("failed") + "days: 1–3660"; return; }
+  const body = await gql(CASES_REPORT, { days });
+  const r = body.data?.casesReport;
+  if (!r) { status.textContent = t("failed") + errorText(body); return; }
+  status.textContent = t("reportPeriod", { since: r.since.slice(0, 10), until: r.until.slice(0, 10) });
+  const pct = (v) => (v === null ? "—" : `${(100 * v).toFixed(1)}%`);
+  const totals = [["reportTotal", String(r.total)], ["slaAttainment", pct(r.slaAttainment)],
+    ["firstResponseAttainment", pct(r.firstResponseAttainment)], ["medianFirstResponse", num(r.medianFirstResponseHours)],
+    ["medianResolution", num(r.medianResolutionHours)], ["csatMean", num(r.csatMean, 2)], ["csatAnswers", String(r.csatAnswers)],
+    ["repeatComplainants", String(r.repeatComplainants)]];
+  $("cases-report-totals").append(...totals.map(([k, v]) => el("div", {}, el("dt", { text: t(k) }), el("dd", { "data-total": k, text: v }))));
+  const box = $("cases-report-tables");
+  for (const [key, list] of [["byCategory", r.byCategory], ["byChannel", r.byChannel], ["byRegion", r.byRegion], ["byMonth", r.byMonth]]) {
+    const rows = key === "byMonth" ? list : list.slice().sort((a, b) => b.count - a.count);
+    // the bars repeat the visible table's figures: hidden from screen readers, which read the table
+    const chart = rows.length ? barChart(t(key), rows.map((c) => ({ label: c.key, value: c.count })), String) : null;
+    chart?.setAttribute("aria-hidden", "true");
+    box.append(el("section", { class: "card", "data-dimension": key }, el("h3", { text: t(key) }), chart,
+      countTable(`report-${key}`, t(key), rows.map((c) => [c.key, c.count]), [t("reportKey"), t("count")])));
+  }
+  box.append(el("section", { class: "card", "data-dimension": "rising" }, el("h3", { text: t("risingCategories") }),
+    countTable("report-rising", t("risingCategories"), r.risingCategories.map((c) => [c.category, c.later, c.earlier]),
+      [t("category"), t("later"), t("earlier")])));
+}
+
+// The privacy page's actions on one customer: each is a GraphQL mutation the
+// API decides (policy, purpose, audit); its refusal is shown as the API words it.
+function privacyTarget() {
+  const id = $("privacy-customer").value.trim();
+  if (!/^[0-9]+$/.test(id)) { privacySaid(t("needCustomer"), true); $("privacy-customer").focus(); return null; }
+  return id;
+}
+
+function privacySaid(text, failed) {
+  const status = $("privacy-action-status");
+  status.className = failed ? "error" : "ok";
+  status.textContent = failed ? t("failed") + text : text;
+}
+
+async function privacyAction(query, variables, done) {
+  const body = await gql(query, variables);
+  const data = body.data && Object.values(body.data)[0];
+  if (data === null || data === undefined || body.errors?.length) { privacySaid(errorText(body), true); return null; }
+  privacySaid(done(data), false);
+  await showPrivacy();
+  return data;
+}
+
+function reasonOrNull() { return $("privacy-reason").value.trim() || null; }
+
+async function privacyOpen() {
+  const c = privacyTarget(); if (!c) return;
+  await privacyAction(`mutation P($c: ID!, $k: String!, $why: String) { openPrivacyRequest(customerId: $c, kind: $k, reason: $why) { id kind } }`,
+    { c, k: $("privacy-kind").value, why: reasonOrNull() }, (r) => t("requestOpened", { id: r.id, kind: r.kind }));
+}
+
+async function privacyExport() {
+  const c = privacyTarget(); if (!c) return;
+  const data = await privacyAction(`mutation E($c: ID!) { exportPerson(customerId: $c) { requestId rows package } }`,
+    { c }, (r) => t("personExported", { rows: r.rows, id: r.requestId }));
+  if (!data) return;
+  // Offered as a download built in the page (as the segments CSV is): nothing is rendered.
+  const link = el("a", { href: URL.createObjectURL(new Blob([JSON.stringify(data.package, null, 2)], { type: "application/json;charset=utf-8" })),
+    download: `person-${c}-export.json` });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+}
+
+async function privacyRestrict() {
+  const c = privacyTarget(); if (!c) return;
+  await privacyAction(`mutation R($c: ID!, $why: String) { restrictPerson(customerId: $c, reason: $why) { id } }`,
+    { c, why: reasonOrNull() }, (r) => t("personRestricted", { id: r.id }));
+}
+
+async function privacyLift() {
+  const c = privacyTarget(); if (!c) return;
+  await privacyAction(`mutation L($c: ID!, $why: String) { liftRestriction(customerId: $c, reason: $why) }`,
+    { c, why: reasonOrNull() }, (n) => t("restrictionLifted", { n }));
+}
+
+function privacyEraseAsk() {
+  // Erasure is final: a reason first, then a second, explicit step (focus on Cancel).
+  const c = privacyTarget(); if (!c) return;
+  const reason = reasonOrNull();
+  if (!reason) { privacySaid(`reason: ${t("needReason")}`, true); $("privacy-reason").focus(); return; }
+  state.erase = { c, reason };
+  $("erase-warning").textContent = t("eraseWarning", { id: c, reason });
+  $("erase-confirm").hidden = false;
+  $("erase-cancel").focus();
+}
+
+function privacyEraseCancel() {
+  state.erase = null;
+  $("erase-confirm").hidden = true;
+  $("privacy-erase").focus();
+}
+
+async function privacyEraseGo() {
+  const ask = state.erase;
+  if (!ask) return;
+  // the id and reason the warning named, even if the fields were edited since
+  state.erase = null;
+  $("erase-confirm").hidden = true;
+  await privacyAction(`mutation X($c: ID!, $why: String) { erasePerson(customerId: $c, confirm: true, reason: $why) { requestId rowsRemoved suppressedIdentifiers } }`,
+    { c: ask.c, why: ask.reason }, (r) => t("personErased", { rows: r.rowsRemoved, ids: r.suppressedIdentifiers, id: r.requestId }));
+  $("privacy-erase").focus();
+}
+
+function privacyCan() {
+  const can = new Set(state.session.mutations);
+  const has = (api, mutation) => state.api.has(api) && can.has(mutation);
+  const shown = {
+    "privacy-open-group": has("openPrivacyRequest", "open_privacy_request"),
+    "privacy-export": has("exportPerson", "export_person"),
+    "privacy-restrict": has("restrictPerson", "restrict_person"),
+    "privacy-lift": has("liftRestriction", "lift_restriction"),
+    "privacy-erase": has("erasePerson", "erase_person"),
+  };
+  for (const [id, on] of Object.entries(shown)) $(id).hidden = !on;
+  $("privacy-actions").hidden = !Object.values(shown).some(Boolean);
+  return !$("privacy-actions").hidden;
 }
 
 // ------------------------------------------------------------------ routing
 
-const VIEWS = ["search-view", "customer-view", "cases-view", "alerts-view", "quality-view", "segments-view", "privacy-view"];
+const VIEWS = ["search-view", "customer-view", "cases-view", "cases-report-view", "alerts-view", "quality-view", "segments-view", "privacy-view"];
 
 function showView(id) {
   for (const view of VIEWS) $(view).hidden = view !== id;
@@ -1010,6 +1261,10 @@ function route() {
     if (one) showCase(Number(one[1])).then(() => $("case-detail").focus());
     else { $("case-detail").hidden = true; $("cases-view").focus(); }
     showCases();
+  } else if (location.hash === "#/cases-report") {
+    showView("cases-report-view");
+    $("cases-report-view").focus();
+    showCasesReport();
   } else if (location.hash === "#/alerts") {
     showView("alerts-view");
     $("alerts-view").focus();
@@ -1089,6 +1344,17 @@ async function main() {
   $("case-form").addEventListener("submit", (event) => { event.preventDefault(); openCase(); });
   $("verify-form").addEventListener("submit", (event) => { event.preventDefault(); verifyAttribute(); });
   $("privacy-open").addEventListener("change", showPrivacy);
+  $("privacy-open-request").addEventListener("click", privacyOpen);
+  $("privacy-export").addEventListener("click", privacyExport);
+  $("privacy-restrict").addEventListener("click", privacyRestrict);
+  $("privacy-lift").addEventListener("click", privacyLift);
+  $("privacy-erase").addEventListener("click", privacyEraseAsk);
+  $("erase-cancel").addEventListener("click", privacyEraseCancel);
+  $("erase-go").addEventListener("click", privacyEraseGo);
+  $("report-period").addEventListener("submit", (event) => { event.preventDefault(); showCasesReport(); });
+  $("assign-form").addEventListener("submit", (event) => { event.preventDefault(); assignCase(); });
+  $("survey-form").addEventListener("submit", (event) => { event.preventDefault(); recordSurvey(); });
+  $("override-form").addEventListener("submit", (event) => { event.preventDefault(); overrideCredit(); });
   $("consent-form").addEventListener("submit", (event) => { event.preventDefault(); recordConsent(); });
   for (const p of PURPOSES) $("consent-purpose").append(el("option", { value: p, text: p }));
   $("report-form").addEventListener("submit", () => { $("report-purpose").value = $("purpose").value; });
