@@ -154,6 +154,13 @@ def test_the_cases_report_shows_the_apis_figures_for_the_period(
     days.press("Enter")
     one_day = api.query(REPORT, {"days": 1})["casesReport"]
     expect(view.locator("dd[data-total=reportTotal]")).to_have_text(str(one_day["total"]))
+    # In English too, the figures' labels drawn in script included.
+    page.get_by_role("button", name="English").click()
+    expect(view.get_by_role("heading", name="By category")).to_be_visible()
+    assert view.get_by_label("Period (last N days)").is_visible()
+    assert page.get_by_role("link", name="Cases report").is_visible()
+    page.get_by_role("button", name="中文").click()
+    expect(view.get_by_role("heading", name="按类别")).to_be_visible()
 
 
 def test_risk_overrides_the_credit_decision_and_the_panel_shows_it_in_force(

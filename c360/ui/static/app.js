@@ -792,7 +792,12 @@ async function showCase(caseId) {
   const c = body.data?.case;
   const box = $("case-detail");
   box.hidden = false;
-  if (!c) { $("case-title").textContent = t("nothing"); $("case-status").textContent = errorText(body); return; }
+  if (!c) {
+    $("case-title").textContent = t("nothing"); $("case-status").textContent = errorText(body);
+    state.case = null;
+    for (const id of ["assign-form", "survey-form", "case-moves"]) $(id).hidden = true;
+    return;
+  }
   state.case = c;
   $("case-title").textContent = `#${c.caseId} · ${t(c.kind)} · ${c.category} · ${c.stateLabel}`;
   $("case-title").dataset.state = c.state;
@@ -1302,6 +1307,7 @@ async function main() {
     localStorage.setItem("c360.lang", state.lang);
     applyLanguage();
     if (!$("customer-view").hidden && state.customer) showCustomer(state.customer.customerId, true);
+    else if (!$("cases-report-view").hidden) showCasesReport();  // its headings are drawn in script
     else runSearch(false);
   });
   purpose.addEventListener("change", () => route());
