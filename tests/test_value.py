@@ -33,6 +33,7 @@ from c360.platform.secret_keys import load_key
 from c360.platform.sources import save_source
 from c360.platform.value.audience import campaign_audience
 from c360.platform.value.judgment import refresh_value
+from c360.platform.value.models import value_segment
 from c360.platform.value.reading import value_of, value_timeline
 from c360.platform.value.segments import (
     SegmentError,
@@ -42,6 +43,7 @@ from c360.platform.value.segments import (
     members_of,
     parse_filters,
 )
+from c360.platform.verification.models import authenticity_score
 from c360.search.contract import SearchFilters
 from c360.search.embedded import EmbeddedSearch
 from c360.search.indexer import Indexer
@@ -214,6 +216,60 @@ def test_segment_membership_follows_a_new_order(world: World) -> None:
     ) in [(r.customer_id, r.data) for r in recorded]
 
 
+def test_the_indexer_re_evaluates_a_stale_segment_once_the_index_changes(world: World) -> None:
+    hour = timedelta(hours=1)
+    long_ago = utcnow() - 2 * hour
+    with world.engine.begin() as conn:
+        sid = create_segment(conn, "宁波会员", {"city": "宁波市"}, actor="m", now=long_ago)
+        segment = find_segment(conn, sid)
+    assert segment is not None
+    assert evaluate_segment(world.engine, world.backend, segment, now=long_ago).members == 0
+    world.ingest([person("nb-1", name="陈刚", phone="13800138009", city="宁波市")])
+    indexer = Indexer(world.engine, world.backend, segment_every=hour)
+    # Stale (evaluated two hours ago) and the index changed since: evaluated, once.
+    [done] = [e for e in indexer.evaluate_segments() if e.segment == "宁波会员"]
+    assert (done.members, done.joined, done.left) == (1, 1, 0)
+    assert "宁波会员" not in {e.segment for e in indexer.evaluate_segments()}
+    with world.engine.connect() as conn:
+        assert members_of(conn, sid) == [world.customer("nb-1")]
+    # A change within the hour waits for the hour; then the segment follows it.
+    with world.engine.begin() as conn:
+        Ingestor("shop").ingest(
+            conn, [person("nb-2", name="周敏", phone="13800138010", city="宁波市")]
+        )
+    indexer.drain()
+    assert "宁波会员" not in {e.segment for e in indexer.evaluate_segments()}
+    later = [
+        e for e in indexer.evaluate_segments(now=utcnow() + 2 * hour) if e.segment == "宁波会员"
+    ]
+    assert [(e.members, e.joined) for e in later] == [(2, 1)]
+    # The default comes from C360_SEGMENT_EVALUATE_EVERY_MINUTES (60); switched off
+    # (0 there), the indexer never evaluates.
+    off = Indexer(world.engine, world.backend)
+    assert off.segment_every == hour
+    off.segment_every = None
+    assert off.evaluate_segments(now=utcnow() + 9 * hour) == []
+
+
+def test_a_segment_filters_by_authenticity_band(world: World) -> None:
+    with world.engine.connect() as conn:
+        bands = dict(
+            conn.execute(select(authenticity_score.c.customer_id, authenticity_score.c.band)).all()
+        )
+    hangzhou = {world.ids[ext] for ext in PEOPLE}
+    assert hangzhou <= set(bands)  # the indexer's refresher judged every one of them
+    for band in ("pass", "review", "fail"):
+        with world.engine.begin() as conn:
+            sid = create_segment(
+                conn, f"杭州-{band}", {"city": "杭州市", "authenticity_band": band}, actor="m"
+            )
+            segment = find_segment(conn, sid)
+        assert segment is not None
+        evaluate_segment(world.engine, world.backend, segment)
+        with world.engine.connect() as conn:
+            assert set(members_of(conn, sid)) == {c for c in hangzhou if bands[c] == band}
+
+
 def test_export_leaves_out_no_consent_suppressed_and_revoked(world: World) -> None:
     ids = world.ids
     _revoke(world.engine, ids["revoked"])
@@ -283,13 +339,14 @@ def test_bad_segment_filters_are_refused_by_name(world: World) -> None:
     # tests that create theirs
     with world.engine.begin() as conn:
         create_segment(conn, "重名检查", {"tier": "高价值"}, actor="m")
+        before = conn.execute(select(func.count()).select_from(value_segment)).scalar_one()
     with (
         world.engine.begin() as conn,
         pytest.raises(SegmentError, match="name: a segment named '重名检查' exists"),
     ):
         create_segment(conn, "重名检查", {"tier": "高价值"}, actor="m")
     with world.engine.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(t.customer)).scalar_one() == 5
+        assert conn.execute(select(func.count()).select_from(value_segment)).scalar_one() == before
 
 
 def test_erasure_takes_the_value_rows_with_the_person(world: World) -> None:

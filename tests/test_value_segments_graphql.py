@@ -194,7 +194,11 @@ BAD_FILTERS = [
     ({"tier": []}, "filters.tier", "must be a value or a non-empty list"),
     ({"city": ["  "]}, "filters.city", "every value must be non-empty text"),
     ({"consent": "spam"}, "filters.consent", "'spam' is not a purpose"),
-    ({"authenticityBand": ["高"]}, "filters.authenticityBand", "no authenticity judgment"),
+    (
+        {"authenticityBand": ["高"]},
+        "filters.authenticityBand",
+        "'高' is not one of pass, review, fail",
+    ),
     ({"tags": ["x" * 129]}, "filters.tags", "at most 128 characters"),
     ({}, "filters", "a segment needs at least one filter"),
 ]

@@ -60,6 +60,15 @@ class Settings(BaseSettings):
     )
     xlsx_max_rows: int = Field(default=1_000_000, ge=1, description="rows of an XLSX sheet")
 
+    # --- value ---
+    segment_evaluate_every_minutes: float = Field(
+        default=60.0,
+        ge=0,
+        le=7 * 24 * 60,
+        description="how often the indexer re-evaluates each segment once the index has "
+        "changed (0: only when asked, by c360 segments refresh or evaluateSegment)",
+    )
+
     # --- privacy ---
     retention_sweep_every_hours: float = Field(
         default=24.0,

@@ -185,6 +185,9 @@ class SegmentFilterInput:
     risk_grade: list[str] | None = None
     kind: list[str] | None = strawberry.field(default=None, description="person | organization")
     source: list[str] | None = None
+    authenticity_band: list[str] | None = strawberry.field(
+        default=None, description="pass | review | fail (the authenticity judgment's band)"
+    )
     r_score: SegmentRange | None = None
     f_score: SegmentRange | None = None
     m_score: SegmentRange | None = None
@@ -196,12 +199,9 @@ class SegmentFilterInput:
     consent: str | None = strawberry.field(
         default=None, description="A catalogue purpose the customer's consent must cover."
     )
-    authenticity_band: list[str] | None = strawberry.field(
-        default=None, description="Refused while no authenticity judgment is computed."
-    )
 
 
-LIST_FILTERS = (*SEARCH_FIELDS, "authenticity_band")
+LIST_FILTERS = tuple(SEARCH_FIELDS)
 MAX_VALUES = 100
 MAX_VALUE_LENGTH = 128
 

@@ -21,6 +21,11 @@ index — and resumes on the fresh one, catching up on what was queued meanwhile
 
 :func:`indexer_lag` tells how far behind the index is: rows pending and the age
 of the oldest.
+
+While it runs, the indexer also keeps the dynamic segments current: when idle,
+once the index has changed since its last pass, it re-evaluates each segment not
+evaluated for ``C360_SEGMENT_EVALUATE_EVERY_MINUTES``
+(:meth:`Indexer.evaluate_segments`), holding the lease, so one process does it.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, delete, func, select
@@ -40,8 +45,11 @@ from sqlalchemy.exc import OperationalError
 from c360.platform import tables as t
 from c360.platform.judgments import refresh_judgments
 from c360.platform.locks import named_lock
+from c360.platform.models import utcnow
+from c360.platform.settings import get_settings
 from c360.search.contract import SearchBackend, SearchError
 from c360.search.documents import load_documents, upserts_and_deletes
+from c360.search.segments import Evaluation, evaluate_due
 
 __all__ = [
     "BackgroundIndexer",
@@ -144,6 +152,7 @@ class Indexer:
         batch_size: int = 500,
         lease: IndexerLease | None = None,
         after_commit: BatchHook | None = None,
+        segment_every: timedelta | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
@@ -152,6 +161,16 @@ class Indexer:
         self.batch_size = batch_size
         self.lease = lease or IndexerLease(engine)
         self.after_commit = after_commit
+        if segment_every is None:
+            minutes = get_settings().segment_evaluate_every_minutes
+            segment_every = timedelta(minutes=minutes) if minutes > 0 else None
+        self.segment_every = segment_every
+        """How stale a segment may grow once the index changed (``None``: never
+        re-evaluated here)."""
+        self.changed_at = utcnow()
+        """When documents last changed (a new process does not know: now)."""
+        self.next_segment_look: datetime | None = self.changed_at
+        """When a segment may next fall due (``None``: all current until a change)."""
         """Called with a batch's outbox row ids once the index has committed it and
         before the rows are deleted (progress reporting; tests simulate a crash here)."""
 
@@ -203,10 +222,35 @@ class Indexer:
             self.after_commit(row_ids)
         with self.engine.begin() as conn:
             conn.execute(delete(t.outbox).where(t.outbox.c.id.in_(row_ids)))
+        self.changed_at = self.next_segment_look = utcnow()
         report.batches += 1
         report.rows += len(rows)
         report.upserts += len(upserts)
         report.deletes += len(deletes)
+
+    def evaluate_segments(self, now: datetime | None = None) -> list[Evaluation]:
+        """Re-evaluate the segments due (:func:`~c360.search.segments.evaluate_due`:
+        evaluated before the index last changed and long enough ago), holding the
+        lease (another process draining does it instead)."""
+        now = now or utcnow()
+        look = self.next_segment_look
+        if self.segment_every is None or look is None or now < look:
+            return []
+        with self.lease.hold(wait=False) as held:
+            if not held:
+                return []
+            done, self.next_segment_look = evaluate_due(
+                self.engine, self.backend, self.segment_every, self.changed_at, now=now
+            )
+        for evaluation in done:
+            log.info(
+                "segment %s re-evaluated: %d members (+%d -%d)",
+                evaluation.segment,
+                evaluation.members,
+                evaluation.joined,
+                evaluation.left,
+            )
+        return done
 
     def run(
         self,
@@ -239,7 +283,16 @@ class Indexer:
             if on_report is not None and (report.rows or report.busy):
                 on_report(report)
             if report.rows == 0:
+                self._segments_quietly()
                 stop.wait(interval)
+
+    def _segments_quietly(self) -> None:
+        try:
+            self.evaluate_segments()
+        except Exception:  # a segment that fails to evaluate must not stop indexing
+            # looked again at the next change, not at every idle moment
+            self.next_segment_look = None
+            log.exception("re-evaluating segments failed")
 
 
 class BackgroundIndexer:

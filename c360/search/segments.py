@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -23,7 +23,7 @@ from c360.platform.value.segments import (
 )
 from c360.search.contract import MAX_PAGE_SIZE, SearchBackend, SearchFilters, SortOrder
 
-__all__ = ["Evaluation", "evaluate_all", "evaluate_segment", "matching_ids"]
+__all__ = ["Evaluation", "evaluate_all", "evaluate_due", "evaluate_segment", "matching_ids"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,3 +72,40 @@ def evaluate_all(
     with engine.connect() as conn:
         segments = list_segments(conn)
     return [evaluate_segment(engine, backend, s, now=now) for s in segments]
+
+
+def evaluate_due(
+    engine: Engine,
+    backend: SearchBackend,
+    every: timedelta,
+    changed_at: datetime,
+    *,
+    now: datetime | None = None,
+) -> tuple[list[Evaluation], datetime | None]:
+    """Evaluate the segments last evaluated (or created, if never) before the
+    index changed at ``changed_at`` and ``every`` or longer ago: what keeps
+    segments current as the index changes. Also returns when the next of the
+    others falls due (``None``: every segment is current)."""
+    now = now or utcnow()
+    with engine.connect() as conn:
+        segments = list_segments(conn)
+    due, later = [], []
+    for segment in segments:
+        last = _aware(_last_evaluated(segment))
+        if last >= changed_at:
+            continue
+        if last <= now - every:
+            due.append(segment)
+        else:
+            later.append(last + every)
+    done = [evaluate_segment(engine, backend, s, now=now) for s in due]
+    return done, min(later, default=None)
+
+
+def _last_evaluated(segment: Mapping[str, Any]) -> datetime:
+    runs = segment.get("runs") or []
+    return runs[0]["at"] if runs else segment["created_at"]
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

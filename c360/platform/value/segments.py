@@ -33,6 +33,7 @@ from c360.platform.value.models import (
     value_segment_member,
     value_segment_run,
 )
+from c360.platform.verification.policy import BANDS
 
 __all__ = [
     "RANGE_FIELDS",
@@ -56,8 +57,12 @@ SEARCH_FIELDS = {
     "risk_grade": "risk_level",
     "kind": "kind",
     "source": "source",
+    "authenticity_band": "authenticity_band",
 }
 """Segment filter name → search filter dimension."""
+
+CHOICES = {"authenticity_band": BANDS}
+"""Search filters whose values are a fixed set: anything else is refused."""
 
 RANGE_FIELDS = (
     "r_score",
@@ -71,10 +76,6 @@ RANGE_FIELDS = (
 )
 """Value columns a segment may bound with ``{"min": …, "max": …}``."""
 
-NOT_YET = {
-    "authenticity_band": "no authenticity judgment is computed in this installation yet",
-}
-
 
 class SegmentError(ValueError):
     """A bad segment definition (the message names the field and the reason)."""
@@ -87,8 +88,6 @@ def parse_filters(raw: Mapping[str, Any]) -> dict[str, Any]:
         raise SegmentError("filters: must be an object")
     out: dict[str, Any] = {}
     for key, value in raw.items():
-        if key in NOT_YET:
-            raise SegmentError(f"filters.{key}: {NOT_YET[key]}")
         if key in SEARCH_FIELDS:
             values = [value] if isinstance(value, str) else value
             if not isinstance(values, list) or not values:
@@ -96,6 +95,11 @@ def parse_filters(raw: Mapping[str, Any]) -> dict[str, Any]:
             if not all(isinstance(v, str) and v.strip() for v in values):
                 raise SegmentError(f"filters.{key}: every value must be non-empty text")
             out[key] = [v.strip() for v in values]
+            unknown = [v for v in out[key] if key in CHOICES and v not in CHOICES[key]]
+            if unknown:
+                raise SegmentError(
+                    f"filters.{key}: {unknown[0]!r} is not one of {', '.join(CHOICES[key])}"
+                )
         elif key in RANGE_FIELDS:
             if not isinstance(value, Mapping) or not set(value) <= {"min", "max"} or not value:
                 raise SegmentError(
@@ -119,7 +123,7 @@ def parse_filters(raw: Mapping[str, Any]) -> dict[str, Any]:
                 )
             out[key] = value
         else:
-            known = sorted([*SEARCH_FIELDS, *RANGE_FIELDS, "consent", *NOT_YET])
+            known = sorted([*SEARCH_FIELDS, *RANGE_FIELDS, "consent"])
             raise SegmentError(f"filters.{key}: unknown filter; filters are {', '.join(known)}")
     return out
 
