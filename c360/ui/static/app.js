@@ -1011,8 +1011,9 @@ function csvCell(value) {
 }
 
 const MEMBER_COLUMNS = ["customerId", "kind", "name", "phone", "email", "province", "city", "tier", "stage", "rfmScore", "monetary", "clv12m", "pAlive"];
-const MEMBERS = `query M($id: Int!, $after: String) { segmentMembers(segmentId: $id, purpose: "marketing", first: 100, after: $after) {
-  totalCount excluded endCursor hasNextPage nodes { ${MEMBER_COLUMNS.join(" ")} } } }`;
+// `excluded` is counted over the whole list: asked on the first page only.
+const MEMBERS = `query M($id: Int!, $after: String, $whole: Boolean!) { segmentMembers(segmentId: $id, purpose: "marketing", first: 100, after: $after) {
+  excluded @include(if: $whole) endCursor hasNextPage nodes { ${MEMBER_COLUMNS.join(" ")} } } }`;
 
 // A segment's campaign list as the server serves it: marketing consent only,
 // masked for the signed-in role, every clear value audited with the purpose.
@@ -1020,15 +1021,16 @@ async function exportMembers(segment, button) {
   button.disabled = true;
   try {
     const lines = [MEMBER_COLUMNS.map(csvCell).join(",")];
-    let after = null, page = null;
+    let after = null, page = null, excluded = {};
     do {
-      const body = await gql(MEMBERS, { id: segment.segmentId, after });
+      const body = await gql(MEMBERS, { id: segment.segmentId, after, whole: after === null });
       page = body.data?.segmentMembers;
       if (!page) { $("segments-status").textContent = t("failed") + errorText(body); return; }
+      if (after === null) excluded = page.excluded || {};
       for (const m of page.nodes) lines.push(MEMBER_COLUMNS.map((c) => csvCell(m[c])).join(","));
       after = page.endCursor;
     } while (page.hasNextPage);
-    const left = Object.values(page.excluded || {}).reduce((a, b) => a + b, 0);
+    const left = Object.values(excluded).reduce((a, b) => a + b, 0);
     const link = el("a", { href: URL.createObjectURL(new Blob(["\ufeff" + lines.join("\r\n") + "\r\n"], { type: "text/csv;charset=utf-8" })),
       download: `segment-${segment.segmentId}-members.csv` });
     document.body.append(link);
