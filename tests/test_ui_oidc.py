@@ -4,7 +4,9 @@ checks the verifier, and the provider's access token verified like an API
 call's (roles and region from its claims). A callback with a state the browser
 did not start is refused, and so is an ID token whose nonce is another
 sign-in's. c360 issues no tokens itself here (``C360_SELF_ISSUED_TOKENS=false``):
-the page's GraphQL calls carry the provider's access token."""
+the page's GraphQL calls carry the provider's access token, renewed at the
+provider with its refresh token when it is about to expire (a provider that
+refuses ends the session's calls)."""
 
 from __future__ import annotations
 
@@ -38,11 +40,16 @@ class LoopbackProvider:
 
     def __init__(self, roles: list[str], region: str | None = None) -> None:
         self.key = ECKey.generate_key("P-256", private=True, auto_kid=True)
+        self.roles, self.region = roles, region
         self.codes: dict[str, dict[str, str]] = {}
         self.exchanges: list[dict[str, str]] = []
         self.id_tokens: list[str] = []
         self.replay: str | None = None
         """An ID token to send instead of a fresh one (a replay of another sign-in)."""
+        self.access_seconds = 300
+        """The lifetime of the access tokens the code exchange hands out."""
+        self.refresh_tokens: set[str] = set()
+        self.refuse_refresh = False
         provider = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -83,6 +90,9 @@ class LoopbackProvider:
                 size = int(self.headers.get("content-length") or 0)
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(size).decode()).items()}
                 provider.exchanges.append(form)
+                if form.get("grant_type") == "refresh_token":
+                    self._refresh(form)
+                    return
                 asked = provider.codes.pop(form.get("code", ""), None)
                 verifier = form.get("code_verifier", "")
                 challenge = (
@@ -98,18 +108,8 @@ class LoopbackProvider:
                     self._json({"error": "invalid_grant"}, 400)
                     return
                 now = int(time.time())
-                claims = {
-                    "iss": provider.issuer,
-                    "sub": "sso-0042",
-                    "aud": "c360-api",
-                    "iat": now,
-                    "exp": now + 300,
-                    "roles": roles,
-                }
-                if region:
-                    claims["region"] = region
                 header = {"alg": "ES256", "kid": provider.key.kid}
-                token = jwt.encode(header, claims, provider.key)
+                token = provider.access_token(provider.access_seconds)
                 identity = {
                     "iss": provider.issuer,
                     "sub": "sso-0042",
@@ -120,10 +120,31 @@ class LoopbackProvider:
                 }
                 id_token = provider.replay or jwt.encode(header, identity, provider.key)
                 provider.id_tokens.append(id_token)
+                refresh = secrets.token_urlsafe(24)
+                provider.refresh_tokens.add(refresh)
                 self._json(
                     {
                         "access_token": token,
                         "id_token": id_token,
+                        "refresh_token": refresh,
+                        "token_type": "Bearer",
+                        "expires_in": provider.access_seconds,
+                    }
+                )
+
+            def _refresh(self, form: dict[str, str]) -> None:
+                # rotating, as strict providers do: a refresh token works once
+                old = form.get("refresh_token", "")
+                if provider.refuse_refresh or old not in provider.refresh_tokens:
+                    self._json({"error": "invalid_grant"}, 400)
+                    return
+                provider.refresh_tokens.discard(old)
+                refresh = secrets.token_urlsafe(24)
+                provider.refresh_tokens.add(refresh)
+                self._json(
+                    {
+                        "access_token": provider.access_token(300),
+                        "refresh_token": refresh,
                         "token_type": "Bearer",
                         "expires_in": 300,
                     }
@@ -135,6 +156,23 @@ class LoopbackProvider:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.issuer = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def access_token(self, seconds: int) -> str:
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "iss": self.issuer,
+            "sub": "sso-0042",
+            "aud": "c360-api",
+            "iat": now,
+            "exp": now + seconds,
+            "roles": self.roles,
+        }
+        if self.region:
+            claims["region"] = self.region
+        return jwt.encode({"alg": "ES256", "kid": self.key.kid}, claims, self.key)
+
+    def refreshes(self) -> int:
+        return sum(1 for e in self.exchanges if e.get("grant_type") == "refresh_token")
 
     def stop(self) -> None:
         self.httpd.shutdown()
@@ -254,3 +292,66 @@ def test_a_callback_the_browser_did_not_start_is_refused(
     forged = httpx.get(f"{server.url}/signin/oidc/callback?code=stolen&state=guess")
     assert forged.status_code == 403 and "state" in forged.text
     assert "c360_session" not in forged.cookies
+
+
+CALL = """async () => {
+  const session = await (await fetch("/ui/session")).json();
+  const answer = await fetch("/ui/graphql", { method: "POST",
+    headers: { "Content-Type": "application/json", "X-CSRF-Token": session.csrf },
+    body: JSON.stringify({ query: "{ __typename }" }) });
+  return [answer.status, await answer.text()];
+}"""
+
+
+def _sign_in(server: Server, context: Any, *, lands: bool = True) -> Any:
+    """A page signed in at the provider; with ``lands`` false, one whose page may
+    be sent back to /signin at once (only the session cookie is waited for)."""
+    context.clear_cookies()
+    page = context.new_page()
+    page.goto(server.url + "/signin")
+    page.locator("#sso").click()
+    if lands:
+        page.wait_for_url(server.url + "/")
+    else:
+        deadline = time.monotonic() + 10
+        while not any(c["name"] == "c360_session" for c in context.cookies()):
+            assert time.monotonic() < deadline, "no session was opened"
+            page.wait_for_timeout(50)
+    return page
+
+
+def test_an_expiring_provider_token_is_renewed_with_its_refresh_token(
+    sso: tuple[Server, LoopbackProvider, Any],
+) -> None:
+    server, provider, context = sso
+    provider.access_seconds = 20  # inside the renewal margin: the first call renews it
+    try:
+        page = _sign_in(server, context)
+        before = provider.refreshes()
+        sealed = next(c for c in context.cookies() if c["name"] == "c360_idp")["value"]
+        status, body = page.evaluate(CALL)
+        assert status == 200 and "__typename" in body
+        assert provider.refreshes() >= before + 1  # the page's own calls may have renewed first
+        renewed = next(c for c in context.cookies() if c["name"] == "c360_idp")
+        assert renewed["value"] != sealed and renewed["httpOnly"]
+        assert renewed["expires"] > time.time() + 3600  # as long as the session, not 20 s
+        # The fresh token has 300 s: the next calls use it and do not renew again.
+        settled = provider.refreshes()
+        assert page.evaluate(CALL)[0] == 200 and provider.refreshes() == settled
+        page.close()
+        # A token already expired that the provider will not renew: sign in again.
+        provider.access_seconds, provider.refuse_refresh = -5, True
+        page = _sign_in(server, context, lands=False)  # its own calls fail: back to /signin
+        cookies = {c["name"]: c["value"] for c in context.cookies()}
+        page.close()
+        csrf = httpx.get(server.url + "/ui/session", cookies=cookies).json()["csrf"]
+        refused = httpx.post(
+            server.url + "/ui/graphql",
+            json={"query": "{ __typename }"},
+            cookies=cookies,
+            headers={"Origin": server.url, "X-CSRF-Token": csrf},
+        )
+        assert refused.status_code == 401 and "sign in again" in refused.text
+        assert "set-cookie" not in refused.headers
+    finally:
+        provider.access_seconds, provider.refuse_refresh = 300, False

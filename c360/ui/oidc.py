@@ -11,11 +11,18 @@ authlib's OAuth 2 client.
   verified by the app's own token verifier (issuer, audience, signature through
   the provider's JWKS, roles and region from the configured claims), exactly as
   an API call's would be; the session is opened for that principal.
+
+The provider's refresh token, when it gives one, is kept sealed with the access
+token (:mod:`c360.ui.provider_token`); :meth:`SingleSignOn.renew` trades it for
+a fresh access token, verified like the first, when the page's call finds the
+old one about to expire.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import secrets
 import time
 import warnings
@@ -35,11 +42,13 @@ from c360.auth.oidc import check_issuer_url
 from c360.auth.staff import SESSION_TTL, constant_time_equal, open_session
 from c360.auth.token_errors import InvalidToken
 from c360.auth.tokens import TokenVerifier
-from c360.ui.provider_token import PROVIDER_TOKEN_COOKIE, PROVIDER_TOKEN_PATH, seal
+from c360.ui.provider_token import ProviderTokens, provider_cookie
 
 with warnings.catch_warnings():  # authlib warns about its httpx module on import; it works
     warnings.simplefilter("ignore")
     from authlib.integrations.httpx_client import AsyncOAuth2Client
+
+log = logging.getLogger(__name__)
 
 FLOW_COOKIE = "c360_oidc"
 FLOW_SECONDS = 600
@@ -106,30 +115,106 @@ async def _check_id_token(
     return str(claims["sub"])
 
 
-def oidc_routes(
+class SingleSignOn:
+    """Sign-in at ``settings``' provider, and renewing a session's access token
+    there with its refresh token (:meth:`renew`)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: AuthSettings,
+        verifier: TokenVerifier,
+        session_cookie: str,
+        security_headers: dict[str, str],
+    ) -> None:
+        assert settings.oidc_issuer and settings.oidc_client_id
+        self.engine, self.settings, self.verifier = engine, settings, verifier
+        self.session_cookie, self.security_headers = session_cookie, security_headers
+        self.discovery = _Discovery(settings.oidc_issuer)
+        self._renewing: dict[str, asyncio.Task[ProviderTokens | None]] = {}
+        """Renewals under way, by refresh token: a page's calls arriving together
+        share one (a provider that rotates refresh tokens refuses the second use)."""
+
+    def _client(self, redirect_uri: str | None = None) -> AsyncOAuth2Client:
+        secret = self.settings.oidc_client_secret
+        return AsyncOAuth2Client(
+            self.settings.oidc_client_id,
+            secret,
+            scope="openid profile",
+            redirect_uri=redirect_uri,
+            code_challenge_method="S256",
+            token_endpoint_auth_method="client_secret_basic" if secret else "none",
+            timeout=10,
+        )
+
+    async def renew(self, tokens: ProviderTokens, subject: str) -> ProviderTokens | None:
+        """Fresh tokens for a session of ``subject`` from its refresh token, the
+        new access token verified like the first (and naming the same person,
+        with a c360 role); None when there is no refresh token or the provider
+        or the verifier refuses — the session must then sign in again."""
+        refresh = tokens.refresh_token
+        if not refresh:
+            return None
+        task = self._renewing.get(refresh)
+        if task is None:
+            task = asyncio.ensure_future(self._renew(refresh, subject))
+            self._renewing[refresh] = task
+            task.add_done_callback(lambda _: self._renewing.pop(refresh, None))
+        return await asyncio.shield(task)
+
+    async def _renew(self, refresh: str, subject: str) -> ProviderTokens | None:
+        _, token_url = await self.discovery.endpoints()
+        try:
+            async with self._client() as oauth:
+                token = await oauth.refresh_token(token_url, refresh_token=refresh)
+        except Exception as exc:  # the provider's answer, whatever it was, ends here
+            log.warning("the provider refused to renew a session's token (%s)", type(exc).__name__)
+            return None
+        access_token = str(token.get("access_token", ""))
+        try:
+            principal = await self.verifier.verify(access_token)
+        except InvalidToken as exc:
+            log.warning("a renewed provider token was refused: %s", exc.description)
+            return None
+        if principal.subject != subject or not principal.roles:
+            log.warning("a renewed provider token names another person or carries no role")
+            return None
+        return ProviderTokens(
+            access_token,
+            _expires_at(token),
+            str(token.get("refresh_token") or "") or refresh,
+        )
+
+    def routes(self) -> list[BaseRoute]:
+        return _routes(self)
+
+
+def _expires_at(token: dict[str, Any]) -> float:
+    return float(token.get("expires_at") or time.time() + DEFAULT_TOKEN_SECONDS)
+
+
+def single_sign_on(
     engine: Engine,
     settings: AuthSettings,
     verifier: TokenVerifier,
     session_cookie: str,
     security_headers: dict[str, str],
-) -> list[BaseRoute]:
-    """The sign-in routes for ``settings``' provider (none when it has no issuer
-    or no client id)."""
+) -> SingleSignOn | None:
+    """The sign-on at ``settings``' provider (None when it names no issuer or
+    no client id)."""
     if not settings.oidc_issuer or not settings.oidc_client_id:
-        return []
-    discovery = _Discovery(settings.oidc_issuer)
-    client_id, client_secret = settings.oidc_client_id, settings.oidc_client_secret
+        return None
+    return SingleSignOn(engine, settings, verifier, session_cookie, security_headers)
+
+
+def _routes(sso: SingleSignOn) -> list[BaseRoute]:
+    """The sign-in routes."""
+    engine, verifier, discovery = sso.engine, sso.verifier, sso.discovery
+    session_cookie, security_headers = sso.session_cookie, sso.security_headers
+    client_id = str(sso.settings.oidc_client_id)
 
     def client(request: Request) -> AsyncOAuth2Client:
-        return AsyncOAuth2Client(
-            client_id,
-            client_secret,
-            scope="openid profile",
-            redirect_uri=str(request.url_for("oidc_callback")),
-            code_challenge_method="S256",
-            token_endpoint_auth_method="client_secret_basic" if client_secret else "none",
-            timeout=10,
-        )
+        return sso._client(str(request.url_for("oidc_callback")))
 
     def failed(message: str, status: int = 400) -> Response:
         return Response(
@@ -201,7 +286,9 @@ def oidc_routes(
         secret, _ = await run_in_threadpool(
             open_session, engine, principal.subject, principal.roles, principal.regions
         )
-        expires_at = float(token.get("expires_at") or time.time() + DEFAULT_TOKEN_SECONDS)
+        tokens = ProviderTokens(
+            access_token, _expires_at(token), str(token.get("refresh_token") or "") or None
+        )
         # A page, not a redirect: this response ends a cross-site navigation, so a
         # redirect would not carry the SameSite=Strict cookie; the page's own
         # navigation to / is same-site and does.
@@ -223,15 +310,8 @@ def oidc_routes(
         # The page's GraphQL calls carry the provider's access token (sealed
         # under the session: c360.ui.provider_token), so the gate verifies the
         # provider's own word on every call, self-issued tokens on or off.
-        response.set_cookie(
-            PROVIDER_TOKEN_COOKIE,
-            seal(secret, access_token, expires_at),
-            max_age=max(1, int(expires_at - time.time())),
-            httponly=True,
-            samesite="strict",
-            secure=request.url.scheme == "https",
-            path=PROVIDER_TOKEN_PATH,
-        )
+        name, value, options = provider_cookie(secret, tokens, request.url.scheme == "https")
+        response.set_cookie(name, value, **options)
         response.delete_cookie(FLOW_COOKIE, path="/signin/oidc")
         return response
 

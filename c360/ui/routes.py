@@ -35,7 +35,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from c360.auth.config import AuthSettings
 from c360.auth.issuing import TokenIssuer
@@ -53,8 +53,13 @@ from c360.auth.staff import (
 )
 from c360.auth.tokens import TokenVerifier
 from c360.platform.staff_tables import staff_session
-from c360.ui.oidc import oidc_routes
-from c360.ui.provider_token import PROVIDER_TOKEN_COOKIE, PROVIDER_TOKEN_PATH, unseal
+from c360.ui.oidc import single_sign_on
+from c360.ui.provider_token import (
+    PROVIDER_TOKEN_COOKIE,
+    PROVIDER_TOKEN_PATH,
+    provider_cookie,
+    unseal,
+)
 
 SESSION_COOKIE = "c360_session"
 SIGNIN_COOKIE = "c360_signin"
@@ -220,25 +225,38 @@ def ui_routes(
     accounts = _SessionKinds(engine)
     self_issued = settings.self_issued_tokens if settings is not None else True
     sso = (
-        oidc_routes(engine, settings, verifier, SESSION_COOKIE, SECURITY_HEADERS)
+        single_sign_on(engine, settings, verifier, SESSION_COOKIE, SECURITY_HEADERS)
         if settings is not None and verifier is not None
-        else []
+        else None
     )
 
     async def current(request: Request) -> SessionInfo | None:
         return await run_in_threadpool(session_of, engine, request.cookies.get(SESSION_COOKIE))
 
-    async def bearer_for(request: Request, session: SessionInfo) -> str | None:
-        """The token the page's request goes on with: for a session opened at
-        the OpenID Connect provider, the provider's own access token (sealed in
-        its cookie); for a password session, a token c360 mints for the staff
-        account (only when c360 accepts its own tokens: password sign-in is
-        off otherwise). None when the session has no usable token."""
+    async def bearer_for(request: Request, session: SessionInfo) -> tuple[str | None, Headers]:
+        """The token the page's request goes on with, and any cookie the
+        response must set: for a session opened at the OpenID Connect provider,
+        the provider's own access token (sealed in its cookie) — renewed there
+        first when it is about to expire, and sealed again; for a password
+        session, a token c360 mints for the staff account (only when c360
+        accepts its own tokens: password sign-in is off otherwise). None when
+        the session has no usable token."""
         if await run_in_threadpool(accounts.by_password, session):
-            return tokens.for_session(session) if self_issued else None
-        return unseal(
-            request.cookies.get(SESSION_COOKIE) or "", request.cookies.get(PROVIDER_TOKEN_COOKIE)
-        )
+            return (tokens.for_session(session) if self_issued else None), []
+        secret = request.cookies.get(SESSION_COOKIE) or ""
+        sealed = unseal(secret, request.cookies.get(PROVIDER_TOKEN_COOKIE))
+        if sealed is None:
+            return None, []
+        if not sealed.usable() and sso is not None:
+            renewed = await sso.renew(sealed, session.subject)
+            if renewed is not None:
+                name, value, options = provider_cookie(secret, renewed, _secure(request))
+                carrier = Response()
+                carrier.set_cookie(name, value, **options)
+                cookie = [(k, v) for k, v in carrier.raw_headers if k == b"set-cookie"]
+                return renewed.access_token, cookie
+        # not renewable (or the provider refused): usable until it expires
+        return (sealed.access_token if sealed.expires_at > time.time() else None), []
 
     async def index(request: Request) -> Response:
         if await current(request) is None:
@@ -351,7 +369,7 @@ def ui_routes(
                 scope, receive, send
             )
             return
-        token = await bearer_for(request, session)
+        token, cookies = await bearer_for(request, session)
         if token is None:
             await _refuse(401, "the single sign-on ended: sign in again")(scope, receive, send)
             return
@@ -366,7 +384,7 @@ def ui_routes(
             "raw_path": b"/graphql",
             "headers": [*kept, (b"authorization", f"Bearer {token}".encode())],
         }
-        await graphql(forwarded, receive, send)
+        await graphql(forwarded, receive, _setting(cookies, send))
 
     async def report(scope: Scope, receive: Receive, send: Send) -> None:
         """``POST /ui/reports/background`` (a form: ``csrf``, ``customer``,
@@ -393,7 +411,7 @@ def ui_routes(
         if not customer.isdigit() or len(customer) > 19 or target is None:
             await _refuse(400, "customer: give a customer id (digits)")(scope, receive, send)
             return
-        token = await bearer_for(request, session)
+        token, cookies = await bearer_for(request, session)
         if token is None:
             await _refuse(401, "the single sign-on ended: sign in again")(scope, receive, send)
             return
@@ -419,7 +437,7 @@ def ui_routes(
         async def no_body() -> dict[str, Any]:
             return {"type": "http.request", "body": b"", "more_body": False}
 
-        await target.handle({**forwarded, **child}, no_body, send)
+        await target.handle({**forwarded, **child}, no_body, _setting(cookies, send))
 
     return [
         Route("/", index, methods=["GET"]),
@@ -430,8 +448,25 @@ def ui_routes(
         Route("/ui/session", session_info, methods=["GET"]),
         Route("/ui/graphql", _Asgi(api), methods=["POST", "GET"]),
         Mount("/static", app=_Secured(StaticFiles(directory=STATIC)), name="static"),
-        *sso,
+        *(sso.routes() if sso is not None else []),
     ]
+
+
+Headers = list[tuple[bytes, bytes]]
+
+
+def _setting(headers: Headers, send: Send) -> Send:
+    """``send`` with ``headers`` added to the response's start (a renewed
+    token's cookie on the answer it was renewed for)."""
+    if not headers:
+        return send
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), *headers]}
+        await send(message)
+
+    return sending
 
 
 REPORT_PATH = "/reports/background/{customer_id}"
