@@ -21,6 +21,7 @@ from c360.platform.cases.hours import TZ
 from c360.platform.cases.indexing import queue_for_search
 from c360.platform.models import utcnow
 from c360.platform.value.models import value_change
+from c360.schema.case_types import CASE_ACTIONS
 from c360.search.embedded import EmbeddedSearch
 from c360.search.indexer import Indexer
 from tests.api_helpers import Api, Server, make_settings, serve
@@ -133,6 +134,15 @@ def test_agents_see_their_region_and_their_own_cases(module_server: Server, worl
 
 
 def test_only_the_supervisor_reassigns_and_escalates(module_server: Server, world: World) -> None:
+    actions = "query($id: Int!) { case(caseId: $id) { yourActions } }"
+    # Each caller is told what it may run on this case, as the mutations decide.
+    for api, expected in [
+        (agent(module_server), ["move_case", "record_survey"]),
+        (agent(module_server, subject="sup-li"), list(CASE_ACTIONS)),
+        (module_server.api("admin", purpose="complaint_handling"), list(CASE_ACTIONS)),
+        (module_server.api("risk"), []),
+    ]:
+        assert api.query(actions, {"id": world.beijing_case})["case"]["yourActions"] == expected
     [refused] = agent(module_server).errors(ASSIGN, {"id": world.beijing_case, "o": "agent-bj-1"})
     assert refused["extensions"] == {"code": "FORBIDDEN", "field": "mutation.assign_case"}
     assert "supervisor" in refused["message"]

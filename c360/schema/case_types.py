@@ -25,7 +25,7 @@ import strawberry
 from sqlalchemy import Connection, Engine, RowMapping, select
 from strawberry.scalars import JSON
 
-from c360.auth.policy import Outcome, case_roles
+from c360.auth.policy import Outcome, case_roles, may_run_on_case
 from c360.platform.cases import actions, sla
 from c360.platform.cases import models as m
 from c360.platform.cases.reading import SLA_RANK, cases_of
@@ -37,6 +37,9 @@ from c360.schema.loaders import as_utc
 from c360.schema.presentation import present_value
 
 Info = strawberry.Info[RequestContext, None]
+
+CASE_ACTIONS = ("move_case", "assign_case", "escalate_case", "record_survey")
+"""The mutations of one existing case, as ``Case.yourActions`` lists them."""
 
 CaseRow = Mapping[Any, Any]
 """A case as stored: a row of ``case`` (a ``RowMapping`` or a plain dict)."""
@@ -138,6 +141,8 @@ class CaseNode:
     row: strawberry.Private[CaseRow]
     subject: strawberry.Private[Subject]
     now: strawberry.Private[datetime]
+    supervised: strawberry.Private[bool]
+    """Whether the caller supervises the case's team."""
     case_id: int
     customer_id: int = strawberry.field(
         description="The customer it belongs to now (followed through merges)."
@@ -161,12 +166,15 @@ class CaseNode:
     csat: int | None
 
     @classmethod
-    def of(cls, row: CaseRow, subject: Subject, now: datetime) -> CaseNode:
+    def of(
+        cls, row: CaseRow, subject: Subject, now: datetime, *, supervised: bool = False
+    ) -> CaseNode:
         assert subject.customer_id is not None
         return cls(
             row=row,
             subject=subject,
             now=now,
+            supervised=supervised,
             case_id=int(row["id"]),
             customer_id=subject.customer_id,
             opened_for=int(row["customer_id"]),
@@ -187,6 +195,19 @@ class CaseNode:
             reopen_count=int(row["reopen_count"]),
             csat=row["csat"],
         )
+
+    @strawberry.field(
+        description="The case mutations you may run on this case (open_case aside): "
+        "move_case, assign_case, escalate_case, record_survey — reassigning and "
+        "escalating need you to supervise its team unless your role sees every row."
+    )
+    def your_actions(self, info: Info) -> list[str]:
+        principal = info.context.principal
+        return [
+            mutation
+            for mutation in CASE_ACTIONS
+            if may_run_on_case(principal, mutation, supervises=self.supervised) is None
+        ]
 
     @strawberry.field(description="The SLA clock now.")
     def sla(self) -> SlaClock:
@@ -308,7 +329,7 @@ class CaseReader:
             self.context.access.refused(subject, decision.field, decision.reason)
             return None, decision.reason
         self.context.access.read(subject, "case")
-        return CaseNode.of(row, subject, now), ""
+        return CaseNode.of(row, subject, now, supervised=row["team"] in self.teams), ""
 
 
 async def case_reader(info: Info, purpose: str | None) -> CaseReader:

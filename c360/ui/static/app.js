@@ -787,7 +787,7 @@ async function showCases(queue = state.queue || "mine") {
 }
 
 async function showCase(caseId) {
-  const body = await gql(`query One($id: Int!) { case(caseId: $id) { ${CASE_FIELDS} history { at actor action note }
+  const body = await gql(`query One($id: Int!) { case(caseId: $id) { ${CASE_FIELDS} yourActions history { at actor action note }
     surveys { requestedAt answeredAt csat recordedBy comment } } }`, { id: caseId });
   const c = body.data?.case;
   const box = $("case-detail");
@@ -806,7 +806,9 @@ async function showCase(caseId) {
   $("case-sla").textContent = slaText(c.sla);
   $("case-sla").className = `sla-${c.sla.state.toLowerCase()}`;
   $("case-description").textContent = c.description ?? t("refused");
-  const can = new Set(state.session.mutations);
+  // What this caller may run on this case, as the API decides it (reassigning and
+  // escalating need the case's team's supervisor unless the role sees every row).
+  const can = new Set(c.yourActions);
   const step = state.workflow?.get(c.state);
   const buttons = (step?.moves || [])
     .filter((to) => !step.supervisorMoves.includes(to) || can.has("escalate_case"))
@@ -821,8 +823,6 @@ async function showCase(caseId) {
   $("case-moves").hidden = buttons.length === 0;
   $("case-history").replaceChildren(...c.history.map((h) => el("li", {},
     el("strong", { text: `${h.at} ${h.action}` }), ` · ${h.actor}`, h.note ? el("div", { text: h.note }) : null)));
-  // Reassigning is offered to a role that may run assign_case somewhere; the API
-  // still refuses it unless the caller supervises the case's team (or sees every row).
   $("assign-form").hidden = !(state.api.has("assignCase") && can.has("assign_case"));
   $("survey-form").hidden = !(state.api.has("recordSurvey") && can.has("record_survey"));
   const surveys = c.surveys || [];
@@ -1120,9 +1120,12 @@ async function showCasesReport() {
   $("cases-report-totals").replaceChildren();
   $("cases-report-tables").replaceChildren();
   if (!Number.isInteger(days) || days < 1 || days > 3660) { status.textContent = t("failed") + "days: 1–3660"; return; }
+  $("report-csv").disabled = true;
   const body = await gql(CASES_REPORT, { days });
   const r = body.data?.casesReport;
   if (!r) { status.textContent = t("failed") + errorText(body); return; }
+  state.casesReport = r;
+  $("report-csv").disabled = false;
   status.textContent = t("reportPeriod", { since: r.since.slice(0, 10), until: r.until.slice(0, 10) });
   const pct = (v) => (v === null ? "—" : `${(100 * v).toFixed(1)}%`);
   const totals = [["reportTotal", String(r.total)], ["slaAttainment", pct(r.slaAttainment)],
@@ -1142,6 +1145,24 @@ async function showCasesReport() {
   box.append(el("section", { class: "card", "data-dimension": "rising" }, el("h3", { text: t("risingCategories") }),
     countTable("report-rising", t("risingCategories"), r.risingCategories.map((c) => [c.category, c.later, c.earlier]),
       [t("category"), t("later"), t("earlier")])));
+}
+
+// The report as one CSV (section, key, value, earlier): the totals, then each
+// dimension's counts and the rising categories, for a spreadsheet.
+function exportCasesReport() {
+  const r = state.casesReport;
+  if (!r) return;
+  const rows = [["section", "key", "value", "earlier"], ["period", r.since, r.until, ""]];
+  for (const k of ["total", "slaAttainment", "firstResponseAttainment", "medianFirstResponseHours",
+    "medianResolutionHours", "csatMean", "csatAnswers", "repeatComplainants"]) rows.push(["total", k, r[k] ?? "", ""]);
+  for (const k of ["byCategory", "byChannel", "byRegion", "byMonth"]) for (const c of r[k]) rows.push([k, c.key, c.count, ""]);
+  for (const c of r.risingCategories) rows.push(["risingCategories", c.category, c.later, c.earlier]);
+  const link = el("a", { href: URL.createObjectURL(new Blob(["\ufeff" + rows.map((row) => row.map(csvCell).join(",")).join("\r\n") + "\r\n"],
+    { type: "text/csv;charset=utf-8" })), download: `cases-report-${r.since.slice(0, 10)}-${r.until.slice(0, 10)}.csv` });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
 }
 
 // The privacy page's actions on one customer: each is a GraphQL mutation the
@@ -1360,6 +1381,7 @@ async function main() {
   $("erase-cancel").addEventListener("click", privacyEraseCancel);
   $("erase-go").addEventListener("click", privacyEraseGo);
   $("report-period").addEventListener("submit", (event) => { event.preventDefault(); showCasesReport(); });
+  $("report-csv").addEventListener("click", exportCasesReport);
   $("assign-form").addEventListener("submit", (event) => { event.preventDefault(); assignCase(); });
   $("survey-form").addEventListener("submit", (event) => { event.preventDefault(); recordSurvey(); });
   $("override-form").addEventListener("submit", (event) => { event.preventDefault(); overrideCredit(); });
