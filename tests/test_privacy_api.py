@@ -156,6 +156,37 @@ def test_restriction_and_requests_through_the_api(
     assert again[0]["extensions"]["argument"] == "customerId"
 
 
+def test_an_export_carries_out_the_request_the_person_made(
+    module_server: Server, matrix: Matrix, clean: None
+) -> None:
+    api = module_server.api("compliance", purpose="legal_obligation")
+    opened = (
+        "mutation($p: ID!, $k: String!) { openPrivacyRequest(customerId: $p, kind: $k) { id } }"
+    )
+    asked = api.query(opened, {"p": str(matrix.person), "k": "export"})["openPrivacyRequest"]["id"]
+    erasure = api.query(opened, {"p": str(matrix.person), "k": "erasure"})["openPrivacyRequest"]
+    fulfil = (
+        "mutation($p: ID!, $r: Int) { exportPerson(customerId: $p, requestId: $r) "
+        "{ requestId rows } }"
+    )
+    # Not another kind's request, nor another person's, nor an unknown one.
+    for customer, request, said in [
+        (matrix.person, erasure["id"], "asks for erasure of"),
+        (matrix.relative, asked, f"of customer {matrix.person}, not export"),
+        (matrix.person, 999999, "no privacy request 999999"),
+    ]:
+        [error] = api.errors(fulfil, {"p": str(customer), "r": request})
+        assert error["extensions"] == {"code": "BAD_USER_INPUT", "argument": "requestId"}
+        assert said in error["message"]
+    done = api.query(fulfil, {"p": str(matrix.person), "r": asked})["exportPerson"]
+    assert done["requestId"] == asked and done["rows"] > 0
+    requests = {r["id"]: r for r in api.query(READS, {"p": str(matrix.person)})["privacyRequests"]}
+    assert requests[asked]["status"] == "done"  # its deadline no longer runs
+    assert requests[erasure["id"]]["status"] == "open" and len(requests) == 2
+    [again] = api.errors(fulfil, {"p": str(matrix.person), "r": asked})
+    assert "done already" in again["message"]
+
+
 @pytest.mark.parametrize(
     ("mutation", "argument"),
     [

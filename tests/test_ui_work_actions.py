@@ -263,6 +263,7 @@ def test_compliance_works_privacy_requests_from_the_privacy_page(
     customer.fill("")
     row.get_by_role("button", name=re.compile("处理")).click()
     assert customer.input_value() == str(kept)
+    assert f"#{requested}" in status.inner_text()
     assert page.evaluate("document.activeElement.id") == "privacy-customer"
     # Export: the package offered as a JSON download.
     with page.expect_download() as download:
@@ -271,6 +272,9 @@ def test_compliance_works_privacy_requests_from_the_privacy_page(
     text = Path(download.value.path()).read_text(encoding="utf-8")
     assert json.loads(text).get("tables") and "张伟东" in text  # the person's own data
     status.filter(has_text="已导出").wait_for()
+    # The export carried out the request picked from the list: it is done, not left open.
+    [answered] = [r for r in list_requests(engine) if r["id"] == requested]
+    assert answered["status"] == "done" and answered["completed_at"] is not None
     # Restrict, then lift.
     actions_box.get_by_label(re.compile("理由")).fill("客户来电要求暂停处理")
     actions_box.get_by_role("button", name="限制处理").click()

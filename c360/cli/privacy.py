@@ -18,7 +18,13 @@ from c360.platform.audit import AuditEntry, append_now, cli_principal
 from c360.platform.privacy.backup import BackupError, backup, restore
 from c360.platform.privacy.erasure import ErasureError, compact
 from c360.platform.privacy.export import export_person, to_html
-from c360.platform.privacy.requests import complete, erase_person, list_requests, open_request
+from c360.platform.privacy.requests import (
+    complete,
+    erase_person,
+    list_requests,
+    open_request,
+    request_to_fulfil,
+)
 from c360.platform.privacy.restriction import lift
 from c360.platform.privacy.retention import (
     BATCH,
@@ -37,13 +43,18 @@ def erase_command(
     customer_id: Annotated[int, typer.Argument(help="the person to erase")],
     reason: Annotated[str | None, typer.Option(help="why (the request's reference)")] = None,
     yes: Annotated[bool, typer.Option("--yes", help="do not ask: erasure is final")] = False,
+    request: Annotated[
+        int | None, typer.Option(help="the open erasure request this carries out (its id)")
+    ] = None,
 ) -> None:
     """Erase a person's personal data everywhere and keep them out for good."""
     if not yes:
         typer.confirm(f"Erase customer {customer_id} for good?", abort=True)
     engine = open_engine()
     with user_errors(ErasureError):
-        request_id, counts = erase_person(engine, customer_id, actor=cli_principal(), reason=reason)
+        request_id, counts = erase_person(
+            engine, customer_id, actor=cli_principal(), reason=reason, request_id=request
+        )
     compact(engine)
     removed = sum(v for k, v in counts.items() if k != "suppressed_identifiers")
     console.print(
@@ -60,6 +71,9 @@ def export_command(
     out: Annotated[
         Path, typer.Option(help="directory to write export-<id>.json/.html into")
     ] = Path("."),
+    request: Annotated[
+        int | None, typer.Option(help="the open export request this carries out (its id)")
+    ] = None,
 ) -> None:
     """Write everything held about a person as JSON and HTML."""
     engine = open_engine()
@@ -67,7 +81,9 @@ def export_command(
     # while the person's processing is restricted, and checked like every read
     require_coverage(engine, customer_id, "legal_obligation", command="privacy export")
     with user_errors(ErasureError):
-        request_id = open_request(engine, customer_id, "export", requested_by=cli_principal())
+        request_id = request_to_fulfil(
+            engine, customer_id, "export", request, requested_by=cli_principal()
+        )
     with engine.connect() as conn:
         package = export_person(conn, customer_id)
     out.mkdir(parents=True, exist_ok=True)

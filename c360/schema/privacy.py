@@ -38,6 +38,7 @@ from c360.platform.privacy.requests import (
     erase_person,
     list_requests,
     open_request,
+    request_to_fulfil,
 )
 from c360.platform.privacy.restriction import lift
 from c360.schema.context import Subject
@@ -169,8 +170,10 @@ def _history(engine: Engine, customer_id: int) -> list[dict[str, Any]]:
         return history(conn, customer_id)
 
 
-def _export(engine: Engine, customer_id: int, actor: str) -> tuple[int, dict[str, Any]]:
-    request_id = open_request(engine, customer_id, "export", requested_by=actor)
+def _export(
+    engine: Engine, customer_id: int, actor: str, request_id: int | None
+) -> tuple[int, dict[str, Any]]:
+    request_id = request_to_fulfil(engine, customer_id, "export", request_id, requested_by=actor)
     with engine.connect() as conn:
         package = export_person(conn, customer_id)
     rows = sum(len(v) for v in package["tables"].values())
@@ -197,8 +200,12 @@ def _basis(engine: Engine, basis_id: int) -> dict[str, Any] | None:
         return basis_row(conn, basis_id)
 
 
-def _erase(engine: Engine, customer_id: int, actor: str, reason: str | None) -> Any:
-    request_id, counts = erase_person(engine, customer_id, actor=actor, reason=reason)
+def _erase(
+    engine: Engine, customer_id: int, actor: str, reason: str | None, request_id: int | None
+) -> Any:
+    request_id, counts = erase_person(
+        engine, customer_id, actor=actor, reason=reason, request_id=request_id
+    )
     compact(engine)
     return request_id, counts
 
@@ -206,7 +213,12 @@ def _erase(engine: Engine, customer_id: int, actor: str, reason: str | None) -> 
 def _field(message: str, default: str) -> tuple[str, str]:
     """``(argument, reason)`` of a platform error ``"field: reason"``."""
     name, sep, rest = message.partition(":")
-    arguments = {"purpose": "purpose", "basis": "basis", "evidence": "evidence"}
+    arguments = {
+        "purpose": "purpose",
+        "basis": "basis",
+        "evidence": "evidence",
+        "request_id": "requestId",
+    }
     if sep and name in arguments:
         return arguments[name], rest.strip()
     return default, message
@@ -240,25 +252,43 @@ class PrivacyMutation:
 
     @strawberry.mutation(
         description="Export everything held about the person (the JSON package of c360 "
-        "privacy export), as a completed export request. Policy field privacy_export.",
+        "privacy export), completing the open export request `requestId` (the one the "
+        "person made) or, without one, an export request received now. Policy field "
+        "privacy_export.",
         extensions=allowed("export_person"),
     )
-    async def export_person(self, info: Info, customer_id: strawberry.ID) -> PersonExport:
+    async def export_person(
+        self, info: Info, customer_id: strawberry.ID, request_id: int | None = None
+    ) -> PersonExport:
         customer = await _customer(info, customer_id, _purpose(info))
         permit(info.context, "privacy_export", customer.subject)
-        request_id, package = await asyncio.to_thread(
-            _export, info.context.engine, customer.customer_id, info.context.principal.subject
-        )
+        try:
+            fulfilled, package = await asyncio.to_thread(
+                _export,
+                info.context.engine,
+                customer.customer_id,
+                info.context.principal.subject,
+                request_id,
+            )
+        except ErasureError as exc:
+            raise BadUserInput(*_field(str(exc), "customerId")) from None
         rows = sum(len(v) for v in package["tables"].values())
-        return PersonExport(request_id=request_id, rows=rows, package=JSON(package))
+        return PersonExport(request_id=fulfilled, rows=rows, package=JSON(package))
 
     @strawberry.mutation(
         description="Erase the person for good (every table, the index, suppression list "
-        "so that no source brings them back). `confirm` must be true.",
+        "so that no source brings them back), completing the open erasure request "
+        "`requestId` or, without one, an erasure request received now. `confirm` must be "
+        "true.",
         extensions=allowed("erase_person"),
     )
     async def erase_person(
-        self, info: Info, customer_id: strawberry.ID, confirm: bool, reason: str | None = None
+        self,
+        info: Info,
+        customer_id: strawberry.ID,
+        confirm: bool,
+        reason: str | None = None,
+        request_id: int | None = None,
     ) -> ErasureOutcome:
         if not confirm:
             raise BadUserInput("confirm", "erasure is final: pass confirm: true")
@@ -271,9 +301,10 @@ class PrivacyMutation:
                 customer.customer_id,
                 info.context.principal.subject,
                 why,
+                request_id,
             )
         except ErasureError as exc:
-            raise BadUserInput("customerId", str(exc)) from None
+            raise BadUserInput(*_field(str(exc), "customerId")) from None
         info.context.refresh_loaders()
         suppressed = int(counts.get("suppressed_identifiers", 0))
         return ErasureOutcome(

@@ -69,6 +69,35 @@ def open_request(
     return int(request_id)
 
 
+def request_to_fulfil(
+    engine: Engine,
+    customer_id: int,
+    kind: str,
+    request_id: int | None,
+    *,
+    requested_by: str,
+    reason: str | None = None,
+) -> int:
+    """The request an export or erasure carries out: ``request_id``, a request
+    received earlier (it must be open, of this ``kind`` and for this customer),
+    or — without one — a new request received now. Carrying out the request
+    the customer made closes it, so its deadline is not left running."""
+    if request_id is None:
+        return open_request(engine, customer_id, kind, requested_by=requested_by, reason=reason)
+    with engine.connect() as conn:
+        row = conn.execute(select(REQUESTS).where(REQUESTS.c.id == request_id)).first()
+    if row is None:
+        raise ErasureError(f"request_id: no privacy request {request_id}")
+    if row.kind != kind or row.customer_id != customer_id:
+        raise ErasureError(
+            f"request_id: request {request_id} asks for {row.kind} of customer "
+            f"{row.customer_id}, not {kind} of customer {customer_id}"
+        )
+    if row.status != "open":
+        raise ErasureError(f"request_id: request {request_id} is {row.status} already")
+    return request_id
+
+
 def complete(engine: Engine, request_id: int, counts: dict[str, Any]) -> None:
     with write_transaction(engine) as conn:
         conn.execute(
@@ -79,10 +108,18 @@ def complete(engine: Engine, request_id: int, counts: dict[str, Any]) -> None:
 
 
 def erase_person(
-    engine: Engine, customer_id: int, *, actor: str, reason: str | None = None
+    engine: Engine,
+    customer_id: int,
+    *,
+    actor: str,
+    reason: str | None = None,
+    request_id: int | None = None,
 ) -> tuple[int, dict[str, int]]:
-    """Receive and carry out an erasure request in one go; returns its id and counts."""
-    request_id = open_request(engine, customer_id, "erasure", requested_by=actor, reason=reason)
+    """Carry out an erasure request — ``request_id``, received earlier, or one
+    received now (:func:`request_to_fulfil`); returns its id and counts."""
+    request_id = request_to_fulfil(
+        engine, customer_id, "erasure", request_id, requested_by=actor, reason=reason
+    )
     with write_transaction(engine) as conn:
         counts = erase(
             conn, customer_id, actor=actor, purpose="legal_obligation", request_id=request_id

@@ -1094,6 +1094,9 @@ function workButton(r) {
     "aria-label": `${t("handle")} #${r.id} (${t("customerNo")} ${r.customerId})` });
   button.addEventListener("click", () => {
     $("privacy-customer").value = String(r.customerId);
+    // An export or erasure of this customer now carries out this request (closing it).
+    state.privacyRequest = r.status === "open" ? r : null;
+    if (state.privacyRequest) privacySaid(t("handlingRequest", { id: r.id, kind: r.kind }), false);
     if (r.kind === "restriction" && r.status === "open") $("privacy-lift").focus();
     else $("privacy-customer").focus();
   });
@@ -1190,6 +1193,12 @@ async function privacyAction(query, variables, done) {
 
 function reasonOrNull() { return $("privacy-reason").value.trim() || null; }
 
+function requestBeingHandled(kind, customerId) {
+  // The open request picked from the list, if it asks for this action on this customer.
+  const r = state.privacyRequest;
+  return r && r.kind === kind && String(r.customerId) === String(customerId) ? r.id : null;
+}
+
 async function privacyOpen() {
   const c = privacyTarget(); if (!c) return;
   await privacyAction(`mutation P($c: ID!, $k: String!, $why: String) { openPrivacyRequest(customerId: $c, kind: $k, reason: $why) { id kind } }`,
@@ -1198,8 +1207,8 @@ async function privacyOpen() {
 
 async function privacyExport() {
   const c = privacyTarget(); if (!c) return;
-  const data = await privacyAction(`mutation E($c: ID!) { exportPerson(customerId: $c) { requestId rows package } }`,
-    { c }, (r) => t("personExported", { rows: r.rows, id: r.requestId }));
+  const data = await privacyAction(`mutation E($c: ID!, $r: Int) { exportPerson(customerId: $c, requestId: $r) { requestId rows package } }`,
+    { c, r: requestBeingHandled("export", c) }, (r) => t("personExported", { rows: r.rows, id: r.requestId }));
   if (!data) return;
   // Offered as a download built in the page (as the segments CSV is): nothing is rendered.
   const link = el("a", { href: URL.createObjectURL(new Blob([JSON.stringify(data.package, null, 2)], { type: "application/json;charset=utf-8" })),
@@ -1227,7 +1236,7 @@ function privacyEraseAsk() {
   const c = privacyTarget(); if (!c) return;
   const reason = reasonOrNull();
   if (!reason) { privacySaid(`reason: ${t("needReason")}`, true); $("privacy-reason").focus(); return; }
-  state.erase = { c, reason };
+  state.erase = { c, reason, request: requestBeingHandled("erasure", c) };
   $("erase-warning").textContent = t("eraseWarning", { id: c, reason });
   $("erase-confirm").hidden = false;
   $("erase-cancel").focus();
@@ -1245,8 +1254,8 @@ async function privacyEraseGo() {
   // the id and reason the warning named, even if the fields were edited since
   state.erase = null;
   $("erase-confirm").hidden = true;
-  await privacyAction(`mutation X($c: ID!, $why: String) { erasePerson(customerId: $c, confirm: true, reason: $why) { requestId rowsRemoved suppressedIdentifiers } }`,
-    { c: ask.c, why: ask.reason }, (r) => t("personErased", { rows: r.rowsRemoved, ids: r.suppressedIdentifiers, id: r.requestId }));
+  await privacyAction(`mutation X($c: ID!, $why: String, $r: Int) { erasePerson(customerId: $c, confirm: true, reason: $why, requestId: $r) { requestId rowsRemoved suppressedIdentifiers } }`,
+    { c: ask.c, why: ask.reason, r: ask.request }, (r) => t("personErased", { rows: r.rowsRemoved, ids: r.suppressedIdentifiers, id: r.requestId }));
   $("privacy-erase").focus();
 }
 
