@@ -16,10 +16,12 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, insert, update
 
+from c360.auth.staff import open_session
 from c360.platform import tables as t
 from c360.platform.cases.hours import TZ
 from c360.platform.cases.indexing import queue_for_search
 from c360.platform.models import utcnow
+from c360.platform.staff_tables import staff_account
 from c360.platform.value.models import value_change
 from c360.schema.case_types import CASE_ACTIONS
 from c360.search.embedded import EmbeddedSearch
@@ -155,6 +157,38 @@ def test_only_the_supervisor_reassigns_and_escalates(module_server: Server, worl
     assert up == {"state": "ESCALATED", "owner": "sup-li"}
     [marketing] = module_server.api("marketing").errors(ESCALATE, {"id": world.beijing_case})
     assert marketing["extensions"]["field"] == "mutation.escalate_case"
+
+
+def test_a_reassigning_supervisor_is_offered_the_staff_who_may_work_the_case(
+    module_server: Server, module_engine: Engine, world: World
+) -> None:
+    with module_engine.begin() as conn:  # accounts as c360 users create stores them
+        conn.execute(
+            insert(staff_account),
+            [
+                {"name": name, "role": role, "regions": regions, "password_hash": "-",
+                 "locked": locked}
+                for name, role, regions, locked in [
+                    ("zhao.min", "agent", ["北京"], False),
+                    ("sun.li", "agent", ["上海"], False),
+                    ("qian.bo", "agent", ["北京"], True),
+                    ("wu.fei", "marketing", [], False),
+                ]
+            ],
+        )  # fmt: skip
+    open_session(module_engine, "idp|li.hua", ["agent"], ["北京"])  # single sign-on
+    query = "query($id: Int!) { case(caseId: $id) { owner assignees } }"
+    case = agent(module_server, subject="sup-li").query(query, {"id": world.beijing_case})["case"]
+    # Beijing's agents and the team's supervisor (unless the case is theirs now:
+    # an escalation hands it to them); not Shanghai's, the locked account,
+    # marketing, nor the owner it has now.
+    assert {"staff:zhao.min", "idp|li.hua", "sup-li"} - {case["owner"]} <= set(case["assignees"])
+    assert not {"staff:sun.li", "staff:qian.bo", "staff:wu.fei", case["owner"]} & set(
+        case["assignees"]
+    )
+    # Someone who may not reassign it is offered no one.
+    mine = agent(module_server).query(query, {"id": world.beijing_case})["case"]
+    assert mine["assignees"] == []
 
 
 def test_case_text_is_masked_or_refused_as_the_role_requires(

@@ -86,6 +86,8 @@ def test_a_case_is_reassigned_by_an_administrator_not_an_agent_and_a_survey_reop
     page.goto(f"{workspace.url}/#/case/{case_id}")
     detail.locator("#case-title", has_text="已解决").wait_for()
     owner = form.get_by_label(re.compile("新负责人"))
+    offered = detail.locator("#assign-owners option").evaluate_all("os => os.map(o => o.value)")
+    assert "staff:ui-agent" in offered and "agent-7" not in offered  # its owner now
     owner.fill("staff:ui-admin")
     owner.press("Enter")
     expect(detail.locator("#case-meta")).to_contain_text("staff:ui-admin")

@@ -31,6 +31,7 @@ from c360.platform.cases import models as m
 from c360.platform.cases.reading import SLA_RANK, cases_of
 from c360.platform.cases.workflow import OPEN_STATES, STATE_LABELS
 from c360.platform.models import utcnow
+from c360.schema.case_assignees import case_assignees
 from c360.schema.context import RequestContext, Subject
 from c360.schema.errors import check_page_size
 from c360.schema.loaders import as_utc
@@ -209,6 +210,16 @@ class CaseNode:
             if may_run_on_case(principal, mutation, supervises=self.supervised) is None
         ]
 
+    @strawberry.field(
+        description="The staff this case may be given to (those who would see it and "
+        "may work it: accounts, recent single-sign-on users, the team's supervisor and "
+        "owners), for a caller who may reassign it; empty for anyone else."
+    )
+    async def assignees(self, info: Info) -> list[str]:
+        if "assign_case" not in self.your_actions(info):
+            return []
+        return await asyncio.to_thread(_assignees, info.context.engine, self.row)
+
     @strawberry.field(description="The SLA clock now.")
     def sla(self) -> SlaClock:
         return clock_of(self.row, self.now)
@@ -287,6 +298,11 @@ async def present_case_text(info: Info, value: str | None, subject: Subject) -> 
             if text
         ]
     return present_value("case_text", value, info.context, subject, known=known)
+
+
+def _assignees(engine: Engine, row: CaseRow) -> list[str]:
+    with engine.connect() as conn:
+        return case_assignees(conn, row)
 
 
 def supervised_teams(conn: Connection, subject: str) -> frozenset[str]:

@@ -787,7 +787,7 @@ async function showCases(queue = state.queue || "mine") {
 }
 
 async function showCase(caseId) {
-  const body = await gql(`query One($id: Int!) { case(caseId: $id) { ${CASE_FIELDS} yourActions history { at actor action note }
+  const body = await gql(`query One($id: Int!) { case(caseId: $id) { ${CASE_FIELDS} yourActions assignees history { at actor action note }
     surveys { requestedAt answeredAt csat recordedBy comment } } }`, { id: caseId });
   const c = body.data?.case;
   const box = $("case-detail");
@@ -823,6 +823,8 @@ async function showCase(caseId) {
   $("case-moves").hidden = buttons.length === 0;
   $("case-history").replaceChildren(...c.history.map((h) => el("li", {},
     el("strong", { text: `${h.at} ${h.action}` }), ` · ${h.actor}`, h.note ? el("div", { text: h.note }) : null)));
+  // the staff who would see the case and may work it, offered as the owner is typed
+  $("assign-owners").replaceChildren(...(c.assignees || []).map((a) => el("option", { value: a })));
   $("assign-form").hidden = !(state.api.has("assignCase") && can.has("assign_case"));
   $("survey-form").hidden = !(state.api.has("recordSurvey") && can.has("record_survey"));
   const surveys = c.surveys || [];
