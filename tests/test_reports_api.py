@@ -115,3 +115,21 @@ def test_data_quality_is_served_to_the_roles_the_table_names(
     # Aggregates only: no refused value, no name or phone anywhere.
     for value in (BAD_ID, BAD_EMAIL, "王芳", "13912345678"):
         assert value not in response.text
+
+
+def test_the_report_is_computed_once_for_readers_until_it_is_old_or_asked_fresh(
+    server: Server, world: Engine
+) -> None:
+    query = "query($f: Boolean!) { dataQuality(fresh: $f) { generatedAt records } }"
+    admin = staff(server, "admin")
+    first = admin.query(query, {"f": True})["dataQuality"]
+    with world.begin() as conn:
+        Ingestor("shop").ingest(
+            conn, [IncomingRecord("shop", "S2", "person", {"name": "李雷", "phone": "13700000001"})]
+        )
+    # Readers within C360_QUALITY_REPORT_MAX_AGE_S share the report computed first,
+    # and its generatedAt says when that was; a fresh one counts the new record.
+    assert staff(server, "risk").query(query, {"f": False})["dataQuality"] == first
+    fresh = admin.query(query, {"f": True})["dataQuality"]
+    assert fresh["records"] == first["records"] + 1
+    assert fresh["generatedAt"] > first["generatedAt"]

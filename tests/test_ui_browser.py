@@ -449,7 +449,7 @@ def test_the_value_panel_shows_what_the_role_reads(workspace: Workspace, page: A
         assert "value_tier" in shown
 
 
-QUALITY = """{ dataQuality { completeness { source present records }
+QUALITY = """{ dataQuality { generatedAt completeness { source present records }
   refusals { reason count } freshness { source hoursSinceSuccess } } }"""
 
 
@@ -485,6 +485,11 @@ def test_the_data_quality_dashboard_charts_the_reports_figures(
     assert shown == reasons
     assert page.locator("#freshness-chart rect.bar").count() == len(report["freshness"])
     assert page.locator("#quality-view [style]").count() == 0 and violations == []
+    # The server keeps the report for a few minutes; 重新计算 asks for one made now.
+    computed = page.locator("#quality-status").inner_text()
+    assert report["generatedAt"] in computed
+    page.get_by_role("button", name="重新计算").click()
+    expect(page.locator("#quality-status")).not_to_have_text(computed)
     # An agent does not read the report: no link, and the page says it was refused.
     page.goto("about:blank")  # leave first: a signed-out page redirects itself
     page.context.clear_cookies()

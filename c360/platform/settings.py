@@ -60,6 +60,15 @@ class Settings(BaseSettings):
     )
     xlsx_max_rows: int = Field(default=1_000_000, ge=1, description="rows of an XLSX sheet")
 
+    # --- data quality ---
+    quality_report_max_age_s: float = Field(
+        default=300.0,
+        ge=0,
+        le=24 * 3600,
+        description="how old the data-quality report GraphQL serves may be before it is "
+        "computed again (0: every request; dataQuality(fresh: true) always recomputes)",
+    )
+
     # --- value ---
     segment_evaluate_every_minutes: float = Field(
         default=60.0,

@@ -16,10 +16,10 @@ import asyncio
 from datetime import datetime
 
 import strawberry
-from sqlalchemy import Engine
 
 from c360.auth.policy import Outcome
-from c360.platform.quality.report import QualityReport, quality_report
+from c360.platform.quality.cache import current_report
+from c360.platform.quality.report import QualityReport
 from c360.schema.context import Subject
 from c360.schema.errors import Forbidden
 from c360.schema.types import Info
@@ -157,19 +157,15 @@ class DataQuality:
         )
 
 
-def _report(engine: Engine) -> QualityReport:
-    with engine.connect() as conn:
-        return quality_report(conn)
-
-
 @strawberry.type
 class QualityQuery:
     @strawberry.field(
         description="The data-quality report (completeness, validity, duplicates, "
         "freshness, refusal reasons, conflicts): aggregates only. Policy field "
-        "`data_quality` (risk, compliance and admin)."
+        "`data_quality` (risk, compliance and admin). Computed at most every "
+        "C360_QUALITY_REPORT_MAX_AGE_S seconds (see generatedAt); `fresh` computes it now."
     )
-    async def data_quality(self, info: Info) -> DataQuality:
+    async def data_quality(self, info: Info, fresh: bool = False) -> DataQuality:
         context = info.context
         subject = Subject(None)
         decision = context.decide(POLICY_FIELD, subject)
@@ -177,7 +173,7 @@ class QualityQuery:
             reason = decision.reason or f'"{POLICY_FIELD}" has no mask'
             context.access.refused(subject, decision.field, reason)
             raise Forbidden(decision.field, reason)
-        report = await asyncio.to_thread(_report, context.engine)
+        report = await asyncio.to_thread(current_report, context.engine, fresh=fresh)
         return DataQuality.of(report)
 
 

@@ -936,7 +936,7 @@ async function showAlerts() {
   }
 }
 
-const QUALITY = `query Q { dataQuality { generatedAt records accepted quarantined refusedValues customers conflictingCustomers
+const QUALITY = `query Q($fresh: Boolean!) { dataQuality(fresh: $fresh) { generatedAt records accepted quarantined refusedValues customers conflictingCustomers
   completeness { source kind attribute records present rate }
   refusals { scope source field reason count }
   freshness { source connector records lastRunAt lastRunStatus lastSuccessAt hoursSinceSuccess newestRecordAt } } }`;
@@ -976,8 +976,10 @@ function barChart(label, bars, format) {
     bars.length ? null : el("figcaption", { text: t("none") }));
 }
 
-async function showQuality() {
-  const body = await gql(QUALITY);
+async function showQuality(fresh = false) {
+  // The server keeps the report a few minutes (it reads every record): its time
+  // is shown, and 重新计算 asks for one computed now.
+  const body = await gql(QUALITY, { fresh });
   const q = body.data?.dataQuality;
   for (const id of ["completeness-chart", "refusals-chart", "freshness-chart", "quality-totals"]) $(id).replaceChildren();
   if (!q) { $("quality-status").textContent = t("failed") + errorText(body); return; }
@@ -1393,6 +1395,7 @@ async function main() {
   $("erase-go").addEventListener("click", privacyEraseGo);
   $("report-period").addEventListener("submit", (event) => { event.preventDefault(); showCasesReport(); });
   $("report-csv").addEventListener("click", exportCasesReport);
+  $("quality-fresh").addEventListener("click", () => showQuality(true));
   $("assign-form").addEventListener("submit", (event) => { event.preventDefault(); assignCase(); });
   $("survey-form").addEventListener("submit", (event) => { event.preventDefault(); recordSurvey(); });
   $("override-form").addEventListener("submit", (event) => { event.preventDefault(); overrideCredit(); });
