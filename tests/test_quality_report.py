@@ -148,6 +148,18 @@ def test_every_figure_matches_a_direct_count(world: Engine) -> None:
         )
         assert row["last_run_status"] == "succeeded"
         assert row["last_success_at"] is not None and row["hours_since_success"] < 1
+        # Each stream of the source on its own: its records and its newest one.
+        for stream in row["streams"]:
+            assert stream["records"] == _scalar(
+                world,
+                "SELECT count(*) FROM source_record WHERE source_name = :s AND stream = :t",
+                s=row["source"],
+                t=stream["stream"],
+            )
+        assert sum(s["records"] for s in row["streams"]) == row["records"]
+        assert row["newest_record_at"] == max(
+            (s["newest_record_at"] for s in row["streams"]), default=None
+        )
 
     for row in data["conflicts"]:
         if row["attribute"] not in ATTRIBUTES:

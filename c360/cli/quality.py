@@ -107,6 +107,18 @@ def _tables(report: QualityReport) -> list[Table]:
             f"{since:.1f}" if since is not None else "-",
             f"{f.median_record_age_days:.1f}" if f.median_record_age_days is not None else "-",
         )
+        if len(f.streams) > 1:  # a stream of its own age under its source
+            for s in f.streams:
+                freshness.add_row(
+                    f"  └ {s.stream}",
+                    f"{s.records:,}",
+                    "",
+                    "",
+                    "",
+                    f"{s.median_record_age_days:.1f}"
+                    if s.median_record_age_days is not None
+                    else "-",
+                )
 
     reasons = Table(
         "refused", "source", "field", "reason", "count", title="quarantine and refused values"

@@ -67,7 +67,18 @@ class DuplicateFigure:
     duplicate_rate: float
 
 
-@strawberry.type(description="When a source last synced successfully and how old its data is.")
+@strawberry.type(description="How old one stream's data is (newest and median record).")
+class StreamFreshnessFigure:
+    stream: str
+    records: int
+    newest_record_at: datetime | None
+    median_record_age_days: float | None
+
+
+@strawberry.type(
+    description="When a source last synced successfully and how old its data is, for the "
+    "source and each of its streams."
+)
 class FreshnessFigure:
     source: str
     connector: str
@@ -78,6 +89,9 @@ class FreshnessFigure:
     hours_since_success: float | None
     newest_record_at: datetime | None
     median_record_age_days: float | None
+    streams: list[StreamFreshnessFigure] = strawberry.field(
+        description="The same for each stream of the source (people, orders, consents…)."
+    )
 
 
 @strawberry.type(
@@ -149,6 +163,15 @@ class DataQuality:
                     hours_since_success=row["hours_since_success"],
                     newest_record_at=f.newest_record_at,
                     median_record_age_days=row["median_record_age_days"],
+                    streams=[
+                        StreamFreshnessFigure(
+                            stream=s.stream,
+                            records=s.records,
+                            newest_record_at=s.newest_record_at,
+                            median_record_age_days=r["median_record_age_days"],
+                        )
+                        for s, r in zip(f.streams, row["streams"], strict=True)
+                    ],
                 )
                 for f, row in zip(report.freshness, data["freshness"], strict=True)
             ],

@@ -11,7 +11,8 @@ profiles and sync runs, answering per source and per attribute
   (2.0: every customer twice in that one source), and across all sources;
 * **freshness** — the last successful sync, the last run's status, and how old
   the source's newest and median record is (``observed_at`` when the source
-  says, else when c360 last stored it);
+  says, else when c360 last stored it), for the source and for each of its
+  streams (a source synced today may carry a stream nothing refreshes);
 * **quarantine** — the reasons records were quarantined whole, and values were
   refused alone, with counts (as patterns without values:
   :mod:`c360.platform.quality.reasons`);
@@ -105,6 +106,17 @@ class Duplicates:
 
 
 @dataclass(frozen=True, slots=True)
+class StreamFreshness:
+    """How old one stream's data is (a source's people, orders, consents…):
+    a source synced today may still carry a stream nothing has refreshed."""
+
+    stream: str
+    records: int
+    newest_record_at: datetime | None
+    median_record_age_days: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class Freshness:
     source: str
     connector: str
@@ -114,6 +126,7 @@ class Freshness:
     last_success_at: datetime | None
     newest_record_at: datetime | None
     median_record_age_days: float | None
+    streams: tuple[StreamFreshness, ...] = ()
 
     def hours_since_success(self, now: datetime) -> float | None:
         if self.last_success_at is None:
@@ -193,6 +206,15 @@ class QualityReport:
                     "hours_since_success": _round(f.hours_since_success(now)),
                     "newest_record_at": _iso(f.newest_record_at),
                     "median_record_age_days": _round(f.median_record_age_days),
+                    "streams": [
+                        {
+                            "stream": s.stream,
+                            "records": s.records,
+                            "newest_record_at": _iso(s.newest_record_at),
+                            "median_record_age_days": _round(s.median_record_age_days),
+                        }
+                        for s in f.streams
+                    ],
                 }
                 for f in self.freshness
             ],
@@ -253,13 +275,14 @@ def _records(conn: Connection, report: QualityReport, now: datetime) -> None:
     passed: Counter[tuple[str, str]] = Counter()
     warned: Counter[tuple[str, str]] = Counter()
     quarantine: Counter[tuple[str, str, str]] = Counter()
-    ages: dict[str, list[float]] = defaultdict(list)
-    newest: dict[str, datetime] = {}
+    ages: dict[tuple[str, str], list[float]] = defaultdict(list)
+    newest: dict[tuple[str, str], datetime] = {}
     counts: Counter[str] = Counter()
     stored = Counter[str]()
     rows = conn.execution_options(yield_per=2000).execute(
         select(
             sr.c.source_name,
+            sr.c.stream,
             sr.c.kind,
             sr.c.status,
             sr.c.attributes,
@@ -269,13 +292,13 @@ def _records(conn: Connection, report: QualityReport, now: datetime) -> None:
             sr.c.updated_at,
         )
     )
-    for source, kind, status, attributes, warnings, reasons, observed, updated in rows:
+    for source, stream, kind, status, attributes, warnings, reasons, observed, updated in rows:
         counts[status] += 1
         stored[source] += 1
         when = _aware(observed or updated)
-        ages[source].append((now - when).total_seconds() / 86400)
-        if source not in newest or when > newest[source]:
-            newest[source] = when
+        ages[(source, stream)].append((now - when).total_seconds() / 86400)
+        if (source, stream) not in newest or when > newest[(source, stream)]:
+            newest[(source, stream)] = when
         if status == "quarantined":
             for name, reason in (reasons or {}).items():
                 quarantine[(source, name, reason_pattern(str(reason)))] += 1
@@ -319,8 +342,8 @@ def _records(conn: Connection, report: QualityReport, now: datetime) -> None:
 def _freshness(
     conn: Connection,
     stored: Mapping[str, int],
-    newest: Mapping[str, datetime],
-    ages: Mapping[str, list[float]],
+    newest: Mapping[tuple[str, str], datetime],
+    ages: Mapping[tuple[str, str], list[float]],
 ) -> list[Freshness]:
     run = t.sync_run
     last_success = dict(
@@ -348,6 +371,17 @@ def _freshness(
         select(t.source.c.name, t.source.c.connector).order_by(t.source.c.name)
     ):
         started, status = last_run.get(name, (None, None))
+        streams = tuple(
+            StreamFreshness(
+                stream=stream,
+                records=len(ages[(name, stream)]),
+                newest_record_at=newest[(name, stream)],
+                median_record_age_days=statistics.median(ages[(name, stream)]),
+            )
+            for source, stream in sorted(ages)
+            if source == name
+        )
+        mine = [age for s in streams for age in ages[(name, s.stream)]]
         out.append(
             Freshness(
                 source=name,
@@ -356,8 +390,9 @@ def _freshness(
                 last_run_at=started,
                 last_run_status=status,
                 last_success_at=last_success.get(name),
-                newest_record_at=newest.get(name),
-                median_record_age_days=statistics.median(ages[name]) if ages.get(name) else None,
+                newest_record_at=max((newest[(name, s.stream)] for s in streams), default=None),
+                median_record_age_days=statistics.median(mine) if mine else None,
+                streams=streams,
             )
         )
     return out
@@ -456,6 +491,7 @@ __all__ = [
     "Freshness",
     "QualityReport",
     "ReasonCount",
+    "StreamFreshness",
     "Validity",
     "quality_report",
 ]
