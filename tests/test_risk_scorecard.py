@@ -4,11 +4,13 @@ scaling is the one asked for; the policy table and PSI."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from c360.platform.risk.decisions import POLICY_FILE, Policy, PolicyError, load_policy
@@ -44,6 +46,34 @@ def test_reason_points_and_the_base_add_up_to_the_score(trained: tuple[dict, obj
     total = np.round(scored.base_points + scored.factor_points.sum(axis=1), 1)
     assert np.array_equal(total, scored.points)
     assert len(set(scored.grades)) >= 3  # the grades spread over the population
+
+
+def test_a_u_shaped_risk_keeps_its_turn_and_the_strength_is_chosen_inside_the_fit() -> None:
+    rng = np.random.default_rng(4)
+    n = 1200
+    frame = pd.DataFrame(
+        {
+            "age_years": rng.uniform(20, 75, n).round(1),
+            "overdue_events": rng.poisson(0.8, n).astype(float),
+        }
+    )
+    # the young and the old default more than the middle-aged; more overdue
+    # notices, more defaults
+    logit = -2.2 + 0.0025 * (frame["age_years"] - 45) ** 2 + 0.6 * frame["overdue_events"]
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    card = _fitted(frame, y, [])
+    spec = spec_of(card, Scaling())
+    rates = {f["name"]: f["event_rates"][:-2] for f in spec["features"]}  # less special, missing
+    age = rates["age_years"]
+    lowest = int(np.argmin(age))
+    assert 0 < lowest < len(age) - 1, age  # a valley, not forced into a line
+    assert age[0] > age[lowest] + 0.1 and age[-1] > age[lowest] + 0.1, age
+    overdue = rates["overdue_events"]
+    assert len(overdue) >= 2 and all(a <= b for a, b in itertools.pairwise(overdue)), overdue
+    # C came from the inner cross-validation's grid, and the spec holds the
+    # coefficients it chose
+    assert float(np.ravel(card.estimator_.C_)[0]) in np.logspace(-4, 4, 10)
+    assert [f["coef"] for f in spec["features"]] == list(card.estimator_.coef_[0])
 
 
 def test_a_model_trained_on_shuffled_labels_is_refused() -> None:
