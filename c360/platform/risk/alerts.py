@@ -27,9 +27,9 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 
 from c360.platform.audit import AuditEntry, append
+from c360.platform.bureau import latest_results, registration_closed
 from c360.platform.business_events import record_event
 from c360.platform.models import utcnow
-from c360.platform.risk.features import CLOSED_STATUSES, latest_bureau
 from c360.platform.risk.models import credit_alert, credit_watch
 from c360.platform.risk.outcomes import behaviour_of
 
@@ -114,7 +114,7 @@ def watch(
             select(credit_watch).where(credit_watch.c.customer_id.in_(ids))
         ).mappings()
     }
-    bureau = latest_bureau(conn, ids)
+    bureau = latest_results(conn, ids)
     behaviour = behaviour_of(conn, ids, now=now)
     raised: list[int] = []
     for cid in ids:
@@ -147,9 +147,8 @@ def watch(
                     listing=key.split(":", 1)[0],
                     result_id=result["id"] if result else None,
                 )
-        closed = bool(status) and any(s in str(status).lower() for s in CLOSED_STATUSES)
-        old_status = str((before or {}).get("registration_status") or "").lower()
-        was_closed = any(s in old_status for s in CLOSED_STATUSES)
+        closed = registration_closed(status)
+        was_closed = registration_closed((before or {}).get("registration_status"))
         if closed and not was_closed:
             alert(
                 "registration_status",

@@ -29,19 +29,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select
 
 from c360.platform import tables as t
-from c360.platform.connector_tables import CreditResult
+from c360.platform.bureau import latest_results, listing_count, registration_closed
 from c360.platform.normalize import NormalizationError
 from c360.platform.normalize.amounts import normalize_amount
 from c360.platform.risk.outcomes import Behaviour, behaviour_of
 from c360.platform.sql import chunks
-from c360.platform.tables import table_of
-
-RESULTS = table_of(CreditResult)
-CLOSED_STATUSES = ("注销", "吊销", "撤销", "cancelled", "revoked", "deregistered")
-"""Registration statuses under which a business no longer trades."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +119,7 @@ def features_of(
         ):
             kinds[cid] = kind
             profiles[cid] = attrs or {}
-    bureau = _latest_bureau(conn, list(kinds))
+    bureau = latest_results(conn, kinds)
     behaviour = behaviour_of(conn, list(kinds), now=now)
     today = now.date()
     for cid, kind in kinds.items():
@@ -168,33 +163,6 @@ def features_of(
     return rows, {cid: behaviour[cid] for cid in rows}
 
 
-def listing_count(result: Mapping[str, Any] | None) -> int:
-    if not result:
-        return 0
-    return len(result.get("enforcements") or []) + len(result.get("dishonest") or [])
-
-
-def latest_bureau(conn: Connection, customer_ids: Collection[int]) -> dict[int, dict[str, Any]]:
-    """Each customer's most recent bureau answer (any purpose), as a mapping."""
-    return _latest_bureau(conn, list(customer_ids))
-
-
-def _latest_bureau(conn: Connection, ids: list[int]) -> dict[int, dict[str, Any]]:
-    found: dict[int, dict[str, Any]] = {}
-    for part in chunks(sorted(ids)):
-        newest = (
-            select(RESULTS.c.customer_id, func.max(RESULTS.c.id).label("id"))
-            .where(RESULTS.c.customer_id.in_(part), RESULTS.c.found.is_(True))
-            .group_by(RESULTS.c.customer_id)
-            .subquery()
-        )
-        for row in conn.execute(
-            select(RESULTS).join(newest, newest.c.id == RESULTS.c.id)
-        ).mappings():
-            found[int(row["customer_id"])] = dict(row)
-    return found
-
-
 def _value(attrs: Mapping[str, Any], name: str) -> Any:
     item = attrs.get(name)
     return item.get("value") if isinstance(item, dict) else None
@@ -234,5 +202,4 @@ def capital_wan(value: Any) -> float:
 def _closed(status: Any) -> float:
     if not status:
         return math.nan
-    text = str(status).strip().lower()
-    return 1.0 if any(s in text for s in CLOSED_STATUSES) else 0.0
+    return 1.0 if registration_closed(status) else 0.0

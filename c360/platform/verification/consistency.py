@@ -26,9 +26,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from c360.platform.bureau import registration_closed
+
 Verdict = Literal["agree", "contradict"]
 OPERATING_STATUSES = ("存续", "在业", "开业", "正常", "active", "in business")
-CLOSED_STATUSES = ("注销", "吊销", "撤销", "cancelled", "revoked", "deregistered")
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +142,7 @@ def consistency_matrix(evidence: Evidence) -> list[Comparison]:
     registration = evidence.registration or {}
     status = registration.get("status")
     if status:
-        closed = any(word in str(status) for word in CLOSED_STATUSES)
+        closed = registration_closed(status)
         rows.append(
             Comparison(
                 "registration",

@@ -31,9 +31,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from c360.platform.bureau import registration_closed
 from c360.platform.verification.checks import CheckedValue
 from c360.platform.verification.consistency import (
-    CLOSED_STATUSES,
     Comparison,
     Evidence,
     region_contradiction,
@@ -140,6 +140,6 @@ def fraud_flags(
                 listings=len(dishonest),
             )
         status = (bureau.get("registration") or {}).get("status")
-        if status and any(word in str(status) for word in CLOSED_STATUSES):
+        if registration_closed(status):
             add("organization_deregistered", f"registration status {status}", status=str(status))
     return found

@@ -29,11 +29,10 @@ from sqlalchemy import Connection, Engine, delete, func, select
 
 from c360.platform import tables as t
 from c360.platform.bulk import bulk_insert
-from c360.platform.connector_tables import CreditResult
+from c360.platform.bureau import latest_results
 from c360.platform.golden import queue_for_index
 from c360.platform.models import utcnow
 from c360.platform.sql import chunks
-from c360.platform.tables import table_of
 from c360.platform.verification.address import check_address
 from c360.platform.verification.checks import CheckedValue
 from c360.platform.verification.consistency import Evidence, consistency_matrix
@@ -50,7 +49,6 @@ from c360.platform.verification.policy import VerificationPolicy, load_policy
 from c360.platform.verification.score import Authenticity, authenticity
 from c360.platform.verification.state import SYSTEM_ACTOR, next_states, states_of
 
-RESULTS = table_of(CreditResult)
 CHECKED_ATTRIBUTES = ("id_number", "uscc", "phone", "email", "address")
 RESHARED_LIMIT = 100
 """How many earlier holders of a batch's shared values one refresh recomputes."""
@@ -247,28 +245,6 @@ def _sharing(
     return _Sharing(shared, velocity, others - set(ids))
 
 
-def latest_bureau(conn: Connection, ids: list[int]) -> dict[int, dict[str, Any]]:
-    """Each customer's newest bureau answer that found the subject."""
-    found: dict[int, dict[str, Any]] = {}
-    for part in chunks(ids):
-        newest = (
-            select(RESULTS.c.customer_id, func.max(RESULTS.c.id).label("id"))
-            .where(RESULTS.c.customer_id.in_(part), RESULTS.c.found.is_(True))
-            .group_by(RESULTS.c.customer_id)
-            .subquery()
-        )
-        for row in conn.execute(
-            select(
-                RESULTS.c.customer_id,
-                RESULTS.c.enforcements,
-                RESULTS.c.dishonest,
-                RESULTS.c.registration,
-            ).join(newest, newest.c.id == RESULTS.c.id)
-        ).mappings():
-            found[int(row["customer_id"])] = dict(row)
-    return found
-
-
 def refresh_authenticity(
     conn: Connection,
     customer_ids: Collection[int],
@@ -314,7 +290,7 @@ def refresh_authenticity(
         digests = {cid: _address_digest(checks[cid]) for cid in live}
         window = timedelta(hours=policy.thresholds["velocity_window_hours"])
         sharing = _sharing(conn, live, digests, {c: profiles[c][2] for c in live}, window)
-        bureau = latest_bureau(conn, live)
+        bureau = latest_results(conn, live)
         existing = states_of(conn, live)
         check_rows: list[dict[str, Any]] = []
         state_rows: list[dict[str, Any]] = []
