@@ -16,7 +16,7 @@ from c360.platform.risk.features import feature_names
 
 def population(n: int = 1500, seed: int = 7) -> tuple[pd.DataFrame, np.ndarray]:
     """Every built-in feature; defaults driven by age, overdue notices, payment
-    delay, bureau score and court listings, with noise."""
+    delay, bureau score, court listings and authenticity, with noise."""
     rng = np.random.default_rng(seed)
     frame = pd.DataFrame({name: np.full(n, np.nan) for name in feature_names()})
     org = rng.random(n) < 0.3
@@ -36,6 +36,8 @@ def population(n: int = 1500, seed: int = 7) -> tuple[pd.DataFrame, np.ndarray]:
     frame["invoices"] = rng.integers(1, 13, n).astype(float)
     frame["overdue_events"] = rng.poisson(0.6, n).astype(float)
     frame["payment_delay_days"] = np.round(rng.gamma(2, 6, n), 1)
+    # its own stream: the other features draw as they did before it was added
+    frame["authenticity_score"] = np.random.default_rng(seed + 1).integers(20, 100, n) * 1.0
     logit = (
         -2.4
         + 0.55 * frame["overdue_events"]
@@ -43,6 +45,7 @@ def population(n: int = 1500, seed: int = 7) -> tuple[pd.DataFrame, np.ndarray]:
         + 0.03 * np.maximum(0, 35 - frame["age_years"].fillna(40))
         - 0.004 * (frame["bureau_score"].fillna(620) - 620)
         + 1.2 * frame["court_listings"].fillna(0)
+        - 0.02 * (frame["authenticity_score"] - 60)
         + rng.normal(0, 0.5, n)
     )
     y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)

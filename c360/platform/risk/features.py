@@ -3,7 +3,10 @@
 Three families, each read in bulk for a batch of customers:
 
 * **profile** (golden attributes): organization or person, age, years in business,
-  registered capital, how many attributes are known and verified;
+  registered capital, how many attributes are known and verified, and the
+  authenticity score (:mod:`c360.platform.verification`: do the sources agree,
+  do the documents check out, is anything flagged), whose refresher runs before
+  credit's;
 * **bureau** (the latest :class:`~c360.platform.connector_tables.CreditResult`):
   score, overdue and default counts, court listings (被执行人 / 失信被执行人),
   registration status (注销 / 吊销 count as closed);
@@ -14,10 +17,8 @@ A value that is not known is ``nan``: the binning gives "missing" its own bin,
 so not knowing is scored for what it is worth rather than guessed.
 
 Other judgments join through :data:`EXTRA_FEATURES`: a ``(name, label, reader)``
-whose reader returns ``{customer_id: value}`` for a batch. The authenticity score
-of :mod:`c360.platform.verification` is meant to be registered here once that
-package provides a bulk reader; a model stores the feature names it was trained
-on, so adding one never changes a model in force.
+whose reader returns ``{customer_id: value}`` for a batch. A model stores the
+feature names it was trained on, so adding one never changes a model in force.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from c360.platform.normalize import NormalizationError
 from c360.platform.normalize.amounts import normalize_amount
 from c360.platform.risk.outcomes import Behaviour, behaviour_of
 from c360.platform.sql import chunks
+from c360.platform.verification.models import authenticity_score
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +70,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("registered_capital_wan", "registered capital", " 万元"),
     Feature("known_attributes", "profile attributes on record"),
     Feature("verified_attributes", "verified profile attributes"),
+    Feature("authenticity_score", "authenticity score (0-100)"),
     Feature("bureau_score", "bureau credit score"),
     Feature("bureau_overdue", "overdue accounts at the bureau"),
     Feature("bureau_defaults", "defaults at the bureau"),
@@ -120,6 +123,7 @@ def features_of(
             kinds[cid] = kind
             profiles[cid] = attrs or {}
     bureau = latest_results(conn, kinds)
+    authenticity = _authenticity_scores(conn, list(kinds))
     behaviour = behaviour_of(conn, list(kinds), now=now)
     today = now.date()
     for cid, kind in kinds.items():
@@ -142,6 +146,7 @@ def features_of(
             ),
             "known_attributes": float(sum(1 for v in attrs.values() if v.get("value"))),
             "verified_attributes": float(sum(1 for v in attrs.values() if v.get("verified"))),
+            "authenticity_score": authenticity.get(cid, math.nan),
             "bureau_score": _num((result or {}).get("score")),
             "bureau_overdue": _num((result or {}).get("overdue_count")),
             "bureau_defaults": _num((result or {}).get("default_count")),
@@ -161,6 +166,19 @@ def features_of(
         for cid, row in rows.items():
             row[extra.name] = float(values.get(cid, math.nan))
     return rows, {cid: behaviour[cid] for cid in rows}
+
+
+def _authenticity_scores(conn: Connection, ids: list[int]) -> dict[int, float]:
+    """The stored authenticity score of each customer judged (none: ``nan``)."""
+    found: dict[int, float] = {}
+    for part in chunks(sorted(ids)):
+        for cid, score in conn.execute(
+            select(authenticity_score.c.customer_id, authenticity_score.c.score).where(
+                authenticity_score.c.customer_id.in_(part)
+            )
+        ):
+            found[int(cid)] = float(score)
+    return found
 
 
 def _value(attrs: Mapping[str, Any], name: str) -> Any:
