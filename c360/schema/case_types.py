@@ -22,7 +22,7 @@ from enum import Enum
 from typing import Any
 
 import strawberry
-from sqlalchemy import Connection, Engine, RowMapping, select
+from sqlalchemy import Engine, RowMapping, select
 from strawberry.scalars import JSON
 
 from c360.auth.policy import Outcome, case_roles, may_run_on_case
@@ -305,15 +305,6 @@ def _assignees(engine: Engine, row: CaseRow) -> list[str]:
         return case_assignees(conn, row)
 
 
-def supervised_teams(conn: Connection, subject: str) -> frozenset[str]:
-    """The teams whose supervisor is ``subject``."""
-    return frozenset(
-        conn.execute(select(m.case_team.c.name).where(m.case_team.c.supervisor == subject))
-        .scalars()
-        .all()
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class CaseReader:
     """Who reads cases in one request: the caller, the teams it supervises, the
@@ -349,14 +340,9 @@ class CaseReader:
 
 
 async def case_reader(info: Info, purpose: str | None) -> CaseReader:
-    subject = info.context.principal.subject
-    teams = await asyncio.to_thread(_teams, info.context.engine, subject)
+    """The caller's case reader (the teams it supervises read once a request)."""
+    teams = await info.context.loaders.supervised_teams.load(info.context.principal.subject)
     return CaseReader(info.context, teams, purpose)
-
-
-def _teams(engine: Engine, subject: str) -> frozenset[str]:
-    with engine.connect() as conn:
-        return supervised_teams(conn, subject)
 
 
 @strawberry.type(description="A customer's cases and the worst SLA state among the open ones.")

@@ -33,6 +33,7 @@ from sqlalchemy.orm import configure_mappers
 from strawberry.dataloader import DataLoader
 
 from c360.platform import models, stewardship
+from c360.platform.cases.models import case_team
 from c360.platform.cases.reading import case_changes_of
 from c360.platform.customers.ids import absorbed_by, survivor_of
 from c360.platform.customers.relationships import SHARES_IDENTIFIER, related
@@ -472,6 +473,19 @@ def fetch_value_changes(
     return _newest_by_limit(engine, keys, value_timelines)
 
 
+def fetch_supervised_teams(engine: Engine, subjects: Sequence[str]) -> list[frozenset[str]]:
+    """For each staff principal, the case teams it supervises."""
+    teams: dict[str, set[str]] = defaultdict(set)
+    with engine.connect() as conn:
+        for name, supervisor in conn.execute(
+            select(case_team.c.name, case_team.c.supervisor).where(
+                case_team.c.supervisor.in_(sorted(set(subjects)))
+            )
+        ):
+            teams[supervisor].add(name)
+    return [frozenset(teams[s]) for s in subjects]
+
+
 def fetch_merged_ids(engine: Engine, customer_ids: Sequence[int]) -> list[list[int]]:
     """For each customer, every id that redirects to it, directly or through a
     chain of merges (:func:`~c360.platform.customers.ids.absorbed_by`)."""
@@ -632,6 +646,10 @@ class Loaders:
             _threaded(engine, fetch_value_changes)
         )
         """``(customer id, how many)`` → the newest tier and stage transitions."""
+        self.supervised_teams: DataLoader[str, frozenset[str]] = DataLoader(
+            _threaded(engine, fetch_supervised_teams)
+        )
+        """Staff principal → the case teams it supervises."""
         self.merged_ids: DataLoader[int, list[int]] = DataLoader(
             _threaded(engine, fetch_merged_ids)
         )
