@@ -55,6 +55,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
 from c360.auth.config import AuthSettings
+from c360.auth.connection_slots import LocalSlots, RedisSlots
 from c360.auth.gate import Admission, Gate
 from c360.auth.issuing import TokenIssuer
 from c360.auth.keys import SigningKeys
@@ -79,6 +80,7 @@ from c360.schema import Limits, RequestContext, Schema, build_schema
 from c360.schema.report_http import report_routes
 from c360.schema.subscriptions import (
     MAX_SUBSCRIPTIONS_PER_CONNECTION,
+    RECHECK_S,
     Connections,
     SubscriptionContext,
     SubscriptionsOnly,
@@ -184,6 +186,16 @@ def _rate_limiter(settings: AuthSettings) -> RateLimiter:
     return RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
 
 
+def _connection_slots() -> LocalSlots:
+    """The subscription connections per client: counted across every process
+    through Redis when ``C360_REDIS_URL`` is set (as the rate limit is), else in
+    this one. A slot lapses three token re-checks after its process last renewed it."""
+    redis_url = os.environ.get("C360_REDIS_URL")
+    if redis_url:
+        return RedisSlots(redis_url, lapse_s=3 * RECHECK_S)
+    return LocalSlots()
+
+
 class SearchProvider:
     """The app's search backend: the one it was given, or the one the
     ``C360_SEARCH_*`` settings choose, opened on first use (a failure to open is
@@ -238,7 +250,7 @@ class GraphQLApp(GraphQL[RequestContext, None]):
             connection_init_wait_timeout=timedelta(seconds=10),
             max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION,
         )
-        self.connections = Connections(gate.verifier, gate.limiter)
+        self.connections = Connections(gate.verifier, gate.limiter, slots=_connection_slots())
         self.metrics = metrics
         self.engine = engine
         self.gate = gate
@@ -254,7 +266,7 @@ class GraphQLApp(GraphQL[RequestContext, None]):
             finally:
                 context = scope.get("state", {}).get("context")
                 if isinstance(context, SubscriptionContext):
-                    self.connections.release(context)
+                    await self.connections.release(context)
             return
         if scope["type"] != "http":
             return

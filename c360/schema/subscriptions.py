@@ -6,8 +6,9 @@ one skipped authentication in older strawberry releases and is never offered).
 A connection is admitted at ``connection_init``: its payload carries
 ``{"Authorization": "Bearer …"}``, verified by the same verifier as ``/graphql``
 (signature, issuer, audience, expiry, a revoked client), the caller's rate limit
-counted, and at most :data:`MAX_CONNECTIONS_PER_CLIENT` connections per client in
-a process; the token is verified again every :data:`RECHECK_S` seconds, so a
+counted, and at most :data:`MAX_CONNECTIONS_PER_CLIENT` connections per client
+(across every process when ``C360_REDIS_URL`` is set: :mod:`c360.auth.connection_slots`,
+else in this one); the token is verified again every :data:`RECHECK_S` seconds, so a
 connection ends when its token expires or its client is revoked. Only
 subscriptions run over a connection: a query or mutation is answered with an
 error pointing at ``POST /graphql`` (which writes the audit log as it answers).
@@ -31,6 +32,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 import weakref
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
@@ -50,6 +52,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.types import Info
 
+from c360.auth.connection_slots import LocalSlots
 from c360.auth.events import field_of_key, revealed_fields
 from c360.auth.policy import Access, field_access, role_rows, roles_seeing
 from c360.auth.principal import Principal
@@ -325,11 +328,14 @@ class SubscriptionContext(RequestContext):
     websocket: WebSocket | None = None
     connection_params: dict[str, Any] = field(default_factory=dict)
     client: str | None = None
+    slot: str = field(default_factory=lambda: uuid.uuid4().hex)
+    """This connection's name among its client's slots."""
     watcher: asyncio.Task[None] | None = None
 
 
 class Connections:
-    """Admission of WebSocket connections and the per-client limit (one process)."""
+    """Admission of WebSocket connections and the per-client limit (``slots``:
+    this process's own count, or one every process shares)."""
 
     def __init__(
         self,
@@ -337,12 +343,13 @@ class Connections:
         limiter: RateLimiter,
         max_per_client: int = MAX_CONNECTIONS_PER_CLIENT,
         recheck_s: float = RECHECK_S,
+        slots: LocalSlots | None = None,
     ) -> None:
         self.verifier = verifier
         self.limiter = limiter
         self.max_per_client = max_per_client
         self.recheck_s = recheck_s
-        self.open: dict[str, int] = {}
+        self.slots = slots if slots is not None else LocalSlots()
 
     async def admit(self, context: SubscriptionContext) -> dict[str, object]:
         """Verify the ``connection_init`` payload's bearer token, count the rate
@@ -360,14 +367,16 @@ class Connections:
             raise ConnectionRejectionError({"reason": "the token carries no c360 role"})
         if self.limiter.check(principal.client) is not None:
             raise ConnectionRejectionError({"reason": "rate limited; retry later"})
-        if self.open.get(principal.client, 0) >= self.max_per_client:
+        taken = await asyncio.to_thread(
+            self.slots.take, principal.client, context.slot, self.max_per_client
+        )
+        if not taken:
             raise ConnectionRejectionError(
                 {
                     "reason": f"client {principal.client!r} already holds "
                     f"{self.max_per_client} subscription connections"
                 }
             )
-        self.open[principal.client] = self.open.get(principal.client, 0) + 1
         context.client = principal.client
         context.principal = principal
         context.watcher = asyncio.get_running_loop().create_task(self._watch(context, token))
@@ -378,6 +387,8 @@ class Connections:
         client revoked, its key retired)."""
         while True:
             await asyncio.sleep(self.recheck_s)
+            if context.client is not None:  # the shared slot lapses unless renewed
+                await asyncio.to_thread(self.slots.renew, context.client, context.slot)
             try:
                 await self.verifier.verify(token)
             except InvalidToken as exc:
@@ -387,17 +398,13 @@ class Connections:
                         await context.websocket.close(4403, "token no longer valid")
                 return
 
-    def release(self, context: SubscriptionContext) -> None:
+    async def release(self, context: SubscriptionContext) -> None:
         """The connection is gone: free its slot and stop watching its token."""
         if context.watcher is not None:
             context.watcher.cancel()
         if context.client is not None:
-            left = self.open.get(context.client, 1) - 1
-            if left > 0:
-                self.open[context.client] = left
-            else:
-                self.open.pop(context.client, None)
-            context.client = None
+            client, context.client = context.client, None
+            await asyncio.to_thread(self.slots.give_back, client, context.slot)
 
 
 class SubscriptionsOnly(BaseGraphQLTransportWSHandler[Any, Any]):
