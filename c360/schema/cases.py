@@ -32,6 +32,7 @@ from c360.platform.models import utcnow
 from c360.schema.case_types import CaseNode, CaseReader, CaseState, case_reader
 from c360.schema.context import Subject
 from c360.schema.credit_types import permit
+from c360.schema.cursors import cursor_number, number_cursor
 from c360.schema.errors import BadUserInput, Forbidden, check_page_size, check_text
 from c360.schema.mutations import allowed
 from c360.schema.queries import check_purpose, customer_by_id, parse_customer_id
@@ -52,20 +53,6 @@ _INPUT_ARGUMENTS = {
     "owner": "owner",
     "team": "team",
 }
-
-
-def _cursor(offset: int) -> str:
-    return strawberry.relay.to_base64(CURSOR, offset)
-
-
-def _offset(cursor: str) -> int:
-    try:
-        prefix, number = strawberry.relay.from_base64(cursor)
-    except ValueError:
-        prefix, number = "", ""
-    if prefix != CURSOR or not number.isdigit() or len(number) > 9:
-        raise BadUserInput("after", f"{cursor!r} is not a cursor of cases")
-    return int(number)
 
 
 @strawberry.input(description="Which cases to list; conditions combine with AND.")
@@ -296,7 +283,7 @@ class CasesQuery:
     ) -> CasePage:
         check_page_size(first, "first", maximum=MAX_PAGE)
         declared = check_purpose(purpose, info)
-        offset = _offset(after) if after is not None else 0
+        offset = cursor_number(after, CURSOR, "cases", max_digits=9) if after is not None else 0
         where = filter or CaseFilter()
         reader = await case_reader(info, declared)
         scope = _scope(info, reader.teams, declared)
@@ -322,7 +309,7 @@ class CasesQuery:
         nodes = await nodes_of(info, reader, rows, utcnow())
         return CasePage(
             nodes=nodes,
-            end_cursor=_cursor(offset + len(rows)) if rows else None,
+            end_cursor=number_cursor(CURSOR, offset + len(rows)) if rows else None,
             has_next_page=more,
             count_query=lambda: _count(engine, [m.case.c.state.in_(states), *conditions]),
         )

@@ -24,6 +24,7 @@ from c360.platform.normalize import (
 )
 from c360.platform.normalize.china import canonical_region_name
 from c360.schema.context import Subject
+from c360.schema.cursors import cursor_number, number_cursor
 from c360.schema.errors import (
     BadUserInput,
     Forbidden,
@@ -101,23 +102,15 @@ def parse_global_id(value: str, argument: str = "id") -> relay.GlobalID:
 
 
 def encode_cursor(customer_id: int) -> str:
-    return relay.to_base64(CURSOR_PREFIX, customer_id)
+    return number_cursor(CURSOR_PREFIX, customer_id)
 
 
 def decode_cursor(cursor: str, argument: str = "after") -> int:
     """The last customer id a ``customers`` cursor stands for, or :class:`BadUserInput`."""
-    try:
-        prefix, last_id = relay.from_base64(cursor)
-    except ValueError:
-        prefix, last_id = "", ""
-    if (
-        prefix != CURSOR_PREFIX
-        or not _DIGITS.fullmatch(last_id)
-        or len(last_id) > MAX_ID_DIGITS
-        or int(last_id) > MAX_ID
-    ):
+    last_id = cursor_number(cursor, CURSOR_PREFIX, "this connection", argument=argument)
+    if last_id > MAX_ID:
         raise BadUserInput(argument, f"{cursor!r} is not a cursor of this connection")
-    return int(last_id)
+    return last_id
 
 
 def check_purpose(purpose: str | None, info: Info) -> str | None:

@@ -13,8 +13,6 @@ they change.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 from enum import Enum
 from typing import Any
 
@@ -26,6 +24,7 @@ from c360.platform.risk import alerts as alert_store
 from c360.platform.risk.decisions import decisions_of, override
 from c360.schema.context import Subject
 from c360.schema.credit_types import CreditAlertEntry, CreditDecisionEntry, permit
+from c360.schema.cursors import cursor_number, number_cursor
 from c360.schema.errors import BadUserInput, check_page_size, check_text
 from c360.schema.mutations import allowed
 from c360.schema.queries import check_purpose, customer_by_id, parse_customer_id
@@ -54,23 +53,7 @@ class AlertKind(Enum):
     GRADE_CHANGE = "grade_change"
 
 
-ALERT_CURSOR = "creditAlert:"
-
-
-def alert_cursor(alert_id: int) -> str:
-    return base64.b64encode(f"{ALERT_CURSOR}{alert_id}".encode()).decode()
-
-
-def parse_alert_cursor(cursor: str) -> int:
-    """The alert id a ``creditAlerts`` cursor stands for, or :class:`BadUserInput`."""
-    try:
-        text = base64.b64decode(cursor.encode("ascii"), validate=True).decode("ascii")
-    except (binascii.Error, UnicodeError, ValueError):
-        text = ""
-    number = text.removeprefix(ALERT_CURSOR)
-    if not text.startswith(ALERT_CURSOR) or not number.isdigit() or len(number) > 18:
-        raise BadUserInput("after", f"{cursor!r} is not a cursor of creditAlerts")
-    return int(number)
+ALERT_CURSOR = "creditAlert"
 
 
 @strawberry.type(description="A page of credit alerts, newest first.")
@@ -151,7 +134,9 @@ class RiskQuery:
     ) -> CreditAlertPage | None:
         check_page_size(first, "first")
         declared = check_purpose(purpose, info)
-        before_id = parse_alert_cursor(after) if after is not None else None
+        before_id = (
+            cursor_number(after, ALERT_CURSOR, "creditAlerts") if after is not None else None
+        )
         permit_list = Subject(None, purpose=declared)
         permit(info.context, "credit_alert", permit_list)
         customer_ids: list[int] | None = None
@@ -178,7 +163,7 @@ class RiskQuery:
         return CreditAlertPage(
             nodes=nodes,
             total_count=total,
-            end_cursor=alert_cursor(int(rows[-1]["id"])) if rows else None,
+            end_cursor=number_cursor(ALERT_CURSOR, int(rows[-1]["id"])) if rows else None,
             has_next_page=more,
         )
 

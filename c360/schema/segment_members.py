@@ -17,8 +17,6 @@ asked for, once per request.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -33,33 +31,18 @@ from c360.platform.value.audience import campaign_audience, export_rows
 from c360.platform.value.segments import find_segment, members_after, members_of
 from c360.schema.context import RequestContext, Subject
 from c360.schema.credit_types import permit
+from c360.schema.cursors import cursor_number, number_cursor
 from c360.schema.errors import BadUserInput, check_page_size
 from c360.schema.presentation import present_value
 from c360.schema.queries import check_purpose
 
 Info = strawberry.Info[RequestContext, None]
 
-MEMBER_CURSOR = "segment-member:"
+MEMBER_CURSOR = "segment-member"
 
 CHUNK = 500
 """Members checked at a time while filling a page (most pass, so one chunk
 usually fills a page of 100)."""
-
-
-def member_cursor(customer_id: int) -> str:
-    return base64.b64encode(f"{MEMBER_CURSOR}{customer_id}".encode()).decode()
-
-
-def parse_member_cursor(cursor: str) -> int:
-    """The customer id a ``segmentMembers`` cursor stands for, or :class:`BadUserInput`."""
-    try:
-        text = base64.b64decode(cursor.encode("ascii"), validate=True).decode("ascii")
-    except (binascii.Error, UnicodeError, ValueError):
-        text = ""
-    number = text.removeprefix(MEMBER_CURSOR)
-    if not text.startswith(MEMBER_CURSOR) or not number.isdigit() or len(number) > 18:
-        raise BadUserInput("after", f"{cursor!r} is not a cursor of segmentMembers")
-    return int(number)
 
 
 @strawberry.type(
@@ -207,7 +190,7 @@ async def campaign_page(
     """``segmentMembers``: one page of the segment's campaign list."""
     check_page_size(first, "first")
     declared = check_purpose(purpose, info)
-    start = parse_member_cursor(after) if after is not None else 0
+    start = cursor_number(after, MEMBER_CURSOR, "segmentMembers") if after is not None else 0
     context = info.context
     permit(context, "segment", Subject(None, purpose=declared))
     scope = context.row_scope
@@ -233,7 +216,7 @@ async def campaign_page(
     ]
     return SegmentMemberPage(
         nodes=nodes,
-        end_cursor=member_cursor(ids[-1]) if ids else None,
+        end_cursor=number_cursor(MEMBER_CURSOR, ids[-1]) if ids else None,
         has_next_page=len(listed) > first,
         engine=context.engine,
         segment_id=segment_id,

@@ -135,7 +135,7 @@ class SingleSignOn:
         """Renewals under way, by refresh token: a page's calls arriving together
         share one (a provider that rotates refresh tokens refuses the second use)."""
 
-    def _client(self, redirect_uri: str | None = None) -> AsyncOAuth2Client:
+    def client(self, redirect_uri: str | None = None) -> AsyncOAuth2Client:
         secret = self.settings.oidc_client_secret
         return AsyncOAuth2Client(
             self.settings.oidc_client_id,
@@ -165,7 +165,7 @@ class SingleSignOn:
     async def _renew(self, refresh: str, subject: str) -> ProviderTokens | None:
         _, token_url = await self.discovery.endpoints()
         try:
-            async with self._client() as oauth:
+            async with self.client() as oauth:
                 token = await oauth.refresh_token(token_url, refresh_token=refresh)
         except Exception as exc:  # the provider's answer, whatever it was, ends here
             log.warning("the provider refused to renew a session's token (%s)", type(exc).__name__)
@@ -214,7 +214,7 @@ def _routes(sso: SingleSignOn) -> list[BaseRoute]:
     client_id = str(sso.settings.oidc_client_id)
 
     def client(request: Request) -> AsyncOAuth2Client:
-        return sso._client(str(request.url_for("oidc_callback")))
+        return sso.client(str(request.url_for("oidc_callback")))
 
     def failed(message: str, status: int = 400) -> Response:
         return Response(
