@@ -31,6 +31,7 @@ from c360.demo.standins import StandIns
 from c360.platform import tables as t
 from c360.platform.customers.ids import survivor_of
 from c360.platform.golden import queue_for_index
+from c360.platform.identity_rules import identity_key
 from c360.platform.ingest import Ingestor
 from c360.platform.locks import write_transaction
 from c360.platform.records import IncomingRecord
@@ -153,7 +154,7 @@ def bureau_checks(engine: Engine, standins: StandIns, limit: int = 12) -> list[s
     touched: list[int] = []
     for kind, subject in sorted(listed)[:limit]:
         cid = _customer_by_key(
-            engine, f"p:ric:{subject}" if kind == "person" else f"o:uscc:{subject}"
+            engine, identity_key(kind, "ric" if kind == "person" else "uscc", subject)
         )
         if cid is None:
             continue

@@ -18,7 +18,8 @@ what is already under the current key), everything sealed under the previous
 master key (``C360_MASTER_KEY_PREVIOUS``, else ``keys/master-key.previous``).
 
 Blind indexes for exact-match lookups (:func:`blind_index`) are HMAC-SHA256
-under a key derived the same way, truncated to 16 bytes as CipherSweet does;
+under a key derived the same way from the index key (``C360_INDEX_KEY``, else
+``keys/index-key``), truncated to 16 bytes as CipherSweet does;
 :func:`tail_index` indexes the last four digits of a phone on its own key.
 """
 
@@ -58,6 +59,10 @@ from c360.platform.secret_keys import KeySpec, SecretKeyError, key_store, load_k
 
 MASTER_KEY = KeySpec("master-key", "C360_MASTER_KEY")
 PREVIOUS_MASTER_KEY = KeySpec("master-key.previous", "C360_MASTER_KEY_PREVIOUS")
+INDEX_KEY = KeySpec("index-key", "C360_INDEX_KEY")
+"""The key blind indexes derive from. Not the master key: an index is compared,
+never opened, so rotating the master key leaves every index valid; replacing
+this key means recomputing the indexes (``c360 resolve --rebuild``)."""
 SWITCH = "C360_FIELD_ENCRYPTION"
 PREFIX = "c360e1:"
 JSON_KEY = "c360e"
@@ -159,9 +164,27 @@ def open_sealed(context: str, value: str) -> bytes:
         raise FieldKeyError(f"{context}: a sealed value does not open (altered?)") from None
 
 
+_INDEX_KEYS: dict[tuple[str | None, str], bytes] = {}
+
+
+def index_key() -> bytes:
+    """The root of the blind-index keys (:data:`INDEX_KEY`), kept per place as
+    :func:`_masters` keeps the master keys (blocking asks for it per value)."""
+    place = (os.environ.get(INDEX_KEY.env_var), str(key_store()))
+    found = _INDEX_KEYS.get(place)
+    if found is None:
+        found = _INDEX_KEYS[place] = load_key(INDEX_KEY)
+    return found
+
+
+def derived_index_key(context: str) -> bytes:
+    """A 32-byte key of its own for one kind of index, from the index key."""
+    return _derive(index_key(), f"key:{context}")
+
+
 def blind_index(context: str, value: str) -> str:
     """Keyed, truncated (16 bytes) digest of ``value`` for exact-match lookups."""
-    key = _derive(load_key(MASTER_KEY), f"idx:{context}")
+    key = _derive(index_key(), f"idx:{context}")
     return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:32]
 
 
@@ -169,14 +192,22 @@ def tail_index(context: str, phone: str) -> str:
     """The phone's last four digits under their own key, truncated to 4 bytes:
     many people share a tail, so the index tells little on its own."""
     digits = "".join(c for c in phone if c.isdigit())[-4:]
-    key = _derive(load_key(MASTER_KEY), f"tail:{context}")
+    key = _derive(index_key(), f"tail:{context}")
     return hmac.new(key, digits.encode(), hashlib.sha256).hexdigest()[:8]
 
 
 # ------------------------------------------------------------------ column types
 
 
-class SealedText(TypeDecorator[str]):
+class SealedAtRest:
+    """What :func:`rotate` asks of a sealed column type."""
+
+    def needs_reseal(self, stored: Any, current: str) -> bool:
+        """Whether a value as stored is not (all) sealed under key id ``current``."""
+        return bool(stored) and _stored_key(stored) != current
+
+
+class SealedText(SealedAtRest, TypeDecorator[str]):
     """Text sealed at rest when encryption is on."""
 
     impl = Text
@@ -197,7 +228,7 @@ class SealedText(TypeDecorator[str]):
         return value
 
 
-class SealedJSON(TypeDecorator[Any]):
+class SealedJSON(SealedAtRest, TypeDecorator[Any]):
     """A JSON document sealed whole at rest when encryption is on."""
 
     impl = JSON
@@ -218,7 +249,7 @@ class SealedJSON(TypeDecorator[Any]):
         return value
 
 
-class SealedBytes(TypeDecorator[bytes]):
+class SealedBytes(SealedAtRest, TypeDecorator[bytes]):
     """Bytes (a payload as received) sealed at rest when encryption is on."""
 
     impl = LargeBinary
@@ -279,7 +310,7 @@ def sealed_columns() -> Iterator[tuple[Table, str]]:
     """Every column of the models whose type is sealed."""
     for table in SQLModel.metadata.sorted_tables:
         for column in table.columns:
-            if isinstance(column.type, SealedText | SealedJSON | SealedBytes):
+            if isinstance(column.type, SealedAtRest):
                 yield table, column.name
 
 
@@ -300,7 +331,7 @@ def rotate(
     for table, name in sealed_columns():
         (pk,) = table.primary_key.columns
         column = table.c[name]
-        sealed_type: TypeDecorator[Any] = column.type  # type: ignore[assignment]
+        sealed_type: Any = column.type
         stored = type_coerce(column, sealed_type.impl)  # as kept, not opened
         last: Any = None
         while True:
@@ -314,7 +345,7 @@ def rotate(
                 rows = conn.execute(stmt).all()
                 if rows:
                     last = rows[-1][0]
-                stale = [r[0] for r in rows if r[1] and _stored_key(r[1]) != current]
+                stale = [r[0] for r in rows if sealed_type.needs_reseal(r[1], current)]
                 for row_id in stale:
                     value = conn.execute(select(column).where(pk == row_id)).scalar()
                     conn.execute(update(table).where(pk == row_id).values({name: value}))

@@ -9,8 +9,10 @@ settings (``deterministic_rules`` in ``default_settings.json`` and in any
 
 Two tags are special: ``ric`` (resident id numbers) and ``uscc`` (unified social
 credit codes) are *hard* identifiers — two different values never join one
-customer (cannot-link) — whichever rules name them. A change of rules applies to
-records resolved from then on; ``c360 resolve --rebuild`` applies it to all.
+customer (cannot-link) — whichever rules name them. A change of rules applies
+to records resolved from then on; ``c360 resolve --rebuild`` applies it to all.
+With field encryption on, a key's value part is a keyed blind index of the
+values (:func:`identity_key`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
+
+from c360.platform.field_encryption import blind_index, enabled
 
 HARD_KEYS = frozenset({"ric", "uscc"})
 """Tags of the identifiers two of which never join one customer."""
@@ -86,6 +90,7 @@ def identity_keys(
     """The strong identifiers of a record, as ``<kind>:<key>:<value>`` keys, in
     the rules' order (a rule's values joined by ``|``)."""
     code = _KIND_CODE.get(kind, kind[:1])
+    blind = enabled()
     keys: list[str] = []
     for rule in rules:
         if kind not in rule.kinds:
@@ -98,8 +103,22 @@ def identity_keys(
             text = str(value)
             values.append(text.casefold() if rule.casefold else text)
         else:
-            keys.append(f"{code}:{rule.key}:{'|'.join(values)}")
+            joined = "|".join(values)
+            keys.append(f"{code}:{rule.key}:{_blind(rule.key, joined) if blind else joined}")
     return keys
+
+
+def _blind(tag: str, value: str) -> str:
+    return blind_index(f"identity_key.{tag}", value)
+
+
+def identity_key(kind: str, tag: str, value: str) -> str:
+    """The identity key a record of ``kind`` carrying ``value`` (as normalized,
+    a rule's values joined by ``|``) has under the rule tagged ``tag``: what a
+    lookup by an identifier compares. With field encryption on, the value part is
+    a keyed blind index, so the table holds no identifier in clear."""
+    code = _KIND_CODE.get(kind, kind[:1])
+    return f"{code}:{tag}:{_blind(tag, value) if enabled() else value}"
 
 
 def key_tag(key: str) -> str:
@@ -112,6 +131,7 @@ __all__ = [
     "HARD_KEYS",
     "DeterministicRule",
     "default_rules",
+    "identity_key",
     "identity_keys",
     "key_tag",
 ]

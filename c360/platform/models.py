@@ -15,6 +15,7 @@ from sqlalchemy import JSON, DateTime, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from c360.platform.field_encryption import SealedJSON, SealedText
+from c360.platform.sealed_attributes import SealedAttributes
 
 
 def utcnow() -> datetime:
@@ -68,7 +69,9 @@ class SourceRecord(SQLModel, table=True):
     raw: dict[str, Any] = Field(
         default_factory=dict, sa_type=SealedJSON("source_record.raw")
     )  # the payload as received: sealed at rest when field encryption is on
-    attributes: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    attributes: dict[str, Any] = Field(
+        default_factory=dict, sa_type=SealedAttributes("source_record.attributes")
+    )  # sensitive values sealed one by one when field encryption is on
     verified_fields: list[str] = Field(default_factory=list, sa_type=JSON)
     content_hash: str = Field(max_length=64)
     status: str = Field(max_length=16, description="accepted | quarantined")
@@ -147,7 +150,10 @@ class GoldenProfile(SQLModel, table=True):
     __tablename__ = "golden_profile"
 
     customer_id: int = Field(primary_key=True, foreign_key="customer.id")
-    attributes: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    attributes: dict[str, Any] = Field(
+        default_factory=dict,
+        sa_type=SealedAttributes("golden_profile.attributes", golden=True),
+    )
     conflicting: bool = Field(default=False, index=True, description="any attribute conflicting")
     updated_at: datetime = _ts(default_factory=utcnow)
 

@@ -36,6 +36,7 @@ from c360.platform import tables as t
 from c360.platform.connector_tables import CreditResult, OrgShareholder
 from c360.platform.customers.ids import absorbed_by, survivor
 from c360.platform.customers.relationships import related
+from c360.platform.identity_rules import identity_key
 from c360.platform.quality.reasons import reason_pattern
 from c360.platform.rejections import field_rejection
 from c360.platform.risk.models import credit_score
@@ -458,10 +459,11 @@ def _shareholders(conn: Connection, facts: BackgroundFacts) -> None:
     by_code: dict[str, int] = {}
     if codes:
         ik = t.identity_key
+        code_of = {identity_key("organization", "uscc", c): c for c in codes}
         for key, cid in conn.execute(
-            select(ik.c.key, ik.c.customer_id).where(ik.c.key.in_([f"o:uscc:{c}" for c in codes]))
+            select(ik.c.key, ik.c.customer_id).where(ik.c.key.in_(sorted(code_of)))
         ):
-            by_code.setdefault(key.removeprefix("o:uscc:"), cid)
+            by_code.setdefault(code_of[key], cid)
     people = {
         r.display_name: r.customer_id
         for r in facts.related

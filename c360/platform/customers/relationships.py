@@ -153,26 +153,15 @@ def related(conn: Connection, customer_ids: Sequence[int]) -> dict[int, list[Rel
     per chunk of customers, whatever their number of records."""
     found: dict[int, list[Relationship]] = defaultdict(list)
     edges: list[tuple[Any, bool]] = []
+    shared: list[Any] = []
     for chunk in chunks(sorted(set(customer_ids))):
-        for row in conn.execute(_SHARED, {"ids": chunk}):
-            prefix = next(p for p in SHARED_IDENTIFIER_PREFIXES if row.key.startswith(p))
-            attribute = SHARED_IDENTIFIER_PREFIXES[prefix]
-            found[row.customer_id].append(
-                Relationship(
-                    kind=SHARES_IDENTIFIER,
-                    customer_id=row.customer_id,
-                    other_customer_id=row.other,
-                    direction="mutual",
-                    attribute=attribute,
-                    value=row.key[len(prefix) :],
-                    record_id=row.record_id,
-                    other_record_id=row.other_record_id,
-                    detail={"via": attribute},
-                )
-            )
+        shared += conn.execute(_SHARED, {"ids": chunk}).all()
         for statement, outgoing in ((_OUT, True), (_IN, False)):
             edges += [(row, outgoing) for row in conn.execute(statement, {"ids": chunk})]
-    ends = sorted({r.near for r, _ in edges} | {r.far for r, _ in edges})
+    # values are read from the records, not the keys: a key may be a blind index
+    ends = sorted(
+        {r.near for r, _ in edges} | {r.far for r, _ in edges} | {r.record_id for r in shared}
+    )
     attributes: dict[int, dict[str, Any]] = {}
     for chunk in chunks(ends):
         for record_id, values in conn.execute(
@@ -181,6 +170,23 @@ def related(conn: Connection, customer_ids: Sequence[int]) -> dict[int, list[Rel
             )
         ):
             attributes[record_id] = dict(values or {})
+    for row in shared:
+        prefix = next(p for p in SHARED_IDENTIFIER_PREFIXES if row.key.startswith(p))
+        attribute = SHARED_IDENTIFIER_PREFIXES[prefix]
+        value = attributes.get(row.record_id, {}).get(attribute)
+        found[row.customer_id].append(
+            Relationship(
+                kind=SHARES_IDENTIFIER,
+                customer_id=row.customer_id,
+                other_customer_id=row.other,
+                direction="mutual",
+                attribute=attribute,
+                value=None if value is None else str(value),
+                record_id=row.record_id,
+                other_record_id=row.other_record_id,
+                detail={"via": attribute},
+            )
+        )
     for row, outgoing in edges:
         detail = dict(row.detail or {})
         directed = row.kind in DIRECTED_EDGES

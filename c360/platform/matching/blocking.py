@@ -5,7 +5,8 @@ of them gets one key for the rule, a 64-bit hash of kind, feature names and
 values. Keys are stored per record in ``match_key`` (indexed), with a running
 count per key in ``match_key_count``; a single-feature key doubles as the
 term-frequency key of that feature's value, so the count of ``phone=+86138…``
-is how many records carry that phone.
+is how many records carry that phone. With field encryption on, the hash is
+keyed (:func:`blocking_key`).
 """
 
 from __future__ import annotations
@@ -13,16 +14,30 @@ from __future__ import annotations
 import functools
 import hashlib
 
+from c360.platform.field_encryption import derived_index_key, enabled
 from c360.platform.matching.features import Features
 from c360.platform.matching.settings import MatchSettings
 
 _KIND_CODE = {"person": "p", "organization": "o"}
 
 
-@functools.lru_cache(maxsize=1 << 18)
 def key_hash(text: str) -> int:
-    """A signed 64-bit hash (fits BIGINT on every database)."""
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), signed=True)
+    """A signed 64-bit hash (fits BIGINT on every database); keyed (a blind
+    index) when field encryption is on."""
+    return _key_hash(text, blocking_key())
+
+
+def blocking_key() -> bytes:
+    """The BLAKE2b key of blocking and value keys: empty when field encryption is
+    off, else derived from the index key, so that a stored key cannot be matched
+    against a list of phone numbers by whoever reads the database alone."""
+    return derived_index_key("blocking") if enabled() else b""
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def _key_hash(text: str, key: bytes) -> int:
+    digest = hashlib.blake2b(text.encode(), digest_size=8, key=key).digest()
+    return int.from_bytes(digest, signed=True)
 
 
 def _key_text(kind: str, parts: list[str]) -> str:
@@ -30,13 +45,16 @@ def _key_text(kind: str, parts: list[str]) -> str:
     return _KIND_CODE.get(kind, kind) + "|" + "|".join(parts)
 
 
-@functools.lru_cache(maxsize=1 << 18)
 def value_key(kind: str, feature: str, value: str) -> int:
     """The key of one feature value (term frequency, shared identifiers)."""
-    return key_hash(_key_text(kind, [f"{feature}={value}"]))
+    return _value_key(kind, feature, value, blocking_key())
 
 
-@functools.cache
+@functools.lru_cache(maxsize=1 << 18)
+def _value_key(kind: str, feature: str, value: str, key: bytes) -> int:
+    return _key_hash(_key_text(kind, [f"{feature}={value}"]), key)
+
+
 def records_key(kind: str) -> int:
     """The key whose count is the number of records of ``kind``."""
     return key_hash(_KIND_CODE.get(kind, kind) + "|*")

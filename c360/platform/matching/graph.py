@@ -34,6 +34,7 @@ from c360.platform.matching.features import Features, record_features
 from c360.platform.matching.tables import edge, match_key, match_key_count
 from c360.platform.models import utcnow
 from c360.platform.normalize import NormalizationError, normalize_email, normalize_phone
+from c360.platform.sealed_attributes import open_stored_attributes
 from c360.platform.sql import fetch_in
 
 if TYPE_CHECKING:
@@ -375,10 +376,13 @@ def refresh_shared_edges(conn: Connection, customer_ids: list[int], settings: Ma
 
 
 def _as_dict(value: Any) -> dict[str, Any]:
-    if isinstance(value, str):  # a JSON column read through the driver
-        loaded = json.loads(value)
-        return loaded if isinstance(loaded, dict) else {}
-    return dict(value or {})
+    """A record's attributes as read through the driver (JSON text, sensitive
+    values possibly sealed), opened."""
+    if isinstance(value, str):
+        value = json.loads(value)
+    if not isinstance(value, dict):
+        return {}
+    return dict(open_stored_attributes("source_record.attributes", value))
 
 
 __all__ = [
