@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from c360.platform.field_encryption import SealedBytes
+from c360.platform.field_encryption import SealedBytes, SealedJSON
 from c360.platform.models import utcnow
 
 
@@ -92,12 +92,14 @@ class CreditResult(SQLModel, table=True):
     default_count: int | None = None
     enforcements: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
     dishonest: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
-    registration: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    registration: dict[str, Any] = Field(
+        default_factory=dict, sa_type=SealedJSON("credit_result.registration")
+    )  # a registered address among it: sealed at rest when field encryption is on
     request_id: str | None = Field(default=None, max_length=128)
     cost: float = 0.0
     retrieved_at: datetime = _ts(default_factory=utcnow)
     expires_at: datetime = _ts(default_factory=utcnow, index=True)
-    raw: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    raw: dict[str, Any] = Field(default_factory=dict, sa_type=SealedJSON("credit_result.raw"))
 
 
 class OrgShareholder(SQLModel, table=True):
