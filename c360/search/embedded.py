@@ -34,7 +34,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,7 @@ import tantivy
 from tantivy import Document, Filter, Occur, Order, Query, TextAnalyzerBuilder, Tokenizer
 
 from c360.platform.private_files import private_dir
+from c360.search.blinding import blinded, index_terms, open_stored, seal_stored
 from c360.search.contract import (
     FACET_SIZE,
     MAX_RESULT_WINDOW,
@@ -150,8 +151,9 @@ def to_tantivy(doc: CustomerDocument) -> Document:
 
 
 def stored_bytes(doc: CustomerDocument) -> bytes:
-    """What a hit is explained and shown from: the searchable lists and the card."""
-    return orjson.dumps({"d": doc.explain_data(), "c": doc.card})
+    """What a hit is explained and shown from: the searchable lists and the card
+    (sealed when field encryption is on)."""
+    return seal_stored(orjson.dumps({"d": doc.explain_data(), "c": doc.card}))
 
 
 def _stat_key(path: Path) -> tuple[int, int, int] | None:
@@ -372,6 +374,8 @@ class EmbeddedSearch(SearchBackend):
 
     def _clause_query(self, clause: Clause) -> Query:
         schema, field = self._schema, clause.index_field
+        if blinded(field):
+            clause = replace(clause, values=tuple(index_terms(field, clause.values)))
         if clause.op is Op.TERM:
             if len(clause.values) == 1:
                 query = Query.term_query(schema, field, clause.values[0])
@@ -461,7 +465,7 @@ class EmbeddedSearch(SearchBackend):
         ids = [int(v) for v in searcher.fast_field_values("customer_id", addresses)]  # type: ignore[arg-type]
         hits = []
         for (score, addr), cid in zip(page, ids, strict=True):
-            stored = orjson.loads(searcher.doc(addr).get_first("stored") or b"{}")
+            stored: dict[str, Any] = open_stored(searcher.doc(addr).get_first("stored"))
             card = {k: v for k, v in stored["c"].items() if policy.may_see(k)}
             hits.append(
                 SearchHit(

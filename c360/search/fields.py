@@ -13,7 +13,9 @@ query plan compiles to the same terms on either:
 - ``raw``: the value as is (filters and facets).
 
 Suffixes (phone tails, the end of an id number) are computed here in Python: no
-engine has a "suffix" analyzer, and both must agree.
+engine has a "suffix" analyzer, and both must agree. With field encryption on,
+the terms of phones, e-mails and id numbers are blind indexes
+(:mod:`c360.search.blinding`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from c360.platform.field_encryption import enabled
+from c360.search.blinding import BLINDED_FIELDS, UNINDEXED_FIELDS, index_terms
 from c360.search.contract import FACET_FIELDS
 
 if TYPE_CHECKING:
@@ -119,6 +123,11 @@ def text_values(doc: CustomerDocument) -> dict[str, list[str]]:
         skeletons = doc.name_skeletons()
         if skeletons:
             values["name_skeleton"] = skeletons
+    if enabled():
+        for name in BLINDED_FIELDS.intersection(values):
+            values[name] = index_terms(name, values[name])
+        for name in UNINDEXED_FIELDS:
+            values.pop(name, None)
     return values
 
 

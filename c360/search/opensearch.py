@@ -28,6 +28,7 @@ import contextlib
 import secrets
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,6 +43,8 @@ from opensearchpy.exceptions import (
     TransportError,
 )
 
+from c360.platform.field_encryption import enabled
+from c360.search.blinding import blinded, index_terms, open_stored, seal_stored
 from c360.search.contract import (
     FACET_SIZE,
     MAX_RESULT_WINDOW,
@@ -136,6 +139,22 @@ def index_template(alias: str) -> dict[str, Any]:
     }
 
 
+def _stored(doc: CustomerDocument) -> dict[str, Any]:
+    """What a hit is shown and explained from, sealed when field encryption is on."""
+    plain = {"d": doc.explain_data(), "c": doc.card}
+    if not enabled():
+        return plain
+    return {"sealed": seal_stored(orjson.dumps(plain)).decode("ascii")}
+
+
+def _opened(stored: dict[str, Any] | None) -> dict[str, Any]:
+    if not stored:
+        return {"d": {}, "c": {}}
+    if "sealed" in stored:
+        return open_stored(stored["sealed"])
+    return stored
+
+
 def to_source(doc: CustomerDocument) -> dict[str, Any]:
     """The ``_source`` of a customer document."""
     updated = doc.updated_at
@@ -144,7 +163,7 @@ def to_source(doc: CustomerDocument) -> dict[str, Any]:
     source: dict[str, Any] = {
         "customer_id": doc.customer_id,
         "updated_at": int(updated.timestamp() * 1000) if updated else 0,
-        "stored": {"d": doc.explain_data(), "c": doc.card},
+        "stored": _stored(doc),
     }
     source.update(text_values(doc))
     for name, values in doc.facet_values().items():
@@ -175,6 +194,8 @@ def _decode_cursor(cursor: str) -> list[Any]:
 
 def _clause_query(clause: Clause) -> dict[str, Any]:
     field = clause.index_field
+    if blinded(field):
+        clause = replace(clause, values=tuple(index_terms(field, clause.values)))
     query: dict[str, Any]
     if clause.op is Op.TERM:
         if len(clause.values) == 1:
@@ -396,7 +417,7 @@ class OpenSearchSearch(SearchBackend):
         raw_hits = response["hits"]["hits"]
         hits = []
         for raw in raw_hits[:first]:
-            stored = raw["_source"].get("stored") or {"d": {}, "c": {}}
+            stored = _opened(raw["_source"].get("stored"))
             hits.append(
                 SearchHit(
                     customer_id=int(raw["_source"]["customer_id"]),
