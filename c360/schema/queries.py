@@ -14,6 +14,7 @@ from strawberry import relay
 
 from c360.auth.policy import search_refusal
 from c360.platform.audit import InvalidPurpose, clean_purpose
+from c360.platform.identity_rules import identity_key
 from c360.platform.normalize import (
     NormalizationError,
     fold_text,
@@ -221,13 +222,16 @@ def _identity(attribute: str, value: str) -> tuple[str, ...]:
     argument = f"filter.{FILTER_ARGUMENTS[attribute]}"
     try:
         if attribute == "phone":
-            return (f"p:phoneany:{normalize_phone(value)}",)
+            return (identity_key("person", "phoneany", normalize_phone(value)),)
         if attribute == "email":
             email = normalize_email(value)
-            return (f"p:email:{email}", f"o:email:{email}")
+            return (
+                identity_key("person", "email", email),
+                identity_key("organization", "email", email),
+            )
         if attribute == "id_number":
-            return (f"p:ric:{normalize_resident_id(value).number}",)
-        return (f"o:uscc:{normalize_uscc(value)}",)
+            return (identity_key("person", "ric", normalize_resident_id(value).number),)
+        return (identity_key("organization", "uscc", normalize_uscc(value)),)
     except NormalizationError as exc:
         raise BadUserInput(argument, exc.reason) from None
 
