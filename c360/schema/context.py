@@ -169,6 +169,16 @@ class RequestContext:
             self._row_scope = row_scope(self.principal)
         return self._row_scope
 
+    def release(self) -> None:
+        """Drop what the request loaded, once its response is sent. graphql-core's
+        execution context is a reference cycle holding this context, so without
+        this its rows would wait for the cycle collector instead of being freed
+        by reference counting."""
+        self.request = None
+        self.loaders.forget()
+        self._decisions.clear()
+        self._covered.clear()
+
     def refresh_loaders(self) -> None:
         """Forget what this request loaded (after a mutation changed it)."""
         self.loaders = Loaders(self.engine)

@@ -623,7 +623,6 @@ class Loaders:
     leaks between requests or readers)."""
 
     def __init__(self, engine: Engine) -> None:
-        self._engine = engine
         self.customer: DataLoader[int, models.Customer | None] = DataLoader(
             _threaded(engine, fetch_survivors)
         )
@@ -658,15 +657,33 @@ class Loaders:
             _threaded(engine, fetch_notes)
         )
         """``(customer id, how many)`` → the newest notes."""
-        self.related: DataLoader[int, list[Relation]] = DataLoader(self._load_related)
+        self.related: DataLoader[int, list[Relation]] = DataLoader(
+            _related_priming(engine, self.customer)
+        )
         """Customer id → its related customers; loading them also loads the
         related customers themselves into :attr:`customer` (in the same worker
         thread), since whoever asks for relations asks for their nodes next."""
 
-    async def _load_related(self, keys: list[int]) -> list[list[Relation]]:
-        relations, customers = await asyncio.to_thread(
-            fetch_related_with_customers, self._engine, keys
-        )
-        for customer_id, row in customers.items():
-            self.customer.prime(customer_id, row)
+    def forget(self) -> None:
+        """Drop every loader's cache and last batch (the request is done with them)."""
+        for loader in vars(self).values():
+            if isinstance(loader, DataLoader):
+                loader.clear_all()
+                loader.batch = None
+
+
+def _related_priming(
+    engine: Engine, customers: DataLoader[int, models.Customer | None]
+) -> Callable[[list[int]], Any]:
+    """The related loader's batch function, priming ``customers`` with the
+    related customers (a closure, not a method of :class:`Loaders`: a bound
+    method would make each request's loaders a reference cycle, freed only by
+    the garbage collector's full collections)."""
+
+    async def load(keys: list[int]) -> list[list[Relation]]:
+        relations, found = await asyncio.to_thread(fetch_related_with_customers, engine, keys)
+        for customer_id, row in found.items():
+            customers.prime(customer_id, row)
         return relations
+
+    return load
