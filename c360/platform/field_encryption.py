@@ -56,6 +56,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 
 from c360.platform.secret_keys import KeySpec, SecretKeyError, key_store, load_key
+from c360.platform.settings import Settings, get_settings
 
 MASTER_KEY = KeySpec("master-key", "C360_MASTER_KEY")
 PREVIOUS_MASTER_KEY = KeySpec("master-key.previous", "C360_MASTER_KEY_PREVIOUS")
@@ -78,6 +79,7 @@ def enabled() -> bool:
     return os.environ.get(SWITCH, "").strip().lower() in ("on", "1", "true", "yes")
 
 
+@lru_cache(maxsize=16)
 def key_id(master: bytes) -> str:
     return hmac.new(master, b"c360-master-key-id", hashlib.sha256).hexdigest()[:8]
 
@@ -90,6 +92,18 @@ def _derive(master: bytes, purpose: str) -> bytes:
 
 
 _MASTERS: dict[tuple[str | None, str | None, str], dict[str, bytes]] = {}
+_STORE: list[tuple[Settings, str]] = []
+
+
+def _key_store_place() -> str:
+    """The key store's path, worked out once per settings object (the keys are
+    asked for per value, and building the path costs more than sealing)."""
+    settings = get_settings()
+    if _STORE and _STORE[0][0] is settings:
+        return _STORE[0][1]
+    place = str(key_store())
+    _STORE[:] = [(settings, place)]
+    return place
 
 
 @lru_cache(maxsize=256)
@@ -106,7 +120,7 @@ def _masters() -> dict[str, bytes]:
     place = (
         os.environ.get(MASTER_KEY.env_var),
         os.environ.get(PREVIOUS_MASTER_KEY.env_var),
-        str(key_store()),
+        _key_store_place(),
     )
     cached = _MASTERS.get(place)
     if cached is None:
@@ -148,10 +162,16 @@ def sealed_key_id(value: str) -> str:
     return value[len(PREFIX) : len(PREFIX) + 8]
 
 
-def open_sealed(context: str, value: str) -> bytes:
-    """The plain bytes of a value :func:`seal` wrote for ``context``."""
+def master_keys() -> dict[str, bytes]:
+    """Key id → master key, for :func:`open_sealed` of many values in a row."""
+    return _masters()
+
+
+def open_sealed(context: str, value: str, *, masters: dict[str, bytes] | None = None) -> bytes:
+    """The plain bytes of a value :func:`seal` wrote for ``context`` (``masters``:
+    what :func:`master_keys` gave, when opening many)."""
     wanted = sealed_key_id(value)
-    master = _masters().get(wanted)
+    master = (masters if masters is not None else _masters()).get(wanted)
     if master is None:
         raise FieldKeyError(
             f"{context}: sealed under master key {wanted}, which is neither "
@@ -170,7 +190,7 @@ _INDEX_KEYS: dict[tuple[str | None, str], bytes] = {}
 def index_key() -> bytes:
     """The root of the blind-index keys (:data:`INDEX_KEY`), kept per place as
     :func:`_masters` keeps the master keys (blocking asks for it per value)."""
-    place = (os.environ.get(INDEX_KEY.env_var), str(key_store()))
+    place = (os.environ.get(INDEX_KEY.env_var), _key_store_place())
     found = _INDEX_KEYS.get(place)
     if found is None:
         found = _INDEX_KEYS[place] = load_key(INDEX_KEY)

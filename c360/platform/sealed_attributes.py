@@ -18,7 +18,7 @@ document with :func:`open_attributes` / :func:`open_golden`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
@@ -27,8 +27,10 @@ from sqlalchemy.types import TypeDecorator
 
 from c360.platform.field_encryption import (
     SealedAtRest,
+    current_master,
     enabled,
     is_sealed,
+    master_keys,
     open_sealed,
     seal,
     sealed_key_id,
@@ -40,35 +42,60 @@ names (identity document, contact details, address, bank card) and free text,
 which may hold any of them."""
 
 
-def _seal_value(context: str, value: Any) -> Any:
-    if value is None or is_sealed(value):
-        return value
-    return seal(context, orjson.dumps(value))
+Step = Callable[[str, Any], Any]
 
 
-def _open_value(context: str, value: Any) -> Any:
-    if is_sealed(value):
-        return orjson.loads(open_sealed(context, value))
-    return value
+def _sealer() -> Step:
+    """Seals the values of one document. A value repeated in it (a golden
+    profile's value is also its chosen lineage entry's) is sealed once: the
+    document says they are equal anyway."""
+    master = current_master()  # once per document: it is looked up per call otherwise
+    done: dict[tuple[str, bytes], str] = {}
+
+    def step(context: str, value: Any) -> Any:
+        if value is None or is_sealed(value):
+            return value
+        plain = orjson.dumps(value)
+        sealed = done.get((context, plain))
+        if sealed is None:
+            sealed = done[(context, plain)] = seal(context, plain, master=master)
+        return sealed
+
+    return step
+
+
+def _opener() -> Step:
+    masters = master_keys()
+    done: dict[str, Any] = {}
+
+    def step(context: str, value: Any) -> Any:
+        if not is_sealed(value):
+            return value
+        if value not in done:
+            done[value] = orjson.loads(open_sealed(context, value, masters=masters))
+        return done[value]
+
+    return step
+
+
+def _map_flat(context: str, attributes: Mapping[str, Any], step: Step) -> dict[str, Any]:
+    out = dict(attributes)
+    for name in SEALED_ATTRIBUTES.intersection(out):
+        out[name] = step(f"{context}.{name}", out[name])
+    return out
 
 
 def seal_attributes(context: str, attributes: Mapping[str, Any]) -> dict[str, Any]:
     """A flat ``{name: value}`` document with its sensitive values sealed."""
-    out = dict(attributes)
-    for name in SEALED_ATTRIBUTES.intersection(out):
-        out[name] = _seal_value(f"{context}.{name}", out[name])
-    return out
+    return _map_flat(context, attributes, _sealer())
 
 
 def open_attributes(context: str, attributes: Mapping[str, Any]) -> dict[str, Any]:
     """A flat document as :func:`seal_attributes` stored it, opened."""
-    out = dict(attributes)
-    for name in SEALED_ATTRIBUTES.intersection(out):
-        out[name] = _open_value(f"{context}.{name}", out[name])
-    return out
+    return _map_flat(context, attributes, _opener())
 
 
-def _map_golden(context: str, golden: Mapping[str, Any], step: Any) -> dict[str, Any]:
+def _map_golden(context: str, golden: Mapping[str, Any], step: Step) -> dict[str, Any]:
     out = dict(golden)
     for name in SEALED_ATTRIBUTES.intersection(out):
         item = out[name]
@@ -91,12 +118,12 @@ def _map_golden(context: str, golden: Mapping[str, Any], step: Any) -> dict[str,
 
 def seal_golden(context: str, golden: Mapping[str, Any]) -> dict[str, Any]:
     """A golden profile (``{name: {value, …, lineage}}``) with its sensitive values sealed."""
-    return _map_golden(context, golden, _seal_value)
+    return _map_golden(context, golden, _sealer())
 
 
 def open_golden(context: str, golden: Mapping[str, Any]) -> dict[str, Any]:
     """A golden profile as :func:`seal_golden` stored it, opened."""
-    return _map_golden(context, golden, _open_value)
+    return _map_golden(context, golden, _opener())
 
 
 def _has_sealed_values(document: Mapping[str, Any], golden: bool) -> bool:

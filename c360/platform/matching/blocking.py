@@ -45,9 +45,10 @@ def _key_text(kind: str, parts: list[str]) -> str:
     return _KIND_CODE.get(kind, kind) + "|" + "|".join(parts)
 
 
-def value_key(kind: str, feature: str, value: str) -> int:
-    """The key of one feature value (term frequency, shared identifiers)."""
-    return _value_key(kind, feature, value, blocking_key())
+def value_key(kind: str, feature: str, value: str, *, secret: bytes | None = None) -> int:
+    """The key of one feature value (term frequency, shared identifiers);
+    ``secret``: what :func:`blocking_key` gave, when computing many."""
+    return _value_key(kind, feature, value, blocking_key() if secret is None else secret)
 
 
 @functools.lru_cache(maxsize=1 << 18)
@@ -55,9 +56,11 @@ def _value_key(kind: str, feature: str, value: str, key: bytes) -> int:
     return _key_hash(_key_text(kind, [f"{feature}={value}"]), key)
 
 
-def records_key(kind: str) -> int:
+def records_key(kind: str, *, secret: bytes | None = None) -> int:
     """The key whose count is the number of records of ``kind``."""
-    return key_hash(_KIND_CODE.get(kind, kind) + "|*")
+    return _key_hash(
+        _KIND_CODE.get(kind, kind) + "|*", blocking_key() if secret is None else secret
+    )
 
 
 _Plan = tuple[tuple[tuple[str, tuple[str, ...]], ...], tuple[str, ...]]
@@ -85,6 +88,7 @@ def record_keys(
     """``(blocking, values)``: blocking key → rule name; value key → (feature, value)
     for every term-frequency and shared-identifier feature the record has."""
     rules, value_features = _plan(settings, kind)
+    secret = blocking_key()
     blocking: dict[int, str] = {}
     for name, rule_features in rules:
         parts = []
@@ -94,15 +98,15 @@ def record_keys(
                 break
             parts.append(f"{feature}={value}")
         else:
-            key = key_hash(_key_text(kind, parts))
+            key = _key_hash(_key_text(kind, parts), secret)
             if key not in blocking:
                 blocking[key] = name
     values: dict[int, tuple[str, str]] = {}
     for feature in value_features:
         value = features.get(feature)
         if value is not None:
-            values[value_key(kind, feature, value)] = (feature, value)
+            values[_value_key(kind, feature, value, secret)] = (feature, value)
     return blocking, values
 
 
-__all__ = ["key_hash", "record_keys", "records_key", "value_key"]
+__all__ = ["blocking_key", "key_hash", "record_keys", "records_key", "value_key"]

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sqlalchemy import delete, or_
 
 from c360.platform.bulk import bulk_insert
-from c360.platform.matching.blocking import value_key
+from c360.platform.matching.blocking import blocking_key, value_key
 from c360.platform.matching.features import Features, record_features
 from c360.platform.matching.tables import edge, match_key, match_key_count
 from c360.platform.models import utcnow
@@ -95,6 +95,7 @@ _OTHER_KIND = {"person": "organization", "organization": "person"}
 def value_keys(kind: str, features: Features) -> dict[int, tuple[str, str]]:
     """Keys a record is *found* by when another record looks for relations."""
     found: dict[int, tuple[str, str]] = {}
+    secret = blocking_key()
     names = (
         ("company", "name_pinyin", "phone", "email")
         if kind == "person"
@@ -103,15 +104,15 @@ def value_keys(kind: str, features: Features) -> dict[int, tuple[str, str]]:
     for feature in names:
         value = features.get(feature)
         if value:
-            found[value_key(kind, feature, value)] = (feature, value)
+            found[value_key(kind, feature, value, secret=secret)] = (feature, value)
     return found
 
 
-def _referrer_keys(value: str) -> list[int]:
+def _referrer_keys(value: str, secret: bytes) -> list[int]:
     keys = []
     for feature, normalize in (("phone", normalize_phone), ("email", normalize_email)):
         try:
-            keys.append(value_key("person", feature, normalize(value)))
+            keys.append(value_key("person", feature, normalize(value), secret=secret))
         except NormalizationError:
             continue
     return keys
@@ -120,28 +121,36 @@ def _referrer_keys(value: str) -> list[int]:
 def wanted(kind: str, features: Features, shared: list[str]) -> dict[int, str]:
     """Keys to look up for a record's relations: key -> purpose."""
     wanted: dict[int, str] = {}
+    secret = blocking_key()
     if kind == "person":
         if features.get("company"):
-            wanted[value_key("organization", "org_name", features["company"])] = "works_at"
+            wanted[value_key("organization", "org_name", features["company"], secret=secret)] = (
+                "works_at"
+            )
         if features.get("name_pinyin"):
             wanted[
-                value_key("organization", "legal_representative_pinyin", features["name_pinyin"])
+                value_key(
+                    "organization",
+                    "legal_representative_pinyin",
+                    features["name_pinyin"],
+                    secret=secret,
+                )
             ] = "represents"
         referrer = features.get("referred_by") or features.get("referrer")
         if referrer:
-            for key in _referrer_keys(referrer):
+            for key in _referrer_keys(referrer, secret):
                 wanted[key] = "referred_by"
     else:
         if features.get("org_name"):
-            wanted[value_key("person", "company", features["org_name"])] = "employee"
+            wanted[value_key("person", "company", features["org_name"], secret=secret)] = "employee"
         if features.get("legal_representative_pinyin"):
             reading = features["legal_representative_pinyin"]
-            wanted[value_key("person", "name_pinyin", reading)] = "representative"
+            wanted[value_key("person", "name_pinyin", reading, secret=secret)] = "representative"
     for feature in shared:
         value = features.get(feature)
         if value:
             for other in (kind, _OTHER_KIND[kind]):
-                wanted[value_key(other, feature, value)] = f"shares:{feature}"
+                wanted[value_key(other, feature, value, secret=secret)] = f"shares:{feature}"
     return wanted
 
 

@@ -32,7 +32,7 @@ from c360.platform import tables as t
 from c360.platform.bulk import bulk_insert
 from c360.platform.identity_rules import DeterministicRule
 from c360.platform.matching import graph
-from c360.platform.matching.blocking import record_keys, records_key, value_key
+from c360.platform.matching.blocking import blocking_key, record_keys, records_key, value_key
 from c360.platform.matching.constraints import Constraints, load_constraints
 from c360.platform.matching.features import Features, record_features
 from c360.platform.matching.memory import RebuildMemory
@@ -230,10 +230,12 @@ class ProbabilisticResolver(DeterministicResolver):
         trained = model.population_by_kind.get(kind, 0)
         records = max(live, trained)
 
+        secret = blocking_key()
+
         def tf(feature: str, value: str) -> tuple[float, float]:
             key = keys.get((feature, value))
             if key is None:
-                key = value_key(kind, feature, value)
+                key = value_key(kind, feature, value, secret=secret)
             count = float(batch.counts[key])
             if trained:
                 # the training counts may include the record itself: leave it out
