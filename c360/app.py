@@ -27,13 +27,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import gc
 import logging
 import os
 import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -107,21 +108,36 @@ class _Encoded(dict[str, Any]):
         self.raw = raw
 
 
+class _InlineExecutor(Executor):
+    """The default executor of a worker loop: ``asyncio.to_thread`` runs the call
+    right there. A worker loop serves one operation and nothing else, so a
+    blocking call holds up no one, and a hop to yet another thread (and back)
+    for each database read only cost CPU and GIL handoffs."""
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        done: Future[T] = Future()
+        try:
+            done.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # handed to the awaiting coroutine, as a thread would
+            done.set_exception(exc)
+        return done
+
+
 class _WorkerLoops:
     """Runs coroutines to completion in worker threads, each thread with an event
     loop of its own (uvloop: on a plain asyncio loop bench/graphql.py served about
-    17% fewer list requests a second) kept for the thread's life. Their blocking calls
-    (``asyncio.to_thread``) share one bounded pool."""
+    17% fewer list requests a second) kept for the thread's life, serving one
+    operation at a time: its blocking calls run in it (:class:`_InlineExecutor`)."""
 
     def __init__(self, max_workers: int = 32) -> None:
         self._local = threading.local()
-        self._pool = ThreadPoolExecutor(max_workers, thread_name_prefix="c360-graphql-io")
+        self._threads = ThreadPoolExecutor(max_workers, thread_name_prefix="c360-graphql")
 
     def _loop(self) -> asyncio.AbstractEventLoop:
         loop: asyncio.AbstractEventLoop | None = getattr(self._local, "loop", None)
         if loop is None or loop.is_closed():
             loop = uvloop.new_event_loop()
-            loop.set_default_executor(self._pool)
+            loop.set_default_executor(_InlineExecutor())
             self._local.loop = loop
         return loop
 
@@ -129,8 +145,12 @@ class _WorkerLoops:
         return self._loop().run_until_complete(coroutine)
 
     async def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        """``coroutine``'s result, computed off the calling event loop."""
-        return await run_in_threadpool(self._run, coroutine)
+        """``coroutine``'s result, computed off the calling event loop (in the
+        caller's context: its context variables name the request in log lines)."""
+        context = contextvars.copy_context()
+        return await asyncio.get_running_loop().run_in_executor(
+            self._threads, context.run, self._run, coroutine
+        )
 
 
 @dataclass
