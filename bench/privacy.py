@@ -85,9 +85,11 @@ def _fresh(directory: Path, name: str):  # type: ignore[no-untyped-def]
 
 def ingest_rate(
     records: list[IncomingRecord], directory: Path, tag: str, batch: int
-) -> tuple[float, float]:
-    """Records landed per second, and payloads read back per second (the read
-    side: every ``source_record.raw`` through the model, opened when sealed)."""
+) -> tuple[float, float, float]:
+    """Records landed per second, payloads read back per second (every
+    ``source_record.raw`` through the model, opened when sealed) and golden
+    profiles read back per second (what a 360 view reads, its sensitive values
+    opened one by one when sealed)."""
     engine = _fresh(directory, f"ingest-{tag}.db")
     ingestor = Ingestor("store")
     started = time.perf_counter()
@@ -99,8 +101,12 @@ def ingest_rate(
     with engine.connect() as conn:
         read = sum(1 for _ in conn.execute(select(t.source_record.c.raw)).scalars())
     read_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    with engine.connect() as conn:
+        profiles = sum(1 for _ in conn.execute(select(t.golden_profile.c.attributes)).scalars())
+    profile_seconds = time.perf_counter() - started
     engine.dispose()
-    return len(records) / seconds, read / read_seconds
+    return len(records) / seconds, read / read_seconds, profiles / profile_seconds
 
 
 def build_many(directory: Path, n: int, seed: int):  # type: ignore[no-untyped-def]
@@ -185,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke:
         args.records, args.erase_among, args.repeat, args.batch = 300, 2_000, 1, 100
     os.environ.setdefault("C360_MASTER_KEY", secrets.token_hex(32))
+    os.environ.setdefault("C360_INDEX_KEY", secrets.token_hex(32))
     with tempfile.TemporaryDirectory(prefix="c360-bench-privacy-") as tmp:
         directory = Path(tmp)
         os.environ.setdefault("C360_DATA_DIR", str(directory / "data"))
@@ -194,15 +201,19 @@ def main(argv: list[str] | None = None) -> int:
         on: list[float] = []
         reads_off: list[float] = []
         reads_on: list[float] = []
+        golden_off: list[float] = []
+        golden_on: list[float] = []
         for run in range(args.repeat):
             os.environ["C360_FIELD_ENCRYPTION"] = "off"
-            rate, reads = ingest_rate(records, directory, f"off{run}", args.batch)
+            rate, reads, profiles = ingest_rate(records, directory, f"off{run}", args.batch)
             off.append(rate)
             reads_off.append(reads)
+            golden_off.append(profiles)
             os.environ["C360_FIELD_ENCRYPTION"] = "on"
-            rate, reads = ingest_rate(records, directory, f"on{run}", args.batch)
+            rate, reads, profiles = ingest_rate(records, directory, f"on{run}", args.batch)
             on.append(rate)
             reads_on.append(reads)
+            golden_on.append(profiles)
         os.environ["C360_FIELD_ENCRYPTION"] = "off"
         engine = build_many(directory, args.erase_among, args.seed)
         person = random.Random(args.seed).randrange(1, args.erase_among + 1)
@@ -215,6 +226,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"ingest_on_records_per_s={statistics.median(on):.0f}")
     print(f"read_raw_off_per_s={statistics.median(reads_off):.0f}")
     print(f"read_raw_on_per_s={statistics.median(reads_on):.0f}")
+    print(f"read_golden_off_per_s={statistics.median(golden_off):.0f}")
+    print(f"read_golden_on_per_s={statistics.median(golden_on):.0f}")
+    read_ratio = statistics.median(golden_on) / statistics.median(golden_off)
+    print(f"read_golden_on_off_ratio={read_ratio:.3f}")
     print(f"erase_among={args.erase_among}")
     print(f"erase_s={erased:.3f}")
     print(f"compact_s={compacted:.3f}")

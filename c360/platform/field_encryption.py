@@ -55,7 +55,13 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 
-from c360.platform.secret_keys import KeySpec, SecretKeyError, key_store, load_key
+from c360.platform.secret_keys import (
+    KeySpec,
+    SecretKeyError,
+    command_variable,
+    key_store,
+    load_key,
+)
 from c360.platform.settings import Settings, get_settings
 
 MASTER_KEY = KeySpec("master-key", "C360_MASTER_KEY")
@@ -118,8 +124,9 @@ def _masters() -> dict[str, bytes]:
     value cost more than opening it (a key file replaced under a running
     process is seen after a restart)."""
     place = (
-        os.environ.get(MASTER_KEY.env_var),
-        os.environ.get(PREVIOUS_MASTER_KEY.env_var),
+        os.environ.get(MASTER_KEY.env_var) or os.environ.get(command_variable(MASTER_KEY)),
+        os.environ.get(PREVIOUS_MASTER_KEY.env_var)
+        or os.environ.get(command_variable(PREVIOUS_MASTER_KEY)),
         _key_store_place(),
     )
     cached = _MASTERS.get(place)
@@ -190,7 +197,10 @@ _INDEX_KEYS: dict[tuple[str | None, str], bytes] = {}
 def index_key() -> bytes:
     """The root of the blind-index keys (:data:`INDEX_KEY`), kept per place as
     :func:`_masters` keeps the master keys (blocking asks for it per value)."""
-    place = (os.environ.get(INDEX_KEY.env_var), _key_store_place())
+    place = (
+        os.environ.get(INDEX_KEY.env_var) or os.environ.get(command_variable(INDEX_KEY)),
+        _key_store_place(),
+    )
     found = _INDEX_KEYS.get(place)
     if found is None:
         found = _INDEX_KEYS[place] = load_key(INDEX_KEY)

@@ -15,8 +15,12 @@ audit chain             ``C360_AUDIT_KEY``                ``keys/audit-key``
 credit subject digests  ``C360_SUBJECT_KEY``              ``keys/credit-subject-key``
 ======================  ================================  =============================
 
-A key is read once per process and per place (the variable's value, the file's
-path) and kept; it never appears in a message or a log line, only its key id
+Instead of the key itself, ``<variable>_COMMAND`` may name a command that prints
+it (``C360_MASTER_KEY_COMMAND="vault kv get -field=key secret/c360"``): the hook
+for a KMS or a secrets manager, run once per process without a shell.
+
+A key is read once per process and per place (the variable's value, the
+command, the file's path) and kept; it never appears in a message or a log line, only its key id
 (:func:`key_id`, a keyed digest of a fixed text, safe to show).
 """
 
@@ -30,7 +34,9 @@ import hmac
 import logging
 import os
 import secrets
+import shlex
 import stat
+import subprocess
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,12 +135,49 @@ def _read(path: Path) -> bytes:
     return decode_key(text, str(path))
 
 
+KEY_COMMAND_TIMEOUT_S = 30
+
+
+def command_variable(spec: KeySpec) -> str:
+    """The variable naming a command that prints the key (the KMS hook)."""
+    return f"{spec.env_var}_COMMAND"
+
+
+def _from_command(command: str, where: str) -> bytes:
+    """The key a command prints on its standard output (hex or base64): the hook
+    for a KMS or a secrets manager, e.g. ``vault kv get -field=key secret/c360``
+    or ``aws kms decrypt … --query Plaintext --output text``. Run without a
+    shell; its output is never logged."""
+    try:
+        argv = shlex.split(command)
+    except ValueError as exc:
+        raise SecretKeyError(f"{where} cannot be split into a command: {exc}") from None
+    if not argv:
+        raise SecretKeyError(f"{where} is empty")
+    try:
+        done = subprocess.run(
+            argv, capture_output=True, timeout=KEY_COMMAND_TIMEOUT_S, check=False, text=True
+        )
+    except FileNotFoundError:
+        raise SecretKeyError(f"{where}: no such program {argv[0]!r}") from None
+    except subprocess.TimeoutExpired:
+        raise SecretKeyError(f"{where} did not answer in {KEY_COMMAND_TIMEOUT_S} s") from None
+    if done.returncode != 0:
+        said = (done.stderr or "").strip().splitlines()[-1:] or [""]
+        raise SecretKeyError(f"{where} exited with {done.returncode}: {said[0][:200]}")
+    return decode_key(done.stdout, f"the output of {where}")
+
+
 def load_key(spec: KeySpec, *, data_dir: Path | None = None, create: bool = True) -> bytes:
-    """The key ``spec`` names: from its environment variable if set, else from its
-    file in the key store (generated there first if ``create`` and absent)."""
+    """The key ``spec`` names: from its environment variable if set, else from
+    the command its ``…_COMMAND`` variable names (a KMS hook), else from its file
+    in the key store (generated there first if ``create`` and absent)."""
     configured = os.environ.get(spec.env_var)
+    command = os.environ.get(command_variable(spec)) if configured is None else None
     if configured is not None:
         place = ("env", configured)
+    elif command:
+        place = ("command", command)
     else:
         place = ("file", str(key_path(spec, data_dir).resolve()))
     with _guard:
@@ -143,6 +186,8 @@ def load_key(spec: KeySpec, *, data_dir: Path | None = None, create: bool = True
             return found
         if configured is not None:
             key = decode_key(configured, spec.env_var)
+        elif command:
+            key = _from_command(command, command_variable(spec))
         else:
             path = Path(place[1])
             try:
@@ -175,6 +220,7 @@ __all__ = [
     "SUBJECT_KEY",
     "KeySpec",
     "SecretKeyError",
+    "command_variable",
     "decode_key",
     "forget_cached_keys",
     "key_id",
