@@ -664,6 +664,18 @@ class Loaders:
         related customers themselves into :attr:`customer` (in the same worker
         thread), since whoever asks for relations asks for their nodes next."""
 
+    @staticmethod
+    def loaded(loader: DataLoader[K, V], key: K) -> tuple[V] | None:
+        """``(value,)`` if ``loader`` already holds ``key``'s value, else ``None``:
+        a resolver with its data in hand answers without a coroutine (each one
+        awaited costs graphql-core a task and an event-loop turn)."""
+        future = loader.cache_map.get(key)
+        if future is None or not future.done() or future.cancelled():
+            return None
+        if future.exception() is not None:
+            return None
+        return (future.result(),)
+
     def forget(self) -> None:
         """Drop every loader's cache and last batch (the request is done with them)."""
         for loader in vars(self).values():

@@ -10,6 +10,7 @@ from dataclasses import replace
 from typing import Any, Literal, TypeVar
 
 import strawberry
+from graphql import FieldNode, FragmentSpreadNode, SelectionNode
 from strawberry import relay
 
 from c360.auth.policy import search_refusal
@@ -147,6 +148,37 @@ async def prime_coverage(info: Info, rows: list[Any], purpose: str | None) -> No
     covers ``purpose`` for the customers of a page (the policy asks per value)."""
     ids = [row.id for row in rows if row is not None and row.id is not None]
     await asyncio.to_thread(info.context.prime_coverage, ids, purpose)
+
+
+ATTRIBUTE_FIELDS = frozenset({"attribute", "attributes"})
+"""The ``Customer`` fields that read its golden profile."""
+
+
+def selects_any(info: Info, names: frozenset[str]) -> bool:
+    """Whether the field being resolved selects, at any depth (fragments
+    included), a field named one of ``names``."""
+    raw = info._raw_info
+    fragments = raw.fragments
+    seen: set[str] = set()
+    pending: list[SelectionNode] = [
+        s for node in raw.field_nodes if node.selection_set for s in node.selection_set.selections
+    ]
+    while pending:
+        selection = pending.pop()
+        if isinstance(selection, FieldNode):
+            if selection.name.value in names:
+                return True
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            if name in seen or name not in fragments:
+                continue
+            seen.add(name)
+            pending.extend(fragments[name].selection_set.selections)
+            continue
+        selections = getattr(selection, "selection_set", None)  # a field's, an inline fragment's
+        if selections is not None:
+            pending.extend(selections.selections)
+    return False
 
 
 @strawberry.input(
@@ -506,6 +538,9 @@ class Query:
             selection=selection,
         )
         listed = rows[:first]
+        if selects_any(info, ATTRIBUTE_FIELDS):  # one read for the page, then no awaiting
+            ids = [row.id for row in listed if row.id is not None]
+            await info.context.loaders.golden_attributes.load_many(ids)
         viewers = await visible_rows(info, list(listed))
         await prime_coverage(info, list(listed), reason)
         page = [

@@ -364,6 +364,15 @@ async def visible_rows(info: Info, rows: list[models.Customer | None]) -> list[f
     return out
 
 
+def _named(
+    rows: list[models.GoldenAttribute], name: str, subject: Subject
+) -> GoldenAttribute | None:
+    for row in rows:
+        if row.name == name:
+            return GoldenAttribute.from_row(row, subject)
+    return None
+
+
 def record_outside_scope(info: Info, customer_id: int, purpose: str | None) -> None:
     """Put on the audit log that ``customer_id`` is outside the caller's rows;
     the caller is answered as for an unknown id (null), so an id outside one's
@@ -452,17 +461,24 @@ class Customer(relay.Node):
         description="One golden attribute by name (phone, email, id_number…); null if the "
         "customer has none. One your role may not read is refused whether or not it exists."
     )
-    async def attribute(self, info: Info, name: str) -> GoldenAttribute | None:
+    def attribute(self, info: Info, name: str) -> GoldenAttribute | None:
         subject = self.subject
         decision = info.context.decide(name, subject)
         if decision.outcome is Outcome.REFUSED:
             info.context.access.refused(subject, decision.field, decision.reason)
             raise Forbidden(decision.field, decision.reason)
+        loaders = info.context.loaders
+        loaded = loaders.loaded(loaders.golden_attributes, self.customer_id)
+        if loaded is not None:  # a page primed with its profiles: answered at once
+            return _named(loaded[0], name, subject)
+        # Else an awaitable, which graphql-core awaits as it would an async resolver's.
+        return self._attribute_loading(info, name, subject)  # type: ignore[return-value]
+
+    async def _attribute_loading(
+        self, info: Info, name: str, subject: Subject
+    ) -> GoldenAttribute | None:
         rows = await info.context.loaders.golden_attributes.load(self.customer_id)
-        for row in rows:
-            if row.name == name:
-                return GoldenAttribute.from_row(row, subject)
-        return None
+        return _named(rows, name, subject)
 
     @strawberry.field(description="The source records linked to this customer.")
     async def source_records(self, info: Info) -> list[SourceRecordType]:
