@@ -46,6 +46,7 @@ from c360.platform.field_encryption import (
 )
 from c360.platform.identity_rules import identity_key
 from c360.platform.privacy.consent import REJECTIONS
+from c360.platform.privacy.export import export_person
 from c360.platform.secret_keys import decode_key
 from c360.platform.sources import save_source
 from tests.cli_helpers import C360, InProcessCli
@@ -219,6 +220,23 @@ def test_blind_indexes_are_keyed_and_truncated(monkeypatch: pytest.MonkeyPatch) 
     assert blind_index("person.phone", "+8613912340001") != first
     assert key_id(decode_key("22" * 32, "k")) != key_id(decode_key("11" * 32, "k"))
     assert seal("x.y", b"v").startswith(PREFIX)
+
+
+def test_a_person_s_export_holds_their_values_in_clear(sealed: tuple[Engine, Path, str]) -> None:
+    engine, _, _ = sealed
+    person = _people()[3]["data"]
+    key = identity_key("person", "ric", person["id_number"])
+    with engine.connect() as conn:
+        customer = conn.execute(
+            select(t.identity_key.c.customer_id).where(t.identity_key.c.key == key)
+        ).scalar_one()
+        package = export_person(conn, customer)
+    (record,) = package["tables"]["source_record"]
+    assert record["attributes"]["email"] == person["email"]
+    assert record["attributes"]["id_number"] == person["id_number"]
+    (golden,) = package["tables"]["golden_profile"]
+    assert golden["attributes"]["phone"]["value"] == f"+86{person['mobile']}"
+    assert golden["attributes"]["address"]["lineage"][0]["value"] == person["address"]
 
 
 def _under(engine: Engine, master: str) -> int:

@@ -32,6 +32,7 @@ from c360.platform.field_encryption import (
     is_sealed,
     master_keys,
     open_sealed,
+    open_stored,
     seal,
     sealed_key_id,
 )
@@ -188,9 +189,25 @@ def open_stored_attributes(context: str, value: Any, *, golden: bool = False) ->
     return (open_golden if golden else open_attributes)(context, value)
 
 
+def open_any_stored(context: str, value: Any) -> Any:
+    """A value as read without the column type (a reflected table), opened
+    whichever way it was sealed: whole (:func:`open_stored`) or, for a document
+    of attributes, value by value under ``<context>.<attribute>``."""
+    value = open_stored(context, value)
+    if not isinstance(value, dict):
+        return value
+    for name in SEALED_ATTRIBUTES.intersection(value):
+        item = value[name]
+        if is_sealed(item) or (isinstance(item, dict) and is_sealed(item.get("value"))):
+            golden = isinstance(item, dict)
+            return (open_golden if golden else open_attributes)(context, value)
+    return value
+
+
 __all__ = [
     "SEALED_ATTRIBUTES",
     "SealedAttributes",
+    "open_any_stored",
     "open_attributes",
     "open_golden",
     "open_stored_attributes",

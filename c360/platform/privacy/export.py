@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from c360.platform import tables as t
-from c360.platform.field_encryption import open_stored
 from c360.platform.privacy.erasure import ERASURE, _table, person_ids, record_ids
+from c360.platform.sealed_attributes import open_any_stored
 from c360.platform.sql import chunks
 
 
@@ -53,7 +53,7 @@ def export_person(conn: Connection, customer_id: int) -> dict[str, Any]:
                     continue
                 seen[step.table].add(marker)
                 tables.setdefault(step.table, []).append(
-                    {k: _plain(open_stored(f"{step.table}.{k}", v)) for k, v in row.items()}
+                    {k: _plain(open_any_stored(f"{step.table}.{k}", v)) for k, v in row.items()}
                 )
     people = [
         {k: _plain(v) for k, v in row.items()}
