@@ -6,8 +6,9 @@ import pytest
 
 from c360.search.contract import MatchKind
 from c360.search.documents import build_document, person_readings
+from c360.search.plan import Op, TokenKind
 from c360.search.policy import DEFAULT_POLICY, OPEN_POLICY, SearchForbiddenError
-from c360.search.query import Op, TokenKind, plan_query
+from c360.search.query import plan_query
 from tests.helpers import resident_id
 
 

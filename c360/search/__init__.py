@@ -2,7 +2,11 @@
 
 - :mod:`~c360.search.contract` — :class:`SearchBackend` and its types (what the
   GraphQL schema and the staff tools call);
-- :mod:`~c360.search.query` — query understanding shared by the backends;
+- :mod:`~c360.search.query` — query understanding shared by the backends, with
+  :mod:`~c360.search.name_clauses` (names, readings, company names) and
+  :mod:`~c360.search.plan` (the plan they compile, and how a hit is explained);
+- :mod:`~c360.search.blinding` — blind index terms and sealed stored parts when
+  field encryption is on;
 - :mod:`~c360.search.documents` — the customer search document, built in bulk;
 - :mod:`~c360.search.fields` — the index fields and their analysis;
 - :mod:`~c360.search.embedded` (tantivy) and :mod:`~c360.search.opensearch`;

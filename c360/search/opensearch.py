@@ -71,8 +71,8 @@ from c360.search.fields import (
     Analysis,
     text_values,
 )
+from c360.search.plan import Clause, Op, QueryPlan, Term
 from c360.search.planning import empty_page, plan_search
-from c360.search.query import Clause, Op, QueryPlan, Term
 
 __all__ = ["OpenSearchSearch", "index_template"]
 

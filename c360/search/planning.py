@@ -8,8 +8,9 @@ import time
 from collections.abc import Sequence
 
 from c360.search.contract import SearchFilters, SearchPage, check_page_request
+from c360.search.plan import QueryPlan
 from c360.search.policy import DEFAULT_POLICY, SearchPolicy, check_filters
-from c360.search.query import QueryPlan, plan_query
+from c360.search.query import plan_query
 
 
 def plan_search(
