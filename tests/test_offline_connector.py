@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from c360.connectors.base import SourceConfigError
 from c360.connectors.offline import OfflineConnector
-from c360.connectors.offline.readers import sniff_delimiter
+from c360.connectors.offline.csv_reader import sniff_delimiter
 from c360.connectors.registry import get_connector
 from c360.platform.records import Checkpoint, IncomingRecord
 

@@ -4,14 +4,20 @@ UTF-8 with BOM, UTF-16 or GBK/GB18030, with Chinese or English headers.
 
 Modules, one concern each:
 
-``config``     the source config (pydantic): files, kinds, column mappings
-``files``      which files a spec names, their format, their fingerprint
-``encoding``   which text encoding a file is in
-``headers``    header folding and the built-in header -> attribute table
-``readers``    files -> numbered rows (header detection, blank rows, bad lines)
-``mapping``    a row's headers -> canonical ``fields``
-``builder``    rows -> :class:`~c360.platform.records.IncomingRecord`
-``connector``  the :class:`OfflineConnector`: streams, check, read, checkpoints
+``config``        the source config (pydantic): files, kinds, column mappings
+``files``         which files a spec names, their format, their fingerprint
+``encoding``      which text encoding a file is in
+``headers``       header folding and the built-in header -> attribute table
+``readers``       files -> numbered rows, whatever the format (:func:`open_rows`)
+``rows``          what a reader gives: the header, numbered rows, bad rows
+``tabular``       CSV and XLSX rows: header detection, blank rows, extra and big cells
+``csv_reader``    CSV: the delimiter, the records
+``xlsx_reader``   XLSX: archive limits, the sheet, cell values as text
+``json_reader``   JSON Lines and ``.json``: objects, bad lines, truncated documents
+``bounded_lines`` reading text a record at a time within the record limit
+``mapping``       a row's headers -> canonical ``fields``
+``builder``       rows -> :class:`~c360.platform.records.IncomingRecord`
+``connector``     the :class:`OfflineConnector`: streams, check, read, checkpoints
 
 Registered through the ``c360`` entry point ``offline = "c360.connectors.offline"``.
 

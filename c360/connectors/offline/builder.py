@@ -7,7 +7,7 @@ from typing import Any
 from c360.connectors.offline.config import FileSpec
 from c360.connectors.offline.files import SourceFile
 from c360.connectors.offline.mapping import ColumnMapping, Plan, passthrough, pick, text
-from c360.connectors.offline.readers import BadRow
+from c360.connectors.offline.rows import BadRow
 from c360.platform.records import IncomingRecord
 
 

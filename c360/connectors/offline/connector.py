@@ -66,7 +66,8 @@ from c360.connectors.offline.builder import RecordBuilder
 from c360.connectors.offline.config import FileSpec, OfflineConfig
 from c360.connectors.offline.files import SourceFile, detect_format, fingerprint, resolve
 from c360.connectors.offline.mapping import ColumnMapping
-from c360.connectors.offline.readers import BadRow, Rows, open_rows
+from c360.connectors.offline.readers import open_rows
+from c360.connectors.offline.rows import BadRow, Rows
 from c360.platform.records import Checkpoint, RecordLimits
 from c360.platform.settings import get_settings
 
