@@ -30,7 +30,7 @@ from c360.schema import value as value_schema
 from c360.schema import verification as verification_schema
 from c360.schema.context import RequestContext, Subject
 from c360.schema.errors import CLIENT_ERRORS
-from c360.schema.execution import schema_config
+from c360.schema.execution import call_resolvers_directly, schema_config
 from c360.schema.limits import (
     Limits,
     QueryTooComplex,
@@ -144,6 +144,7 @@ def build_schema(limits: Limits | None = None) -> Schema:
         extensions=extensions,
         config=schema_config(),  # names converted once (c360.schema.execution)
     )
+    call_resolvers_directly(built._schema, built.config)  # c360.schema.execution
     count_list_items(built._schema)  # the response's size counts as the query runs
     return built
 
