@@ -6,10 +6,11 @@ Layout, under the search directory (default ``<data dir>/search``)::
     index-20250101T120000-ab12/   a tantivy index (meta.json, segment files)
     .create.lock                  taken while the first index is created
 
-The analyzers of :mod:`c360.search.fields` are registered in code every time an
-index is opened (tantivy stores only their names). One process writes at a time
-(tantivy's own lock; the indexer's lease orders the processes); any number of
-processes read. A reader notices a commit or a swapped ``CURRENT`` by two
+The schema, the analyzers and query compilation are
+:mod:`c360.search.tantivy_index`'s; this module owns the index's life on disk:
+directories, readers, snapshots, writes. One process writes at a time (tantivy's
+own lock; the indexer's lease orders the processes); any number of processes
+read. A reader notices a commit or a swapped ``CURRENT`` by two
 ``stat`` calls per search and reloads at once, so a write is searchable as soon as
 it is committed. ``c360 reindex`` fills a fresh directory beside the live one and
 swaps ``CURRENT`` atomically: searches never stop.
@@ -34,17 +35,17 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 import tantivy
-from tantivy import Document, Filter, Occur, Order, Query, TextAnalyzerBuilder, Tokenizer
+from tantivy import Order, Query
 
 from c360.platform.private_files import private_dir
-from c360.search.blinding import blinded, index_terms, open_stored, seal_stored
+from c360.search.blinding import open_stored
 from c360.search.contract import (
     FACET_SIZE,
     MAX_RESULT_WINDOW,
@@ -61,18 +62,10 @@ from c360.search.contract import (
     SortOrder,
 )
 from c360.search.documents import CustomerDocument
-from c360.search.fields import (
-    EDGE_MAX,
-    FILTER_FIELDS,
-    NGRAM_MAX,
-    NGRAM_MIN,
-    TEXT_FIELDS,
-    Analysis,
-    text_values,
-)
-from c360.search.plan import Clause, Op, QueryPlan, Term
+from c360.search.plan import QueryPlan
 from c360.search.planning import empty_page, plan_search
 from c360.search.policy import SearchPolicy
+from c360.search.tantivy_index import compile_query, index_schema, open_index, to_tantivy
 
 __all__ = ["EmbeddedSearch"]
 
@@ -81,79 +74,6 @@ SNAPSHOT_TTL_S = 600.0
 SNAPSHOTS_KEPT = 32
 WRITER_HEAP = 64_000_000
 REBUILD_HEAP = 256_000_000
-
-_TOKENIZERS = {
-    Analysis.KEYWORD: "c360_keyword",
-    Analysis.EDGE: "c360_edge",
-    Analysis.NGRAM: "c360_ngram",
-    Analysis.BIGRAM: "c360_bigram",
-    Analysis.RAW: "raw",
-}
-
-
-def _analyzers() -> dict[str, tantivy.TextAnalyzer]:
-    def lower(tokenizer: tantivy.Tokenizer) -> tantivy.TextAnalyzer:
-        return TextAnalyzerBuilder(tokenizer).filter(Filter.lowercase()).build()
-
-    return {
-        "c360_keyword": lower(Tokenizer.raw()),
-        "c360_edge": lower(Tokenizer.ngram(1, EDGE_MAX, prefix_only=True)),
-        "c360_ngram": lower(Tokenizer.ngram(NGRAM_MIN, NGRAM_MAX)),
-        "c360_bigram": lower(Tokenizer.ngram(2, 2)),
-    }
-
-
-def _schema() -> tantivy.Schema:
-    builder = tantivy.SchemaBuilder()
-    builder.add_integer_field("customer_id", stored=True, indexed=True, fast=True)
-    builder.add_integer_field("updated_at", indexed=False, fast=True)
-    for spec in TEXT_FIELDS:
-        builder.add_text_field(
-            spec.name, tokenizer_name=_TOKENIZERS[spec.analysis], index_option="basic"
-        )
-    for spec in FILTER_FIELDS:
-        builder.add_text_field(spec.name, tokenizer_name="raw", fast=True, index_option="basic")
-    builder.add_bytes_field("stored", stored=True, indexed=False)
-    return builder.build()
-
-
-def _open_index(path: Path, schema: tantivy.Schema | None = None) -> tantivy.Index:
-    """Open (or, with ``schema``, create) an index and register our analyzers on it."""
-    index = (
-        tantivy.Index(schema, path=str(path))
-        if schema is not None
-        else tantivy.Index.open(str(path))
-    )
-    for name, analyzer in _analyzers().items():
-        index.register_tokenizer(name, analyzer)
-    index.config_reader(reload_policy="manual")
-    return index
-
-
-def _epoch_ms(value: datetime | None) -> int:
-    if value is None:
-        return 0
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return int(value.timestamp() * 1000)
-
-
-def to_tantivy(doc: CustomerDocument) -> Document:
-    """The tantivy document of a customer document."""
-    fields: dict[str, Any] = text_values(doc)
-    fields["customer_id"] = doc.customer_id
-    fields["updated_at"] = _epoch_ms(doc.updated_at)
-    for name, values in doc.facet_values().items():
-        if values:
-            fields[name] = values
-    fields["stored"] = [stored_bytes(doc)]
-    return Document(**fields)  # one call: each add_* would cross into Rust again
-
-
-def stored_bytes(doc: CustomerDocument) -> bytes:
-    """What a hit is explained and shown from: the searchable lists and the card
-    (sealed when field encryption is on)."""
-    return seal_stored(orjson.dumps({"d": doc.explain_data(), "c": doc.card}))
 
 
 def _stat_key(path: Path) -> tuple[int, int, int] | None:
@@ -234,7 +154,7 @@ class EmbeddedSearch(SearchBackend):
 
     def __init__(self, root: Path | str) -> None:
         self.root = private_dir(Path(root))
-        self._schema = _schema()
+        self._schema = index_schema()
         self._lock = threading.RLock()
         """Guards the reader state (snapshots, generation); held only briefly."""
         self._write_lock = threading.Lock()
@@ -245,7 +165,7 @@ class EmbeddedSearch(SearchBackend):
         self._writer: tantivy.IndexWriter | None = None
         self._seen: tuple[Any, ...] | None = None
         self._dir = self._ensure_current()
-        self._index = _open_index(self._dir)
+        self._index = open_index(self._dir)
         self._refresh(force=True)
 
     # ------------------------------------------------------------ files
@@ -267,7 +187,7 @@ class EmbeddedSearch(SearchBackend):
             if name and (self.root / name / "meta.json").exists():
                 return self.root / name
             path = self._new_dir()
-            _open_index(path, self._schema)
+            open_index(path, self._schema)
             self._point_to(path)
             return path
 
@@ -302,7 +222,7 @@ class EmbeddedSearch(SearchBackend):
                 name = self._current_name()
                 if name and name != self._dir.name and self._writer is None:
                     self._dir = self.root / name
-                    self._index = _open_index(self._dir)
+                    self._index = open_index(self._dir)
                     key = self._fingerprint()
                 else:
                     self._index.reload()
@@ -372,69 +292,6 @@ class EmbeddedSearch(SearchBackend):
 
     # ------------------------------------------------------------ search
 
-    def _clause_query(self, clause: Clause) -> Query:
-        schema, field = self._schema, clause.index_field
-        if blinded(field):
-            clause = replace(clause, values=tuple(index_terms(field, clause.values)))
-        if clause.op is Op.TERM:
-            if len(clause.values) == 1:
-                query = Query.term_query(schema, field, clause.values[0])
-            else:  # a few terms: a disjunction is cheaper than a term set
-                query = Query.boolean_query(
-                    [(Occur.Should, Query.term_query(schema, field, v)) for v in clause.values]
-                )
-        elif clause.op is Op.ALL:
-            if len(clause.values) == 1:
-                query = Query.term_query(schema, field, clause.values[0])
-            else:
-                query = Query.boolean_query(
-                    [(Occur.Must, Query.term_query(schema, field, v)) for v in clause.values]
-                )
-        elif clause.op is Op.OVERLAP:
-            query = Query.boolean_query(
-                [(Occur.Should, Query.term_query(schema, field, v)) for v in clause.values],
-                minimum_number_should_match=clause.minimum,
-            )
-        else:
-            query = Query.fuzzy_term_query(
-                schema,
-                field,
-                clause.values[0],
-                distance=clause.distance,
-                transposition_cost_one=True,
-            )
-        return Query.const_score_query(query, float(clause.weight))
-
-    def _term_query(self, term: Term) -> Query:
-        alternatives = [self._clause_query(c) for c in term.clauses]
-        if term.parts:
-            parts = Query.boolean_query([(Occur.Must, self._term_query(p)) for p in term.parts])
-            alternatives.append(Query.boost_query(parts, 1.0 / len(term.parts)))
-        if len(alternatives) == 1:
-            return alternatives[0]
-        return Query.disjunction_max_query(alternatives)
-
-    def compile(self, plan: QueryPlan, filters: SearchFilters | None) -> Query:
-        """The tantivy query of a plan and filters (filters score nothing)."""
-        must: list[tuple[Occur, Query]] = [(Occur.Must, self._term_query(t)) for t in plan.terms]
-        for name, values in filters.items() if filters else ():
-            query = Query.term_set_query(self._schema, name, list(values))
-            must.append((Occur.Must, Query.const_score_query(query, 0.0)))
-        if filters and filters.regions:  # the row scope: province OR city
-            regions = list(filters.regions)
-            query = Query.boolean_query(
-                [
-                    (Occur.Should, Query.term_set_query(self._schema, name, regions))
-                    for name in ("province", "city")
-                ]
-            )
-            must.append((Occur.Must, Query.const_score_query(query, 0.0)))
-        if not must:
-            return Query.const_score_query(Query.all_query(), 0.0)
-        if len(must) == 1 and plan.terms:
-            return must[0][1]
-        return Query.boolean_query(must)
-
     def search(
         self,
         query: str = "",
@@ -451,7 +308,7 @@ class EmbeddedSearch(SearchBackend):
         if plan.matches_nothing:
             return empty_page(plan, facets, started)
         sort = SortOrder(sort)
-        compiled = self.compile(plan, filters)
+        compiled = compile_query(self._schema, plan, filters)
         cursor = _decode_cursor(after) if after else None
         searcher, generation, offset = self._page_start(cursor, compiled, plan, sort)
         self._check_schema()
@@ -598,7 +455,7 @@ class _EmbeddedRebuild(Rebuild):
     def __init__(self, backend: EmbeddedSearch) -> None:
         self.backend = backend
         self.path = backend._new_dir()
-        self.index = _open_index(self.path, backend._schema)
+        self.index = open_index(self.path, backend._schema)
         threads = 2 if (os.cpu_count() or 1) > 1 else 1
         self.writer: tantivy.IndexWriter | None = self.index.writer(
             heap_size=REBUILD_HEAP, num_threads=threads
