@@ -24,7 +24,8 @@ from sqlmodel import Session, select
 from c360.auth.masking import mask_value
 from c360.auth.principal import READ_SCOPE, Principal
 from c360.cli.sync import sync_sources
-from c360.connectors.credit.enrich import enrich_customer, record_legal_basis
+from c360.connectors.credit.enrich import enrich_customer
+from c360.connectors.credit.legal_bases import record_legal_basis
 from c360.connectors.offline.roots import allow_import_root
 from c360.demo.generate import generate_demo_data
 from c360.demo.standins import start_standins

@@ -15,17 +15,15 @@ from sqlalchemy import Engine, insert, select
 
 from c360.auth.masking import mask_value
 from c360.connectors.credit.enrich import (
-    LEDGER,
-    RESULTS,
-    SHAREHOLDERS,
     BudgetExhausted,
     ConsentRequired,
     EnrichmentRefused,
     enrich_customer,
-    record_legal_basis,
-    refresh_stale,
-    revoke_legal_basis,
 )
+from c360.connectors.credit.ledger import LEDGER
+from c360.connectors.credit.legal_bases import record_legal_basis, revoke_legal_basis
+from c360.connectors.credit.refresh import refresh_stale
+from c360.connectors.credit.results import RESULTS, SHAREHOLDERS
 from c360.connectors.http import RemoteApiError
 from c360.connectors.runner import SyncRunner
 from c360.demo.standins import BureauAPI, Fault

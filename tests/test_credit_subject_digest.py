@@ -16,15 +16,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, insert, select
 
-from c360.connectors.credit.enrich import (
-    LEDGER,
-    RESULTS,
-    enrich_customer,
-    lookup,
-    masked,
-    record_legal_basis,
-    subject_hash,
-)
+from c360.connectors.credit.enrich import enrich_customer, lookup
+from c360.connectors.credit.ledger import LEDGER
+from c360.connectors.credit.legal_bases import record_legal_basis
+from c360.connectors.credit.results import RESULTS
+from c360.connectors.credit.subjects import masked, subject_hash
 from c360.platform import tables as t
 from c360.platform.db import migrate
 from c360.platform.models import utcnow

@@ -17,13 +17,9 @@ from sqlalchemy import Engine, delete, func, select
 
 from c360.auth.policy import Outcome, decide
 from c360.auth.principal import READ_SCOPE, Principal
-from c360.connectors.credit.enrich import (
-    LEDGER,
-    EnrichmentRefused,
-    enrich_customer,
-    record_legal_basis,
-    revoke_legal_basis,
-)
+from c360.connectors.credit.enrich import EnrichmentRefused, enrich_customer
+from c360.connectors.credit.ledger import LEDGER
+from c360.connectors.credit.legal_bases import record_legal_basis, revoke_legal_basis
 from c360.demo.standins import BureauAPI
 from c360.demo.standins import credit_source_config as credit_config
 from c360.platform import tables as t

@@ -19,7 +19,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import Engine, func, select
 
-from c360.connectors.credit.enrich import record_legal_basis
+from c360.connectors.credit.legal_bases import record_legal_basis
 from c360.ops.outbound import PolicyScreen
 from c360.platform import tables as t
 from c360.platform.business_events import business_event

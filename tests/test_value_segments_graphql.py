@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from c360.auth.masking import mask_value
-from c360.connectors.credit.enrich import record_legal_basis
+from c360.connectors.credit.legal_bases import record_legal_basis
 from c360.platform import tables as t
 from c360.platform.ingest import Ingestor
 from c360.platform.models import utcnow

@@ -26,7 +26,8 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from stdnum.cn import ric, uscc
 
-from c360.connectors.credit.enrich import EnrichmentRefused, enrich_customer, record_legal_basis
+from c360.connectors.credit.enrich import EnrichmentRefused, enrich_customer
+from c360.connectors.credit.legal_bases import record_legal_basis
 from c360.demo.standins import StandIns
 from c360.platform import tables as t
 from c360.platform.customers.ids import survivor_of

@@ -4,11 +4,16 @@ social credit code).
 
 Modules, one concern each:
 
-``config``     the source config: API, prices, daily budget, TTL, purposes, watchlist
-``bureau``     the bureau's API: one lookup, its answer parsed, registrations as records
-``connector``  the :class:`CreditConnector` (a sync refreshes the watchlist's registrations)
-``enrich``     lookups for customers: legal basis, cache, budget, rate limit, storage
-``commands``   ``c360 enrich`` and ``c360 consents``
+``config``      the source config: API, prices, daily budget, TTL, purposes, watchlist
+``bureau``      the bureau's API: one lookup, its answer parsed, registrations as records
+``connector``   the :class:`CreditConnector` (a sync refreshes the watchlist's registrations)
+``enrich``      lookups for customers: purpose, legal basis, cache, budget, rate limit
+``legal_bases`` why a customer may be looked up: bases recorded, withdrawn, found
+``subjects``    how a lookup knows its subject: keyed digest, masked text
+``results``     stored answers: the cache, storing a fresh answer and its shareholders
+``ledger``      one row per lookup attempt, by China day (the daily budget)
+``refresh``     the scheduled refresh of stale results and the watchlist
+``commands``    ``c360 enrich`` and ``c360 consents``
 
 Through the plugin hooks, like any plugin: the connector, its default trust, its
 commands, and, when a credit source is due, a refresh of its stale lookups and
@@ -37,7 +42,7 @@ from sqlalchemy import Engine
 from c360.connectors.credit import commands
 from c360.connectors.credit.config import CreditConfig
 from c360.connectors.credit.connector import CreditConnector
-from c360.connectors.credit.enrich import refresh_stale
+from c360.connectors.credit.refresh import refresh_stale
 from c360.connectors.hookspecs import DueRun, hookimpl
 from c360.platform.models import Source, utcnow
 from c360.platform.risk.judgment import monitor

@@ -20,10 +20,9 @@ from rich.table import Table
 from sqlalchemy import Engine
 
 from c360.connectors.base import SourceConfigError, TransientSourceError
-from c360.connectors.credit.enrich import (
+from c360.connectors.credit.enrich import EnrichmentRefused, enrich_customer
+from c360.connectors.credit.legal_bases import (
     LEGAL_BASES,
-    EnrichmentRefused,
-    enrich_customer,
     list_legal_bases,
     record_legal_basis,
     revoke_legal_basis,
