@@ -45,7 +45,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from c360.connectors.runner import SyncRunner
-from c360.connectors.web.webhook import INBOX, sign
+from c360.connectors.web.inbox import INBOX
+from c360.connectors.web.signing import sign
 from c360.demo.standins import ShopAPI, shop_config_at
 from c360.demo.standins.apis import china_iso
 from c360.platform import tables as t

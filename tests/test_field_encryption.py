@@ -31,7 +31,9 @@ from sqlalchemy import Engine, select, text
 from starlette.applications import Starlette
 from stdnum.cn import ric
 
-from c360.connectors.web.webhook import INBOX, drain_inbox, webhook_routes
+from c360.connectors.web.drain import drain_inbox
+from c360.connectors.web.inbox import INBOX
+from c360.connectors.web.webhook import webhook_routes
 from c360.platform import tables as t
 from c360.platform.db import make_engine
 from c360.platform.field_encryption import (

@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from strawberry.relay import GlobalID
 
 from c360.auth.policy import FIELDS, ROLES, Access, policy_field
-from c360.connectors.web.webhook import sign
+from c360.connectors.web.signing import sign
 from c360.platform.sources import save_source
 from c360.schema import schema
 from c360.search.embedded import EmbeddedSearch

@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy import Engine, select
 from starlette.applications import Starlette
 
-from c360.connectors.web.webhook import drain_inbox, webhook_routes
+from c360.connectors.web.drain import drain_inbox
+from c360.connectors.web.webhook import webhook_routes
 from c360.platform import tables as t
 from c360.platform.db import make_engine
 from c360.platform.privacy.consent import REJECTIONS, covered_customers, history

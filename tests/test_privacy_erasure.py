@@ -21,7 +21,8 @@ import pytest
 from sqlalchemy import Engine, func, select
 from starlette.applications import Starlette
 
-from c360.connectors.web.webhook import drain_inbox, webhook_routes
+from c360.connectors.web.drain import drain_inbox
+from c360.connectors.web.webhook import webhook_routes
 from c360.platform import tables as t
 from c360.platform.business_events import BusinessEvent
 from c360.platform.db import make_engine

@@ -16,14 +16,10 @@ from sqlalchemy.exc import IntegrityError
 from starlette.applications import Starlette
 
 from c360.connectors.scheduler import run_due
-from c360.connectors.web.webhook import (
-    INBOX,
-    InboxWriter,
-    drain_inbox,
-    pending_deliveries,
-    sign,
-    webhook_routes,
-)
+from c360.connectors.web.drain import drain_inbox
+from c360.connectors.web.inbox import INBOX, InboxWriter, pending_deliveries
+from c360.connectors.web.signing import sign
+from c360.connectors.web.webhook import webhook_routes
 from c360.platform import tables as t
 from c360.platform.sources import save_source
 from tests.webhook_helpers import CUSTOMER, ORDER, SECRET, HookServer, deliver, inbox, source_config

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from c360.connectors.web.webhook import sign
+from c360.connectors.web.signing import sign
 from c360.platform.sources import save_source
 from tests.webhook_helpers import CUSTOMER, SECRET, inbox
 

@@ -16,10 +16,8 @@ import uvicorn
 from sqlalchemy import Engine, func, select
 from starlette.applications import Starlette
 
-from c360.connectors.web.webhook import (
-    INBOX,
-    sign,
-)
+from c360.connectors.web.inbox import INBOX
+from c360.connectors.web.signing import sign
 
 SECRET = "s3cret-for-tests"
 

@@ -7,8 +7,11 @@ Modules, one concern each:
 ``config``     the source config (pydantic): API, auth, streams, webhook
 ``pull``       one stream out of a paged listing: mapping, ``updated_at`` cursor, state
 ``connector``  the :class:`WebConnector`: streams, check, read
-``webhook``    ``POST /hooks/{source}``: signature and replay checks, the durable
-               inbox, and draining it into the ingest pipeline
+``webhook``    ``POST /hooks/{source}``: the route that accepts a delivery
+``signing``    a delivery's signature, id and timestamp (replay) checks
+``inbox``      the durable inbox: deliveries committed together, pending counts
+``drain``      draining an inbox into the ingest pipeline, as runs
+``background_drain`` the drain after each delivery, paced to let intake come first
 
 HTTP itself (auth, retries, pagination) is :mod:`c360.connectors.http`.
 
@@ -33,7 +36,8 @@ from c360.connectors.hookspecs import DueRun, hookimpl
 from c360.connectors.http.pull import StreamSpec
 from c360.connectors.web.config import WebConfig, WebhookConfig
 from c360.connectors.web.connector import WebConnector
-from c360.connectors.web.webhook import drain_pending, webhook_routes
+from c360.connectors.web.drain import drain_pending
+from c360.connectors.web.webhook import webhook_routes
 
 __all__ = ["StreamSpec", "WebConfig", "WebConnector", "WebhookConfig"]
 
