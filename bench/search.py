@@ -59,9 +59,10 @@ from c360.platform.locks import write_transaction
 from c360.platform.records import IncomingRecord
 from c360.platform.sources import save_source
 from c360.search.contract import SearchFilters
-from c360.search.documents import build_document, person_readings
+from c360.search.documents import build_document
 from c360.search.embedded import EmbeddedSearch
 from c360.search.indexer import BackgroundIndexer
+from c360.search.readings import person_readings
 
 SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"

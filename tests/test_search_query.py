@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from c360.search.contract import MatchKind
-from c360.search.documents import build_document, person_readings
+from c360.search.documents import build_document
 from c360.search.plan import Op, TokenKind
 from c360.search.policy import DEFAULT_POLICY, OPEN_POLICY, SearchForbiddenError
 from c360.search.query import plan_query
+from c360.search.readings import person_readings
 from tests.helpers import resident_id
 
 

@@ -22,7 +22,8 @@ them that staff type:
 
 :func:`load_documents` reads a batch of customers with a fixed number of queries,
 whatever the batch size. :func:`build_document` is the pure part, used by the
-benchmark too.
+benchmark too. How names, companies and phones are read is
+:mod:`c360.search.readings`'.
 """
 
 from __future__ import annotations
@@ -35,31 +36,29 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import phonenumbers
-from pypinyin import Style, lazy_pinyin, pinyin
 from sqlalchemy import Connection, select
 
 from c360.platform import tables as t
 from c360.platform.cases.reading import case_statuses_of
-from c360.platform.normalize import (
-    NormalizationError,
-    normalize_company_name,
-    normalize_name,
-)
 from c360.platform.normalize.china import region_forms
 from c360.platform.privacy.restriction import restricted_among
 from c360.platform.risk.judgment import grades_of
 from c360.platform.value.reading import tiers_and_stages
 from c360.platform.verification.judgment import scores_and_bands
+from c360.search.readings import (
+    company_forms,
+    distinct,
+    name_skeletons,
+    national_number,
+    person_readings,
+)
 
 __all__ = [
     "ENRICHERS",
     "SEARCHABLE_SOURCES",
     "CustomerDocument",
     "build_document",
-    "char_readings",
     "load_documents",
-    "name_skeletons",
     "upserts_and_deletes",
 ]
 
@@ -145,19 +144,19 @@ class CustomerDocument:
         if len(self.phones) == 1:  # the usual case: the tails differ in length
             number = self.phones[0]
             return [number[-n:] for n in PHONE_SUFFIX_LENGTHS if n <= len(number)]
-        return _unique(
+        return distinct(
             number[-n:] for number in self.phones for n in PHONE_SUFFIX_LENGTHS if n <= len(number)
         )
 
     def id_suffixes(self) -> list[str]:
         """The last 4 and 6 characters of every id number."""
-        return _unique(number[-n:] for number in self.id_numbers for n in ID_SUFFIX_LENGTHS)
+        return distinct(number[-n:] for number in self.id_numbers for n in ID_SUFFIX_LENGTHS)
 
     def name_skeletons(self) -> list[str]:
         """Every name of 3 to 6 characters with one character of the given name
         blanked out (``冯厚楠``: ``冯*楠``, ``冯厚*``; see :func:`name_skeletons`), to
         find a name typed with one wrong character by exact terms."""
-        return _unique(s for name in self.names for s in name_skeletons(name))
+        return distinct(s for name in self.names for s in name_skeletons(name))
 
     def facet_values(self) -> dict[str, list[str]]:
         """The structured dimensions (``c360.search.contract.FACET_FIELDS``)."""
@@ -182,91 +181,6 @@ class CustomerDocument:
     def explain_data(self) -> dict[str, list[str]]:
         """What a backend stores to explain hits: the non-empty searchable lists."""
         return {k: v for k in SEARCHABLE_SOURCES if (v := getattr(self, k))}
-
-
-SKELETON_MIN_CHARS, SKELETON_MAX_CHARS = 3, 6
-"""Names this long are also found with one character of the given name wrong."""
-SKELETON_BLANK = "*"
-
-
-def name_skeletons(name: str) -> tuple[str, ...]:
-    """``name`` with each character after the first in turn replaced by
-    :data:`SKELETON_BLANK` (``冯厚楠``: ``冯*楠``, ``冯厚*``).
-
-    Nothing for names shorter than :data:`SKELETON_MIN_CHARS` (``张*`` is every
-    张 with a one-character given name: no clue, and thousands of them) or longer
-    than :data:`SKELETON_MAX_CHARS`, nor for Latin names (their typos are found
-    through fuzzy pinyin). The first character is kept: a surname typed with a
-    character of another sound is rare, and ``*秀英`` would match every 秀英."""
-    if not SKELETON_MIN_CHARS <= len(name) <= SKELETON_MAX_CHARS or name.isascii():
-        return ()
-    return tuple(name[:i] + SKELETON_BLANK + name[i + 1 :] for i in range(1, len(name)))
-
-
-def _unique(values: Iterable[str]) -> list[str]:
-    """Distinct non-empty values, first occurrence first."""
-    if type(values) is list and len(values) < 2:  # most lists hold one value or none
-        return [values[0]] if values and values[0] else []
-    unique = dict.fromkeys(values)
-    unique.pop("", None)
-    return list(unique)
-
-
-# ----------------------------------------------------------------- readings
-
-
-@functools.lru_cache(maxsize=1 << 12)
-def char_readings(char: str) -> tuple[str, ...]:
-    """Every toneless reading pypinyin knows for one character (``单``: dan, chan, shan)."""
-    readings = pinyin(char, style=Style.NORMAL, heteronym=True, errors="ignore")
-    return tuple(r for r in (readings[0] if readings else ()) if r.isascii() and r.isalpha())
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def person_readings(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """``(readings, initials)`` of a person's name: the reading
-    :func:`~c360.platform.normalize.normalize_name` gives (surname-aware) first,
-    then the other readings of the first character (heteronyms), each followed by
-    the given name's reading. Empty for a name without letters."""
-    try:
-        primary = normalize_name(name)
-    except NormalizationError:
-        return (), ()
-    readings = [primary.pinyin]
-    initials = [primary.initials]
-    if primary.is_chinese and len(primary.display) >= 2:
-        rest = lazy_pinyin(primary.display[1:], style=Style.NORMAL, errors="ignore")
-        rest_text = "".join(rest).lower()
-        rest_initials = "".join(s[0] for s in rest if s)
-        for reading in char_readings(primary.display[0]):
-            readings.append(reading + rest_text)
-            initials.append(reading[0] + rest_initials)
-    return tuple(_unique(readings)), tuple(_unique(initials))
-
-
-@functools.lru_cache(maxsize=1 << 14)
-def company_forms(name: str) -> tuple[str, str, str, str] | None:
-    """``(display, core, core pinyin, core initials)`` of a company name, lowercase."""
-    try:
-        company = normalize_company_name(name)
-    except NormalizationError:
-        return None
-    syllables = lazy_pinyin(company.core, style=Style.NORMAL, errors="ignore")
-    initials = "".join(s[0] for s in syllables if s and s.isascii())
-    return company.display.lower(), company.core.lower(), company.pinyin, initials.lower()
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def national_number(e164: str) -> str | None:
-    """``+8613800138000`` → ``13800138000``; other countries through phonenumbers."""
-    if e164.startswith("+86") and e164[3:].isdigit():
-        return e164[3:]
-    try:
-        parsed = phonenumbers.parse(e164, "CN")
-    except phonenumbers.NumberParseException:
-        digits = "".join(ch for ch in e164 if ch.isdigit())
-        return digits or None
-    return phonenumbers.national_significant_number(parsed)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -308,18 +222,18 @@ def _tags(golden: Mapping[str, Any]) -> list[str]:
         except ValueError:
             parsed = None
         if isinstance(parsed, list):
-            return _unique(str(v).strip() for v in parsed)
-    return _unique(part.strip() for part in value.replace("，", ",").split(","))
+            return distinct(str(v).strip() for v in parsed)
+    return distinct(part.strip() for part in value.replace("，", ",").split(","))
 
 
-def _lower_unique(values: list[str]) -> list[str]:
+def _lowerdistinct(values: list[str]) -> list[str]:
     """Distinct non-empty lowercase values (most lists hold one value or none)."""
     if not values:
         return []
     if len(values) == 1:
         value = values[0].lower()
         return [value] if value else []
-    return _unique(v.lower() for v in values)
+    return distinct(v.lower() for v in values)
 
 
 def build_document(
@@ -370,10 +284,10 @@ def build_document(
             employers += (display, core)
             employer_cores.append(core)
             employer_readings.append(reading)
-    phones = _unique(
+    phones = distinct(
         n for n in (national_number(p) for p in _attribute_values(golden, "phone")) if n
     )
-    emails = _lower_unique(_attribute_values(golden, "email"))
+    emails = _lowerdistinct(_attribute_values(golden, "email"))
     province = _golden_value(golden, "province")
     city = _golden_value(golden, "city")
     regions = [form for value in (province, city) if value for form in _region_forms(value)]
@@ -394,23 +308,23 @@ def build_document(
         customer_id=customer_id,
         kind=kind,
         updated_at=updated_at,
-        names=_unique(doc_names),
-        name_readings=_unique(readings),
-        name_initials=_unique(initials),
+        names=distinct(doc_names),
+        name_readings=distinct(readings),
+        name_initials=distinct(initials),
         phones=phones,
         emails=emails,
-        email_locals=_unique(e.rpartition("@")[0] for e in emails),
-        id_numbers=_lower_unique(_attribute_values(golden, "id_number")),
-        usccs=_lower_unique(_attribute_values(golden, "uscc")),
-        member_nos=_lower_unique(_attribute_values(golden, "member_no")),
-        wechat_ids=_lower_unique(_attribute_values(golden, "wechat_id")),
-        companies=_unique(companies),
-        company_cores=_unique(cores),
-        company_readings=_unique(company_readings),
-        employers=_unique(employers),
-        employer_cores=_unique(employer_cores),
-        employer_readings=_unique(employer_readings),
-        regions=_unique(regions),
+        email_locals=distinct(e.rpartition("@")[0] for e in emails),
+        id_numbers=_lowerdistinct(_attribute_values(golden, "id_number")),
+        usccs=_lowerdistinct(_attribute_values(golden, "uscc")),
+        member_nos=_lowerdistinct(_attribute_values(golden, "member_no")),
+        wechat_ids=_lowerdistinct(_attribute_values(golden, "wechat_id")),
+        companies=distinct(companies),
+        company_cores=distinct(cores),
+        company_readings=distinct(company_readings),
+        employers=distinct(employers),
+        employer_cores=distinct(employer_cores),
+        employer_readings=distinct(employer_readings),
+        regions=distinct(regions),
         province=province,
         city=city,
         sources=sorted(sources),

@@ -16,12 +16,6 @@ from c360.platform.normalize import (
     normalize_company_name,
 )
 from c360.platform.normalize.china import LEGAL_FORMS
-from c360.search.documents import (
-    SKELETON_MAX_CHARS,
-    char_readings,
-    name_skeletons,
-    person_readings,
-)
 from c360.search.fields import NGRAM_MAX, grams
 from c360.search.plan import (
     EXACT,
@@ -34,6 +28,7 @@ from c360.search.plan import (
     fuzzy_distance,
     make_clause,
 )
+from c360.search.readings import SKELETON_MAX_CHARS, char_readings, name_skeletons, person_readings
 
 _COMPANY_WORDS = (
     "公司",
@@ -104,7 +99,7 @@ READINGS_MAX = 16
 def _typed_readings(text: str) -> tuple[str, ...]:
     """Every reading staff may have meant by ``text``: the readings of it as a
     person's name (surname-aware, see
-    :func:`~c360.search.documents.person_readings`), then those with any
+    :func:`~c360.search.readings.person_readings`), then those with any
     character read another way (``杨博乐``: ``yangbole`` and ``yangboyue``; an
     input method offers 乐 for ``yue`` too). At most :data:`READINGS_MAX`."""
     readings, _ = person_readings(text)

@@ -15,10 +15,8 @@ from enum import StrEnum
 from rapidfuzz.distance import OSA
 
 from c360.search.contract import FieldMatch, MatchKind
-from c360.search.documents import (
-    name_skeletons,
-)
 from c360.search.fields import EDGE_MAX, FIELDS_BY_NAME
+from c360.search.readings import name_skeletons
 
 
 class Op(StrEnum):
