@@ -27,7 +27,7 @@ from c360.auth.staff import (
 )
 from c360.platform.models import utcnow
 from c360.platform.staff_tables import staff_account, staff_session
-from c360.ui.routes import _Tokens
+from c360.ui.session_tokens import SessionTokens
 from tests.api_helpers import shared_signing_key
 from tests.cli_helpers import InProcessCli
 
@@ -143,7 +143,7 @@ def test_a_reused_session_id_does_not_inherit_the_earlier_sessions_token(
     after a locked account's session was deleted may get its id, and must not
     get the locked person's cached token."""
     keys = SigningKeys(shared_signing_key(), keep_retired_for=600)
-    tokens = _Tokens(TokenIssuer(keys, issuer="urn:c360", audience="c360-api", ttl=300))
+    tokens = SessionTokens(TokenIssuer(keys, issuer="urn:c360", audience="c360-api", ttl=300))
     user, _ = create_account(sqlite_engine, "qian", "admin", password=PASSWORD)
     _, first = open_session(sqlite_engine, user.subject, [user.role], (), user.id)
     minted = tokens.for_session(first)

@@ -19,7 +19,7 @@ from c360.auth.principal import ROLES
 from c360.platform import tables as t
 from c360.platform.privacy.consent import record_basis
 from c360.platform.value.segments import find_segment, members_of
-from c360.ui.routes import CSP
+from c360.ui.page_security import CSP
 from tests import ui_helpers
 from tests.policy_helpers import ALERT_MESSAGE, PERSON
 from tests.ui_helpers import PASSWORD, Workspace

@@ -13,29 +13,29 @@
 * ``GET /static/…`` — the assets shipped in this package.
 
 Every response here carries a strict Content-Security-Policy (no inline script
-or style, nothing from another origin) and is never framed. Every POST must come
-from this origin (``Origin`` / ``Sec-Fetch-Site``) and carry the right CSRF token:
-the session's, or for sign-in the one in the pre-session cookie (double submit).
+or style, nothing from another origin) and is never framed
+(:mod:`.page_security`). Every POST must come from this origin (``Origin`` /
+``Sec-Fetch-Site``) and carry the right CSRF token: the session's, or for
+sign-in the one in the pre-session cookie (double submit).
 """
 
 from __future__ import annotations
 
 import html
 import secrets
-import threading
 import time
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from c360.auth.config import AuthSettings
 from c360.auth.issuing import TokenIssuer
@@ -52,35 +52,26 @@ from c360.auth.staff import (
     session_of,
 )
 from c360.auth.tokens import TokenVerifier
-from c360.platform.staff_tables import staff_session
+from c360.ui.forwarding import AsgiEndpoint, Headers, report_route, with_headers
 from c360.ui.oidc import single_sign_on
+from c360.ui.page_security import (
+    SECURITY_HEADERS,
+    Secured,
+    refusal,
+    same_origin,
+    served_over_https,
+)
 from c360.ui.provider_token import (
     PROVIDER_TOKEN_COOKIE,
     PROVIDER_TOKEN_PATH,
     provider_cookie,
     unseal,
 )
+from c360.ui.session_tokens import SessionKinds, SessionTokens
 
 SESSION_COOKIE = "c360_session"
 SIGNIN_COOKIE = "c360_signin"
 CSRF_HEADER = "x-csrf-token"
-TOKEN_TTL = 300
-"""Seconds a minted token lives (re-minted a minute before it ends)."""
-
-CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; font-src 'self'; form-action 'self'; base-uri 'none'; "
-    "frame-ancestors 'none'; object-src 'none'"
-)
-SECURITY_HEADERS = {
-    "Content-Security-Policy": CSP,
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",  # no-referrer would make a form's Origin "null"
-    "Cross-Origin-Opener-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
-
 STATIC = Path(str(files("c360.ui") / "static"))
 
 
@@ -88,104 +79,10 @@ def _page(name: str) -> str:
     return (STATIC / name).read_text(encoding="utf-8")
 
 
-def _secure(request: Request) -> bool:
-    return request.url.scheme == "https"
-
-
-def _same_origin(request: Request) -> bool:
-    """Whether a state-changing request comes from this site's own pages."""
-    site = request.headers.get("sec-fetch-site")
-    if site is not None and site not in ("same-origin", "none"):
-        return False
-    origin = request.headers.get("origin")
-    if origin is None:
-        return site is not None  # a browser that sends neither is not one we serve
-    return origin == f"{request.url.scheme}://{request.url.netloc}"
-
-
 async def _form(request: Request) -> dict[str, str]:
     """An ``application/x-www-form-urlencoded`` body's fields (the first of each)."""
     body = (await request.body()).decode("utf-8", errors="replace")
     return {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
-
-
-def _refuse(status: int, message: str) -> JSONResponse:
-    return JSONResponse(
-        {
-            "errors": [
-                {
-                    "message": message,
-                    "extensions": {"code": "CSRF" if status == 403 else "UNAUTHENTICATED"},
-                }
-            ]
-        },
-        status_code=status,
-        headers=SECURITY_HEADERS,
-    )
-
-
-def _key(session: SessionInfo) -> tuple[int, str]:
-    """What the caches below know a session by: its id *and* its CSRF token (a
-    random value of that session alone), since a database may hand a deleted
-    session's id to the next one (SQLite reuses the highest rowid), which must
-    not inherit the earlier session's token."""
-    return session.id, session.csrf_token
-
-
-class _Tokens:
-    """Short-lived c360 tokens for sessions, minted once and reused until a
-    minute before they end."""
-
-    def __init__(self, issuer: TokenIssuer) -> None:
-        self.issuer = issuer
-        self._lock = threading.Lock()
-        self._tokens: dict[tuple[int, str], tuple[float, str]] = {}
-
-    def for_session(self, session: SessionInfo) -> str:
-        now = time.time()
-        with self._lock:
-            found = self._tokens.get(_key(session))
-            if found is not None and found[0] - 60 > now:
-                return found[1]
-            token = self.issuer.issue(
-                subject=session.subject,
-                roles=session.roles,
-                scopes=SCOPES,
-                region=list(session.regions) if session.regions else None,
-                ttl=TOKEN_TTL,
-            )
-            if len(self._tokens) > 10_000:
-                self._tokens = {k: v for k, v in self._tokens.items() if v[0] > now}
-            self._tokens[_key(session)] = (now + TOKEN_TTL, token)
-            return token
-
-    def forget(self, session: SessionInfo) -> None:
-        with self._lock:
-            self._tokens.pop(_key(session), None)
-
-
-class _SessionKinds:
-    """Whether a session was opened with a staff account's password (it has an
-    account) or at the OpenID Connect provider; asked once per session (it
-    never changes)."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._known: dict[tuple[int, str], bool] = {}
-
-    def by_password(self, session: SessionInfo) -> bool:
-        session_id = session.id
-        known = self._known.get(_key(session))
-        if known is None:
-            with self.engine.connect() as conn:
-                account = conn.execute(
-                    select(staff_session.c.account_id).where(staff_session.c.id == session_id)
-                ).scalar()
-            known = account is not None
-            if len(self._known) > 10_000:
-                self._known.clear()
-            self._known[_key(session)] = known
-        return known
 
 
 _ACCESS_ORDER = (Access.HIDDEN, Access.MASKED, Access.CLEAR_WITH_PURPOSE, Access.CLEAR)
@@ -221,8 +118,8 @@ def ui_routes(
     """The workspace's routes over ``engine``; ``graphql`` is the app's /graphql.
     With ``settings`` naming an OpenID Connect issuer and client, staff may also
     sign in there (:mod:`c360.ui.oidc`; ``verifier`` checks its tokens)."""
-    tokens = _Tokens(issuer)
-    accounts = _SessionKinds(engine)
+    tokens = SessionTokens(issuer)
+    accounts = SessionKinds(engine)
     self_issued = settings.self_issued_tokens if settings is not None else True
     sso = (
         single_sign_on(engine, settings, verifier, SESSION_COOKIE, SECURITY_HEADERS)
@@ -250,7 +147,7 @@ def ui_routes(
         if not sealed.usable() and sso is not None:
             renewed = await sso.renew(sealed, session.subject)
             if renewed is not None:
-                name, value, options = provider_cookie(secret, renewed, _secure(request))
+                name, value, options = provider_cookie(secret, renewed, served_over_https(request))
                 carrier = Response()
                 carrier.set_cookie(name, value, **options)
                 cookie = [(k, v) for k, v in carrier.raw_headers if k == b"set-cookie"]
@@ -282,7 +179,7 @@ def ui_routes(
             token,
             httponly=True,
             samesite="strict",
-            secure=_secure(request),
+            secure=served_over_https(request),
             path="/signin",
         )
         return response
@@ -291,8 +188,8 @@ def ui_routes(
         cookie = request.cookies.get(SIGNIN_COOKIE) or ""
         form = await _form(request)
         given = str(form.get("csrf") or "")
-        if not _same_origin(request) or not cookie or not constant_time_equal(cookie, given):
-            return _refuse(403, "sign-in refused: the form did not come from this site (CSRF)")
+        if not same_origin(request) or not cookie or not constant_time_equal(cookie, given):
+            return refusal(403, "sign-in refused: the form did not come from this site (CSRF)")
         if not self_issued:
             reason = "password sign-in is off (C360_SELF_ISSUED_TOKENS=false): use single sign-on"
             return signin_page(cookie, reason, status=403)
@@ -311,7 +208,7 @@ def ui_routes(
             max_age=int(SESSION_TTL.total_seconds()),
             httponly=True,
             samesite="strict",
-            secure=_secure(request),
+            secure=served_over_https(request),
             path="/",
         )
         response.delete_cookie(SIGNIN_COOKIE, path="/signin")
@@ -321,10 +218,10 @@ def ui_routes(
         session = await current(request)
         if session is not None:
             form = await _form(request)
-            if not _same_origin(request) or not constant_time_equal(
+            if not same_origin(request) or not constant_time_equal(
                 str(form.get("csrf") or ""), session.csrf_token
             ):
-                return _refuse(403, "sign-out refused: the form did not come from this site (CSRF)")
+                return refusal(403, "sign-out refused: the form did not come from this site (CSRF)")
             tokens.forget(session)
             await run_in_threadpool(close_session, engine, request.cookies.get(SESSION_COOKIE))
         response = RedirectResponse("/signin", status_code=303, headers=SECURITY_HEADERS)
@@ -335,7 +232,7 @@ def ui_routes(
     async def session_info(request: Request) -> Response:
         session = await current(request)
         if session is None:
-            return _refuse(401, "not signed in")
+            return refusal(401, "not signed in")
         principal = _principal(session)
         return JSONResponse(
             {
@@ -346,7 +243,7 @@ def ui_routes(
                 "expiresAt": session.expires_at.isoformat(),
                 "mutations": [m for m in MUTATIONS if may_run(principal, m) is None],
                 "fields": _field_access(session.roles),
-                "reports": _report_route(request.scope) is not None,
+                "reports": report_route(request.scope) is not None,
             },
             headers=SECURITY_HEADERS,
         )
@@ -354,24 +251,24 @@ def ui_routes(
     async def api(scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
         if request.method != "POST":
-            await _refuse(405, "POST only")(scope, receive, send)
+            await refusal(405, "POST only")(scope, receive, send)
             return
         session = await current(request)
         if session is None:
-            await _refuse(401, "not signed in, or the session ended: sign in again")(
+            await refusal(401, "not signed in, or the session ended: sign in again")(
                 scope, receive, send
             )
             return
-        if not _same_origin(request) or not constant_time_equal(
+        if not same_origin(request) or not constant_time_equal(
             request.headers.get(CSRF_HEADER, ""), session.csrf_token
         ):
-            await _refuse(403, "refused: missing or wrong X-CSRF-Token (CSRF)")(
+            await refusal(403, "refused: missing or wrong X-CSRF-Token (CSRF)")(
                 scope, receive, send
             )
             return
         token, cookies = await bearer_for(request, session)
         if token is None:
-            await _refuse(401, "the single sign-on ended: sign in again")(scope, receive, send)
+            await refusal(401, "the single sign-on ended: sign in again")(scope, receive, send)
             return
         kept = [
             (k, v)
@@ -384,7 +281,7 @@ def ui_routes(
             "raw_path": b"/graphql",
             "headers": [*kept, (b"authorization", f"Bearer {token}".encode())],
         }
-        await graphql(forwarded, receive, _setting(cookies, send))
+        await graphql(forwarded, receive, with_headers(cookies, send))
 
     async def report(scope: Scope, receive: Receive, send: Send) -> None:
         """``POST /ui/reports/background`` (a form: ``csrf``, ``customer``,
@@ -394,26 +291,26 @@ def ui_routes(
         request = Request(scope, receive)
         session = await current(request)
         if session is None:
-            await _refuse(401, "not signed in, or the session ended: sign in again")(
+            await refusal(401, "not signed in, or the session ended: sign in again")(
                 scope, receive, send
             )
             return
         form = await _form(request)
-        if not _same_origin(request) or not constant_time_equal(
+        if not same_origin(request) or not constant_time_equal(
             str(form.get("csrf") or ""), session.csrf_token
         ):
-            await _refuse(403, "refused: the form did not come from this site (CSRF)")(
+            await refusal(403, "refused: the form did not come from this site (CSRF)")(
                 scope, receive, send
             )
             return
         customer = str(form.get("customer") or "")
-        target = _report_route(scope)
+        target = report_route(scope)
         if not customer.isdigit() or len(customer) > 19 or target is None:
-            await _refuse(400, "customer: give a customer id (digits)")(scope, receive, send)
+            await refusal(400, "customer: give a customer id (digits)")(scope, receive, send)
             return
         token, cookies = await bearer_for(request, session)
         if token is None:
-            await _refuse(401, "the single sign-on ended: sign in again")(scope, receive, send)
+            await refusal(401, "the single sign-on ended: sign in again")(scope, receive, send)
             return
         query = urlencode(
             {k: str(form[k]) for k in ("format", "purpose") if form.get(k)}, quote_via=quote
@@ -437,81 +334,19 @@ def ui_routes(
         async def no_body() -> dict[str, Any]:
             return {"type": "http.request", "body": b"", "more_body": False}
 
-        await target.handle({**forwarded, **child}, no_body, _setting(cookies, send))
+        await target.handle({**forwarded, **child}, no_body, with_headers(cookies, send))
 
     return [
         Route("/", index, methods=["GET"]),
-        Route("/ui/reports/background", _Asgi(report), methods=["POST"]),
+        Route("/ui/reports/background", AsgiEndpoint(report), methods=["POST"]),
         Route("/signin", signin_form, methods=["GET"]),
         Route("/signin", signin, methods=["POST"]),
         Route("/signout", signout, methods=["POST"]),
         Route("/ui/session", session_info, methods=["GET"]),
-        Route("/ui/graphql", _Asgi(api), methods=["POST", "GET"]),
-        Mount("/static", app=_Secured(StaticFiles(directory=STATIC)), name="static"),
+        Route("/ui/graphql", AsgiEndpoint(api), methods=["POST", "GET"]),
+        Mount("/static", app=Secured(StaticFiles(directory=STATIC)), name="static"),
         *(sso.routes() if sso is not None else []),
     ]
 
 
-Headers = list[tuple[bytes, bytes]]
-
-
-def _setting(headers: Headers, send: Send) -> Send:
-    """``send`` with ``headers`` added to the response's start (a renewed
-    token's cookie on the answer it was renewed for)."""
-    if not headers:
-        return send
-
-    async def sending(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            message = {**message, "headers": [*message.get("headers", []), *headers]}
-        await send(message)
-
-    return sending
-
-
-REPORT_PATH = "/reports/background/{customer_id}"
-
-
-def _report_route(scope: Scope) -> Route | None:
-    """The app's background-check report route (c360.schema.report_http), if
-    this app serves reports."""
-    app = scope.get("app")
-    for route in getattr(app, "routes", ()):
-        if isinstance(route, Route) and route.path == REPORT_PATH:
-            return route
-    return None
-
-
-class _Asgi:
-    """A plain ASGI callable as a route's endpoint (Starlette calls a function
-    endpoint with a request; an object, as an ASGI app)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.app(scope, receive, send)
-
-
-class _Secured:
-    """An ASGI app whose responses carry :data:`SECURITY_HEADERS` (caching
-    allowed: assets hold no data)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self.headers = [
-            (k.lower().encode(), v.encode())
-            for k, v in SECURITY_HEADERS.items()
-            if k != "Cache-Control"
-        ] + [(b"cache-control", b"no-cache")]
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        async def sending(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []), *self.headers]}
-            await send(message)
-
-        await self.app(scope, receive, sending)  # type: ignore[arg-type]
-
-
-__all__ = ["CSP", "SESSION_COOKIE", "ui_routes"]
+__all__ = ["SESSION_COOKIE", "ui_routes"]
