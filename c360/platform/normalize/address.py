@@ -25,10 +25,10 @@ from typing import TypeVar
 from c360.platform.normalize.china import (
     Place,
     city_named,
-    counties_named,
     former_city_named,
     province_named,
 )
+from c360.platform.normalize.counties import counties_named
 
 _SPACES_RE = re.compile(r"[\s　]+")
 _LEADING_RE = re.compile(r"^[\s,，、·\-/]+")

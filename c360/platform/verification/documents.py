@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 
 from c360.platform.normalize import NormalizationError
-from c360.platform.normalize.china import division_place
+from c360.platform.normalize.counties import division_place
 from c360.platform.normalize.identity_numbers import (
     ResidentId,
     resident_id_of,
