@@ -18,7 +18,8 @@ from typer.testing import CliRunner
 
 from c360.auth.principal import SCOPES
 from c360.cli.auth import app as auth_cli
-from c360.platform.audit import AuditEntry, append_now, verify
+from c360.platform.audit import AuditEntry, append_now
+from c360.platform.audit_chain import verify
 from c360.platform.clients import create_client
 from c360.platform.models import AuditLog
 from c360.platform.settings import get_settings

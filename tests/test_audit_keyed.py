@@ -24,14 +24,13 @@ from typer.testing import Result
 from c360.platform.audit import (
     AUDIT_LOG,
     GENESIS,
-    Anchor,
     AuditEntry,
     AuditUnavailable,
     append_now,
     audit_key,
     entry_hash,
-    verify,
 )
+from c360.platform.audit_chain import Anchor, verify
 from c360.platform.db import make_engine, migrate
 from c360.platform.secret_keys import (
     AUDIT_KEY,

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
 from c360.platform import tables as t
-from c360.platform.audit import verify
+from c360.platform.audit_chain import verify
 from c360.platform.customers.relationships import related_customers
 from c360.platform.matching.features import record_features
 from c360.platform.matching.rebuild import rebuild

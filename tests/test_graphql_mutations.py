@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from c360.platform.audit import verify
+from c360.platform.audit_chain import verify
 from c360.platform.models import AuditLog, Event, SourceRecord
 from c360.platform.stewardship import CurationDecision
 from tests.api_helpers import Api, Server

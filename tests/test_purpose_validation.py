@@ -21,8 +21,8 @@ from c360.platform.audit import (
     AuditWriter,
     InvalidPurpose,
     clean_purpose,
-    verify,
 )
+from c360.platform.audit_chain import verify
 from c360.platform.privacy.purposes import PURPOSES
 from tests.api_helpers import Server
 from tests.policy_helpers import Matrix

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from c360.cli.resolution import resolution_app
 from c360.platform import tables as t
-from c360.platform.audit import verify
+from c360.platform.audit_chain import verify
 from c360.platform.business_events import BusinessEvent
 from c360.platform.customers.ids import survivor_of
 from c360.platform.matching.rebuild import rebuild

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from c360.cli.resolution import resolution_app
 from c360.platform import tables as t
-from c360.platform.audit import verify
+from c360.platform.audit_chain import verify
 from c360.platform.matching.tables import constraint, decision
 from c360.platform.settings import get_settings
 from c360.platform.sources import save_source

@@ -28,7 +28,8 @@ from c360.auth.policy import policy_matrix
 from c360.auth.principal import ROLES, SCOPES
 from c360.cli.data_keys import rotate_data_command
 from c360.cli.support import console, err_console, fail, open_engine, user_errors
-from c360.platform.audit import Anchor, AuditEntry, append_now, verify
+from c360.platform.audit import AuditEntry, append_now
+from c360.platform.audit_chain import Anchor, verify
 from c360.platform.clients import ClientError, create_client, list_clients, revoke_client
 from c360.platform.regions import RegionError, check_region_name
 from c360.platform.secret_keys import SecretKeyError
