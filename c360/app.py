@@ -33,7 +33,7 @@ import gc
 import logging
 import os
 import threading
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
@@ -306,6 +306,7 @@ class GraphQLApp(GraphQL[RequestContext, None]):
         try:
             await super().__call__(scope, receive, send)
         finally:
+            scope["state"].pop("encoded", None)
             context = scope["state"].pop("context", None)
             if isinstance(context, RequestContext):
                 context.release()
@@ -339,7 +340,19 @@ class GraphQLApp(GraphQL[RequestContext, None]):
         execution = super().execute_single(
             request, request_adapter, sub_response, context, root_value, request_data
         )
-        return await self.workers.run(execution)
+        return await self.workers.run(self._encoding(request, execution))
+
+    async def _encoding(
+        self, request: Request, execution: Awaitable[ExecutionResult]
+    ) -> ExecutionResult:
+        """``execution``'s result, its response encoded beside it in the same
+        worker thread (no further hop to encode it); :meth:`process_result`
+        serves that encoding once the audit log has what it serves."""
+        result = await execution
+        if isinstance(result, ExecutionResult):
+            processed = await super().process_result(request, result)
+            request.state.encoded = (result, self._encoded(processed))
+        return result
 
     def encode_json(self, data: object) -> bytes:
         """Responses are encoded with orjson (a 360 view: ~10x faster than json),
@@ -411,6 +424,9 @@ class GraphQLApp(GraphQL[RequestContext, None]):
                         }
                     ],
                 }
+        encoded = getattr(request.state, "encoded", None)
+        if encoded is not None and encoded[0] is result:
+            return encoded[1]
         processed = await super().process_result(request, result)
         return await run_in_threadpool(self._encoded, processed)
 
