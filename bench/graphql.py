@@ -55,8 +55,9 @@ from stdnum.cn import ric, uscc
 
 from c360.platform import tables as t
 from c360.platform.db import make_engine, migrate
-from c360.platform.ingest import Ingestor, attach_orphan_events
+from c360.platform.ingest import Ingestor
 from c360.platform.records import IncomingRecord
+from c360.platform.source_events import attach_orphan_events
 from c360.platform.sources import save_source
 from c360.platform.stewardship import CustomerTag
 

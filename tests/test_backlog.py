@@ -24,6 +24,7 @@ from c360.platform.db import make_engine, migrate
 from c360.platform.ingest import Ingestor
 from c360.platform.matching.rebuild import rebuild
 from c360.platform.records import IncomingRecord
+from c360.platform.source_events import attach_orphan_events
 from c360.platform.sources import save_source
 from tests.cli_helpers import InProcessCli, kill_sync_when, run_cli, write_members
 from tests.conftest import drop_postgres_schema, postgres_engine_in_fresh_schema
@@ -142,8 +143,6 @@ def test_landing_then_resolving_groups_records_as_ingesting_at_once_does(
         with landed.begin() as conn:
             Ingestor("shop").land(conn, batch)
     with at_once.begin() as conn:
-        from c360.platform.ingest import attach_orphan_events
-
         attach_orphan_events(conn, "shop")
     # updated records keep one place on the backlog; nothing is linked yet
     assert backlog_size(landed) == 10

@@ -15,6 +15,7 @@ from c360.platform.golden import rebuild_golden
 from c360.platform.ingest import IngestCounts, Ingestor
 from c360.platform.records import IncomingRecord
 from c360.platform.rejections import field_rejection, rejections_of
+from c360.platform.source_events import attach_orphan_events
 from c360.platform.sources import save_source
 from tests.helpers import bad_resident_id, credit_code, resident_id
 
@@ -317,8 +318,6 @@ def test_organizations_link_on_credit_code_and_not_with_people(sources: Engine) 
 
 
 def test_events_join_the_timeline_even_when_they_arrive_first(sources: Engine) -> None:
-    from c360.platform.ingest import attach_orphan_events
-
     engine = sources
     order = IncomingRecord(
         stream="people_events",

@@ -26,9 +26,10 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, func, select, update
 
 from c360.platform import tables as t
-from c360.platform.ingest import Ingestor, attach_orphan_events, delete_events, upsert_events
+from c360.platform.ingest import Ingestor
 from c360.platform.locks import write_transaction
 from c360.platform.models import utcnow
+from c360.platform.source_events import attach_orphan_events, delete_events, upsert_events
 
 log = logging.getLogger(__name__)
 

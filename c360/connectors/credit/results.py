@@ -17,9 +17,10 @@ from c360.connectors.credit.ledger import LEDGER
 from c360.connectors.credit.subjects import masked, subject_hash
 from c360.platform.audit import AuditEntry, append
 from c360.platform.connector_tables import CreditResult, OrgShareholder
-from c360.platform.ingest import Ingestor, attach_orphan_events
+from c360.platform.ingest import Ingestor
 from c360.platform.locks import write_transaction
 from c360.platform.normalize import NormalizationError, normalize_uscc
+from c360.platform.source_events import attach_orphan_events
 from c360.platform.tables import table_of
 
 RESULTS = table_of(CreditResult)

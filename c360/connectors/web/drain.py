@@ -26,11 +26,12 @@ from c360.connectors.http import BODY_KEEP, get_path
 from c360.connectors.http.pull import RecordMapper
 from c360.connectors.web.config import WebConfig
 from c360.connectors.web.inbox import INBOX, pending_deliveries
-from c360.platform.ingest import IngestCounts, Ingestor, attach_orphan_events
+from c360.platform.ingest import IngestCounts, Ingestor
 from c360.platform.locks import write_transaction
 from c360.platform.models import utcnow
 from c360.platform.privacy.suppression import suppressed_flags
 from c360.platform.records import IncomingRecord
+from c360.platform.source_events import attach_orphan_events
 from c360.platform.sources import get_source
 from c360.platform.sync_runs import record_run
 

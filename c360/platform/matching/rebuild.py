@@ -43,6 +43,7 @@ from c360.platform.matching.store import load_model, save_model
 from c360.platform.matching.tables import edge, flag, match_key, match_key_count
 from c360.platform.matching.training import train_model
 from c360.platform.resolution import ResolvableRecord
+from c360.platform.source_events import attach_orphan_events
 
 Progress = Callable[[int, int], None]
 
@@ -187,8 +188,6 @@ def rebuild(
         # timelines: re-attach every event by its subject
         active = set(survivor_of(conn, touched).values())
         conn.execute(update(t.event).values(customer_id=None))
-        from c360.platform.ingest import attach_orphan_events
-
         for (source,) in conn.execute(select(t.event.c.source_name).distinct()).all():
             attach_orphan_events(conn, source)
         new_links = dict(conn.execute(select(rl.c.record_id, rl.c.customer_id)).all())
