@@ -18,6 +18,7 @@ from typing import Any
 
 from stdnum import numdb
 
+from c360.platform.normalize import NormalizationError, normalize_name
 from c360.platform.normalize.china import HAN_RE
 from c360.platform.normalize.text import LATIN_WORD_RE, ascii_lower
 
@@ -85,8 +86,6 @@ def record_features(kind: str, attributes: dict[str, Any]) -> Features:
         features.pop("name", None)
         representative = attributes.get("legal_representative")
         if representative:
-            from c360.platform.normalize import NormalizationError, normalize_name
-
             try:
                 reading = normalize_name(representative).pinyin
             except NormalizationError:

@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, select, update
 
 from c360.platform import tables as t
+from c360.platform.backlog import clear_for_rebuild
 from c360.platform.customers.ids import merge_customers, survivor_of
 from c360.platform.golden import Evidence, rebuild_golden
 from c360.platform.locks import write_transaction
@@ -153,8 +154,6 @@ def rebuild(
         report.train_seconds = time.perf_counter() - started
     sr, rl = t.source_record, t.record_link
     with write_transaction(engine) as conn:
-        from c360.platform.backlog import clear_for_rebuild
-
         report.backlog = clear_for_rebuild(conn)  # the rebuild links those records too
         memory = RebuildMemory()
         resolver = ProbabilisticResolver(memory=memory)
