@@ -23,8 +23,8 @@ from itertools import islice
 
 from sqlalchemy import Connection, text
 
+from c360.platform.hard_identifiers import HardIdentifiers
 from c360.platform.matching.features import Features
-from c360.platform.resolution import HardIdentifiers
 
 FLUSH_CHUNK = 50_000
 

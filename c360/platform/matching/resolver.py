@@ -30,6 +30,7 @@ from sqlalchemy import Connection, delete, func, select
 
 from c360.platform import tables as t
 from c360.platform.bulk import bulk_insert
+from c360.platform.hard_identifiers import HardIdentifiers
 from c360.platform.identity_rules import DeterministicRule
 from c360.platform.matching import graph
 from c360.platform.matching.blocking import blocking_key, record_keys, records_key, value_key
@@ -44,7 +45,6 @@ from c360.platform.privacy.masking import mask_identifier
 from c360.platform.resolution import (
     Candidate,
     DeterministicResolver,
-    HardIdentifiers,
     ResolutionOutcome,
     ResolvableRecord,
 )
