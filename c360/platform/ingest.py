@@ -44,7 +44,8 @@ from c360.platform.bulk import bulk_insert
 from c360.platform.customers.ids import survivor_of
 from c360.platform.db import dump_json
 from c360.platform.golden import Evidence, rebuild_golden
-from c360.platform.matching.resolver import ProbabilisticResolver, forget_records
+from c360.platform.matching.key_store import forget_records
+from c360.platform.matching.resolver import ProbabilisticResolver
 from c360.platform.models import utcnow
 from c360.platform.normalize import normalize_datetime, normalize_record
 from c360.platform.privacy.suppression import drop_suppressed

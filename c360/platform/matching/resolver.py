@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, select
@@ -33,15 +32,21 @@ from c360.platform.bulk import bulk_insert
 from c360.platform.hard_identifiers import HardIdentifiers
 from c360.platform.identity_rules import DeterministicRule
 from c360.platform.matching import graph
+from c360.platform.matching.batch import RecordKeys, ResolutionBatch
 from c360.platform.matching.blocking import blocking_key, record_keys, records_key, value_key
-from c360.platform.matching.constraints import Constraints, load_constraints
+from c360.platform.matching.constraints import load_constraints
 from c360.platform.matching.features import Features, record_features
+from c360.platform.matching.flags import write_flags
+from c360.platform.matching.key_store import (
+    add_counts,
+    read_counts,
+    read_features,
+    read_rows,
+)
 from c360.platform.matching.memory import RebuildMemory
 from c360.platform.matching.model import MatchModel, probability, weight_of
 from c360.platform.matching.store import active_version, load_model
-from c360.platform.matching.tables import edge, flag, match_key, match_key_count
-from c360.platform.models import utcnow
-from c360.platform.privacy.masking import mask_identifier
+from c360.platform.matching.tables import match_key
 from c360.platform.resolution import (
     Candidate,
     DeterministicResolver,
@@ -51,46 +56,6 @@ from c360.platform.resolution import (
 from c360.platform.sql import IN_CHUNK, fetch_in
 
 MATCH_KINDS = ("person", "organization")
-
-
-@dataclass(slots=True)
-class _RecordKeys:
-    kind: str
-    features: Features
-    blocking: dict[int, str]
-    values: dict[int, tuple[str, str]]
-    wanted: dict[int, str] = field(default_factory=dict)
-    """relation keys to look up for graph edges: key -> purpose"""
-
-    def all_keys(self) -> list[int]:
-        return [*self.blocking, *self.values, records_key(self.kind)]
-
-
-@dataclass
-class _Batch:
-    """What one batch read from the database, and what it has linked so far."""
-
-    model: MatchModel
-    keys: dict[int, _RecordKeys] = field(default_factory=dict)
-    """batch record id -> its keys"""
-    counts: Counter[int] = field(default_factory=Counter)
-    """key -> records carrying it (stored, minus the batch's old keys, plus linked)"""
-    stored_rows: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
-    """blocking key -> stored record ids"""
-    batch_rows: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
-    """blocking key -> batch record ids linked so far"""
-    features: dict[int, tuple[str, Features]] = field(default_factory=dict)
-    """record id -> (kind, features), stored candidates and batch records"""
-    customer_of: dict[int, int] = field(default_factory=dict)
-    old_keys: Counter[int] = field(default_factory=Counter)
-    constraints: Constraints = field(default_factory=Constraints)
-    sizes: dict[int, int] = field(default_factory=dict)
-    refused_merges: list[tuple[int, int, int]] = field(default_factory=list)
-    """(customer, would-be partner, size): links and merges the cluster-size guard
-    stopped (partner == customer for a refused link)"""
-    linked: list[int] = field(default_factory=list)
-    fresh: set[int] = field(default_factory=set)
-    """batch records never resolved before: no old keys, links or edges"""
 
 
 class ProbabilisticResolver(DeterministicResolver):
@@ -112,7 +77,7 @@ class ProbabilisticResolver(DeterministicResolver):
         self._cached: MatchModel | None = None
         self._cached_version: int | None = -1
         self._edges = edges
-        self._batch: _Batch | None = None
+        self._batch: ResolutionBatch | None = None
         self._members: dict[int, list[Features]] = {}
         self._probabilities: dict[int, float] = {}
         self._kind = "person"
@@ -131,7 +96,7 @@ class ProbabilisticResolver(DeterministicResolver):
     # ------------------------------------------------------------------ batch reads
     def _prepare(self, conn: Connection, records: Sequence[ResolvableRecord]) -> None:
         model = self.model(conn)
-        batch = _Batch(model=model)
+        batch = ResolutionBatch(model=model)
         self._batch = batch
         batch.fresh = {r.record_id for r in records if r.new}
         ids = [r.record_id for r in records if not r.new]
@@ -153,7 +118,7 @@ class ProbabilisticResolver(DeterministicResolver):
             relations = (
                 graph.wanted(rec.kind, features, settings.shared_features) if self._edges else {}
             )
-            batch.keys[rec.record_id] = _RecordKeys(rec.kind, features, blocking, values, relations)
+            batch.keys[rec.record_id] = RecordKeys(rec.kind, features, blocking, values, relations)
             batch.features[rec.record_id] = (rec.kind, features)
         wanted = {k for rk in batch.keys.values() for k in rk.all_keys()}
         wanted |= {records_key(kind) for kind in MATCH_KINDS}
@@ -161,7 +126,7 @@ class ProbabilisticResolver(DeterministicResolver):
         wanted |= graph.wanted_keys(batch)
         memory = self._memory
         if memory is None:
-            _read_counts(conn, wanted, batch.counts)
+            read_counts(conn, wanted, batch.counts)
         else:
             batch.counts.update({k: memory.counts[k] for k in wanted if k in memory.counts})
         batch.counts.subtract(batch.old_keys)
@@ -171,8 +136,8 @@ class ProbabilisticResolver(DeterministicResolver):
         }
         lookup |= graph.lookup_keys(batch, cap)
         if memory is None:
-            stored = _read_rows(conn, lookup, batch.stored_rows, batch.customer_of)
-            _read_features(conn, stored - set(batch.features), batch.features)
+            stored = read_rows(conn, lookup, batch.stored_rows, batch.customer_of)
+            read_features(conn, stored - set(batch.features), batch.features)
             customers = sorted(set(batch.customer_of.values()))
             for cid, n in fetch_in(
                 conn,
@@ -499,157 +464,12 @@ class ProbabilisticResolver(DeterministicResolver):
                     rows.append({"key": key, "record_id": rid})
                     delta[key] += 1
             bulk_insert(conn, match_key, rows)
-            _add_counts(conn, delta)
+            add_counts(conn, delta)
         for rid, cid in list(batch.customer_of.items()):
             batch.customer_of[rid] = final(cid)
-        self._flag(conn, batch, final)
+        write_flags(conn, batch, final, self._memory)
         if self._edges:
             graph.update_edges(conn, batch)
 
-    def _flag(self, conn: Connection, batch: _Batch, final: Callable[[int], int]) -> None:
-        settings = batch.model.settings
-        limit = settings.shared_identifier_customers
-        shared: dict[int, tuple[str, str, str]] = {}
-        for rid in batch.linked:
-            rk = batch.keys[rid]
-            for key, (feature, value) in rk.values.items():
-                if feature in settings.shared_features and batch.counts[key] > limit:
-                    shared[key] = (rk.kind, feature, value)
-        now = utcnow()
-        if shared:
-            known = set(
-                conn.execute(
-                    select(flag.c.key).where(
-                        flag.c.kind == "shared_identifier", flag.c.key.in_(sorted(shared))
-                    )
-                ).scalars()
-            )
-            new_flags = []
-            memory = self._memory
-            for key, (kind, feature, value) in shared.items():
-                if memory is not None:
-                    holders = memory.records_of_key.get(key, ())
-                    customers = len({memory.customer_of[rid] for rid in holders})
-                else:
-                    customers = conn.execute(
-                        select(func.count(func.distinct(t.record_link.c.customer_id)))
-                        .select_from(match_key)
-                        .join(t.record_link, t.record_link.c.record_id == match_key.c.record_id)
-                        .where(match_key.c.key == key)
-                    ).scalar_one()
-                if customers <= limit:
-                    continue
-                detail = {
-                    "kind": kind,
-                    "feature": feature,
-                    "value": mask_identifier(feature, value),
-                    "customers": int(customers),
-                    "records": int(batch.counts[key]),
-                }
-                if key in known:
-                    conn.execute(
-                        flag.update()
-                        .where(flag.c.kind == "shared_identifier", flag.c.key == key)
-                        .values(detail=detail, updated_at=now)
-                    )
-                else:
-                    new_flags.append(
-                        {
-                            "kind": "shared_identifier",
-                            "key": key,
-                            "customer_id": None,
-                            "detail": detail,
-                            "created_at": now,
-                            "updated_at": now,
-                        }
-                    )
-            bulk_insert(conn, flag, new_flags)
-        cluster_flags = [
-            {
-                "kind": "cluster_size",
-                "key": None,
-                "customer_id": final(customer),
-                "detail": {
-                    "refused": "link" if other == customer else "merge",
-                    **({} if other == customer else {"would_merge_with": final(other)}),
-                    "size": size,
-                    "limit": settings.max_cluster_size,
-                },
-                "created_at": now,
-                "updated_at": now,
-            }
-            for customer, other, size in batch.refused_merges
-        ]
-        bulk_insert(conn, flag, cluster_flags)
 
-
-def forget_records(conn: Connection, record_ids: Sequence[int]) -> None:
-    """A record no longer speaks for anyone (quarantined, now an event, erased):
-    drop its keys (and their counts) and its graph edges."""
-    ids = sorted(set(record_ids))
-    delta: Counter[int] = Counter()
-    for i in range(0, len(ids), IN_CHUNK):
-        chunk = ids[i : i + IN_CHUNK]
-        for (key,) in conn.execute(select(match_key.c.key).where(match_key.c.record_id.in_(chunk))):
-            delta[key] -= 1
-        conn.execute(delete(match_key).where(match_key.c.record_id.in_(chunk)))
-        conn.execute(
-            delete(edge).where(edge.c.record_id.in_(chunk) | edge.c.other_record_id.in_(chunk))
-        )
-    _add_counts(conn, delta)
-
-
-def _read_counts(conn: Connection, keys: set[int], into: Counter[int]) -> None:
-    for key, n in fetch_in(
-        conn, 'SELECT "key", records FROM match_key_count WHERE {cond}', '"key"', sorted(keys)
-    ):
-        into[key] = n
-
-
-def _read_rows(
-    conn: Connection, keys: set[int], into: dict[int, list[int]], customer_of: dict[int, int]
-) -> set[int]:
-    found: set[int] = set()
-    for key, rid, cid in fetch_in(
-        conn,
-        'SELECT mk."key", mk.record_id, rl.customer_id FROM match_key mk '
-        "JOIN record_link rl ON rl.record_id = mk.record_id WHERE {cond}",
-        'mk."key"',
-        sorted(keys),
-    ):
-        into[key].append(rid)
-        customer_of[rid] = cid
-        found.add(rid)
-    return found
-
-
-def _read_features(
-    conn: Connection, record_ids: set[int], into: dict[int, tuple[str, Features]]
-) -> None:
-    ordered = sorted(record_ids)
-    sr = t.source_record
-    for i in range(0, len(ordered), IN_CHUNK):
-        for rid, kind, attributes in conn.execute(
-            select(sr.c.id, sr.c.kind, sr.c.attributes).where(
-                sr.c.id.in_(ordered[i : i + IN_CHUNK]), sr.c.status == "accepted"
-            )
-        ):
-            into[rid] = (kind, record_features(kind, attributes or {}))
-
-
-def _add_counts(conn: Connection, delta: Counter[int]) -> None:
-    rows = [{"key": k, "records": n} for k, n in sorted(delta.items()) if n]
-    if not rows:
-        return
-    table = match_key_count.name
-    sql = (
-        f'INSERT INTO {table} ("key", records) VALUES (%s, %s) '
-        f'ON CONFLICT ("key") DO UPDATE SET records = {table}.records + excluded.records'
-    )
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql(sql.replace("%s", "?"), [(r["key"], r["records"]) for r in rows])
-    else:
-        conn.exec_driver_sql(sql, [(r["key"], r["records"]) for r in rows])
-
-
-__all__ = ["MATCH_KINDS", "ProbabilisticResolver", "forget_records"]
+__all__ = ["MATCH_KINDS", "ProbabilisticResolver"]
