@@ -424,3 +424,11 @@ def at_0005(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     yield engine
     engine.dispose()
     drop_postgres_schema(schema)
+
+
+@pytest.fixture
+def field_encryption_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Field encryption on for one test, under fresh master and index keys."""
+    monkeypatch.setenv("C360_FIELD_ENCRYPTION", "on")
+    monkeypatch.setenv("C360_MASTER_KEY", secrets.token_hex(32))
+    monkeypatch.setenv("C360_INDEX_KEY", secrets.token_hex(32))

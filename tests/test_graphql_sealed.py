@@ -7,7 +7,6 @@ in SQL."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,12 +33,7 @@ query($id: ID!) {
 
 
 @pytest.fixture
-def sealed_server(
-    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Server]:
-    monkeypatch.setenv("C360_FIELD_ENCRYPTION", "on")
-    monkeypatch.setenv("C360_MASTER_KEY", secrets.token_hex(32))
-    monkeypatch.setenv("C360_INDEX_KEY", secrets.token_hex(32))
+def sealed_server(engine: Engine, tmp_path: Path, field_encryption_on: None) -> Iterator[Server]:
     save_source(engine, "crm", "offline", {}, trust=60)
     save_source(engine, "branch", "offline", {}, trust=50)
     ingest(

@@ -7,8 +7,6 @@ search given up: every prefix of an address up to its whole is the address."""
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,13 +25,8 @@ EMAIL = "zhangwei@qq.com"
 
 
 @pytest.fixture
-def sealed_world(
-    sqlite_engine: Engine, backend: SearchBackend, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[World]:
-    monkeypatch.setenv("C360_FIELD_ENCRYPTION", "on")
-    monkeypatch.setenv("C360_MASTER_KEY", secrets.token_hex(32))
-    monkeypatch.setenv("C360_INDEX_KEY", secrets.token_hex(32))
-    yield build_world(sqlite_engine, backend)
+def sealed_world(sqlite_engine: Engine, backend: SearchBackend, field_encryption_on: None) -> World:
+    return build_world(sqlite_engine, backend)
 
 
 def _found(
