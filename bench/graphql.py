@@ -628,6 +628,19 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def cpu_by_process(pid: int) -> dict[int, float]:
+    """CPU seconds each process of the server (``pid`` and its children) has
+    used so far: how evenly ``--workers`` share the load (Linux; empty elsewhere)."""
+    found: dict[int, float] = {}
+    for task in [pid, *_children(pid)]:
+        try:
+            fields = Path(f"/proc/{task}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[task] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return found
+
+
 def _children(pid: int) -> list[int]:
     try:
         found = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
@@ -683,6 +696,7 @@ def main() -> None:
                 view, view_seconds = asyncio.run(view_phase(url, headers, order, warmup=20))
                 view_cpu = cpu_seconds(pid) - before
                 before = cpu_seconds(pid)
+                by_process = cpu_by_process(pid)
                 listed, list_seconds = asyncio.run(
                     list_phase(
                         url,
@@ -694,6 +708,16 @@ def main() -> None:
                     )
                 )
                 list_cpu = cpu_seconds(pid) - before
+                # Each process's share of the list phase's server CPU, busiest
+                # first: uvicorn's workers share one listening socket, and the 16
+                # keep-alive connections need not land evenly on them.
+                shares = sorted(
+                    (
+                        (now - by_process.get(task, 0.0)) / max(list_cpu, 1e-9)
+                        for task, now in cpu_by_process(pid).items()
+                    ),
+                    reverse=True,
+                )
                 run = {
                     "view_p50_ms": statistics.median(view),
                     "view_p99_ms": percentile(view, 0.99),
@@ -710,6 +734,8 @@ def main() -> None:
                 print(
                     f"run={i + 1} "
                     + " ".join(f"{k}={v:.1f}" for k, v in run.items())
+                    + " list_cpu_share_by_process="
+                    + "/".join(f"{share:.2f}" for share in shares[: max(args.workers, 1) + 1])
                     + f" load_avg={load_average()}",
                     file=sys.stderr,
                 )
