@@ -1,10 +1,11 @@
-"""``c360 serve --workers 2`` as real processes: two API workers answer, the
-metrics are summed over them, and the background work — webhook deliveries
-among it — runs once."""
+"""``c360 serve --workers 2`` as real processes: two API workers answer, share
+the connections of clients that open them together, the metrics are summed over
+them, and the background work — webhook deliveries among it — runs once."""
 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -27,6 +28,29 @@ from tests.outbound_helpers import receiver
 def _children(pid: int) -> list[int]:
     path = Path(f"/proc/{pid}/task/{pid}/children")
     return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def _connections_held(pids: list[int], port: int) -> dict[int, int]:
+    """How many established connections to ``port`` each process holds (from
+    /proc: the sockets of ``/proc/net/tcp*`` matched to each one's descriptors)."""
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        if not Path(table).exists():
+            continue
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            local_port = int(fields[1].rsplit(":", 1)[1], 16)
+            if local_port == port and fields[3] == "01":  # ESTABLISHED, server side
+                inodes.add(fields[9])
+    held: dict[int, int] = {}
+    for pid in pids:
+        count = 0
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            target = os.readlink(fd) if fd.is_symlink() else ""
+            if target.startswith("socket:[") and target[8:-1] in inodes:
+                count += 1
+        held[pid] = count
+    return held
 
 
 def test_two_workers_serve_and_deliver_once(tmp_path: Path) -> None:
@@ -82,6 +106,20 @@ def test_two_workers_serve_and_deliver_once(tmp_path: Path) -> None:
             assert len(workers) >= 2, workers  # uvicorn's worker processes
             for _ in range(40):
                 assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200
+            # 16 keep-alive connections opened at once are spread over both
+            # workers (a socket each, SO_REUSEPORT), not all accepted by whichever
+            # woke first, as one shared socket does
+            burst = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(16)]
+            try:
+                for conn in burst:
+                    conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: c360\r\n\r\n")
+                for conn in burst:
+                    assert conn.recv(64).startswith(b"HTTP/1.1 200")
+                held = sorted(_connections_held(workers, port).values())
+                assert sum(held) == 16 and held[-2] >= 1, held
+            finally:
+                for conn in burst:
+                    conn.close()
             with engine.begin() as conn:
                 record_event(conn, "customer.updated", cid, {"customer_id": cid})
             deadline = time.monotonic() + 30

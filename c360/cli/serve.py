@@ -12,6 +12,7 @@ import typer
 from sqlalchemy import Engine
 
 from c360.cli.support import console, open_engine
+from c360.cli.workers import FACTORY, reuse_port_supported, serve_workers
 from c360.platform.settings import get_settings
 
 if TYPE_CHECKING:
@@ -93,17 +94,22 @@ def serve_app(engine: Engine, host: str, port: int, workers: int = 1) -> None:
         if workers > 1:
             metrics_dir = tempfile.mkdtemp(prefix="c360-metrics-")
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir  # summed over workers
-            options = {**uvicorn_options(), "http": f"{__name__}:WorkerHttpProtocol"}
             try:
-                uvicorn.run(
-                    f"{__name__}:worker_app",
-                    factory=True,
-                    workers=workers,
-                    host=host,
-                    port=port,
-                    log_level="warning",
-                    **options,
-                )
+                if reuse_port_supported():  # a socket each: the kernel spreads connections
+                    status = serve_workers(host, port, workers)
+                    if status:
+                        raise typer.Exit(status)
+                else:
+                    options = {**uvicorn_options(), "http": f"{__name__}:WorkerHttpProtocol"}
+                    uvicorn.run(
+                        FACTORY,
+                        factory=True,
+                        workers=workers,
+                        host=host,
+                        port=port,
+                        log_level="warning",
+                        **options,
+                    )
             finally:
                 shutil.rmtree(metrics_dir, ignore_errors=True)
         else:
