@@ -31,7 +31,7 @@ from typing import Any
 
 from c360.auth.masking import MASKS
 from c360.auth.policy import Outcome, policy_field, roles_seeing
-from c360.platform.background.facts import BackgroundFacts
+from c360.platform.background.sections import BackgroundFacts
 from c360.platform.quality.reasons import reason_pattern
 from c360.schema.context import RequestContext, Subject
 from c360.schema.errors import Forbidden

@@ -38,7 +38,8 @@ from c360.platform.audit import (
     append_now,
     clean_purpose,
 )
-from c360.platform.background.facts import VerificationReader, gather
+from c360.platform.background.facts import gather
+from c360.platform.background.sections import VerificationReader
 from c360.platform.background.verification import stored_verification
 from c360.platform.customers.ids import UnknownCustomerError
 from c360.schema.background import ReportNotFound, ReportRefused, ReportView, report_view

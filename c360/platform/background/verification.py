@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from c360.platform.background.facts import BackgroundFacts, VerificationSection
+from c360.platform.background.sections import BackgroundFacts, VerificationSection
 from c360.platform.verification.judgment import authenticity_of, checks_of
 from c360.platform.verification.state import states_of
 
