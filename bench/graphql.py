@@ -54,12 +54,12 @@ from sqlalchemy import Engine, func, insert, select
 from stdnum.cn import ric, uscc
 
 from c360.platform import tables as t
+from c360.platform.customer_tags import CustomerTag
 from c360.platform.db import make_engine, migrate
 from c360.platform.ingest import Ingestor
 from c360.platform.records import IncomingRecord
 from c360.platform.source_events import attach_orphan_events
 from c360.platform.sources import save_source
-from c360.platform.stewardship import CustomerTag
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚华玉萍红鹏辉建国宇浩然子轩欣怡梓涵"

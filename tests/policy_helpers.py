@@ -13,6 +13,7 @@ from sqlalchemy import Engine, insert
 from sqlmodel import Session
 
 from c360.platform.cases.intake import open_case, validate
+from c360.platform.customer_tags import CustomerNote, CustomerTag
 from c360.platform.matching.models import CustomerEdge
 from c360.platform.models import (
     Customer,
@@ -25,7 +26,6 @@ from c360.platform.models import (
     SourceRecord,
 )
 from c360.platform.risk.models import credit_alert, credit_decision, credit_score
-from c360.platform.stewardship import CustomerNote, CustomerTag
 from c360.platform.value.models import (
     value_change,
     value_score,

@@ -30,9 +30,9 @@ from sqlmodel import Session, select
 
 from c360.auth.masking import mask_value
 from c360.platform.clients import ClientError, create_client, revoke_client
+from c360.platform.customer_tags import CustomerTag
 from c360.platform.db import make_engine, migrate
 from c360.platform.models import AuditLog, Customer, GoldenAttribute, GoldenProfile
-from c360.platform.stewardship import CustomerTag
 from c360.search.embedded import EmbeddedSearch
 from tests.api_helpers import Api, Provider, Server, make_settings, serve
 from tests.cli_helpers import InProcessCli

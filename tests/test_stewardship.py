@@ -13,19 +13,11 @@ from typer.testing import CliRunner
 from c360.cli.resolution import resolution_app
 from c360.platform import tables as t
 from c360.platform.audit_chain import verify
+from c360.platform.customer_tags import CustomerTag, add_note, add_tag, remove_tag
 from c360.platform.matching.tables import constraint, decision
 from c360.platform.settings import get_settings
 from c360.platform.sources import save_source
-from c360.platform.stewardship import (
-    Actor,
-    CurationError,
-    CustomerTag,
-    add_note,
-    add_tag,
-    merge,
-    remove_tag,
-    split,
-)
+from c360.platform.stewardship import Actor, CurationError, merge, split
 from c360.platform.tables import table_of
 from tests.resolution_helpers import customer_of, ingest, org, person, record_id
 

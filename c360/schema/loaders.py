@@ -32,9 +32,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import configure_mappers
 from strawberry.dataloader import DataLoader
 
-from c360.platform import models, stewardship
+from c360.platform import models
 from c360.platform.cases.models import case_team
 from c360.platform.cases.reading import case_changes_of
+from c360.platform.customer_tags import NOTE, TAG
 from c360.platform.customers.ids import absorbed_by, survivor_of
 from c360.platform.customers.relationships import SHARES_IDENTIFIER, related
 from c360.platform.tables import table_of
@@ -49,8 +50,6 @@ RECORD_LINK = table_of(models.RecordLink)
 EVENT = table_of(models.Event)
 GOLDEN = table_of(models.GoldenProfile)
 IDENTITY_KEY = table_of(models.IdentityKey)
-TAG = table_of(stewardship.CustomerTag)
-NOTE = table_of(stewardship.CustomerNote)
 
 
 @overload

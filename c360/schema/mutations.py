@@ -18,19 +18,9 @@ from strawberry.extensions.field_extension import FieldExtension
 from strawberry.permission import BasePermission, PermissionExtension
 
 from c360.auth.policy import may_run
+from c360.platform.customer_tags import TagError, add_note, add_tag, check_tag, remove_tag
 from c360.platform.models import utcnow
-from c360.platform.stewardship import (
-    Actor,
-    CurationError,
-    TagError,
-    add_note,
-    add_tag,
-    check_tag,
-    merge,
-    remove_tag,
-    split,
-    unmerge,
-)
+from c360.platform.stewardship import Actor, CurationError, merge, split, unmerge
 from c360.schema.context import Subject
 from c360.schema.errors import BadUserInput, Forbidden, check_text
 from c360.schema.loaders import NoteEntry, as_utc

@@ -20,6 +20,7 @@ from c360.platform import (  # noqa: F401  (0002 tables)
     audit,
     auth_models,
     business_events,
+    customer_tags,
     stewardship,
 )
 from c360.platform import rejections as _rejections  # noqa: F401  (0015 tables)
