@@ -18,8 +18,8 @@ import typer
 from c360.auth.principal import READ_SCOPE, ROLES, Principal
 from c360.cli.support import console, fail, open_engine
 from c360.platform.audit import cli_principal
-from c360.schema.background import ReportNotFound, ReportRefused
 from c360.schema.report_http import FORMATS, ReportInputError, produce_report
+from c360.schema.report_model import ReportNotFound, ReportRefused
 from c360.schema.report_render import FontMissing
 
 

@@ -42,8 +42,9 @@ from c360.platform.background.facts import gather
 from c360.platform.background.sections import VerificationReader
 from c360.platform.background.verification import stored_verification
 from c360.platform.customers.ids import UnknownCustomerError
-from c360.schema.background import ReportNotFound, ReportRefused, ReportView, report_view
+from c360.schema.background import report_view
 from c360.schema.context import RequestContext
+from c360.schema.report_model import ReportNotFound, ReportRefused, ReportView
 from c360.schema.report_render import FontMissing, render_html
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""The PDF layout of a :class:`~c360.schema.background.ReportView` (fpdf2): an
+"""The PDF layout of a :class:`~c360.schema.report_model.ReportView` (fpdf2): an
 A4 document whose text is set in one embedded CJK font subset, tables with
 shaded rows, and a footer on every page. :mod:`c360.schema.report_render`
 chooses the font. Importing fpdf2 and fontTools takes a fifth of a second, so
@@ -13,7 +13,7 @@ from fpdf import FPDF
 from fpdf.enums import TableCellFillMode
 from fpdf.fonts import FontFace
 
-from c360.schema.background import ReportView, Table
+from c360.schema.report_model import ReportView, Table
 from c360.schema.report_render import FontChoice, find_font, report_footer
 
 FONT = "report-cjk"

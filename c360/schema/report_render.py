@@ -1,4 +1,4 @@
-"""A :class:`~c360.schema.background.ReportView` as a document: HTML (a page
+"""A :class:`~c360.schema.report_model.ReportView` as a document: HTML (a page
 with its own styles, every string escaped) or PDF (fpdf2, the text in an
 embedded CJK font subset, so any reader shows it; the layout is
 :mod:`c360.schema.report_pdf`).
@@ -17,7 +17,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from c360.schema.background import ReportView, Table
+from c360.schema.report_model import ReportView, Table
 
 FONT_SETTING = "C360_REPORT_FONT"
 
