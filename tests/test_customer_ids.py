@@ -26,7 +26,7 @@ from c360.platform.matching import explain_customer
 from c360.platform.settings import get_settings
 from c360.platform.sources import save_source
 from c360.platform.stewardship import Actor, merge, split
-from c360.schema.loaders import fetch_survivors
+from c360.schema.customer_pages import fetch_survivors
 from tests.api_helpers import Server, make_settings, serve
 from tests.helpers import resident_id
 from tests.resolution_helpers import customer_of, ingest, person, record_id

@@ -34,7 +34,7 @@ from c360.platform.models import utcnow
 from c360.schema.case_assignees import case_assignees
 from c360.schema.context import RequestContext, Subject
 from c360.schema.errors import check_page_size
-from c360.schema.loaders import as_utc
+from c360.schema.loaded_rows import as_utc
 from c360.schema.presentation import present_value
 
 Info = strawberry.Info[RequestContext, None]

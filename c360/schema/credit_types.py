@@ -31,7 +31,7 @@ from c360.platform.risk.decisions import decisions_of, latest_decision
 from c360.platform.risk.judgment import current_score, reasons
 from c360.schema.context import RequestContext, Subject
 from c360.schema.errors import Forbidden, check_page_size
-from c360.schema.loaders import as_utc
+from c360.schema.loaded_rows import as_utc
 
 Info = strawberry.Info[RequestContext, None]
 

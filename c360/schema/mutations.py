@@ -23,7 +23,7 @@ from c360.platform.models import utcnow
 from c360.platform.stewardship import Actor, CurationError, merge, split, unmerge
 from c360.schema.context import Subject
 from c360.schema.errors import BadUserInput, Forbidden, check_text
-from c360.schema.loaders import NoteEntry, as_utc
+from c360.schema.loaded_rows import NoteEntry, as_utc
 from c360.schema.queries import check_purpose, customer_by_id, parse_customer_id
 from c360.schema.types import Customer, Info, Note
 from c360.schema.value import ValueMutation

@@ -27,6 +27,7 @@ from c360.platform.normalize import (
 from c360.platform.normalize.china import canonical_region_name
 from c360.schema.context import Subject
 from c360.schema.cursors import cursor_number, number_cursor
+from c360.schema.customer_pages import CustomerSelection, fetch_active_customers
 from c360.schema.errors import (
     BadUserInput,
     Forbidden,
@@ -34,7 +35,6 @@ from c360.schema.errors import (
     check_page_size,
     check_text,
 )
-from c360.schema.loaders import CustomerSelection, fetch_active_customers
 from c360.schema.searching import (
     PERSONAL_SEARCH_FIELDS,
     CallerSearchPolicy,

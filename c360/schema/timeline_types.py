@@ -24,7 +24,7 @@ from c360.platform.models import utcnow
 from c360.schema.case_types import CaseNode, case_reader, present_case_text
 from c360.schema.context import Subject
 from c360.schema.errors import check_page_size
-from c360.schema.loaders import TimelineEntry, as_utc
+from c360.schema.loaded_rows import TimelineEntry, as_utc
 from c360.schema.presentation import present_value
 
 Info = strawberry.Info

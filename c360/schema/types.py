@@ -24,15 +24,9 @@ from c360.platform import models
 from c360.schema.case_types import CustomerCases, cases_on_customer
 from c360.schema.context import RequestContext, Subject
 from c360.schema.credit_types import CustomerCredit, credit_of
+from c360.schema.customer_pages import CustomerSelection, count_active_customers
 from c360.schema.errors import BadUserInput, Forbidden, check_page_size
-from c360.schema.loaders import (
-    CustomerSelection,
-    LinkedRecord,
-    NoteEntry,
-    Relation,
-    as_utc,
-    count_active_customers,
-)
+from c360.schema.loaded_rows import LinkedRecord, NoteEntry, Relation, as_utc
 from c360.schema.presentation import present_evidence, present_value
 from c360.schema.searching import CustomerFacetField
 from c360.schema.timeline_types import TimelineEvent, customer_timeline

@@ -40,7 +40,7 @@ from c360.platform.value.segments import (
 )
 from c360.schema.context import Subject
 from c360.schema.errors import BadUserInput, Forbidden, check_page_size, check_text
-from c360.schema.loaders import as_utc
+from c360.schema.loaded_rows import as_utc
 from c360.schema.queries import check_purpose, search_backend
 from c360.schema.segment_members import SegmentMemberPage, campaign_page
 from c360.schema.types import Info

@@ -28,7 +28,7 @@ from c360.platform.value.reading import value_of, value_timeline
 from c360.schema.context import RequestContext, Subject
 from c360.schema.credit_types import permit
 from c360.schema.errors import check_page_size
-from c360.schema.loaders import as_utc
+from c360.schema.loaded_rows import as_utc
 
 Info = strawberry.Info[RequestContext, None]
 

@@ -33,7 +33,7 @@ from c360.platform.verification.state import VERIFIABLE, states_of
 from c360.schema.context import RequestContext, Subject
 from c360.schema.credit_types import permit
 from c360.schema.errors import BadUserInput
-from c360.schema.loaders import as_utc
+from c360.schema.loaded_rows import as_utc
 
 Info = strawberry.Info[RequestContext, None]
 
