@@ -22,8 +22,8 @@ from strawberry.extensions import MaskErrors, SchemaExtension
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from c360.schema import case_mutations, mutations, queries, risk, ui_support
 from c360.schema import cases as cases_schema
-from c360.schema import mutations, queries, risk, ui_support
 from c360.schema import privacy as privacy_schema
 from c360.schema import quality as quality_schema
 from c360.schema import value as value_schema
@@ -122,7 +122,7 @@ MUTATION_PARTS: tuple[type, ...] = (
     mutations.Mutation,
     risk.RiskMutation,
     verification_schema.VerificationMutation,
-    cases_schema.CasesMutation,
+    case_mutations.CasesMutation,
     privacy_schema.PrivacyMutation,
     # each capability's mutation type joins here
 )
