@@ -14,6 +14,7 @@ ROOT = Path(c360.__file__).parent
 
 ASSEMBLY = (
     "c360.app",
+    "c360.graphql_app",
     "c360.http_limits",
     "c360.cli",
     "c360.demo",
