@@ -17,14 +17,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from c360.auth.masking import MASKS, mask_value
-from c360.auth.policy import (
-    FIELDS,
-    ORGANIZATION_PUBLIC,
-    PUBLIC_ATTRIBUTES,
-    ROLES,
-    Access,
-    policy_field,
-)
+from c360.auth.policy import ROLES, policy_field
+from c360.auth.policy_table import FIELDS, ORGANIZATION_PUBLIC, PUBLIC_ATTRIBUTES, Access
 from c360.platform.models import (
     AuditLog,
     Customer,

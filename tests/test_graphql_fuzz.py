@@ -20,7 +20,8 @@ from hypothesis_graphql import mutations, queries
 from sqlalchemy import Engine
 from strawberry.relay import GlobalID
 
-from c360.auth.policy import FIELDS, ROLES, Access, policy_field
+from c360.auth.policy import ROLES, policy_field
+from c360.auth.policy_table import FIELDS, Access
 from c360.connectors.web.signing import sign
 from c360.platform.sources import save_source
 from c360.schema import schema

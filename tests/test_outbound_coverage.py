@@ -16,7 +16,8 @@ from sqlalchemy import Engine
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from c360.auth.events import revealed_fields
-from c360.auth.policy import FIELDS, Access, field_access
+from c360.auth.policy import field_access
+from c360.auth.policy_table import FIELDS, Access
 from c360.auth.principal import ROLES
 from c360.ops.outbound import PolicyScreen, outbound_worker
 from c360.platform.business_events import record_event

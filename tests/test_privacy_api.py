@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine, delete, select
 
-from c360.auth.policy import FIELDS, MUTATIONS, ROLE_POLICIES, Access
+from c360.auth.policy_table import FIELDS, MUTATIONS, ROLE_POLICIES, Access
 from c360.auth.principal import ROLES
 from c360.platform import tables as t
 from c360.platform.privacy.consent import BASES

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from c360.auth.policy import FIELDS, ROLES, Access
+from c360.auth.policy import ROLES
+from c360.auth.policy_table import FIELDS, Access
 from c360.platform.ingest import Ingestor
 from c360.platform.models import Source
 from c360.platform.quality.report import quality_report

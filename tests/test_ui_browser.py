@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from c360.auth.policy import FIELDS, Access
+from c360.auth.policy_table import FIELDS, Access
 from c360.auth.principal import ROLES
 from c360.platform import tables as t
 from c360.platform.privacy.consent import record_basis

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import Engine, select
 from stdnum.cn import ric
 
-from c360.auth.policy import FIELDS, Access
+from c360.auth.policy_table import FIELDS, Access
 from c360.auth.principal import ROLES
 from c360.platform import tables as t
 from c360.platform.judgments import refresh_judgments

@@ -19,7 +19,8 @@ import pytest
 from sqlalchemy import Engine
 
 from c360.auth.masking import MASKS
-from c360.auth.policy import FIELDS, Access, policy_field
+from c360.auth.policy import policy_field
+from c360.auth.policy_table import FIELDS, Access
 from c360.auth.principal import ROLES
 from c360.auth.staff import create_account
 from c360.platform.db import make_engine

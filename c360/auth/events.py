@@ -10,7 +10,7 @@ can carry a field's value under another name (``grade`` is ``credit_grade``).
 
 from __future__ import annotations
 
-from c360.auth.policy import FIELDS
+from c360.auth.policy_table import FIELDS
 
 AREA_FIELDS: dict[str, str] = {
     "credit": "credit_grade",

@@ -20,7 +20,7 @@ from urllib.parse import unquote
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from c360.auth.policy import ROLE_POLICIES
+from c360.auth.policy_table import ROLE_POLICIES
 from c360.auth.principal import Principal
 from c360.auth.ratelimit import RateLimiter
 from c360.auth.token_errors import InvalidToken

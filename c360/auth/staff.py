@@ -25,7 +25,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine, delete, insert, select, update
 
-from c360.auth.policy import ROLE_POLICIES, Rows
+from c360.auth.policy_table import ROLE_POLICIES, Rows
 from c360.platform.models import utcnow
 from c360.platform.regions import check_region_name
 from c360.platform.staff_tables import staff_account, staff_session

@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import Engine
 
 from c360.auth.events import field_of_key, revealed_fields
-from c360.auth.policy import Access, field_access, role_rows
+from c360.auth.policy import field_access, role_rows
+from c360.auth.policy_table import Access
 from c360.auth.principal import ROLES, Principal
 from c360.platform.outbound.delivery import DeliverySettings, OutboundWorker
 from c360.platform.outbound.endpoints import Endpoint

@@ -20,7 +20,8 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from c360.auth.policy import ROLE_POLICIES, case_roles
+from c360.auth.policy import case_roles
+from c360.auth.policy_table import ROLE_POLICIES
 from c360.auth.principal import Principal
 from c360.platform.cases import models as m
 from c360.platform.cases.workflow import OPEN_STATES

@@ -20,7 +20,8 @@ from datetime import datetime, timedelta
 import strawberry
 from sqlalchemy import ColumnElement, Engine, RowMapping, func, or_, select
 
-from c360.auth.policy import Access, field_access, role_rows
+from c360.auth.policy import field_access, role_rows
+from c360.auth.policy_table import Access
 from c360.auth.principal import ROLES, Principal
 from c360.platform.cases import actions
 from c360.platform.cases import models as m

@@ -1,6 +1,6 @@
 """The root ``Mutation``: tags and notes (front-line staff), manual merge and
 split (data stewards), unmerge (admins). Which role may run which is the policy table's
-(:data:`c360.auth.policy.ROLE_POLICIES`), asked by the :class:`MayRun`
+(:data:`c360.auth.policy_table.ROLE_POLICIES`), asked by the :class:`MayRun`
 permission on each field; a refusal is ``FORBIDDEN`` and goes on the audit log
 like every change. Saving and evaluating segments (``createSegment``,
 ``evaluateSegment``) come from :class:`c360.schema.value.ValueMutation`, which

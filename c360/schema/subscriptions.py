@@ -54,7 +54,8 @@ from strawberry.types import Info
 
 from c360.auth.connection_slots import LocalSlots
 from c360.auth.events import field_of_key, revealed_fields
-from c360.auth.policy import Access, field_access, role_rows, roles_seeing
+from c360.auth.policy import field_access, role_rows, roles_seeing
+from c360.auth.policy_table import Access
 from c360.auth.principal import Principal
 from c360.auth.ratelimit import RateLimiter
 from c360.auth.token_errors import InvalidToken

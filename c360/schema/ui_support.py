@@ -15,7 +15,7 @@ probability. The answer names comparisons and levels, never the compared
 values (the page shows values through ``customer``, under the field policy).
 
 It prepares a merge, so it is allowed to whoever may run ``merge`` (the policy
-table's :data:`~c360.auth.policy.ROLE_POLICIES`); both customers must be in the
+table's :data:`~c360.auth.policy_table.ROLE_POLICIES`); both customers must be in the
 caller's rows.
 """
 

@@ -39,7 +39,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from c360.auth.config import AuthSettings
 from c360.auth.issuing import TokenIssuer
-from c360.auth.policy import FIELDS, MUTATIONS, Access, may_run
+from c360.auth.policy import may_run
+from c360.auth.policy_table import FIELDS, MUTATIONS, Access
 from c360.auth.principal import ROLES, SCOPES, Principal
 from c360.auth.staff import (
     SESSION_TTL,
