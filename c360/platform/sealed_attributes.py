@@ -13,7 +13,7 @@ lineage entry's value; verified flags, sources and record ids stay clear.
 Exact-match lookups never read these values: identity keys and blocking keys are
 keyed blind indexes (:func:`c360.platform.field_encryption.blind_index`).
 Readers through the column types see clear values; a reader of raw SQL opens a
-document with :func:`open_attributes` / :func:`open_golden`.
+document with :func:`open_any_stored`.
 """
 
 from __future__ import annotations
@@ -180,15 +180,6 @@ class SealedAttributes(SealedAtRest, TypeDecorator[Any]):
         return (open_golden if self.golden else open_attributes)(self.context, value)
 
 
-def open_stored_attributes(context: str, value: Any, *, golden: bool = False) -> Any:
-    """A document as read without the column type (raw SQL): opened if sealed."""
-    if isinstance(value, str | bytes):
-        value = orjson.loads(value)
-    if not isinstance(value, dict) or not _has_sealed_values(value, golden):
-        return value
-    return (open_golden if golden else open_attributes)(context, value)
-
-
 def open_any_stored(context: str, value: Any) -> Any:
     """A value as read without the column type (a reflected table), opened
     whichever way it was sealed: whole (:func:`open_stored`) or, for a document
@@ -210,7 +201,6 @@ __all__ = [
     "open_any_stored",
     "open_attributes",
     "open_golden",
-    "open_stored_attributes",
     "seal_attributes",
     "seal_golden",
 ]

@@ -56,11 +56,9 @@ def _value_key(kind: str, feature: str, value: str, key: bytes) -> int:
     return _key_hash(_key_text(kind, [f"{feature}={value}"]), key)
 
 
-def records_key(kind: str, *, secret: bytes | None = None) -> int:
+def records_key(kind: str) -> int:
     """The key whose count is the number of records of ``kind``."""
-    return _key_hash(
-        _KIND_CODE.get(kind, kind) + "|*", blocking_key() if secret is None else secret
-    )
+    return key_hash(_KIND_CODE.get(kind, kind) + "|*")
 
 
 _Plan = tuple[tuple[tuple[str, tuple[str, ...]], ...], tuple[str, ...]]

@@ -34,7 +34,7 @@ from c360.platform.matching.features import Features, record_features
 from c360.platform.matching.tables import edge, match_key, match_key_count
 from c360.platform.models import utcnow
 from c360.platform.normalize import NormalizationError, normalize_email, normalize_phone
-from c360.platform.sealed_attributes import open_stored_attributes
+from c360.platform.sealed_attributes import open_any_stored
 from c360.platform.sql import fetch_in
 
 if TYPE_CHECKING:
@@ -391,7 +391,7 @@ def _as_dict(value: Any) -> dict[str, Any]:
         value = json.loads(value)
     if not isinstance(value, dict):
         return {}
-    return dict(open_stored_attributes("source_record.attributes", value))
+    return dict(open_any_stored("source_record.attributes", value))
 
 
 __all__ = [
