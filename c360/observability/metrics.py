@@ -56,6 +56,7 @@ from c360.platform import tables as t
 from c360.platform.business_events import business_event
 from c360.platform.cases import models as cases
 from c360.platform.cases.workflow import OPEN_STATES
+from c360.platform.ingest import INGEST_OUTCOMES
 from c360.platform.outbound.endpoints import delivery_counts
 from c360.platform.outbound.models import webhook_delivery, webhook_endpoint
 from c360.platform.risk import models as risk
@@ -65,16 +66,7 @@ _OPERATION = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 SLA_BREACH = "case.sla_breached"
 CREDIT_ALERT = "credit.alert"
-SYNC_OUTCOMES = (
-    "read",
-    "new",
-    "updated",
-    "unchanged",
-    "quarantined",
-    "suppressed",
-    "rejected",
-    "invalid_values",
-)
+SYNC_OUTCOMES = INGEST_OUTCOMES
 """The counts of a sync run that ``c360_sync_records_total`` sums, one ``outcome`` each."""
 
 

@@ -29,6 +29,7 @@ from c360.platform import tables as t
 from c360.platform.ingest import Ingestor
 from c360.platform.locks import write_transaction
 from c360.platform.models import utcnow
+from c360.platform.record_identity import RECORD_IDENTITY_COLUMNS
 from c360.platform.source_events import attach_orphan_events, delete_events, upsert_events
 
 log = logging.getLogger(__name__)
@@ -234,12 +235,7 @@ def _take(
     query = (
         select(
             bl.c.id.label("backlog_id"),
-            sr.c.id,
-            sr.c.source_name,
-            sr.c.stream,
-            sr.c.external_id,
-            sr.c.kind,
-            sr.c.status,
+            *RECORD_IDENTITY_COLUMNS,
             sr.c.attributes,
             sr.c.verified_fields,
             sr.c.observed_at,

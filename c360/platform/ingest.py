@@ -32,6 +32,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from typing import Any
 
@@ -89,16 +90,7 @@ class IngestCounts:
     quarantined."""
 
     def add(self, other: IngestCounts) -> None:
-        for name in (
-            "read",
-            "new",
-            "updated",
-            "unchanged",
-            "quarantined",
-            "suppressed",
-            "invalid_values",
-            "rejected",
-        ):
+        for name in INGEST_OUTCOMES:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
     def as_dict(self) -> dict[str, int]:
@@ -115,6 +107,10 @@ class IngestCounts:
         return self.read == (
             self.new + self.updated + self.unchanged + self.quarantined + self.suppressed
         )
+
+
+INGEST_OUTCOMES: tuple[str, ...] = tuple(f.name for f in dataclass_fields(IngestCounts))
+"""The names of a sync run's counts, in their declared order."""
 
 
 def content_hash(record: IncomingRecord) -> str:

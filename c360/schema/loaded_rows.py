@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any, overload
 
 from c360.platform import models
+from c360.platform.record_identity import RecordIdentity
 from c360.platform.tables import table_of
 
 CUSTOMER = table_of(models.Customer)
@@ -33,16 +34,10 @@ def as_utc(value: datetime | None) -> datetime | None:
 
 
 @dataclass(frozen=True, slots=True)
-class LinkedRecord:
+class LinkedRecord(RecordIdentity):
     """A source record linked to a customer, with how and why it was linked.
     Deliberately without the record's raw payload and attributes."""
 
-    record_id: int
-    source: str
-    stream: str
-    external_id: str
-    kind: str
-    status: str
     observed_at: datetime | None
     link_method: str
     link_score: float

@@ -33,6 +33,7 @@ from c360.platform.cases.reading import case_changes_of
 from c360.platform.customer_tags import NOTE, TAG
 from c360.platform.customers.ids import absorbed_by
 from c360.platform.customers.relationships import SHARES_IDENTIFIER, related
+from c360.platform.record_identity import RECORD_IDENTITY_COLUMNS, identity_of
 from c360.platform.value.reading import value_timelines
 from c360.schema.customer_pages import fetch_survivors
 from c360.schema.loaded_rows import (
@@ -92,12 +93,7 @@ _LINKED_RECORDS = (
         RECORD_LINK.c.score,
         RECORD_LINK.c.evidence,
         RECORD_LINK.c.linked_at,
-        SOURCE_RECORD.c.id,
-        SOURCE_RECORD.c.source_name,
-        SOURCE_RECORD.c.stream,
-        SOURCE_RECORD.c.external_id,
-        SOURCE_RECORD.c.kind,
-        SOURCE_RECORD.c.status,
+        *RECORD_IDENTITY_COLUMNS,
         SOURCE_RECORD.c.observed_at,
     )
     .join(SOURCE_RECORD, SOURCE_RECORD.c.id == RECORD_LINK.c.record_id)
@@ -118,12 +114,7 @@ def fetch_linked_records(engine: Engine, customer_ids: Sequence[int]) -> list[li
         for row in conn.execute(_LINKED_RECORDS, {"ids": sorted(set(customer_ids))}):
             by_customer[row.customer_id].append(
                 LinkedRecord(
-                    record_id=row.id,
-                    source=row.source_name,
-                    stream=row.stream,
-                    external_id=row.external_id,
-                    kind=row.kind,
-                    status=row.status,
+                    **identity_of(row),
                     observed_at=as_utc(row.observed_at),
                     link_method=row.method,
                     link_score=row.score,

@@ -51,6 +51,7 @@ from c360.platform.customers.ids import absorbed_by, survivor
 from c360.platform.customers.relationships import related
 from c360.platform.identity_rules import identity_key
 from c360.platform.quality.reasons import reason_pattern
+from c360.platform.record_identity import RECORD_IDENTITY_COLUMNS, identity_of
 from c360.platform.rejections import field_rejection
 from c360.platform.risk.models import credit_score
 from c360.platform.tables import table_of
@@ -129,12 +130,7 @@ def _sources(conn: Connection, facts: BackgroundFacts) -> None:
     ids = [facts.customer_id, *facts.absorbed]
     rows = conn.execute(
         select(
-            sr.c.id,
-            sr.c.source_name,
-            sr.c.stream,
-            sr.c.external_id,
-            sr.c.kind,
-            sr.c.status,
+            *RECORD_IDENTITY_COLUMNS,
             sr.c.first_seen_at,
             sr.c.updated_at,
             sr.c.observed_at,
@@ -147,12 +143,7 @@ def _sources(conn: Connection, facts: BackgroundFacts) -> None:
     for r in rows:
         facts.sources.append(
             SourceFact(
-                record_id=r.id,
-                source=r.source_name,
-                stream=r.stream,
-                external_id=r.external_id,
-                kind=r.kind,
-                status=r.status,
+                **identity_of(r),
                 first_seen_at=_aware(r.first_seen_at),
                 updated_at=_aware(r.updated_at),
                 observed_at=_aware(r.observed_at) if r.observed_at else None,

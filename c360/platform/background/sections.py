@@ -12,6 +12,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from c360.platform.record_identity import RecordIdentity
+
 
 @dataclass(frozen=True, slots=True)
 class SourceValue:
@@ -36,13 +38,7 @@ class AttributeFact:
 
 
 @dataclass(frozen=True, slots=True)
-class SourceFact:
-    record_id: int
-    source: str
-    stream: str
-    external_id: str
-    kind: str
-    status: str
+class SourceFact(RecordIdentity):
     first_seen_at: datetime
     updated_at: datetime
     observed_at: datetime | None

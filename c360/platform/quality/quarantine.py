@@ -31,6 +31,7 @@ from sqlalchemy import Connection, exists, select, update
 from c360.platform import tables as t
 from c360.platform.ingest import Ingestor
 from c360.platform.normalize import normalize_record
+from c360.platform.record_identity import RECORD_IDENTITY_COLUMNS, RecordIdentity, identity_of
 from c360.platform.records import IncomingRecord
 from c360.platform.rejections import Rejection, field_rejection, rejections_of
 
@@ -65,16 +66,10 @@ def connector_reasons(reasons: dict[str, str], refused_fields: set[str]) -> dict
 
 
 @dataclass(frozen=True, slots=True)
-class QuarantineEntry:
+class QuarantineEntry(RecordIdentity):
     """One record in the quarantine listing: refused whole (``status =
     quarantined``) or kept with some values refused (``accepted``)."""
 
-    record_id: int
-    source: str
-    stream: str
-    external_id: str
-    kind: str
-    status: str
     fields: tuple[str, ...]
     """The fields named by its reasons and refused values."""
     stored_at: datetime
@@ -109,12 +104,7 @@ class RetryOutcome:
 def _entry(row: Any, refused_fields: Sequence[str]) -> QuarantineEntry:
     names = {*((row.quarantine_reasons or {}).keys()), *refused_fields}
     return QuarantineEntry(
-        record_id=row.id,
-        source=row.source_name,
-        stream=row.stream,
-        external_id=row.external_id,
-        kind=row.kind,
-        status=row.status,
+        **identity_of(row),
         fields=tuple(sorted(names)),
         stored_at=row.updated_at,
     )
@@ -123,12 +113,7 @@ def _entry(row: Any, refused_fields: Sequence[str]) -> QuarantineEntry:
 def _columns() -> tuple[Any, ...]:
     sr = t.source_record
     return (
-        sr.c.id,
-        sr.c.source_name,
-        sr.c.stream,
-        sr.c.external_id,
-        sr.c.kind,
-        sr.c.status,
+        *RECORD_IDENTITY_COLUMNS,
         sr.c.quarantine_reasons,
         sr.c.updated_at,
     )
