@@ -27,8 +27,7 @@ from c360.auth.keys import SigningKeys, rotate_signing_key
 from c360.auth.policy import policy_matrix
 from c360.auth.principal import ROLES, SCOPES
 from c360.cli.data_keys import rotate_data_command
-from c360.cli.support import console, err_console, fail, open_engine, user_errors
-from c360.platform.audit import AuditEntry, append_now
+from c360.cli.support import audit_command, console, err_console, fail, open_engine, user_errors
 from c360.platform.audit_chain import Anchor, verify
 from c360.platform.clients import ClientError, create_client, list_clients, revoke_client
 from c360.platform.regions import RegionError, check_region_name
@@ -87,15 +86,10 @@ def clients_create(
         info, secret = create_client(engine, name, role=role, scopes=_scopes(scope), region=region)
     except ClientError as exc:
         raise fail(str(exc)) from None
-    append_now(
+    audit_command(
         engine,
-        [
-            AuditEntry(
-                principal=f"cli:{getpass.getuser()}",
-                action="client.create",
-                detail={"client": info.client_id, "role": info.role},
-            )
-        ],
+        action="client.create",
+        detail={"client": info.client_id, "role": info.role},
     )
     console.print(f"client [bold]{info.client_id}[/bold] (role {info.role}) created")
     console.print(f"client_id:     {info.client_id}", highlight=False)
@@ -132,15 +126,10 @@ def clients_revoke(name: str) -> None:
         info = revoke_client(engine, name)
     except ClientError as exc:
         raise fail(str(exc)) from None
-    append_now(
+    audit_command(
         engine,
-        [
-            AuditEntry(
-                principal=f"cli:{getpass.getuser()}",
-                action="client.revoke",
-                detail={"client": info.client_id},
-            )
-        ],
+        action="client.revoke",
+        detail={"client": info.client_id},
     )
     console.print(f"client [bold]{info.client_id}[/bold] revoked")
 
@@ -180,15 +169,10 @@ def token(
         ttl=seconds,
     )
     scopes = _scopes(scope)
-    append_now(
+    audit_command(
         open_engine(),
-        [
-            AuditEntry(
-                principal=f"cli:{getpass.getuser()}",
-                action="token.issue",
-                detail={"subject": sub, "role": role, "region": branch, "ttl": seconds},
-            )
-        ],
+        action="token.issue",
+        detail={"subject": sub, "role": role, "region": branch, "ttl": seconds},
     )
     typer.echo(issuer.issue(subject=sub, roles=[role], scopes=scopes, region=branch, ttl=seconds))
 
@@ -215,15 +199,10 @@ def keys_rotate(
     old, new = rotate_signing_key(
         settings.key_path(), keep_retired_for=grace, keep_old=not drop_old
     )
-    append_now(
+    audit_command(
         open_engine(),
-        [
-            AuditEntry(
-                principal=f"cli:{getpass.getuser()}",
-                action="key.rotate",
-                detail={"old_kid": old or "", "new_kid": new, "old_dropped": str(drop_old)},
-            )
-        ],
+        action="key.rotate",
+        detail={"old_kid": old or "", "new_kid": new, "old_dropped": str(drop_old)},
     )
     console.print(f"signing key rotated: new key id [bold]{new}[/bold]", highlight=False)
     if old and not drop_old:

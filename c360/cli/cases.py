@@ -14,8 +14,8 @@ from rich.table import Table
 from sqlalchemy import select
 
 from c360.cli.reading import require_coverage
-from c360.cli.support import console, fail, open_engine, user_errors
-from c360.platform.audit import AuditEntry, InvalidPurpose, append_now, clean_purpose, cli_principal
+from c360.cli.support import audit_command, console, fail, open_engine, user_errors
+from c360.platform.audit import InvalidPurpose, clean_purpose, cli_principal
 from c360.platform.cases import actions, hours, sla, surveys
 from c360.platform.cases import models as m
 from c360.platform.cases.intake import CaseInputError, open_case, validate
@@ -141,18 +141,13 @@ def show_command(
             row = actions.load(conn, case_id)
             history = actions.history(conn, case_id)
         require_coverage(engine, row["customer_id"], declared, command="cases show")
-        append_now(
+        audit_command(
             engine,
-            [
-                AuditEntry(
-                    principal=cli_principal(),
-                    action="case.show",
-                    purpose=declared,
-                    customer_id=row["customer_id"],
-                    fields=("case_text",),
-                    detail={"case_id": case_id},
-                )
-            ],
+            action="case.show",
+            purpose=declared,
+            customer_id=row["customer_id"],
+            fields=("case_text",),
+            detail={"case_id": case_id},
         )
     clock = sla.clock(row, _now(now))
     console.print(

@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from c360.cli.support import console, open_engine, user_errors
-from c360.platform.audit import AuditEntry, append_now, cli_principal
+from c360.cli.support import audit_command, console, open_engine, user_errors
 from c360.platform.field_encryption import FieldKeyError, rotate
 from c360.platform.locks import write_transaction
 
@@ -22,15 +21,10 @@ def rotate_data_command(
     engine = open_engine()
     with user_errors(FieldKeyError):
         report = rotate(lambda: write_transaction(engine), batch=batch)
-    append_now(
+    audit_command(
         engine,
-        [
-            AuditEntry(
-                principal=cli_principal(),
-                action="keys.rotate-data",
-                detail={k: str(v) for k, v in report.resealed.items()},
-            )
-        ],
+        action="keys.rotate-data",
+        detail={k: str(v) for k, v in report.resealed.items()},
     )
     for where, count in sorted(report.resealed.items()):
         console.print(f"  {where}={count}")

@@ -13,8 +13,8 @@ import typer
 from rich.table import Table
 
 from c360.cli.reading import require_coverage
-from c360.cli.support import console, fail, open_engine, user_errors
-from c360.platform.audit import AuditEntry, append_now, cli_principal
+from c360.cli.support import audit_command, console, fail, open_engine, user_errors
+from c360.platform.audit import cli_principal
 from c360.platform.privacy.backup import BackupError, backup, restore
 from c360.platform.privacy.erasure import ErasureError, compact
 from c360.platform.privacy.export import export_person, to_html
@@ -93,17 +93,12 @@ def export_command(
     html_path.write_text(to_html(package), "utf-8")
     rows = sum(len(v) for v in package["tables"].values())
     complete(engine, request_id, {"rows": rows})
-    append_now(
+    audit_command(
         engine,
-        [
-            AuditEntry(
-                principal=cli_principal(),
-                action="privacy.export",
-                purpose="legal_obligation",
-                customer_id=customer_id,
-                detail={"request_id": str(request_id), "rows": str(rows)},
-            )
-        ],
+        action="privacy.export",
+        purpose="legal_obligation",
+        customer_id=customer_id,
+        detail={"request_id": str(request_id), "rows": str(rows)},
     )
     console.print(f"wrote {json_path} and {html_path} ({rows} rows)")
 
@@ -158,9 +153,10 @@ def backup_command(
     engine = open_engine()
     with user_errors(BackupError):
         size = backup(engine, out)
-    append_now(
+    audit_command(
         engine,
-        [AuditEntry(principal=cli_principal(), action="backup", detail={"bytes": str(size)})],
+        action="backup",
+        detail={"bytes": str(size)},
     )
     console.print(f"wrote {out} ({size:,} bytes, encrypted)")
 
@@ -180,15 +176,10 @@ def restore_command(
     with user_errors(BackupError):
         outcome = restore(engine, backup_file)
     compact(engine)
-    append_now(
+    audit_command(
         engine,
-        [
-            AuditEntry(
-                principal=cli_principal(),
-                action="restore",
-                detail={"reerased": str(outcome["reerased"])},
-            )
-        ],
+        action="restore",
+        detail={"reerased": str(outcome["reerased"])},
     )
     console.print(
         f"restored {backup_file}; {outcome['reerased']} customers erased since were erased again"

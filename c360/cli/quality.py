@@ -19,8 +19,7 @@ from rich.table import Table
 
 from c360.auth.masking import mask_value
 from c360.cli.reading import purpose_option, require_coverage
-from c360.cli.support import console, fail, open_engine, user_errors
-from c360.platform.audit import AuditEntry, append_now, cli_principal
+from c360.cli.support import audit_command, console, fail, open_engine, user_errors
 from c360.platform.customers.ids import customer_of_record
 from c360.platform.quality.quarantine import (
     list_quarantine,
@@ -222,18 +221,13 @@ def show_command(
         # nobody yet; the purpose is still put on record.
         if customer_id is not None:
             require_coverage(engine, customer_id, declared, command="quarantine show")
-        append_now(
+        audit_command(
             engine,
-            [
-                AuditEntry(
-                    principal=cli_principal(),
-                    action="quarantine.show",
-                    purpose=declared,
-                    customer_id=customer_id,
-                    fields=sorted({r.field for r in detail.refused}),
-                    detail={"record_id": record_id, "source": e.source},
-                )
-            ],
+            action="quarantine.show",
+            purpose=declared,
+            customer_id=customer_id,
+            fields=sorted({r.field for r in detail.refused}),
+            detail={"record_id": record_id, "source": e.source},
         )
     console.print(
         f"record {e.record_id} · {e.source}/{e.stream} · {e.external_id} · {e.kind} · "
@@ -278,15 +272,10 @@ def retry_command(
     with user_errors(), engine.begin() as conn:
         ids = list(record_ids or ()) + (quarantined_ids(conn, source) if source else [])
         outcomes = retry(conn, ids)
-    append_now(
+    audit_command(
         engine,
-        [
-            AuditEntry(
-                principal=cli_principal(),
-                action="quarantine.retry",
-                detail={"records": ",".join(str(i) for i in ids)[:1000], "count": str(len(ids))},
-            )
-        ],
+        action="quarantine.retry",
+        detail={"records": ",".join(str(i) for i in ids)[:1000], "count": str(len(ids))},
     )
     table = Table("record", "before", "after", "still refused", "reasons")
     for o in outcomes:

@@ -14,8 +14,8 @@ from __future__ import annotations
 import typer
 from sqlalchemy import Engine
 
-from c360.cli.support import fail
-from c360.platform.audit import AuditEntry, InvalidPurpose, append_now, clean_purpose, cli_principal
+from c360.cli.support import audit_command, fail
+from c360.platform.audit import InvalidPurpose, clean_purpose
 from c360.platform.privacy.consent import covered_customers
 
 
@@ -35,17 +35,12 @@ def require_coverage(engine: Engine, customer_id: int, purpose: str, *, command:
         covered = customer_id in covered_customers(conn, [customer_id], declared)
     if covered:
         return
-    append_now(
+    audit_command(
         engine,
-        [
-            AuditEntry(
-                principal=cli_principal(),
-                action="refuse",
-                purpose=declared,
-                customer_id=customer_id,
-                detail={"command": command, "reason": "purpose not covered"},
-            )
-        ],
+        action="refuse",
+        purpose=declared,
+        customer_id=customer_id,
+        detail={"command": command, "reason": "purpose not covered"},
     )
     raise fail(
         f"purpose: {declared!r} is not covered for customer {customer_id} (no consent or "

@@ -20,15 +20,12 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from c360.cli.reading import require_coverage
-from c360.cli.support import console, err_console, fail, open_engine
+from c360.cli.support import audit_command, console, err_console, fail, open_engine
 from c360.demo.evaluation import score_links
 from c360.platform.audit import (
-    AuditEntry,
     AuditUnavailable,
     InvalidPurpose,
-    append_now,
     clean_purpose,
-    cli_principal,
 )
 from c360.platform.backlog import backlog_size, failed_records, resolve_backlog
 from c360.platform.customers.ids import UnknownCustomerError
@@ -251,18 +248,13 @@ def explain(
         if any(v is not None for v in c.values)
     }
     try:
-        append_now(
+        audit_command(
             engine,
-            [
-                AuditEntry(
-                    principal=cli_principal(),
-                    action="read",
-                    purpose=purpose,
-                    customer_id=explanation.customer_id,
-                    fields=sorted(compared | ({"relationships"} if edges else set())),
-                    detail={"command": "explain", "records": len(explanation.links)},
-                )
-            ],
+            action="read",
+            purpose=purpose,
+            customer_id=explanation.customer_id,
+            fields=sorted(compared | ({"relationships"} if edges else set())),
+            detail={"command": "explain", "records": len(explanation.links)},
         )
     except (AuditUnavailable, SecretKeyError, SQLAlchemyError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

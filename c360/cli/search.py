@@ -23,14 +23,11 @@ from rich.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from c360.cli.support import console, err_console, open_engine
+from c360.cli.support import audit_command, console, err_console, open_engine
 from c360.platform.audit import (
-    AuditEntry,
     AuditUnavailable,
     InvalidPurpose,
-    append_now,
     clean_purpose,
-    cli_principal,
 )
 from c360.platform.secret_keys import SecretKeyError
 from c360.search.contract import (
@@ -152,15 +149,14 @@ def _purpose(value: str | None) -> str | None:
 def _audit_search(purpose: str | None, hits: Sequence[SearchHit]) -> None:
     """Put a search on the audit log, or stop before anything is printed."""
     matched = sorted({f"search.{m.field}" for hit in hits for m in hit.matches})
-    entry = AuditEntry(
-        principal=cli_principal(),
-        action="search",
-        purpose=purpose,
-        fields=matched,
-        detail={"command": "search", "customers": [hit.customer_id for hit in hits]},
-    )
     try:
-        append_now(open_engine(), [entry])
+        audit_command(
+            open_engine(),
+            "search",
+            purpose=purpose,
+            fields=matched,
+            detail={"command": "search", "customers": [hit.customer_id for hit in hits]},
+        )
     except (AuditUnavailable, SecretKeyError, SQLAlchemyError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         err_console.print(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -15,6 +16,7 @@ from sqlalchemy import Engine
 
 from c360.connectors.base import SourceConfigError, TransientSourceError
 from c360.connectors.registry import UnknownConnectorError
+from c360.platform.audit import AuditEntry, append_now, cli_principal
 from c360.platform.db import DatabaseUnavailable, open_database
 from c360.platform.locks import SourceBusyError
 from c360.platform.sources import SourceNotFoundError
@@ -31,6 +33,13 @@ def open_engine() -> Engine:
         return open_database()
     except DatabaseUnavailable as exc:
         raise fail(str(exc)) from None
+
+
+def audit_command(engine: Engine, action: str, **entry: Any) -> None:
+    """Put what a command did on the audit log, in a transaction of its own, as
+    the OS user who ran it (:func:`~c360.platform.audit.cli_principal`);
+    ``entry`` holds the other :class:`~c360.platform.audit.AuditEntry` fields."""
+    append_now(engine, [AuditEntry(principal=cli_principal(), action=action, **entry)])
 
 
 def fail(message: str) -> typer.Exit:
