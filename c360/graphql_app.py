@@ -62,6 +62,7 @@ from c360.schema.subscriptions import (
     SubscriptionsOnly,
 )
 from c360.search.contract import SearchBackend
+from c360.search.settings import open_backend
 
 log = logging.getLogger(__name__)
 
@@ -205,8 +206,6 @@ class SearchProvider:
         if self._backend is None:
             with self._lock:
                 if self._backend is None:
-                    from c360.search.settings import open_backend
-
                     self._backend = open_backend()
                     self._owned = True
         return self._backend

@@ -22,7 +22,7 @@ from c360.platform.customers.ids import (
     survivor_of,
 )
 from c360.platform.customers.relationships import related_customers
-from c360.platform.matching import explain_customer
+from c360.platform.matching.explain import explain_customer
 from c360.platform.settings import get_settings
 from c360.platform.sources import save_source
 from c360.platform.stewardship import Actor, merge, split

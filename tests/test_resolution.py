@@ -14,7 +14,7 @@ from c360.platform import tables as t
 from c360.platform.customers.relationships import related_customers
 from c360.platform.golden import rebuild_golden
 from c360.platform.locks import write_transaction
-from c360.platform.matching import explain_customer
+from c360.platform.matching.explain import explain_customer
 from c360.platform.matching.model import probability
 from c360.platform.matching.rebuild import rebuild, train
 from c360.platform.matching.tables import flag, match_key, match_key_count

@@ -50,8 +50,12 @@ from pydantic import BaseModel, ValidationError
 
 from c360.connectors.base import CheckResult, Connector, Stream
 from c360.connectors.hookspecs import hookimpl
+from c360.connectors.registry import connectors, plugin_manager
+from c360.connectors.runner import SyncRunner
+from c360.platform.db import make_engine, migrate
 from c360.platform.ingest import content_hash
 from c360.platform.records import Checkpoint, IncomingRecord
+from c360.platform.sources import save_source
 
 KINDS = {"person", "organization", "event"}
 
@@ -291,10 +295,6 @@ def _sync_check(
     report: ContractReport,
     prepare: Callable[[], None] | None,
 ) -> None:
-    from c360.connectors.registry import connectors, plugin_manager
-    from c360.connectors.runner import SyncRunner
-    from c360.platform.db import make_engine, migrate
-    from c360.platform.sources import save_source
 
     name = connector_cls.name
     if connectors().get(name) is not connector_cls:

@@ -35,7 +35,6 @@ from c360.platform.locks import write_transaction
 from c360.platform.matching.constraints import (
     constrain_apart,
     constrain_merge,
-    constrain_split,
     records_of,
     sync_decisions,
     unconstrain,
@@ -246,7 +245,7 @@ def _split(conn: Connection, record_id: int, actor: Actor, reason: str | None) -
     _move_events(conn, row.source_name, row.stream, row.external_id, previous, created)
     rebuild_golden(conn, [previous, created])
     decision_id = _record_decision(conn, "split", created, previous, record_id, actor, reason)
-    constrain_split(conn, record_id, others, actor.subject, reason, decision_id)
+    constrain_apart(conn, [record_id], others, actor.subject, reason, decision_id)
     refresh_shared_edges(conn, [previous, created], load_model(conn).settings)
     return previous, created
 

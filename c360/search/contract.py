@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import TracebackType
@@ -337,8 +338,6 @@ class SearchBackend(ABC):
         """A context manager holding this process's writer open across many
         :meth:`bulk` calls (the indexer's drain); backends without writer state
         return a no-op."""
-        from contextlib import nullcontext
-
         return nullcontext()
 
     def close(self) -> None:  # noqa: B027 - optional hook

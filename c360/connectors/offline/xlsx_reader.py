@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import zipfile
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -69,8 +70,6 @@ def inspect_xlsx(path: str, limits: RecordLimits) -> None:
     directory alone (nothing is decompressed): the members' total size and each
     big member's compression ratio. zipfile never yields more than a member's
     declared size, so a lying directory cannot get past this either."""
-    import zipfile
-
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
@@ -121,8 +120,6 @@ def count_sheet_rows(archive: Any, member: str) -> int:
 def open_xlsx(
     path: str, spec: FileSpec, known: KnownHeader, after_row: int, limits: RecordLimits
 ) -> Iterator[Rows]:
-    import zipfile
-
     from openpyxl import load_workbook
 
     inspect_xlsx(path, limits)

@@ -14,7 +14,7 @@ import threading
 import time
 from base64 import b64decode
 from bisect import bisect_left
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -25,8 +25,6 @@ CHINA = timedelta(hours=8)
 
 def china_iso(moment: datetime) -> str:
     """``2025-03-14T15:23:11+08:00``."""
-    from datetime import timezone
-
     return moment.astimezone(timezone(CHINA)).replace(microsecond=0).isoformat()
 
 

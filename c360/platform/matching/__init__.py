@@ -5,21 +5,3 @@ and the relationship graph's edges (read back by :mod:`c360.platform.customers.r
 
 May import: ``c360.platform`` (never the other subpackages).
 """
-
-from c360.platform.matching.explain import (
-    ComparisonWeight,
-    Explanation,
-    LinkExplanation,
-    UnknownCustomerError,
-    explain_customer,
-    explain_pair,
-)
-
-__all__ = [
-    "ComparisonWeight",
-    "Explanation",
-    "LinkExplanation",
-    "UnknownCustomerError",
-    "explain_customer",
-    "explain_pair",
-]

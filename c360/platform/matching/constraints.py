@@ -119,20 +119,6 @@ def constrain_merge(
     )
 
 
-def constrain_split(
-    conn: Connection,
-    record_id: int,
-    others: list[int],
-    decided_by: str,
-    reason: str | None,
-    decision_id: int | None = None,
-) -> int:
-    """``cannot_link`` between ``record_id`` and each of ``others``; returns how many."""
-    return _insert(
-        conn, CANNOT_LINK, [(record_id, r) for r in others], decided_by, reason, decision_id
-    )
-
-
 def unconstrain(conn: Connection, records: list[int], others: list[int]) -> int:
     """Delete the ``must_link`` constraints between any of ``records`` and any of
     ``others`` (an unmerge takes back what the merge decided); returns how many."""
@@ -202,7 +188,7 @@ def sync_decisions(conn: Connection) -> int:
                 continue
             others = [r for r in records_of(conn, previous) if r != row.record_id]
             converted += bool(
-                constrain_split(conn, row.record_id, others, row.decided_by, row.reason, row.id)
+                constrain_apart(conn, [row.record_id], others, row.decided_by, row.reason, row.id)
             )
     return converted
 
@@ -213,7 +199,6 @@ __all__ = [
     "Constraints",
     "constrain_apart",
     "constrain_merge",
-    "constrain_split",
     "load_constraints",
     "records_of",
     "sync_decisions",

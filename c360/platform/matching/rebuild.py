@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import gc
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -278,8 +279,6 @@ def _redirect_emptied(conn: Connection, old: dict[int, int], new: dict[int, int]
     """An old id left without records redirects to the customer that now holds most
     of its records, when that customer is older (the older id always survives);
     otherwise it stays, empty, and still resolves."""
-    from collections import Counter
-
     holding = set(new.values())
     went: dict[int, Counter[int]] = {}
     for rid, before in old.items():
