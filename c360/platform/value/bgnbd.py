@@ -17,18 +17,15 @@ against the published CDNOW estimates.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 from scipy.special import gammaln, hyp2f1
 
+from c360.platform.value.max_likelihood import Array, maximize, parameters_of
+
 __all__ = ["BgNbd", "fit_bgnbd", "log_likelihood"]
-
-Array = NDArray[np.float64]
-
-LOG_BOUNDS = (-12.0, 12.0)
-"""Bounds of the fitted log-parameters (e^±12: far beyond any sane value)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +40,7 @@ class BgNbd:
     customers: int = 0
 
     def as_dict(self) -> dict[str, float]:
-        return {k: float(v) for k, v in asdict(self).items()}
+        return parameters_of(self)
 
     def p_alive(self, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> Array:
         """P(the customer is still active at ``T``); 1 for customers with no repeat."""
@@ -130,20 +127,7 @@ def fit_bgnbd(x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> BgNbd:
         ll = _customer_ll(np.exp(log_params), ux, utx, uT)
         return float(-(ll * w).sum())
 
-    # the parameters are positive: optimize their logs (unconstrained)
-    start = np.log(np.array([1.0, max(float(Ts.mean()), 1e-3), 1.0, 1.0]))
-    # scipy.optimize costs every `c360` process a third of a second at start;
-    # only a refit needs it
-    from scipy.optimize import minimize
-
-    result = minimize(
-        objective,
-        start,
-        method="Nelder-Mead",
-        options={"maxiter": 2000, "xatol": 1e-6, "fatol": 1e-8},
+    (r, alpha, a, b), ll = maximize(
+        objective, np.array([1.0, max(float(Ts.mean()), 1e-3), 1.0, 1.0])
     )
-    # polish with bounds on the log-parameters: a degenerate sample (no spread
-    # between customers) drifts towards infinity instead of converging
-    result = minimize(objective, result.x, method="L-BFGS-B", bounds=[LOG_BOUNDS] * len(start))
-    r, alpha, a, b = (float(v) for v in np.exp(result.x))
-    return BgNbd(r=r, alpha=alpha, a=a, b=b, ll=-float(result.fun), customers=int(xs.size))
+    return BgNbd(r=r, alpha=alpha, a=a, b=b, ll=ll, customers=int(xs.size))

@@ -15,18 +15,15 @@ carries no information on variation) and get the population mean.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 from scipy.special import gammaln
 
+from c360.platform.value.max_likelihood import Array, maximize, parameters_of
+
 __all__ = ["GammaGamma", "fit_gamma_gamma"]
-
-Array = NDArray[np.float64]
-
-LOG_BOUNDS = (-12.0, 12.0)
-"""Bounds of the fitted log-parameters (e^±12: far beyond any sane value)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +37,7 @@ class GammaGamma:
     customers: int = 0
 
     def as_dict(self) -> dict[str, float]:
-        return {k: float(v) for k, v in asdict(self).items()}
+        return parameters_of(self)
 
     @property
     def population_mean(self) -> float:
@@ -83,19 +80,5 @@ def fit_gamma_gamma(x: ArrayLike, m: ArrayLike) -> GammaGamma:
     def objective(log_params: Array) -> float:
         return float(-_customer_ll(np.exp(log_params), xs, ms).sum())
 
-    start = np.log(np.array([1.0, 1.0, max(float(ms.mean()), 1e-3)]))
-    # scipy.optimize costs every `c360` process a third of a second at start;
-    # only a refit needs it
-    from scipy.optimize import minimize
-
-    result = minimize(
-        objective,
-        start,
-        method="Nelder-Mead",
-        options={"maxiter": 2000, "xatol": 1e-6, "fatol": 1e-8},
-    )
-    # polish with bounds on the log-parameters: a degenerate sample (no spread
-    # between customers) drifts towards infinity instead of converging
-    result = minimize(objective, result.x, method="L-BFGS-B", bounds=[LOG_BOUNDS] * len(start))
-    p, q, g = (float(v) for v in np.exp(result.x))
-    return GammaGamma(p=p, q=q, gamma=g, ll=-float(result.fun), customers=int(xs.size))
+    (p, q, g), ll = maximize(objective, np.array([1.0, 1.0, max(float(ms.mean()), 1e-3)]))
+    return GammaGamma(p=p, q=q, gamma=g, ll=ll, customers=int(xs.size))
