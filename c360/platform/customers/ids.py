@@ -12,10 +12,20 @@ than to an arbitrary member of it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import Connection, Select, Subquery, bindparam, delete, select, union, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Select,
+    Subquery,
+    bindparam,
+    delete,
+    select,
+    union,
+    update,
+)
 
 from c360.platform import tables as t
 from c360.platform.customers.merge_log import log_merge
@@ -191,11 +201,38 @@ def merge_customers(conn: Connection, survivor: int, absorbed: int) -> None:
     queue_for_index(conn, [absorbed], op="delete")
 
 
+def live_customer_ids(conn: Connection) -> list[int]:
+    """Every customer that is not merged away, in id order."""
+    return [
+        int(c)
+        for c in conn.execute(
+            select(t.customer.c.id)
+            .where(t.customer.c.merged_into.is_(None))
+            .order_by(t.customer.c.id)
+        ).scalars()
+    ]
+
+
+def for_every_live_customer(
+    engine: Engine, work: Callable[[Connection, list[int]], object], *, batch: int = 2000
+) -> int:
+    """Run ``work`` on every customer not merged away, ``batch`` customers to a
+    transaction (a full rescore or re-verification); returns how many there were."""
+    with engine.connect() as conn:
+        ids = live_customer_ids(conn)
+    for part in chunks(ids, batch):
+        with engine.begin() as conn:
+            work(conn, part)
+    return len(ids)
+
+
 __all__ = [
     "MAX_REDIRECT_HOPS",
     "UnknownCustomerError",
     "absorbed_by",
     "customer_of_record",
+    "for_every_live_customer",
+    "live_customer_ids",
     "merge_customers",
     "survivor",
     "survivor_of",

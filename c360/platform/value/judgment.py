@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, Engine, delete, insert, select
 
-from c360.platform import tables as t
 from c360.platform.business_events import record_event
+from c360.platform.customers.ids import for_every_live_customer
 from c360.platform.sql import chunks
 from c360.platform.value.inputs import active_customers, day_number, read_inputs, value_now
 from c360.platform.value.model_store import load_model
@@ -250,15 +250,10 @@ def refresh_all(
     """Rescore every active customer under the model in force, ``batch`` customers
     per transaction, as of ``now`` (default :func:`~.inputs.value_now`); returns how many."""
     with engine.connect() as conn:
-        ids = sorted(
-            int(c)
-            for c in conn.execute(
-                select(t.customer.c.id).where(t.customer.c.merged_into.is_(None))
-            ).scalars()
-        )
         model = load_model(conn)
-    rules = rules or load_rules()
-    for part in chunks(ids, batch):
-        with engine.begin() as conn:
-            refresh_value(conn, part, now=now, rules=rules, model=model)
-    return len(ids)
+    in_force = rules or load_rules()
+    return for_every_live_customer(
+        engine,
+        lambda conn, part: refresh_value(conn, part, now=now, rules=in_force, model=model),
+        batch=batch,
+    )
