@@ -20,6 +20,7 @@ import numpy as np
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from c360.platform import tables as t
+from c360.platform.customers.ids import live_customer_ids
 from c360.platform.models import utcnow
 from c360.platform.value.bgnbd import BgNbd, fit_bgnbd
 from c360.platform.value.gamma_gamma import GammaGamma, fit_gamma_gamma
@@ -104,13 +105,7 @@ def population_histories(
         customer.append(int(who))
         day.append(day_number(at))
         amount.append(float(value) if value is not None else 0.0)
-    ids = np.asarray(
-        sorted(
-            int(c)
-            for c in conn.execute(select(cu.c.id).where(cu.c.merged_into.is_(None))).scalars()
-        ),
-        dtype=np.int64,
-    )
+    ids = np.asarray(live_customer_ids(conn), dtype=np.int64)
     as_of = day_number(now)
     full = summarize(customer, day, amount, as_of=as_of, customers=ids)
     window = summarize(
