@@ -29,6 +29,7 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
     "c360.auth": ("c360.auth", "c360.platform"),
     "c360.search": ("c360.search", "c360.platform"),
     "c360.schema": ("c360.schema", "c360.auth", "c360.search", "c360.platform"),
+    "c360.ui": ("c360.ui", "c360.auth", "c360.platform"),
 }
 """Each floor below the assembly, and the packages its modules may import."""
 
@@ -44,6 +45,28 @@ def test_the_graph_sees_the_whole_tree() -> None:
     assert "c360.platform.db" in GRAPH and "c360.cli.support" in GRAPH
     assert "c360.platform.db" in GRAPH["c360.cli.support"]
     assert not any("migrations.versions" in name for name in GRAPH)
+
+
+def test_every_package_and_module_of_c360_is_on_a_floor() -> None:
+    # a new top-level package would otherwise import anything, unchecked
+    tops = {
+        f"c360.{path.stem}"
+        for path in ROOT.iterdir()
+        if (path.suffix == ".py" and path.stem != "__init__")
+        or (path.is_dir() and (path / "__init__.py").exists())
+    }
+    assert "c360.platform" in tops and "c360.app" in tops
+    assert sorted(tops - set(ASSEMBLY) - set(MAY_IMPORT)) == []
+    unpackaged = [
+        str(path.relative_to(ROOT))
+        for path in ROOT.rglob("*")
+        if path.is_dir()
+        and path.name != "__pycache__"
+        and any(path.glob("*.py"))
+        and not (path / "__init__.py").exists()
+        and "migrations" not in path.parts
+    ]
+    assert unpackaged == []
 
 
 def test_each_floor_imports_only_the_floors_below_it() -> None:
