@@ -1,7 +1,9 @@
 """The ``c360`` commands the README and ``docs/`` tell people to paste exist, with
 the options they are given: a renamed command or option fails here, not in a
 newcomer's terminal. Read from the fenced shell blocks of every page; the
-commands are looked up in the real command tree (plugins' commands included)."""
+commands are looked up in the real command tree (plugins' commands included).
+Likewise the GraphQL the pages show: a query is validated against the served
+schema, an excerpt of the schema names types and fields it has."""
 
 from __future__ import annotations
 
@@ -11,10 +13,19 @@ from pathlib import Path
 
 import pytest
 import typer
+from graphql import (
+    DocumentNode,
+    ExecutableDefinitionNode,
+    ObjectTypeDefinitionNode,
+    ObjectTypeExtensionNode,
+    parse,
+    validate,
+)
 from typer import _click as click
 from typer.core import TyperGroup
 
 from c360.cli import app
+from c360.schema import schema
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -132,3 +143,63 @@ def test_the_check_catches_a_renamed_command_and_option() -> None:
     command, rest = resolve(["sync", "--no-such-option"])
     assert "--no-such-option" not in option_names(command)
     assert rest == ["--no-such-option"]
+    wrong = parse('{ customer(id: "1") { noSuchField } }')
+    assert validate(schema._schema, wrong) != []
+
+
+GRAPHQL_FENCE = re.compile(r"^```graphql\s*$")
+
+
+def graphql_blocks() -> list[tuple[str, str]]:
+    """(page:line, document) of each fenced ``graphql`` block of the pages."""
+    found: list[tuple[str, str]] = []
+    for page in PAGES:
+        block: list[str] | None = None
+        start = 0
+        for number, line in enumerate(page.read_text("utf-8").splitlines(), 1):
+            if block is None and GRAPHQL_FENCE.match(line):
+                block, start = [], number
+            elif block is not None and line.startswith("```"):
+                found.append((f"{page.relative_to(ROOT)}:{start}", "\n".join(block)))
+                block = None
+            elif block is not None:
+                block.append(line)
+    return found
+
+
+DOCUMENTS = graphql_blocks()
+
+
+def test_the_pages_show_graphql_to_check() -> None:
+    assert len(DOCUMENTS) >= 5
+
+
+@pytest.mark.parametrize(("where", "document"), DOCUMENTS, ids=[w for w, _ in DOCUMENTS])
+def test_a_documented_graphql_block_matches_the_schema(where: str, document: str) -> None:
+    """A query is valid against the schema; an excerpt of the schema (type
+    definitions) names types and fields the schema has."""
+    parsed = parse(document)
+    served = schema._schema
+    if all(isinstance(d, ExecutableDefinitionNode) for d in parsed.definitions):
+        # a block may show several anonymous operations, each sent on its own
+        errors = [
+            e.message
+            for d in parsed.definitions
+            for e in validate(served, DocumentNode(definitions=(d,)))
+        ]
+        assert errors == [], where
+        return
+    missing = []
+    for definition in parsed.definitions:
+        if not isinstance(definition, ObjectTypeDefinitionNode | ObjectTypeExtensionNode):
+            continue
+        name = definition.name.value
+        kind = served.get_type(name)
+        if kind is None:
+            missing.append(name)
+            continue
+        fields = getattr(kind, "fields", {})
+        missing += [
+            f"{name}.{f.name.value}" for f in definition.fields or () if f.name.value not in fields
+        ]
+    assert missing == [], f"{where}: not in the schema"
