@@ -14,7 +14,6 @@ import fcntl
 import json
 import logging
 import os
-import stat
 import threading
 import time
 from collections.abc import Callable
@@ -22,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from joserfc.jwk import KeySet, RSAKey
+
+from c360.platform.private_files import close_key_file
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +56,7 @@ def _write_new(path: Path, key: RSAKey) -> bool:
 
 
 def _read(path: Path) -> RSAKey:
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        log.warning("signing key %s was readable by others (mode %o); now 0600", path, mode)
-        path.chmod(0o600)
+    close_key_file(path, "signing key")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         key = RSAKey.import_key(data)

@@ -50,4 +50,13 @@ def _narrow(path: Path, mode: int) -> None:
         log.info("made %s private (mode %o)", path, stat.S_IMODE(info.st_mode) & mode)
 
 
-__all__ = ["DIRECTORY_MODE", "FILE_MODE", "private_dir", "private_file"]
+def close_key_file(path: Path, what: str) -> None:
+    """Make a key file that group or others could read 0600, with a warning
+    naming ``what`` it holds: its secret may have been read already."""
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        log.warning("%s %s was readable by others (mode %o); now 0600", what, path, mode)
+        path.chmod(FILE_MODE)
+
+
+__all__ = ["DIRECTORY_MODE", "FILE_MODE", "close_key_file", "private_dir", "private_file"]

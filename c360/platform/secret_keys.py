@@ -41,6 +41,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from c360.platform.private_files import close_key_file
 from c360.platform.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -124,10 +125,7 @@ def _create(path: Path) -> None:
 
 
 def _read(path: Path) -> bytes:
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        log.warning("secret key %s was readable by others (mode %o); now 0600", path, mode)
-        path.chmod(0o600)
+    close_key_file(path, "secret key")
     try:
         text = path.read_text(encoding="ascii")
     except UnicodeDecodeError:
