@@ -45,7 +45,7 @@ from c360.platform.locks import write_transaction
 from c360.platform.records import IncomingRecord, RecordKind
 from c360.platform.sources import save_source
 from c360.platform.sql import chunks
-from c360.platform.verification import email, phone
+from c360.platform.verification import address, email, phone
 from c360.platform.verification.judgment import check_profile, refresh_authenticity
 from c360.platform.verification.policy import load_policy
 
@@ -128,6 +128,7 @@ def demo_profiles(people: int, companies: int, seed: int) -> list[tuple[str, dic
 def clear_caches() -> None:
     phone.check_phone.cache_clear()
     email.check_email.cache_clear()
+    address.check_address.cache_clear()
 
 
 def verify_rate(profiles: list[tuple[str, dict[str, Any]]]) -> float:

@@ -2,15 +2,20 @@
 (:func:`c360.platform.normalize.address.parse_address`, python-stdnum's
 division table as the gazetteer), former names mapped to current ones (a
 warning: the address was written before a 县 → 区 change or a merger, so it may
-be old), and graded by how much of it is recognised."""
+be old), and graded by how much of it is recognised. Memoised by the text, as
+the phone and e-mail checks are: an address recurs across a household's
+records and sources."""
 
 from __future__ import annotations
+
+import functools
 
 from c360.platform.normalize.address import parse_address
 from c360.platform.normalize.text import fold_text
 from c360.platform.verification.checks import Check, CheckedValue
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def check_address(text: str) -> CheckedValue:
     """An address graded: ``parsed`` (pass with province, city and district;
     warn with less; fail when no region is recognised or nothing follows it),

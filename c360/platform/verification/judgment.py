@@ -19,20 +19,22 @@ Idempotent: the same inputs write the same rows (timestamps aside).
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, select
+import orjson
+from sqlalchemy import Connection, Engine, select
 
 from c360.platform import tables as t
 from c360.platform.bulk import bulk_insert
 from c360.platform.bureau import latest_results
 from c360.platform.golden import queue_for_index
 from c360.platform.models import utcnow
-from c360.platform.sql import chunks
+from c360.platform.sealed_attributes import open_any_stored
+from c360.platform.sql import chunks, execute_in, fetch_in
 from c360.platform.verification.address import check_address
 from c360.platform.verification.checks import CheckedValue
 from c360.platform.verification.consistency import Evidence, consistency_matrix
@@ -60,6 +62,7 @@ SHARED_KEYS = {
     "o:email:": "email",
 }
 """Identity keys whose sharing across customers the flags count, by attribute."""
+_SHARED_PREFIXES = tuple(SHARED_KEYS)
 
 
 def check_profile(
@@ -140,14 +143,25 @@ def _aware(at: datetime) -> datetime:
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
+def _stored_moment(value: datetime | str) -> datetime:
+    """A moment as read through the driver (SQLite gives text), zone-aware."""
+    return _aware(datetime.fromisoformat(value) if isinstance(value, str) else value)
+
+
 def _peak(times: list[tuple[datetime, int]], window: timedelta) -> int:
     """The most distinct customers whose records fall within one ``window``."""
     times.sort()
     best, start = 0, 0
-    for end in range(len(times)):
-        while times[end][0] - times[start][0] > window:
+    inside: Counter[int] = Counter()  # the customers from times[start] on, with counts
+    for at, customer in times:
+        inside[customer] += 1
+        while at - times[start][0] > window:
+            gone = times[start][1]
+            inside[gone] -= 1
+            if not inside[gone]:
+                del inside[gone]
             start += 1
-        best = max(best, len({c for _, c in times[start : end + 1]}))
+        best = max(best, len(inside))
     return best
 
 
@@ -179,21 +193,24 @@ def _sharing(
     shared: dict[int, dict[str, int]] = defaultdict(dict)
     velocity: dict[int, dict[str, int]] = defaultdict(dict)
     own: dict[str, set[int]] = defaultdict(set)
-    for key, cid in conn.execute(
-        select(ik.c.key, ik.c.customer_id).where(ik.c.customer_id.in_(ids))
+    for key, cid in fetch_in(
+        conn, 'SELECT "key", customer_id FROM identity_key WHERE {cond}', "customer_id", ids
     ):
-        if any(key.startswith(p) for p in SHARED_KEYS):
+        if key.startswith(_SHARED_PREFIXES):
             own[key].add(int(cid))
     keys = list(own)
     holders: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
     for part in chunks(keys):
-        counted = conn.execute(
-            select(ik.c.key)
-            .where(ik.c.key.in_(part))
-            .group_by(ik.c.key)
-            .having(func.count(func.distinct(ik.c.customer_id)) > 1)
-        ).scalars()
-        many = list(counted)
+        many = [
+            str(key)
+            for (key,) in fetch_in(
+                conn,
+                'SELECT "key" FROM identity_key WHERE {cond} GROUP BY "key" '
+                "HAVING COUNT(DISTINCT customer_id) > 1",
+                '"key"',
+                part,
+            )
+        ]
         if not many:
             continue
         for key, cid, seen, observed, merged in conn.execute(
@@ -222,18 +239,18 @@ def _sharing(
         for cid, digest in digests.items():
             if digest:
                 by_digest[digest].append((created[cid], cid))
-        a = authenticity_score
-        for part in chunks(sorted(wanted)):
-            for digest, cid, at in conn.execute(
-                select(a.c.address_digest, a.c.customer_id, cu.c.created_at)
-                .join(cu, cu.c.id == a.c.customer_id)
-                .where(
-                    a.c.address_digest.in_(part),
-                    cu.c.merged_into.is_(None),
-                    a.c.customer_id.not_in(ids),
-                )
-            ):
-                by_digest[digest].append((_aware(at), int(cid)))
+        batch = set(ids)
+        # merged customers are skipped here, not in SQL: given both conditions,
+        # SQLite's planner walks every unmerged customer instead of the digest index
+        for digest, cid, at, merged in fetch_in(
+            conn,
+            "SELECT a.address_digest, a.customer_id, cu.created_at, cu.merged_into "
+            "FROM authenticity_score a JOIN customer cu ON cu.id = a.customer_id WHERE {cond}",
+            "a.address_digest",
+            sorted(wanted),
+        ):
+            if merged is None and int(cid) not in batch:
+                by_digest[digest].append((_stored_moment(at), int(cid)))
         for cid, digest in digests.items():
             rows = by_digest.get(digest or "", [])
             if len(rows) > 1:
@@ -264,23 +281,13 @@ def refresh_authenticity(
     policy = policy or load_policy()
     ids = sorted({int(c) for c in customer_ids})
     results: dict[int, Authenticity] = {}
-    cu, gp = t.customer, t.golden_profile
     for part in chunks(ids):
-        profiles: dict[int, tuple[str, dict[str, Any], datetime]] = {}
-        for cid, kind, merged, created, attrs in conn.execute(
-            select(cu.c.id, cu.c.kind, cu.c.merged_into, cu.c.created_at, gp.c.attributes)
-            .outerjoin(gp, gp.c.customer_id == cu.c.id)
-            .where(cu.c.id.in_(part))
-        ):
-            if merged is None:
-                profiles[int(cid)] = (kind, attrs or {}, _aware(created))
+        profiles = _profiles(conn, part)
         gone = [c for c in part if c not in profiles]
-        for table in (verification_check, authenticity_score):
-            conn.execute(delete(table).where(table.c.customer_id.in_(part)))
+        for name in ("verification_check", "authenticity_score"):
+            execute_in(conn, f"DELETE FROM {name} WHERE {{cond}}", "customer_id", part)
         if gone:
-            conn.execute(
-                delete(verification_state).where(verification_state.c.customer_id.in_(gone))
-            )
+            execute_in(conn, "DELETE FROM verification_state WHERE {cond}", "customer_id", gone)
         live = sorted(profiles)
         if not live:
             continue
@@ -351,7 +358,7 @@ def refresh_authenticity(
                     "computed_at": now,
                 }
             )
-        conn.execute(delete(verification_state).where(verification_state.c.customer_id.in_(live)))
+        execute_in(conn, "DELETE FROM verification_state WHERE {cond}", "customer_id", live)
         for table, rows in (
             (verification_check, check_rows),
             (verification_state, [s for s in state_rows if s["status"] != "unverified"]),
@@ -371,6 +378,25 @@ def refresh_authenticity(
             if changed:
                 queue_for_index(conn, changed)
     return results
+
+
+def _profiles(conn: Connection, ids: list[int]) -> dict[int, tuple[str, dict[str, Any], datetime]]:
+    """``(kind, golden profile, created)`` of the unmerged customers among ``ids``,
+    read through the driver: the hot read of every indexer batch."""
+    found: dict[int, tuple[str, dict[str, Any], datetime]] = {}
+    for cid, kind, merged, created, attrs in fetch_in(
+        conn,
+        "SELECT cu.id, cu.kind, cu.merged_into, cu.created_at, gp.attributes FROM customer cu "
+        "LEFT JOIN golden_profile gp ON gp.customer_id = cu.id WHERE {cond}",
+        "cu.id",
+        ids,
+    ):
+        if merged is None:
+            if isinstance(attrs, (str, bytes)):
+                attrs = orjson.loads(attrs)
+            golden = open_any_stored("golden_profile.attributes", attrs) if attrs else {}
+            found[int(cid)] = (str(kind), golden, _stored_moment(created))
+    return found
 
 
 def _stored_scores(conn: Connection, customer_ids: Collection[int]) -> dict[int, tuple[int, str]]:
