@@ -14,7 +14,14 @@ from rich.table import Table
 from sqlalchemy import select
 
 from c360.cli.reading import require_coverage
-from c360.cli.support import audit_command, console, fail, open_engine, user_errors
+from c360.cli.support import (
+    audit_command,
+    console,
+    fail,
+    open_engine,
+    shown_time,
+    user_errors,
+)
 from c360.platform.audit import InvalidPurpose, clean_purpose, cli_principal
 from c360.platform.cases import actions, hours, sla, surveys
 from c360.platform.cases import models as m
@@ -78,9 +85,7 @@ def open_command(
         )
         case_id = open_case(conn, new, actor=cli_principal())
         row = actions.load(conn, case_id)
-    console.print(
-        f"case {case_id} opened; resolution due {row['resolution_due']:%Y-%m-%d %H:%M} UTC"
-    )
+    console.print(f"case {case_id} opened; resolution due {shown_time(row['resolution_due'])} UTC")
 
 
 @cases_app.command("list")
@@ -110,7 +115,7 @@ def list_command(
     )
     for row in rows:
         clock = sla.clock(row, moment)
-        due = f"{clock.due:%Y-%m-%d %H:%M}" if clock.due else "-"
+        due = shown_time(clock.due)
         table.add_row(
             str(row["id"]),
             str(row["customer_id"]),
@@ -163,7 +168,7 @@ def show_command(
         console.print(f"attachment: {ref}", highlight=False, markup=False)
     for change in history:
         console.print(
-            f"{change['at']:%Y-%m-%d %H:%M} {change['actor']} {change['action']} "
+            f"{shown_time(change['at'])} {change['actor']} {change['action']} "
             f"{json.dumps(change['changes'], ensure_ascii=False)}",
             highlight=False,
             markup=False,

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from c360.cli.support import console, open_engine, user_errors
+from c360.cli.support import console, open_engine, shown_time, user_errors
 from c360.platform.audit import AuditEntry, InvalidPurpose, append, clean_purpose, cli_principal
 from c360.platform.risk import alerts as alert_store
 from c360.platform.risk.decisions import PolicyError, decisions_of, load_policy, override
@@ -90,10 +90,8 @@ def models_command() -> None:
             f"{r['ks']:.3f}",
             str(r["samples"]),
             str(r["defaults"]),
-            f"{r['created_at']:%Y-%m-%d %H:%M} by {r['created_by']}",
-            f"{r['activated_at']:%Y-%m-%d %H:%M} by {r['activated_by']}"
-            if r["activated_at"]
-            else "-",
+            shown_time(r["created_at"], r["created_by"]),
+            shown_time(r["activated_at"], r["activated_by"]),
         )
     console.print(table)
 
@@ -120,7 +118,7 @@ def show_command(
     scaling = spec["scaling"]
     console.print(
         f"credit model v{model['version']} ({model['status']}), trained "
-        f"{model['created_at']:%Y-%m-%d %H:%M} by {model['created_by']} on "
+        f"{shown_time(model['created_at'], model['created_by'])} on "
         f"{model['samples']} customers ({model['defaults']} defaults): auc={model['auc']:.4f} "
         f"± {model['auc_std']:.4f} ks={model['ks']:.4f} gini={model['gini']:.4f}"
     )
@@ -228,7 +226,7 @@ def _decision_table(rows: list[dict[str, Any]]) -> Table:
             f"{d['terms_days']} days",
             "; ".join(d["measures"]) or "-",
             "yes" if d["manual_review"] else "no",
-            f"{d['decided_by']} {d['decided_at']:%Y-%m-%d %H:%M}",
+            shown_time(d["decided_at"], d["decided_by"]),
             d["reason"] or "-",
         )
     return table
@@ -326,10 +324,8 @@ def alerts_list(
             a["kind"],
             a["severity"],
             a["message"],
-            f"{a['raised_at']:%Y-%m-%d %H:%M}",
-            f"{a['acknowledged_by']} {a['acknowledged_at']:%Y-%m-%d %H:%M}"
-            if a["acknowledged_at"]
-            else "-",
+            shown_time(a["raised_at"]),
+            shown_time(a["acknowledged_at"], a["acknowledged_by"]),
         )
     console.print(table)
 

@@ -13,7 +13,15 @@ import typer
 from rich.table import Table
 
 from c360.cli.reading import require_coverage
-from c360.cli.support import audit_command, console, fail, open_engine, user_errors
+from c360.cli.support import (
+    audit_command,
+    console,
+    fail,
+    open_engine,
+    shown_day,
+    shown_time,
+    user_errors,
+)
 from c360.platform.audit import cli_principal
 from c360.platform.privacy.backup import BackupError, backup, restore
 from c360.platform.privacy.erasure import ErasureError, compact
@@ -139,8 +147,8 @@ def requests_command(
             str(row["customer_id"]),
             row["kind"],
             row["status"],
-            f"{row['received_at']:%Y-%m-%d %H:%M}",
-            f"{row['due_at']:%Y-%m-%d}",
+            shown_time(row["received_at"]),
+            shown_day(row["due_at"]),
             "yes" if row["overdue"] else "",
         )
     console.print(table)
@@ -236,8 +244,8 @@ def retention_list() -> None:
             str(row["id"]),
             str(row["rule_id"]),
             row["status"],
-            f"{row['cutoff']:%Y-%m-%d}",
-            f"{row['finished_at']:%Y-%m-%d %H:%M}" if row["finished_at"] else "",
+            shown_day(row["cutoff"]),
+            shown_time(row["finished_at"], missing=""),
             " ".join(f"{k}={v}" for k, v in sorted(row["counts"].items())),
         )
     console.print(records)

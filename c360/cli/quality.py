@@ -19,7 +19,14 @@ from rich.table import Table
 
 from c360.auth.masking import mask_value
 from c360.cli.reading import purpose_option, require_coverage
-from c360.cli.support import audit_command, console, fail, open_engine, user_errors
+from c360.cli.support import (
+    audit_command,
+    console,
+    fail,
+    open_engine,
+    shown_time,
+    user_errors,
+)
 from c360.platform.customers.ids import customer_of_record
 from c360.platform.quality.quarantine import (
     list_quarantine,
@@ -99,10 +106,8 @@ def _tables(report: QualityReport) -> list[Table]:
         freshness.add_row(
             f.source,
             f"{f.records:,}",
-            f"{f.last_run_status or '-'} {f.last_run_at:%Y-%m-%d %H:%M}"
-            if f.last_run_at
-            else "never",
-            f"{f.last_success_at:%Y-%m-%d %H:%M}" if f.last_success_at else "never",
+            f"{f.last_run_status or '-'} {shown_time(f.last_run_at)}" if f.last_run_at else "never",
+            shown_time(f.last_success_at, missing="never"),
             f"{since:.1f}" if since is not None else "-",
             f"{f.median_record_age_days:.1f}" if f.median_record_age_days is not None else "-",
         )
@@ -185,7 +190,7 @@ def list_command(
             e.kind,
             e.status,
             ", ".join(e.fields),
-            f"{e.stored_at:%Y-%m-%d %H:%M}",
+            shown_time(e.stored_at),
         )
     console.print(table)
     console.print(f"{len(entries)} shown; `c360 quarantine show RECORD` for the reasons")
@@ -231,8 +236,8 @@ def show_command(
         )
     console.print(
         f"record {e.record_id} · {e.source}/{e.stream} · {e.external_id} · {e.kind} · "
-        f"{e.status} · stored {e.stored_at:%Y-%m-%d %H:%M} (first seen "
-        f"{detail.first_seen_at:%Y-%m-%d %H:%M})",
+        f"{e.status} · stored {shown_time(e.stored_at)} (first seen "
+        f"{shown_time(detail.first_seen_at)})",
         highlight=False,
     )
     if detail.reasons:

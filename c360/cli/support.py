@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date, datetime
 from typing import Any
 
 import typer
@@ -40,6 +41,20 @@ def audit_command(engine: Engine, action: str, **entry: Any) -> None:
     the OS user who ran it (:func:`~c360.platform.audit.cli_principal`);
     ``entry`` holds the other :class:`~c360.platform.audit.AuditEntry` fields."""
     append_now(engine, [AuditEntry(principal=cli_principal(), action=action, **entry)])
+
+
+def shown_time(moment: datetime | None, by: str | None = None, *, missing: str = "-") -> str:
+    """A moment as the command line's tables show it (UTC, to the minute), and
+    who acted then; ``missing`` when there is none."""
+    if moment is None:
+        return missing
+    shown = f"{moment:%Y-%m-%d %H:%M}"
+    return f"{shown} by {by}" if by else shown
+
+
+def shown_day(day: date | None, *, missing: str = "-") -> str:
+    """A day (or the day of a moment) as the command line shows it."""
+    return missing if day is None else f"{day:%Y-%m-%d}"
 
 
 def fail(message: str) -> typer.Exit:

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from c360.auth.staff import AccountError, create_account, list_accounts, set_locked
-from c360.cli.support import console, open_engine, user_errors
+from c360.cli.support import console, open_engine, shown_time, user_errors
 
 users_app = typer.Typer(
     help="Staff accounts that sign in to the web workspace.", no_args_is_help=True
@@ -41,15 +41,15 @@ def users_list() -> None:
         locked = (
             "yes"
             if user.locked
-            else (f"until {user.locked_until:%Y-%m-%d %H:%M}" if user.locked_until else "no")
+            else (f"until {shown_time(user.locked_until)}" if user.locked_until else "no")
         )
         table.add_row(
             user.name,
             user.role,
             ", ".join(user.regions) or "-",
             locked,
-            f"{user.created_at:%Y-%m-%d %H:%M}",
-            f"{user.last_sign_in:%Y-%m-%d %H:%M}" if user.last_sign_in else "-",
+            shown_time(user.created_at),
+            shown_time(user.last_sign_in),
         )
     console.print(table)
 
