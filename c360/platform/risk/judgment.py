@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, Engine, delete, func, insert, select
 
-from c360.platform import tables as t
 from c360.platform.connector_tables import CreditResult
+from c360.platform.customers.ids import for_every_live_customer
 from c360.platform.models import utcnow
 from c360.platform.risk.alerts import watch
 from c360.platform.risk.decisions import Policy, load_policy, record_recommendation
@@ -173,17 +173,9 @@ def judgment_refresher(conn: Connection, customer_ids: Collection[int]) -> None:
 
 def score_all(engine: Engine, *, batch: int = 2000, now: datetime | None = None) -> int:
     """Refresh every unmerged customer; returns how many were looked at."""
-    with engine.connect() as conn:
-        ids = [
-            int(r)
-            for r in conn.execute(
-                select(t.customer.c.id).where(t.customer.c.merged_into.is_(None))
-            ).scalars()
-        ]
-    for part in chunks(ids, batch):
-        with engine.begin() as conn:
-            refresh_credit(conn, part, now=now)
-    return len(ids)
+    return for_every_live_customer(
+        engine, lambda conn, part: refresh_credit(conn, part, now=now), batch=batch
+    )
 
 
 def with_new_bureau_answers(conn: Connection) -> list[int]:
