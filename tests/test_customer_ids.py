@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, update
+from sqlalchemy import Connection, Engine, update
 from typer.testing import CliRunner
 
 from c360.cli.resolution import resolution_app
@@ -18,6 +18,8 @@ from c360.platform import tables as t
 from c360.platform.customers.ids import (
     UnknownCustomerError,
     absorbed_by,
+    for_every_live_customer,
+    live_customer_ids,
     survivor,
     survivor_of,
 )
@@ -113,6 +115,23 @@ def test_survivor_of_follows_chains_and_leaves_out_unknown_ids_and_loops(engine:
     assert explain_customer(engine, d).customer_id == a
     with pytest.raises(UnknownCustomerError):
         explain_customer(engine, y)
+
+
+def test_a_full_pass_visits_each_live_customer_once_in_batches(engine: Engine) -> None:
+    a, b, c, d, e = customers(engine, 5)
+    redirect(engine, c, a)
+    batches: list[list[int]] = []
+
+    def work(conn: Connection, part: list[int]) -> None:
+        assert conn.in_transaction()
+        batches.append(part)
+
+    assert for_every_live_customer(engine, work, batch=2) == 4
+    with engine.connect() as conn:
+        live = live_customer_ids(conn)
+    assert live == sorted([a, b, d, e]) and c not in live
+    assert [len(part) for part in batches] == [2, 2]
+    assert sorted(c for part in batches for c in part) == live
 
 
 def test_graphql_and_c360_merge_both_follow_a_merged_id(
