@@ -6,7 +6,8 @@ dropped bodies; the app under uvicorn in-process for a profile too big to serve.
   ``/oauth/token`` and ``/graphql`` is answered 413 as soon as it passes the
   route's limit, and the server's RSS hardly grows;
 * a connection that sends nothing, or its headers a byte at a time, is closed
-  after the header timeout; a body that trickles in is answered 408;
+  after the header timeout; a head over its limit is answered 431; a body that
+  trickles in is answered 408;
 * a client that drops its body half-way is logged in one line, no traceback;
 * a customer with thousands of attributes (written straight into the database)
   is answered RESPONSE_TOO_LARGE, and ``/healthz`` answers while it is computed.
@@ -114,6 +115,24 @@ def test_idle_connections_and_slow_headers_are_timed_out(served: Served) -> None
     with socket.create_connection(("127.0.0.1", served.port)) as slow:
         drip = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"z" * 100
         assert _closed_within(slow, 5, drip) < 3
+
+
+def test_a_request_head_over_its_limit_is_answered_431(served: Served) -> None:
+    # llhttp has no bound of its own on the head: c360's protocol adds it
+    # (C360_MAX_HEADER_BYTES, 16 KiB by default), whether it comes in one piece or many.
+    for pieces in (1, 8):
+        with socket.create_connection(("127.0.0.1", served.port), timeout=5) as sock:
+            head = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"z" * 20_000
+            step = len(head) // pieces + 1
+            for i in range(0, len(head), step):
+                sock.sendall(head[i : i + step])
+                time.sleep(0.05)
+            answer = sock.recv(4096)
+            assert answer.startswith(b"HTTP/1.1 431"), answer
+            assert _closed_within(sock, 5) < 5
+    with socket.create_connection(("127.0.0.1", served.port), timeout=5) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Fine: " + b"z" * 8_000 + b"\r\n\r\n")
+        assert sock.recv(4096).startswith(b"HTTP/1.1 200")
 
 
 def test_a_body_that_trickles_in_is_answered_408(served: Served) -> None:

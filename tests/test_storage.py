@@ -89,3 +89,16 @@ def test_processes_starting_together_migrate_a_fresh_database_once(
     finally:
         if schema is not None:
             drop_postgres_schema(schema)
+
+
+def test_whether_anyone_is_restricted_is_answered_from_an_index(sqlite_engine: Engine) -> None:
+    # Every GraphQL request reading personal data asks it: a scan of every
+    # data-subject request ever received would grow with them.
+    from c360.platform.privacy.restriction import _ANYONE_RESTRICTED
+
+    statement = _ANYONE_RESTRICTED.compile(
+        dialect=sqlite_engine.dialect, compile_kwargs={"literal_binds": True}
+    )
+    with sqlite_engine.connect() as conn:
+        plan = " ".join(row[3] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}"))
+    assert "ix_privacy_request_kind_status" in plan, plan

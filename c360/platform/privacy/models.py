@@ -37,6 +37,8 @@ class PrivacyRequest(SQLModel, table=True):
     track 15 days by default)."""
 
     __tablename__ = "privacy_request"
+    # Every read of personal data asks whether anyone is restricted (open restriction).
+    __table_args__ = (Index("ix_privacy_request_kind_status", "kind", "status"),)
 
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(index=True)

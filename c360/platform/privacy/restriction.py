@@ -39,13 +39,18 @@ def _open_restrictions() -> ColumnElement[bool]:
     return and_(REQUESTS.c.kind == "restriction", REQUESTS.c.status == "open")
 
 
+# Built once: every GraphQL request that reads personal data asks it, and
+# building the statement costs several times what SQLite takes to answer it.
+_ANYONE_RESTRICTED = select(exists().where(_open_restrictions()))
+
+
 def restricted_among(conn: Connection, customer_ids: Iterable[int]) -> set[int]:
     """The ids among ``customer_ids`` whose processing is restricted (one
     ``exists`` query while nobody is restricted, the usual case)."""
     wanted = sorted(set(customer_ids))
     if not wanted:
         return set()
-    anyone = conn.execute(select(exists().where(_open_restrictions()))).scalar()
+    anyone = conn.execute(_ANYONE_RESTRICTED).scalar()
     if not anyone:
         return set()
     group = absorbed_by(conn, wanted)
