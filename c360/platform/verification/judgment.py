@@ -31,6 +31,7 @@ from sqlalchemy import Connection, Engine, select
 from c360.platform import tables as t
 from c360.platform.bulk import bulk_insert
 from c360.platform.bureau import latest_results
+from c360.platform.customers.ids import for_every_live_customer
 from c360.platform.golden import queue_for_index
 from c360.platform.models import utcnow
 from c360.platform.sealed_attributes import open_any_stored
@@ -423,17 +424,9 @@ def authenticity_refresher(conn: Connection, customer_ids: Collection[int]) -> N
 
 def refresh_all(engine: Engine, *, batch: int = 2000, now: datetime | None = None) -> int:
     """Refresh every unmerged customer; returns how many were looked at."""
-    with engine.connect() as conn:
-        ids = [
-            int(r)
-            for r in conn.execute(
-                select(t.customer.c.id).where(t.customer.c.merged_into.is_(None))
-            ).scalars()
-        ]
-    for part in chunks(ids, batch):
-        with engine.begin() as conn:
-            refresh_authenticity(conn, part, now=now)
-    return len(ids)
+    return for_every_live_customer(
+        engine, lambda conn, part: refresh_authenticity(conn, part, now=now), batch=batch
+    )
 
 
 def authenticity_of(conn: Connection, customer_ids: Collection[int]) -> dict[int, dict[str, Any]]:
