@@ -53,6 +53,7 @@ from c360.observability.logs import (
 from c360.observability.metrics import Metrics
 from c360.platform.audit import AuditWriter
 from c360.platform.clients import client_is_active
+from c360.platform.settings import get_settings
 from c360.schema import Limits, RequestContext, Schema
 from c360.schema.subscriptions import (
     MAX_SUBSCRIPTIONS_PER_CONNECTION,
@@ -104,7 +105,7 @@ class _WorkerLoops:
     17% fewer list requests a second) kept for the thread's life, serving one
     operation at a time: its blocking calls run in it (:class:`_InlineExecutor`)."""
 
-    def __init__(self, max_workers: int = 32) -> None:
+    def __init__(self, max_workers: int) -> None:
         self._local = threading.local()
         self._threads = ThreadPoolExecutor(max_workers, thread_name_prefix="c360-graphql")
 
@@ -251,7 +252,8 @@ class GraphQLApp(GraphQL[RequestContext, None]):
         self.search = search
         self.audit = AuditWriter(engine)
         self.max_response_bytes = max_response_bytes
-        self.workers = _WorkerLoops()
+        # few threads: on a few cores, many threads mostly trade the GIL
+        self.workers = _WorkerLoops(get_settings().graphql_threads)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":  # subscriptions, admitted at connection_init

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from sqlalchemy import Engine
 
-from c360.cli.support import console, open_engine
-from c360.cli.workers import FACTORY, reuse_port_supported, serve_workers
+from c360.cli.support import console, open_engine, user_errors
+from c360.cli.workers import FACTORY, handoff_supported, serve_workers
 from c360.platform.settings import get_settings
 
 if TYPE_CHECKING:
@@ -95,8 +95,9 @@ def serve_app(engine: Engine, host: str, port: int, workers: int = 1) -> None:
             metrics_dir = tempfile.mkdtemp(prefix="c360-metrics-")
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir  # summed over workers
             try:
-                if reuse_port_supported():  # a socket each: the kernel spreads connections
-                    status = serve_workers(host, port, workers)
+                if handoff_supported():  # the parent accepts and hands connections out in turn
+                    with user_errors(OSError):  # the port is taken, say
+                        status = serve_workers(host, port, workers)
                     if status:
                         raise typer.Exit(status)
                 else:
