@@ -299,8 +299,8 @@ def build_database(
         ingestor = Ingestor(source)
         for i in range(0, len(items), batch):
             with engine.begin() as conn:
-                counts = ingestor.ingest(conn, items[i : i + batch])
-                assert counts.balanced(), counts
+                landed = ingestor.ingest(conn, items[i : i + batch])
+                assert landed.balanced(), landed
         with engine.begin() as conn:
             attach_orphan_events(conn, source)
         print(
