@@ -17,6 +17,7 @@ from sqlmodel import SQLModel
 
 import c360.platform.models  # noqa: F401
 from c360.platform.db import make_engine
+from c360.platform.privacy.restriction import _ANYONE_RESTRICTED
 from tests.conftest import POSTGRES_URL, drop_postgres_schema, postgres_engine_in_fresh_schema
 
 
@@ -94,8 +95,6 @@ def test_processes_starting_together_migrate_a_fresh_database_once(
 def test_whether_anyone_is_restricted_is_answered_from_an_index(sqlite_engine: Engine) -> None:
     # Every GraphQL request reading personal data asks it: a scan of every
     # data-subject request ever received would grow with them.
-    from c360.platform.privacy.restriction import _ANYONE_RESTRICTED
-
     statement = _ANYONE_RESTRICTED.compile(
         dialect=sqlite_engine.dialect, compile_kwargs={"literal_binds": True}
     )
