@@ -8,8 +8,8 @@ Why not let the processes accept: with one socket shared by every process
 waiting (asyncio accepts in a loop), and keep-alive clients stay where they
 landed: 16 connections opened together could all end on one of two processes.
 With a socket each (``SO_REUSEPORT``) the kernel hashes connections to them at
-random, and 16 connections split 12/4 often enough that the API served a third
-fewer requests a second in those runs (bench/graphql.py). Handing over costs the
+random, and 16 connections often split unevenly: bench/graphql.py served 176-258
+pages/s in such runs against 300-326 in runs that split evenly. Handing over costs the
 parent one ``accept`` and one ``sendmsg`` a connection, nothing a request.
 
 The parent starts the processes, replaces one that dies (giving up when they keep
@@ -230,4 +230,4 @@ def serve_workers(host: str, port: int, workers: int) -> int:
     return status
 
 
-__all__ = ["HandedConnectionsServer", "handoff_supported", "listening_socket", "serve_workers"]
+__all__ = ["FACTORY", "handoff_supported", "serve_workers"]
