@@ -36,7 +36,7 @@ from c360.platform.bulk import bulk_insert
 from c360.platform.db import make_engine, migrate
 from c360.platform.locks import write_transaction
 from c360.platform.matching.rebuild import rebuild
-from c360.platform.matching.resolver import ProbabilisticResolver
+from c360.platform.matching.resolver import Resolver
 from c360.platform.models import utcnow
 from c360.platform.normalize import normalize_name
 from c360.platform.resolution import ResolvableRecord
@@ -164,7 +164,7 @@ def main() -> None:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         gc.collect()
         gc.freeze()
-        resolver = ProbabilisticResolver()
+        resolver = Resolver()
         timings: list[float] = []
         linked_known = 0
         sr, rl = t.source_record, t.record_link

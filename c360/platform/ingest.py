@@ -46,7 +46,7 @@ from c360.platform.customers.ids import survivor_of
 from c360.platform.db import dump_json
 from c360.platform.golden import Evidence, rebuild_golden
 from c360.platform.matching.key_store import forget_records
-from c360.platform.matching.resolver import ProbabilisticResolver
+from c360.platform.matching.resolver import Resolver
 from c360.platform.models import utcnow
 from c360.platform.normalize import normalize_datetime, normalize_record
 from c360.platform.privacy.suppression import drop_suppressed
@@ -57,11 +57,7 @@ from c360.platform.rejections import (
     rejection_rows,
     replace_rejections,
 )
-from c360.platform.resolution import (
-    ResolutionOutcome,
-    ResolvableRecord,
-    Resolver,
-)
+from c360.platform.resolution import ResolutionOutcome, ResolvableRecord
 from c360.platform.settings import get_settings
 from c360.platform.source_events import delete_events, upsert_events
 from c360.platform.sql import chunks
@@ -157,11 +153,10 @@ class Ingestor:
     def __init__(
         self,
         source_name: str,
-        resolver: Resolver | None = None,
         limits: RecordLimits | None = None,
     ) -> None:
         self.source_name = source_name
-        self.resolver: Resolver = resolver or ProbabilisticResolver()
+        self.resolver = Resolver()
         self.limits = limits or get_settings().record_limits()
 
     def ingest(self, conn: Connection, records: Sequence[IncomingRecord]) -> IngestCounts:

@@ -39,7 +39,7 @@ from c360.platform.matching.features import Features, record_features
 from c360.platform.matching.guard import TrainingVerdict, judge_training
 from c360.platform.matching.memory import RebuildMemory
 from c360.platform.matching.model import MatchModel
-from c360.platform.matching.resolver import MATCH_KINDS, ProbabilisticResolver
+from c360.platform.matching.resolver import MATCH_KINDS, Resolver
 from c360.platform.matching.settings import MatchSettings
 from c360.platform.matching.store import load_model, save_model
 from c360.platform.matching.tables import edge, flag, match_key, match_key_count
@@ -157,7 +157,7 @@ def rebuild(
     with write_transaction(engine) as conn:
         report.backlog = clear_for_rebuild(conn)  # the rebuild links those records too
         memory = RebuildMemory()
-        resolver = ProbabilisticResolver(memory=memory)
+        resolver = Resolver(memory=memory)
         report.model_version = resolver.model(conn).version
         report.customers_before = _active_customers(conn)
         old: dict[int, int] = dict(conn.execute(select(rl.c.record_id, rl.c.customer_id)).all())
@@ -203,7 +203,7 @@ def rebuild(
 
 
 def _resolve_all(
-    resolver: ProbabilisticResolver,
+    resolver: Resolver,
     conn: Connection,
     records: Sequence[Any],
     old: dict[int, int],

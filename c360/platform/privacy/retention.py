@@ -31,13 +31,13 @@ from c360.platform import tables as t
 from c360.platform.audit import AuditEntry, append
 from c360.platform.connector_tables import CreditResult, OrgShareholder
 from c360.platform.golden import rebuild_golden
+from c360.platform.identity_rules import identity_keys
 from c360.platform.locks import write_transaction
 from c360.platform.models import utcnow
 from c360.platform.privacy.erasure import ERASURE, _run
 from c360.platform.privacy.models import Destruction, RetentionRule
 from c360.platform.privacy.purposes import UnknownPurpose, check_purpose
 from c360.platform.records import ORGANIZATION_ATTRIBUTES, PERSON_ATTRIBUTES
-from c360.platform.resolution import identity_keys
 from c360.platform.tables import table_of
 
 RULES = table_of(RetentionRule)
