@@ -3,12 +3,14 @@
 Generates a seeded CSV of store-member rows (Chinese names, phones in mixed
 formats, e-mails, resident ids; ~20% of rows are the same people again under a
 new member number, so linking does real work), syncs it through the ``offline``
-connector with the real runner into a fresh SQLite file, and prints the figures.
+connector with the real runner into a fresh SQLite file (or, with ``--postgres``, a
+fresh PostgreSQL database), and prints the figures.
 Repeats ``--repeat`` times and reports the median.
 
     python bench/ingest.py                 # 200,000 rows, 3 runs
     python bench/ingest.py --rows 20000 --repeat 1
     python bench/ingest.py --smoke         # tiny, for CI
+    python bench/ingest.py --postgres      # the same into a fresh PostgreSQL database
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from _backends import add_backend_option, backend_name, fresh_database
 from stdnum.cn import ric
 
 from c360.connectors.offline.roots import allow_import_root
@@ -90,7 +93,9 @@ def _config(csv_path: Path) -> dict[str, object]:
     return {"files": [{"path": str(csv_path), "stream": "members", "id_column": "会员卡号"}]}
 
 
-def run_once(rows: list[list[str]], workdir: Path, batch_size: int) -> tuple[float, float, float]:
+def run_once(
+    rows: list[list[str]], workdir: Path, batch_size: int, postgres: str | None
+) -> tuple[float, float, float]:
     """Seconds of one full sync, of its landing step, and of reading the file alone."""
     csv_path = workdir / "members.csv"
     allow_import_root(workdir)  # a bench's own temporary files
@@ -98,16 +103,14 @@ def run_once(rows: list[list[str]], workdir: Path, batch_size: int) -> tuple[flo
         writer = csv.writer(fh)
         writer.writerow(["会员卡号", "姓名", "手机", "邮箱", "身份证号", "城市"])
         writer.writerows(rows)
-    db = workdir / "bench.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db}{suffix}").unlink(missing_ok=True)
-    engine = make_engine(f"sqlite:///{db}")
-    migrate(engine)
-    save_source(engine, "members", "offline", _config(csv_path))
-    started = time.perf_counter()
-    report = SyncRunner(engine, batch_size=batch_size).sync("members")
-    elapsed = time.perf_counter() - started
-    engine.dispose()
+    with fresh_database(workdir, postgres) as url:
+        engine = make_engine(url)
+        migrate(engine)
+        save_source(engine, "members", "offline", _config(csv_path))
+        started = time.perf_counter()
+        report = SyncRunner(engine, batch_size=batch_size).sync("members")
+        elapsed = time.perf_counter() - started
+        engine.dispose()
     assert report.total.read == len(rows), report.total
     assert report.total.balanced()
     return elapsed, report.landed_seconds, read_only(csv_path)
@@ -120,6 +123,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--smoke", action="store_true", help="tiny run for CI")
+    add_backend_option(parser)
     args = parser.parse_args()
     if args.smoke:
         args.rows, args.repeat = 500, 1
@@ -127,7 +131,7 @@ def main() -> None:
     timings, landings, reads = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.repeat):
-            seconds, landed, read = run_once(rows, Path(tmp), args.batch_size)
+            seconds, landed, read = run_once(rows, Path(tmp), args.batch_size, args.postgres)
             timings.append(seconds)
             landings.append(landed)
             reads.append(read)
@@ -138,7 +142,10 @@ def main() -> None:
                 file=sys.stderr,
             )
     median = statistics.median(timings)
-    print(f"rows={args.rows} runs={args.repeat} median_seconds={median:.2f}")
+    print(
+        f"backend={backend_name(args.postgres)} rows={args.rows} runs={args.repeat} "
+        f"median_seconds={median:.2f}"
+    )
     print(
         f"read_rows_per_s={args.rows / statistics.median(reads):.0f} "
         f"landed_rows_per_s={args.rows / statistics.median(landings):.0f}"

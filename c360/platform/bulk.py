@@ -3,8 +3,11 @@
 On SQLite, SQLAlchemy's per-value processing costs more than the insert itself,
 so rows go to the driver's ``executemany`` with values converted once here
 (JSON through orjson, datetimes in SQLAlchemy's own SQLite text format, so
-reads through the models are unchanged). Other databases take SQLAlchemy Core's
-multi-row insert."""
+reads through the models are unchanged). On PostgreSQL they are streamed with
+``COPY … FROM STDIN`` (psycopg adapts each value; JSON goes as orjson text, a
+sealed column through its own bind step first): several times faster than a
+pipelined ``executemany`` of INSERTs for the tens of thousands of keys and links
+a batch writes. Other databases take SQLAlchemy Core's multi-row insert."""
 
 from __future__ import annotations
 
@@ -53,6 +56,8 @@ def _converter(column_type: Any, dialect: Dialect) -> Converter | None:
         return convert
     if isinstance(column_type, JSON):
         return _sqlite_json
+    if dialect.name != "sqlite":
+        return None
     if isinstance(column_type, DateTime):
         return sqlite_datetime
     if isinstance(column_type, Boolean):
@@ -64,20 +69,39 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
     """Insert ``rows`` (dicts with the same keys) into ``table``."""
     if not rows:
         return
+    if conn.dialect.name == "postgresql":
+        _copy(conn, table, rows)
+        return
     if conn.dialect.name != "sqlite":
         conn.execute(insert(table), list(rows))
         return
     columns = list(rows[0])
-    converters = [_converter(table.c[name].type, conn.dialect) for name in columns]
     placeholders = ", ".join("?" for _ in columns)
     sql = f'INSERT INTO "{table.name}" ({", ".join(columns)}) VALUES ({placeholders})'
-    get = itemgetter(*columns)
-    if len(columns) == 1:
-        values: list[list[Any]] = [[get(row)] for row in rows]
-    else:
-        values = [list(get(row)) for row in rows]
-    for index, convert in enumerate(converters):
-        if convert is not None:
-            for value_row in values:
-                value_row[index] = convert(value_row[index])
-    conn.exec_driver_sql(sql, [tuple(v) for v in values])
+    # column by column: each converter runs over its column with ``map``, and
+    # ``zip`` hands the driver the tuples it wants without a copy per row
+    values: list[Any] = []
+    for name in columns:
+        column = list(map(itemgetter(name), rows))
+        convert = _converter(table.c[name].type, conn.dialect)
+        values.append(column if convert is None else list(map(convert, column)))
+    conn.exec_driver_sql(sql, list(zip(*values, strict=True)))
+
+
+def _copy(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """``rows`` into ``table`` through psycopg's COPY, in the caller's transaction."""
+    columns = list(rows[0])
+    values: list[Any] = []
+    for name in columns:
+        column = list(map(itemgetter(name), rows))
+        convert = _converter(table.c[name].type, conn.dialect)
+        values.append(column if convert is None else list(map(convert, column)))
+    names = ", ".join(f'"{name}"' for name in columns)
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    with (
+        driver.cursor() as cursor,
+        cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy,
+    ):
+        for row in zip(*values, strict=True):
+            copy.write_row(row)

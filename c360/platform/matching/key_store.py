@@ -15,6 +15,8 @@ from c360.platform.matching.features import Features, record_features
 from c360.platform.matching.tables import edge, match_key, match_key_count
 from c360.platform.sql import IN_CHUNK, fetch_in
 
+COUNT_CHUNK = 20_000
+
 
 def forget_records(conn: Connection, record_ids: Sequence[int]) -> None:
     """A record no longer speaks for anyone (quarantined, now an event, erased):
@@ -71,18 +73,24 @@ def read_features(
 
 
 def add_counts(conn: Connection, delta: Counter[int]) -> None:
-    rows = [{"key": k, "records": n} for k, n in sorted(delta.items()) if n]
-    if not rows:
+    """Add ``delta`` to the stored counts (keys in order, so that concurrent
+    writers lock the count rows in one order)."""
+    pairs = [(k, n) for k, n in sorted(delta.items()) if n]
+    if not pairs:
         return
     table = match_key_count.name
-    sql = (
-        f'INSERT INTO {table} ("key", records) VALUES (%s, %s) '
-        f'ON CONFLICT ("key") DO UPDATE SET records = {table}.records + excluded.records'
-    )
+    upsert = f'ON CONFLICT ("key") DO UPDATE SET records = {table}.records + excluded.records'
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql(sql.replace("%s", "?"), [(r["key"], r["records"]) for r in rows])
-    else:
-        conn.exec_driver_sql(sql, [(r["key"], r["records"]) for r in rows])
+        conn.exec_driver_sql(f'INSERT INTO {table} ("key", records) VALUES (?, ?) {upsert}', pairs)
+        return
+    # one set-based statement per chunk instead of a round trip per key
+    sql = (
+        f'INSERT INTO {table} ("key", records) '
+        f"SELECT * FROM unnest(%s::bigint[], %s::bigint[]) {upsert}"
+    )
+    for i in range(0, len(pairs), COUNT_CHUNK):
+        keys, counts = zip(*pairs[i : i + COUNT_CHUNK], strict=True)
+        conn.exec_driver_sql(sql, (list(keys), list(counts)))
 
 
 __all__ = ["add_counts", "forget_records", "read_counts", "read_features", "read_rows"]
