@@ -49,6 +49,7 @@ from c360.platform.verification.models import (
 )
 from c360.platform.verification.phone import check_phone
 from c360.platform.verification.policy import VerificationPolicy, load_policy
+from c360.platform.verification.rows import RefreshRows
 from c360.platform.verification.score import Authenticity, authenticity
 from c360.platform.verification.state import SYSTEM_ACTOR, next_states, states_of
 
@@ -300,23 +301,12 @@ def refresh_authenticity(
         sharing = _sharing(conn, live, digests, {c: profiles[c][2] for c in live}, window)
         bureau = latest_results(conn, live)
         existing = states_of(conn, live)
-        check_rows: list[dict[str, Any]] = []
+        rows = RefreshRows(conn, now)
         state_rows: list[dict[str, Any]] = []
-        score_rows: list[dict[str, Any]] = []
         for cid in live:
             kind, golden, _created = profiles[cid]
             mine = checks[cid]
-            check_rows.extend(
-                {
-                    "customer_id": cid,
-                    "attribute": attribute,
-                    "outcome": value.outcome,
-                    "checks": [c.as_dict() for c in value.checks],
-                    "facts": value.facts,
-                    "checked_at": now,
-                }
-                for attribute, value in mine.items()
-            )
+            rows.add_checks(cid, mine)
             states = next_states(cid, golden, mine, existing.get(cid, {}), now=now, policy=policy)
             state_rows.extend(states)
             evidence = evidence_of(golden, mine, bureau.get(cid))
@@ -346,26 +336,12 @@ def refresh_authenticity(
                 policy,
             )
             results[cid] = judged
-            score_rows.append(
-                {
-                    "customer_id": cid,
-                    "score": judged.score,
-                    "band": judged.band,
-                    "policy_version": policy.version,
-                    "reasons": judged.reasons,
-                    "flags": judged.flags,
-                    "consistency": [c.as_dict() for c in comparisons],
-                    "address_digest": digests[cid],
-                    "computed_at": now,
-                }
-            )
+            rows.add_score(cid, judged, policy.version, comparisons, digests[cid])
         execute_in(conn, "DELETE FROM verification_state WHERE {cond}", "customer_id", live)
-        for table, rows in (
-            (verification_check, check_rows),
-            (verification_state, [s for s in state_rows if s["status"] != "unverified"]),
-            (authenticity_score, score_rows),
-        ):
-            bulk_insert(conn, table, rows)
+        rows.write(conn)
+        bulk_insert(
+            conn, verification_state, [s for s in state_rows if s["status"] != "unverified"]
+        )
         others = sorted(sharing.others - set(ids) - set(results))[: max(0, follow_shared)]
         if others:
             follow_shared -= len(others)
