@@ -15,6 +15,7 @@ records. Then:
     python bench/resolution_scale.py                  # 1,000,000 records
     python bench/resolution_scale.py --records 100000
     python bench/resolution_scale.py --smoke          # 5,000 records, for CI
+    python bench/resolution_scale.py --postgres       # the same on a fresh PostgreSQL database
 
 Prints ``name=value`` lines; the summary is last: ``p50_ms=… p99_ms=… batch_s=…``.
 """
@@ -30,6 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from _backends import add_backend_option, backend_name, fresh_database
 
 from c360.platform import tables as t
 from c360.platform.bulk import bulk_insert
@@ -121,6 +124,80 @@ def newcomers(people: list[dict[str, Any]], count: int, seed: int) -> list[dict[
     return found
 
 
+def _measure(url: str, args: argparse.Namespace) -> tuple[float, list[float], int]:
+    """The batch rebuild's seconds, then each newcomer's resolution in ms."""
+    engine = make_engine(url)
+    migrate(engine)
+    for source in ("base", "trickle"):
+        save_source(engine, source, "offline", {})
+    started = time.perf_counter()
+    people = load(engine, args.records, args.seed)
+    arrivals = newcomers(people, args.new, args.seed)
+    del people  # a million dicts alive would make every GC pass crawl over them
+    gc.collect()
+    print(f"loaded={args.records} load_s={time.perf_counter() - started:.1f}", flush=True)
+
+    def progress(done: int, total: int) -> None:
+        if done % 100_000 < 2000 or done == total:
+            print(f"  resolved={done}/{total}", file=sys.stderr, flush=True)
+
+    report = rebuild(engine, retrain=True, seed=args.seed, progress=progress)
+    batch_s = report.seconds - report.train_seconds  # resolving, training apart
+    print(
+        f"batch_records={report.records} customers={report.customers_after} "
+        f"train_s={report.train_seconds:.1f} batch_s={batch_s:.1f} "
+        f"rebuild_s={report.seconds:.1f} batch_records_per_s={report.records / batch_s:.0f}",
+        flush=True,
+    )
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:  # what SQLite's background checkpoint would do
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    gc.collect()
+    gc.freeze()
+    resolver = Resolver()
+    timings: list[float] = []
+    linked_known = 0
+    sr, rl = t.source_record, t.record_link
+    for j, attributes in enumerate(arrivals):
+        with write_transaction(engine) as conn:
+            now = utcnow()
+            record_id = conn.execute(
+                sr.insert()
+                .values(
+                    source_name="trickle",
+                    stream="people",
+                    external_id=f"T{j:06d}",
+                    kind="person",
+                    raw={},
+                    attributes=attributes,
+                    verified_fields=[],
+                    content_hash=f"t{j:063d}",
+                    status="accepted",
+                    quarantine_reasons={},
+                    warnings={},
+                    first_seen_at=now,
+                    updated_at=now,
+                )
+                .returning(sr.c.id)
+            ).scalar_one()
+            began = time.perf_counter()
+            outcome = resolver.resolve(
+                conn, [ResolvableRecord(record_id, "person", "trickle", attributes)]
+            )
+            timings.append((time.perf_counter() - began) * 1000)
+            if j % 2 == 0:
+                linked = conn.execute(
+                    sr.select()
+                    .with_only_columns(sr.c.id)
+                    .join(rl, rl.c.record_id == sr.c.id)
+                    .where(rl.c.customer_id == outcome.links[record_id], sr.c.id != record_id)
+                    .limit(1)
+                ).first()
+                linked_known += linked is not None
+    engine.dispose()
+    return batch_s, timings, linked_known
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=1_000_000)
@@ -128,90 +205,24 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--dir", type=Path, default=None, help="keep the database here")
     parser.add_argument("--smoke", action="store_true", help="5,000 records, for CI")
+    add_backend_option(parser)
     args = parser.parse_args()
     if args.smoke:
         args.records, args.new = 5_000, 200
     with tempfile.TemporaryDirectory() as tmp:
         workdir = args.dir or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
-        db = workdir / "scale.db"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{db}{suffix}").unlink(missing_ok=True)
-        engine = make_engine(f"sqlite:///{db}")
-        migrate(engine)
-        for source in ("base", "trickle"):
-            save_source(engine, source, "offline", {})
-        started = time.perf_counter()
-        people = load(engine, args.records, args.seed)
-        arrivals = newcomers(people, args.new, args.seed)
-        del people  # a million dicts alive would make every GC pass crawl over them
-        gc.collect()
-        print(f"loaded={args.records} load_s={time.perf_counter() - started:.1f}", flush=True)
-
-        def progress(done: int, total: int) -> None:
-            if done % 100_000 < 2000 or done == total:
-                print(f"  resolved={done}/{total}", file=sys.stderr, flush=True)
-
-        report = rebuild(engine, retrain=True, seed=args.seed, progress=progress)
-        batch_s = report.seconds - report.train_seconds  # resolving, training apart
-        print(
-            f"batch_records={report.records} customers={report.customers_after} "
-            f"train_s={report.train_seconds:.1f} batch_s={batch_s:.1f} "
-            f"rebuild_s={report.seconds:.1f} batch_records_per_s={report.records / batch_s:.0f}",
-            flush=True,
-        )
-        with engine.connect() as conn:  # what SQLite's background checkpoint would do
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        gc.collect()
-        gc.freeze()
-        resolver = Resolver()
-        timings: list[float] = []
-        linked_known = 0
-        sr, rl = t.source_record, t.record_link
-        for j, attributes in enumerate(arrivals):
-            with write_transaction(engine) as conn:
-                now = utcnow()
-                record_id = conn.execute(
-                    sr.insert()
-                    .values(
-                        source_name="trickle",
-                        stream="people",
-                        external_id=f"T{j:06d}",
-                        kind="person",
-                        raw={},
-                        attributes=attributes,
-                        verified_fields=[],
-                        content_hash=f"t{j:063d}",
-                        status="accepted",
-                        quarantine_reasons={},
-                        warnings={},
-                        first_seen_at=now,
-                        updated_at=now,
-                    )
-                    .returning(sr.c.id)
-                ).scalar_one()
-                began = time.perf_counter()
-                outcome = resolver.resolve(
-                    conn, [ResolvableRecord(record_id, "person", "trickle", attributes)]
-                )
-                timings.append((time.perf_counter() - began) * 1000)
-                if j % 2 == 0:
-                    linked = conn.execute(
-                        sr.select()
-                        .with_only_columns(sr.c.id)
-                        .join(rl, rl.c.record_id == sr.c.id)
-                        .where(rl.c.customer_id == outcome.links[record_id], sr.c.id != record_id)
-                        .limit(1)
-                    ).first()
-                    linked_known += linked is not None
-        engine.dispose()
+        with fresh_database(workdir, args.postgres) as url:
+            batch_s, timings, linked_known = _measure(url, args)
     timings.sort()
+
     p50 = statistics.median(timings)
     p99 = timings[min(len(timings) - 1, int(len(timings) * 0.99))]
     print(
         f"new_records={len(timings)} known_linked={linked_known}/{(len(timings) + 1) // 2} "
         f"mean_ms={statistics.fmean(timings):.2f} max_ms={timings[-1]:.2f}"
     )
+    print(f"backend={backend_name(args.postgres)}")
     print(f"p50_ms={p50:.2f} p99_ms={p99:.2f} batch_s={batch_s:.1f}")
 
 
