@@ -43,6 +43,7 @@ from c360.connectors.base import Connector, SourceConfigError, TransientSourceEr
 from c360.connectors.registry import get_connector
 from c360.platform import tables as t
 from c360.platform.backlog import BacklogProgress, BacklogReport, last_landed, resolve_backlog
+from c360.platform.gc_pacing import bulk_collection_pacing
 from c360.platform.ingest import IngestCounts, Ingestor
 from c360.platform.locks import SourceBusyError, source_lock, write_transaction
 from c360.platform.models import utcnow
@@ -140,7 +141,7 @@ class SyncRunner:
         Raises :class:`~c360.platform.locks.SourceBusyError` if another process is
         syncing the same source."""
         source = get_source(self.engine, source_name)
-        with source_lock(self.engine, source_name):
+        with source_lock(self.engine, source_name), bulk_collection_pacing():
             fail_running(self.engine, source_name, DEAD_RUN_ERROR)
             return self._sync_locked(source, streams)
 

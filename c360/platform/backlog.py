@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, func, select, update
 
 from c360.platform import tables as t
+from c360.platform.gc_pacing import bulk_collection_pacing
 from c360.platform.ingest import Ingestor
 from c360.platform.locks import write_transaction
 from c360.platform.models import utcnow
@@ -114,6 +115,17 @@ def resolve_backlog(
     arrived before their customer are attached at the end."""
     if batch_size < 1:
         raise ValueError(f"batch_size: must be at least 1, got {batch_size}")
+    with bulk_collection_pacing():
+        return _resolve_backlog(engine, batch_size, up_to, retry_failed, progress)
+
+
+def _resolve_backlog(
+    engine: Engine,
+    batch_size: int,
+    up_to: int | None,
+    retry_failed: bool,
+    progress: BacklogProgress | None,
+) -> BacklogReport:
     started = time.perf_counter()
     report = BacklogReport()
     bl = t.resolution_backlog

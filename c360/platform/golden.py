@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, select, update
@@ -57,10 +58,12 @@ class Evidence:
     attributes: dict[str, Any]
 
 
+@lru_cache(maxsize=4096)
 def _iso(value: datetime | None) -> str | None:
     """A moment as ISO 8601 in UTC, the same whichever database it was read from
     (SQLite hands back naive UTC, PostgreSQL aware in the session's zone) or if it
-    was never stored (a record ingested in this batch)."""
+    was never stored (a record ingested in this batch). Cached: a batch's
+    records share one ``updated_at``."""
     if value is None:
         return None
     if value.tzinfo is None:
@@ -128,26 +131,35 @@ def survive(evidence: Sequence[Evidence]) -> dict[str, dict[str, Any]]:
 
 def _survive_alone(ev: Evidence) -> dict[str, dict[str, Any]]:
     """:func:`survive` for a customer of one record (most of them, after a batch):
-    every value survives, nothing conflicts; the same output, without ranking."""
-    info = {
-        "record_id": ev.record_id,
-        "source": ev.source,
-        "stream": ev.stream,
-        "external_id": ev.external_id,
-        "trust": ev.trust,
-        "observed_at": _iso(ev.observed_at or ev.updated_at),
-    }
+    every value survives, nothing conflicts; the same output, without ranking.
+    Each lineage entry is one dict display (no merge of a shared dict): this runs
+    once per customer a batch creates."""
+    record_id, source, stream = ev.record_id, ev.source, ev.stream
+    external_id, trust = ev.external_id, ev.trust
+    observed_at = _iso(ev.observed_at or ev.updated_at)
     verified_fields = ev.verified_fields
     golden: dict[str, dict[str, Any]] = {}
     for name, value in ev.attributes.items():
-        if name in NOT_GOLDEN or value is None or value == "":
+        if value is None or value == "" or name in NOT_GOLDEN:
             continue
         verified = name in verified_fields
         golden[name] = {
             "value": value if isinstance(value, str) else str(value),
             "verified": verified,
             "conflicting": False,
-            "lineage": [{"value": value, "chosen": True, "verified": verified, **info}],
+            "lineage": [
+                {
+                    "value": value,
+                    "chosen": True,
+                    "verified": verified,
+                    "record_id": record_id,
+                    "source": source,
+                    "stream": stream,
+                    "external_id": external_id,
+                    "trust": trust,
+                    "observed_at": observed_at,
+                }
+            ],
         }
     return golden
 

@@ -37,11 +37,11 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, bindparam, delete, select, update
+from sqlalchemy import Connection, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from c360.platform import tables as t
-from c360.platform.bulk import bulk_insert
+from c360.platform.bulk import bulk_insert, sqlite_datetime
 from c360.platform.customers.ids import survivor_of
 from c360.platform.db import dump_json
 from c360.platform.golden import Evidence, rebuild_golden
@@ -268,10 +268,7 @@ class Ingestor:
                 update_records.append(rec)
             seen_in_batch[key] = row
         if inserts:
-            bulk_insert(conn, t.source_record, inserts)
-            stored = self._existing(conn, insert_records)
-            for row, rec in zip(inserts, insert_records, strict=True):
-                row["id"] = stored[(rec.stream, rec.external_id)]["id"]
+            self._insert(conn, inserts, insert_records)
         if updates:
             conn.execute(
                 update(t.source_record)
@@ -290,6 +287,30 @@ class Ingestor:
                 rejections += rejection_rows(row["id"], fields, invalid, now)
         replace_rejections(conn, [row["id"] for row in updates], rejections)
         return counts, inserts, updates
+
+    def _insert(
+        self, conn: Connection, rows: list[dict[str, Any]], records: list[IncomingRecord]
+    ) -> None:
+        """Insert new records and give each row its id. On SQLite a new rowid is
+        one past the largest, so rows inserted in one go get consecutive ids in
+        order: when exactly these ids appeared, the ids are known without reading
+        the rows back by key; otherwise (another writer got in) they are read."""
+        sr = t.source_record
+        before = None
+        if conn.dialect.name == "sqlite":
+            before = conn.execute(select(func.coalesce(func.max(sr.c.id), 0))).scalar_one()
+        bulk_insert(conn, sr, rows)
+        if before is not None:
+            count, top = conn.execute(
+                select(func.count(), func.max(sr.c.id)).where(sr.c.id > before)
+            ).one()
+            if count == len(rows) and top == before + len(rows):
+                for offset, row in enumerate(rows, start=before + 1):
+                    row["id"] = offset
+                return
+        stored = self._existing(conn, records)
+        for row, rec in zip(rows, records, strict=True):
+            row["id"] = stored[(rec.stream, rec.external_id)]["id"]
 
     def _existing(
         self, conn: Connection, records: Sequence[IncomingRecord]
@@ -423,8 +444,16 @@ def enqueue(conn: Connection, record_ids: Sequence[int]) -> None:
     tried again."""
     if not record_ids:
         return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     now = utcnow()
+    if conn.dialect.name == "sqlite":  # straight to the driver: one tuple per record
+        stamp = sqlite_datetime(now)
+        conn.exec_driver_sql(
+            "INSERT INTO resolution_backlog (record_id, queued_at) VALUES (?, ?) "
+            "ON CONFLICT (record_id) DO UPDATE SET error = NULL, failed_at = NULL",
+            [(rid, stamp) for rid in record_ids],
+        )
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     conn.execute(
         dialect.insert(t.resolution_backlog).on_conflict_do_update(
             index_elements=["record_id"], set_={"error": None, "failed_at": None}
